@@ -1,0 +1,1 @@
+"""The events on the wire: CloudEvents envelope, versioned event models, topic names."""

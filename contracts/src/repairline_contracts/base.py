@@ -1,0 +1,38 @@
+"""Base classes shared by every event on the wire."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Event(BaseModel):
+    """An immutable fact, published by exactly one context.
+
+    `event_type` is the CloudEvents `type` attribute and `schema_version` travels in
+    the `schemaversion` extension; both are part of the wire contract.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int]
+    topic: ClassVar[str]
+
+    ticket_id: str = Field(description="The repair ticket this fact is about; the Kafka key.")
+
+
+class Decision(BaseModel):
+    """Which policy pack, version and rules decided something (the answer to 'why?')."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pack_id: str = Field(description="Policy pack id, e.g. `water-heater`.")
+    pack_version: str = Field(description="Version of the policy pack that decided.")
+    rule_ids: tuple[str, ...] = Field(description="Rule ids from RULES.md that decided.")
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """The event's data as JSON-ready primitives (the CloudEvents `data` member)."""
+    return event.model_dump(mode="json")

@@ -1,0 +1,97 @@
+"""CloudEvents 1.0 structured-mode JSON envelope used for every message on Kafka.
+
+Any Kafka tool or analyst can read a message without repairline code: the value is
+a plain CloudEvents JSON object, the key is the ticket id.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from repairline_contracts.base import Event, event_payload
+from repairline_contracts.registry import load
+
+
+class MalformedMessageError(ValueError):
+    """The bytes are not a CloudEvents JSON envelope this code can read."""
+
+
+class Envelope(BaseModel):
+    """CloudEvents attributes plus repairline's extensions (lower-case, as the spec asks)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(description="Event id, unique; consumers deduplicate on it.")
+    source: str = Field(description="URI reference of the publishing service, e.g. /intake.")
+    type: str = Field(description="Event type, e.g. repairline.intake.RepairRequested.")
+    time: datetime = Field(description="When the fact happened (timezone-aware).")
+    subject: str = Field(description="Ticket id; also the Kafka key.")
+    datacontenttype: Literal["application/json"] = "application/json"
+    schemaversion: int = Field(ge=1, description="Schema version of `data`.")
+    region: str = Field(description="Region that owns the ticket.")
+    policypack: str = Field(description="Policy pack in force, e.g. water-heater.")
+    policyversion: str = Field(description="Version of that policy pack.")
+    correlationid: str = Field(description="Id shared by everything one request caused.")
+    causationid: str = Field(description="Id of the event or request that caused this one.")
+    streamversion: int = Field(ge=1, description="Position of the event in its stream.")
+    data: dict[str, Any]
+
+    def event(self) -> Event:
+        """The typed event, upcast to the current schema version."""
+        return load(self.type, self.schemaversion, self.data)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | None) -> Envelope:
+        if raw is None:
+            raise MalformedMessageError("empty message (tombstone)")
+        try:
+            return cls.model_validate(json.loads(raw))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedMessageError(f"not JSON: {exc}") from exc
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise MalformedMessageError(f"not a CloudEvents envelope: {problems}") from exc
+
+
+def wrap(
+    event: Event,
+    *,
+    event_id: str,
+    source: str,
+    time: datetime,
+    region: str,
+    policy_pack: str,
+    policy_version: str,
+    correlation_id: str,
+    causation_id: str,
+    stream_version: int,
+) -> Envelope:
+    """Put an event into its envelope."""
+    if time.tzinfo is None:
+        raise ValueError("event time must be timezone-aware")
+    return Envelope(
+        id=event_id,
+        source=source,
+        type=event.event_type,
+        time=time,
+        subject=event.ticket_id,
+        schemaversion=event.schema_version,
+        region=region,
+        policypack=policy_pack,
+        policyversion=policy_version,
+        correlationid=correlation_id,
+        causationid=causation_id,
+        streamversion=stream_version,
+        data=event_payload(event),
+    )

@@ -1,0 +1,74 @@
+"""Command line shared by every service: serve, migrate, replay."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import uvicorn
+
+from repairline_platform.logging import configure_logging
+from repairline_platform.runtime import Runtime, ServiceSpec, build_app
+from repairline_platform.settings import ServiceSettings
+
+
+def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"repairline-{spec.name}", description=spec.description)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the service (default)")
+    sub.add_parser("migrate", help="create the database and apply migrations, then exit")
+    rp = sub.add_parser("replay", help="drop the projections and rebuild them from Kafka offset 0")
+    rp.add_argument("--force", action="store_true", help="skip the live-consumer check")
+    args = parser.parse_args(argv)
+    settings = ServiceSettings()
+
+    if args.command in (None, "serve"):
+        app = build_app(spec, settings)
+        uvicorn.run(
+            app,
+            host=settings.http_host,
+            port=settings.http_port or spec.default_port,
+            log_level="warning",
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        )
+        return 0
+
+    configure_logging(spec.name, fmt=settings.log_format, level=settings.log_level)
+
+    async def storage_only() -> Runtime:
+        rt = Runtime(spec, settings)
+        await rt.open_storage()
+        return rt
+
+    if args.command == "migrate":
+
+        async def _migrate() -> None:
+            rt = await storage_only()
+            await rt.pool.close()
+
+        asyncio.run(_migrate())
+        print(f"{spec.name}: database ready")
+        return 0
+
+    if args.command == "replay":
+        from repairline_platform.replay import ReplayRefused, replay_all
+
+        async def _replay() -> int:
+            rt = await storage_only()
+            try:
+                for stats in await replay_all(rt, force=args.force):
+                    print(
+                        f"{stats.projection}: {stats.events} events replayed,"
+                        f" {stats.applied} applied in {stats.seconds:.2f}s"
+                        f" ({stats.per_second:.0f}/s)"
+                    )
+            except ReplayRefused as exc:
+                print(f"replay refused: {exc}", file=sys.stderr)
+                return 2
+            finally:
+                await rt.pool.close()
+            return 0
+
+        return asyncio.run(_replay())
+    return 1

@@ -1,0 +1,196 @@
+"""Event store and unit of work.
+
+A command loads the state it needs, decides, and appends events here in one
+PostgreSQL transaction together with its other effects. The events table is also
+the outbox: the relay publishes rows whose `published_at` is null, in order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+from repairline_contracts.base import Event
+from repairline_contracts.envelope import Envelope, wrap
+from repairline_platform.clock import Clock
+
+
+class ConcurrencyError(Exception):
+    """Someone else appended to the stream first; reload and decide again."""
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """An event as a consumer sees it, with where it came from."""
+
+    envelope: Envelope
+    event: Event
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+
+
+class Handler(Protocol):
+    """Consumes events from Kafka in batches, inside one transaction per batch."""
+
+    name: str
+    topics: tuple[str, ...]
+    event_types: frozenset[str]
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None: ...
+
+
+class Projection(Handler, Protocol):
+    """A handler whose tables are a pure fold of events: dropped and rebuilt by replay."""
+
+    tables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What the appended events are tagged with (the CloudEvents extensions)."""
+
+    source: str
+    region: str
+    policy_pack: str
+    policy_version: str
+
+
+@dataclass
+class UnitOfWork:
+    conn: asyncpg.Connection
+    clock: Clock
+    origin: Origin
+    topic_for: Callable[[str], str]
+    inline: Sequence[Projection] = ()
+    appended: list[Envelope] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def stream_version(self, stream_id: str) -> int:
+        version = await self.conn.fetchval(
+            "select max(stream_version) from events where stream_id = $1", stream_id
+        )
+        return version or 0
+
+    async def load_stream(self, stream_id: str) -> list[Event]:
+        rows = await self.conn.fetch(
+            "select envelope from events where stream_id = $1 order by stream_version",
+            stream_id,
+        )
+        return [Envelope.model_validate_json(r["envelope"]).event() for r in rows]
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        *,
+        expected_version: int | None = None,
+        correlation_id: str,
+        causation_id: str,
+        region: str | None = None,
+    ) -> list[Envelope]:
+        """Append events to a stream; a concurrent writer raises ConcurrencyError."""
+        if not events:
+            return []
+        version = (
+            expected_version if expected_version is not None else await self.stream_version(stream_id)
+        )
+        now = self.clock.now()
+        envelopes = []
+        for event in events:
+            version += 1
+            envelopes.append(
+                wrap(
+                    event,
+                    event_id=str(uuid.uuid4()),
+                    source=self.origin.source,
+                    time=now,
+                    region=region or self.origin.region,
+                    policy_pack=self.origin.policy_pack,
+                    policy_version=self.origin.policy_version,
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                    stream_version=version,
+                )
+            )
+        rows = [
+            (
+                env.id,
+                stream_id,
+                env.streamversion,
+                env.type,
+                env.schemaversion,
+                self.topic_for(type(ev).topic),
+                env.model_dump_json(),
+                now,
+            )
+            for env, ev in zip(envelopes, events, strict=True)
+        ]
+        try:
+            async with self.conn.transaction():
+                await self.conn.executemany(
+                    "insert into events (event_id, stream_id, stream_version, event_type,"
+                    " schema_version, topic, envelope, recorded_at)"
+                    " values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    rows,
+                )
+        except asyncpg.UniqueViolationError as exc:
+            raise ConcurrencyError(f"stream {stream_id} moved past version {version}") from exc
+        items = [Delivered(env, ev) for env, ev in zip(envelopes, events, strict=True)]
+        for projection in self.inline:
+            mine = [i for i in items if i.envelope.type in projection.event_types]
+            if mine:
+                await projection.handle(self, mine)
+                await mark_processed(self.conn, projection.name, [i.envelope.id for i in mine])
+        self.appended.extend(envelopes)
+        return envelopes
+
+    async def schedule(
+        self,
+        timer_id: str,
+        *,
+        kind: str,
+        stream_id: str,
+        due_at: datetime,
+        payload: dict[str, Any],
+        correlation_id: str,
+    ) -> bool:
+        """Durable timer: fires once at `due_at` (on the service clock), survives restarts."""
+        if due_at.tzinfo is None:
+            raise ValueError("due_at must be timezone-aware")
+        status = await self.conn.execute(
+            "insert into timers (timer_id, kind, stream_id, due_at, payload, correlation_id)"
+            " values ($1, $2, $3, $4, $5::jsonb, $6) on conflict (timer_id) do nothing",
+            timer_id,
+            kind,
+            stream_id,
+            due_at,
+            _json(payload),
+            correlation_id,
+        )
+        return status.endswith("1")
+
+
+async def mark_processed(conn: asyncpg.Connection, consumer: str, event_ids: Sequence[str]) -> None:
+    await conn.execute(
+        "insert into processed_events (consumer, event_id)"
+        " select $1, unnest($2::text[]) on conflict do nothing",
+        consumer,
+        list(event_ids),
+    )
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)
+
+
+UowFactory = Callable[[], Awaitable[Any]]

@@ -1,0 +1,311 @@
+"""One composition root shape for every service.
+
+A service describes itself with a `ServiceSpec` (name, migrations, handlers, timer
+handlers, HTTP routes); `Runtime` wires settings, pool, clock, policy pack, producer,
+outbox relay, timers and the FastStream broker, all started in the lifespan.
+Nothing connects at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel, Field
+
+from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
+from repairline_platform import db
+from repairline_platform.clock import Clock, SimulatedClock, SystemClock
+from repairline_platform.consumer import DeadLetterPublisher, InboxConsumer, SeekToStoredOffsets
+from repairline_platform.eventstore import Handler, Origin, UnitOfWork
+from repairline_platform.http import install_error_handlers
+from repairline_platform.kafka import ensure_topics
+from repairline_platform.logging import configure_logging, get_logger
+from repairline_platform.relay import OutboxRelay, make_producer
+from repairline_platform.settings import ServiceSettings
+from repairline_platform.timers import TimerHandler, TimerPoller
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    default_port: int
+    migrations: Sequence[db.Migration]
+    handlers: Callable[[Runtime], Sequence[Handler]]
+    routes: Callable[[Runtime], APIRouter]
+    timer_handlers: Callable[[Runtime], Mapping[str, TimerHandler]] = lambda _: {}
+    description: str = ""
+
+
+def is_projection(handler: Handler) -> bool:
+    return hasattr(handler, "tables")
+
+
+@dataclass
+class Runtime:
+    spec: ServiceSpec
+    settings: ServiceSettings
+    clock: Clock = field(init=False)
+    pool: asyncpg.Pool = field(init=False)
+    pack: Any = field(init=False)
+    origin: Origin = field(init=False)
+    handlers: Sequence[Handler] = field(init=False, default=())
+    producer: AIOKafkaProducer | None = None
+    relay: OutboxRelay | None = None
+    timers: TimerPoller | None = None
+    broker: KafkaBroker | None = None
+    ready: bool = False
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def consumer_name(self, handler: Handler) -> str:
+        return f"{self.spec.name}.{handler.name}"
+
+    def topic(self, canonical: str) -> str:
+        return self.settings.topic(canonical)
+
+    @property
+    def database(self) -> str:
+        return self.settings.database or f"repairline_{self.spec.name}"
+
+    # -- storage -------------------------------------------------------------------------
+
+    async def open_storage(self) -> None:
+        """Database, migrations, clock offset and policy pack: everything but Kafka."""
+        from repairline_rules import load_pack
+
+        self.pack = load_pack(self.settings.policy_pack)  # a bad pack stops the start here
+        self.origin = Origin(
+            source=f"/{self.spec.name}",
+            region=self.settings.region,
+            policy_pack=self.pack.id,
+            policy_version=str(self.pack.version),
+        )
+        await db.ensure_database(self.settings.pg_dsn, self.database)
+        self.pool = await db.create_pool(self.settings.dsn_for(f"repairline_{self.spec.name}"))
+        async with self.pool.acquire() as conn:
+            applied = await db.migrate(conn, self.spec.migrations)
+        if applied:
+            log.info("migrations applied", migrations=applied)
+        if self.settings.clock == "simulated":
+            offset_us = await self.pool.fetchval("select offset_us from clock_state where id = 1")
+            self.clock = SimulatedClock(timedelta(microseconds=offset_us or 0))
+        else:
+            self.clock = SystemClock()
+        self.handlers = list(self.spec.handlers(self))
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        own = {t for t in (self._own_topic(),) if t}
+        inline = [
+            h for h in self.handlers if is_projection(h) and own & set(h.topics)
+        ]
+        async with self.pool.acquire() as conn, conn.transaction():
+            uow = UnitOfWork(
+                conn=conn,
+                clock=self.clock,
+                origin=self.origin,
+                topic_for=self.topic,
+                inline=inline,  # type: ignore[arg-type]
+            )
+            yield uow
+        if uow.appended and self.relay is not None:
+            self.relay.wake()
+
+    def _own_topic(self) -> str | None:
+        from repairline_contracts.topics import CONTEXT_TOPICS
+
+        return CONTEXT_TOPICS.get(self.spec.name)
+
+    async def advance_clock(self, delta: timedelta) -> None:
+        if not isinstance(self.clock, SimulatedClock):
+            raise RuntimeError("the clock is not simulated (set REPAIRLINE_CLOCK=simulated)")
+        self.clock.advance(delta)
+        await self.pool.execute(
+            "insert into clock_state (id, offset_us) values (1, $1)"
+            " on conflict (id) do update set offset_us = excluded.offset_us",
+            self.clock.offset // timedelta(microseconds=1),
+        )
+
+    # -- messaging -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        s = self.settings
+        await self.open_storage()
+        await ensure_topics(
+            s.kafka_bootstrap,
+            [self.topic(t) for t in ALL_TOPICS],
+            partitions=s.topic_partitions,
+            replication=s.topic_replication,
+        )
+        self.producer = make_producer(s.kafka_bootstrap, f"{s.topic_prefix}{self.name}")
+        await self.producer.start()
+        self.relay = OutboxRelay(
+            self.pool,
+            self.producer,
+            lock_name=self.name,
+            batch_size=s.relay_batch_size,
+            idle_seconds=s.relay_idle_seconds,
+        )
+        timer_handlers = self.spec.timer_handlers(self)
+        self.timers = TimerPoller(
+            self.unit_of_work, self.clock, timer_handlers, poll_seconds=s.timer_poll_seconds
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        if timer_handlers:
+            self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
+        self.broker = KafkaBroker(
+            s.kafka_bootstrap,
+            client_id=f"{s.topic_prefix}{self.name}",
+            graceful_timeout=s.shutdown_grace_seconds,
+            logger=None,
+        )
+        dead_letters = DeadLetterPublisher(
+            self.producer, self.topic(DEAD_LETTER), f"/{self.name}", self.clock
+        )
+        for handler in self.handlers:
+            self._subscribe(handler, dead_letters)
+        await self.broker.start()
+        self.ready = True
+        log.info("service started", pack=self.pack.id, pack_version=str(self.pack.version))
+
+    def _subscribe(self, handler: Handler, dead_letters: DeadLetterPublisher) -> None:
+        assert self.broker is not None
+        s = self.settings
+        inbox = InboxConsumer(
+            handler,
+            consumer_name=self.consumer_name(handler),
+            unit_of_work=self.unit_of_work,
+            dead_letter=dead_letters,
+        )
+        holder: dict[str, Any] = {}
+        listener = SeekToStoredOffsets(
+            self.pool, inbox.name, lambda: getattr(holder.get("sub"), "consumer", None)
+        )
+
+        async def raw_records(message: Any, _original: Any) -> Any:
+            return message.raw_message
+
+        subscriber = self.broker.subscriber(
+            *[self.topic(t) for t in handler.topics],
+            batch=True,
+            group_id=f"{s.topic_prefix}{inbox.name}",
+            auto_offset_reset="earliest",
+            max_records=s.batch_max_records,
+            batch_timeout_ms=s.batch_timeout_ms,
+            decoder=raw_records,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            listener=listener,
+        )
+        holder["sub"] = subscriber
+
+        @subscriber
+        async def on_batch(records: Any) -> None:
+            try:
+                await inbox.process(records)
+            except Exception:
+                log.exception("batch not applied; it will be retried", consumer=inbox.name)
+                await asyncio.sleep(1.0)
+                raise
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self.broker is not None:
+            await self.broker.stop()  # finishes the batch in hand
+        if self.timers is not None:
+            self.timers.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
+        if self.producer is not None:
+            await self.producer.stop()
+        await self.pool.close()
+        log.info("service stopped")
+
+
+class ClockAdvance(BaseModel):
+    seconds: float = Field(default=0, ge=0, description="Seconds to move the clock forward.")
+    hours: float = Field(default=0, ge=0)
+    days: float = Field(default=0, ge=0)
+
+
+def _platform_routes(rt: Runtime) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive", "service": rt.name}
+
+    @router.get("/readyz")
+    async def readyz() -> Any:
+        from fastapi.responses import JSONResponse
+
+        ok = rt.ready
+        if ok:
+            try:
+                await rt.pool.fetchval("select 1")
+            except Exception:
+                ok = False
+        return JSONResponse(
+            status_code=200 if ok else 503,
+            content={"ready": ok, "service": rt.name},
+        )
+
+    @router.get("/admin/clock")
+    async def clock() -> dict[str, Any]:
+        return {"now": rt.clock.now().isoformat(), "simulated": rt.settings.clock == "simulated"}
+
+    @router.post("/admin/clock/advance")
+    async def advance(body: ClockAdvance) -> dict[str, Any]:
+        from repairline_platform.http import Conflict
+
+        delta = timedelta(seconds=body.seconds, hours=body.hours, days=body.days)
+        try:
+            await rt.advance_clock(delta)
+        except RuntimeError as exc:
+            raise Conflict(str(exc), current_state="system-clock") from exc
+        return {"now": rt.clock.now().isoformat()}
+
+    return router
+
+
+def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+    configure_logging(spec.name, fmt=settings.log_format, level=settings.log_level)
+    rt = Runtime(spec, settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await rt.start()
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(
+        title=f"repairline {spec.name}",
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
+    app.include_router(_platform_routes(rt))
+
+    app.include_router(spec.routes(rt))
+    return app

@@ -1,0 +1,36 @@
+from repairline_platform.db import Migration
+
+MIGRATIONS = [
+    Migration(
+        "001_intake",
+        """
+        create sequence ticket_numbers;
+        create table ticket_view (
+            ticket_id text primary key,
+            service_request_no text,
+            repair_order_no text,
+            status text not null,
+            status_rank integer not null,
+            channel text,
+            region text,
+            product_line text,
+            needs_verification boolean,
+            verification_issues jsonb,
+            requested_at timestamptz,
+            engineer_id text,
+            charge_total_fen bigint,
+            callback_due_at timestamptz,
+            updated_at timestamptz not null
+        );
+        create table ticket_timeline (
+            event_id text primary key,
+            ticket_id text not null,
+            event_type text not null,
+            source text not null,
+            occurred_at timestamptz not null,
+            summary jsonb not null
+        );
+        create index ticket_timeline_ticket on ticket_timeline (ticket_id, occurred_at);
+        """,
+    )
+]
