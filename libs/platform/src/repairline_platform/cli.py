@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 
 from repairline_platform.logging import configure_logging
 from repairline_platform.runtime import Runtime, ServiceSpec, build_app
 from repairline_platform.settings import ServiceSettings
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its graceful shutdown; a clean stop exits 0 here."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
@@ -25,14 +44,17 @@ def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
 
     if args.command in (None, "serve"):
         app = build_app(spec, settings)
-        uvicorn.run(
-            app,
-            host=settings.http_host,
-            port=settings.http_port or spec.default_port,
-            log_level="warning",
-            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        server = _Server(
+            uvicorn.Config(
+                app,
+                host=settings.http_host,
+                port=settings.http_port or spec.default_port,
+                log_level="warning",
+                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+            )
         )
-        return 0
+        server.run()
+        return 0 if server.started else 1
 
     configure_logging(spec.name, fmt=settings.log_format, level=settings.log_level)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -47,3 +48,18 @@ async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
             await admin.delete_topics(doomed)
     finally:
         await admin.close()
+
+
+async def topic_partitions(bootstrap: str, names: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the given topics, from the broker's metadata."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="repairline-admin")
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(names))
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        for p in t.get("partitions", [])
+    )

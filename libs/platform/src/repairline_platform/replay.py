@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from repairline_platform.consumer import DeadLetter, InboxConsumer
 from repairline_platform.eventstore import Handler
+from repairline_platform.kafka import topic_partitions
 from repairline_platform.runtime import Runtime, is_projection
 
 
@@ -83,11 +84,7 @@ async def replay_projection(
     started = time.perf_counter()
     events = applied = 0
     try:
-        tps = [
-            TopicPartition(topic, p)
-            for topic in (rt.topic(t) for t in handler.topics)
-            for p in (consumer.partitions_for_topic(topic) or set())
-        ]
+        tps = await topic_partitions(s.kafka_bootstrap, [rt.topic(t) for t in handler.topics])
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)

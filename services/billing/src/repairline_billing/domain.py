@@ -8,6 +8,7 @@ from datetime import date, datetime
 from repairline_contracts.base import Decision
 from repairline_contracts.billing import ChargeAssessed, ChargeInputs, ChargeLine
 from repairline_rules import fees, warranty
+from repairline_rules.packs import PolicyPack
 
 
 @dataclass(frozen=True)
@@ -21,20 +22,21 @@ class TicketFacts:
     purchase_date: date | None
 
 
-def decide_charge(pack: object, facts: TicketFacts, *, completed_at: datetime) -> ChargeAssessed:
+def decide_charge(pack: PolicyPack, facts: TicketFacts, *, completed_at: datetime) -> ChargeAssessed:
     """FEE-1 with WAR-1: the charge for a completed repair, with every input it used."""
-    in_warranty = warranty.unit_in_warranty(
-        pack,  # type: ignore[arg-type]
+    cover = warranty.assess_warranty(
+        pack,
         product=facts.product_line,
-        purchase_date=facts.purchase_date,
-        on=completed_at,
+        on=completed_at.astimezone(pack.zone).date(),
+        proof=warranty.Proof(invoice_date=facts.purchase_date),
     )
     charge = fees.assess_charge(
-        pack,  # type: ignore[arg-type]
+        pack,
         product=facts.product_line,
         city_tier=facts.city_tier,
         service_mode=facts.service_mode,
-        unit_in_warranty=in_warranty.in_warranty,
+        unit_in_warranty=cover.unit_in_warranty,
+        free_visit=cover.free_visit,
     )
     return ChargeAssessed(
         ticket_id=facts.ticket_id,
@@ -53,14 +55,14 @@ def decide_charge(pack: object, facts: TicketFacts, *, completed_at: datetime) -
             product_line=facts.product_line,
             city_tier=facts.city_tier,
             service_mode=facts.service_mode,
-            unit_in_warranty=in_warranty.in_warranty,
+            unit_in_warranty=cover.unit_in_warranty,
             purchase_date=facts.purchase_date.isoformat() if facts.purchase_date else None,
             completed_at=completed_at,
         ),
         decision=Decision(
             pack_id=charge.pack_id,
             pack_version=charge.pack_version,
-            rule_ids=tuple(dict.fromkeys((*in_warranty.rule_ids, *charge.rule_ids))),
+            rule_ids=tuple(dict.fromkeys((*cover.rule_ids, *charge.rule_ids))),
         ),
         assessed_at=completed_at,
     )

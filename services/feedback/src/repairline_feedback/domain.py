@@ -7,15 +7,16 @@ from datetime import datetime
 from repairline_contracts.base import Decision
 from repairline_contracts.feedback import CallbackDue, CallbackScheduled
 from repairline_rules import followup
+from repairline_rules.packs import PolicyPack
 
 
 def callback_id_for(ticket_id: str, reason: str) -> str:
     return f"{ticket_id}:{reason}"
 
 
-def schedule_after_service(pack: object, *, ticket_id: str, completed_at: datetime) -> CallbackScheduled:
+def schedule_after_service(pack: PolicyPack, *, ticket_id: str, completed_at: datetime) -> CallbackScheduled:
     """FBK-2: the follow-up call after a completed service."""
-    decided = followup.callback_after_service(pack, completed_at=completed_at)  # type: ignore[arg-type]
+    decided = followup.callback_after_service(pack, completed_at=completed_at)
     return CallbackScheduled(
         ticket_id=ticket_id,
         callback_id=callback_id_for(ticket_id, "after_service"),

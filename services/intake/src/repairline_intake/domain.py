@@ -14,23 +14,39 @@ from repairline_contracts.intake import (
     Urgency,
 )
 from repairline_rules import triage
+from repairline_rules.packs import PolicyPack
 
 
-def verification_issues(pack: object, customer: Customer, product: Product, *, fault: str,
-                        customer_wants: str | None, today: datetime) -> tuple[str, ...]:
-    """INT-3: which required facts are missing or contradictory."""
-    return triage.verification_issues(  # type: ignore[attr-defined]
+def verification_issues(
+    pack: PolicyPack, customer: Customer, product: Product, *, fault: str,
+    customer_wants: str | None, urgency: Urgency, received_at: datetime,
+) -> tuple[str, ...]:
+    """INT-3: the facts that are missing or contradictory (never a rejection)."""
+    decided = triage.check_request_facts(
         pack,
-        customer=customer.model_dump(),
-        product=product.model_dump(),
-        fault_description=fault,
-        customer_wants=customer_wants,
-        on=today,
+        facts=triage.RequestFacts(
+            customer_name=customer.name,
+            address=customer.address,
+            phone=customer.phone,
+            mobile=customer.mobile,
+            product_model=product.model,
+            serial_number=product.serial_no,
+            purchase_date=product.purchase_date,
+            fault_description=fault,
+            customer_wants=customer_wants,
+            urgency=urgency.value,
+            business_customer=customer.organisation is not None,
+            organisation=customer.organisation,
+            role=customer.role,
+            business_critical=customer.business_critical,
+        ),
+        received_at=received_at,
     )
+    return (*(f"missing: {m}" for m in decided.missing), *decided.contradictions)
 
 
 def decide_request(
-    pack: object,
+    pack: PolicyPack,
     *,
     ticket_id: str,
     service_request_no: str,
@@ -48,7 +64,13 @@ def decide_request(
 ) -> RepairRequested:
     """INT-1, INT-2, INT-3: record the request; incomplete facts mark it needs-verification."""
     issues = verification_issues(
-        pack, customer, product, fault=fault_description, customer_wants=customer_wants, today=now
+        pack,
+        customer,
+        product,
+        fault=fault_description,
+        customer_wants=customer_wants,
+        urgency=urgency,
+        received_at=now,
     )
     return RepairRequested(
         ticket_id=ticket_id,

@@ -1,0 +1,34 @@
+"""repairline's pure rules core: policy packs and the decisions made from them.
+
+Pure functions over validated data: no Kafka, database, HTTP, clock or logging.
+Every decision carries the pack id and version and the rule ids that produced it.
+"""
+
+from repairline_rules.calendar import BusinessCalendar, Pause, SlaClock, sla_deadline
+from repairline_rules.decision import Decision
+from repairline_rules.packs import (
+    BUILTIN_PACKS,
+    NotInPack,
+    PackError,
+    PolicyPack,
+    UnknownProduct,
+    load_pack,
+    load_packs,
+)
+from repairline_rules.registry import rule
+
+__all__ = [
+    "BUILTIN_PACKS",
+    "BusinessCalendar",
+    "Decision",
+    "NotInPack",
+    "PackError",
+    "Pause",
+    "PolicyPack",
+    "SlaClock",
+    "UnknownProduct",
+    "load_pack",
+    "load_packs",
+    "rule",
+    "sla_deadline",
+]

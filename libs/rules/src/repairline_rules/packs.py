@@ -1,0 +1,582 @@
+"""Policy packs: one validated TOML file per network, loaded whole or not at all.
+
+Business rules are code; their numbers are data. A pack holds one network's numbers
+(warranty terms, tariffs, response commitments, callback schedule, penalties,
+business hours and holidays, time zone). ``load_pack`` validates a pack completely
+and raises ``PackError`` naming the file, the field and the problem for every error
+found; nothing is ever half-loaded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from collections.abc import Iterable
+from datetime import date
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+BUILTIN_PACKS: tuple[str, ...] = (
+    "home-appliance",
+    "software-support",
+    "pc-depot",
+    "water-heater",
+    "office-equipment",
+)
+
+CityTier = Literal["municipality", "provincial_capital", "prefecture_city", "county_city"]
+CITY_TIERS: tuple[CityTier, ...] = (
+    "municipality",
+    "provincial_capital",
+    "prefecture_city",
+    "county_city",
+)
+ServiceMode = Literal["on_site", "depot"]
+SERVICE_MODES: tuple[ServiceMode, ...] = ("on_site", "depot")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WindowUnit = Literal["minutes", "hours", "days", "working_hours", "working_days"]
+
+ANY_PRODUCT = "*"
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$|^\*$")
+
+
+class PackError(ValueError):
+    """A policy pack that cannot be used; the message lists every problem found.
+
+    Each problem is one line ``<file>: <dotted.field>: <problem>``.
+    """
+
+    def __init__(self, problems: Iterable[tuple[str, str, str]]) -> None:
+        self.problems: tuple[tuple[str, str, str], ...] = tuple(problems)
+        lines = [
+            f"{source}: {field or '<pack>'}: {problem}" for source, field, problem in self.problems
+        ]
+        sources = ", ".join(dict.fromkeys(source for source, _, _ in self.problems))
+        count = len(self.problems)
+        header = f"invalid policy pack {sources} ({count} problem{'s' if count != 1 else ''})"
+        super().__init__("\n".join([header, *lines]))
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _check_clock(value: str) -> str:
+    if not isinstance(value, str) or not _CLOCK.match(value):
+        raise ValueError(f"expected a time of day 'HH:MM' (00:00 to 24:00), got {value!r}")
+    return value
+
+
+Clock = Annotated[str, BeforeValidator(_check_clock)]
+Name = Annotated[str, Field(pattern=_NAME.pattern)]
+
+
+class TimeRange(_Spec):
+    """A span of a working day in local wall-clock time; ``end`` may be ``24:00``."""
+
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRange:
+        if self.start == "24:00":
+            raise ValueError("start cannot be 24:00")
+        if _minutes(self.end) <= _minutes(self.start):
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        return self
+
+    @property
+    def start_minute(self) -> int:
+        return _minutes(self.start)
+
+    @property
+    def end_minute(self) -> int:
+        return _minutes(self.end)
+
+
+def _check_hours(value: tuple[TimeRange, ...]) -> tuple[TimeRange, ...]:
+    for before, after in itertools.pairwise(value):
+        if after.start_minute < before.end_minute:
+            raise ValueError(
+                f"time ranges must be in order and not overlap: {before.start}-{before.end} "
+                f"then {after.start}-{after.end}"
+            )
+    return value
+
+
+DayHours = Annotated[tuple[TimeRange, ...], Field(min_length=1)]
+
+
+class CalendarSpec(_Spec):
+    """Business hours, holidays and make-up working days (调休) of a network."""
+
+    workdays: tuple[Weekday, ...] = Field(min_length=1)
+    hours: DayHours
+    hours_by_day: dict[Weekday, DayHours] = Field(default_factory=dict)
+    holidays: tuple[date, ...] = ()
+    makeup_workdays: tuple[date, ...] = ()
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_ordered(cls, value: tuple[TimeRange, ...]) -> tuple[TimeRange, ...]:
+        return _check_hours(value)
+
+    @field_validator("hours_by_day")
+    @classmethod
+    def _each_day_ordered(cls, value: dict[str, tuple[TimeRange, ...]]) -> dict:
+        for hours in value.values():
+            _check_hours(hours)
+        return value
+
+    @field_validator("workdays")
+    @classmethod
+    def _no_repeated_day(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("a weekday is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarSpec:
+        both = sorted(set(self.holidays) & set(self.makeup_workdays))
+        if both:
+            raise ValueError(
+                f"dates both holiday and make-up working day: {', '.join(map(str, both))}"
+            )
+        stray = sorted(set(self.hours_by_day) - set(self.workdays))
+        if stray:
+            raise ValueError(f"hours_by_day names days that are not workdays: {', '.join(stray)}")
+        return self
+
+
+def _tier_fees(value: Any) -> Any:
+    # A flat fee (one number) stands for the same fee in every city tier.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return dict.fromkeys(CITY_TIERS, value)
+    return value
+
+
+class TierFees(_Spec):
+    """One fee per city tier, in fen."""
+
+    municipality: NonNegativeInt
+    provincial_capital: NonNegativeInt
+    prefecture_city: NonNegativeInt
+    county_city: NonNegativeInt
+
+    def for_tier(self, tier: str) -> int:
+        return int(getattr(self, tier))
+
+
+TierFeeField = Annotated[TierFees, BeforeValidator(_tier_fees)]
+
+
+class VisitTariff(_Spec):
+    """FEE-1: the visit (on-site) and depot repair fee of one product line."""
+
+    on_site: TierFeeField | None = None
+    depot: TierFeeField | None = None
+
+    @model_validator(mode="after")
+    def _some_mode(self) -> VisitTariff:
+        if self.on_site is None and self.depot is None:
+            raise ValueError("give a fee for on_site, depot or both")
+        return self
+
+
+class PartPrice(_Spec):
+    """One entry of the published parts price list."""
+
+    description: str = Field(min_length=1)
+    price_fen: NonNegativeInt
+
+
+class DistanceSpec(_Spec):
+    """FEE-2: travel is free within ``free_km``; beyond, an agreed fee up to the cap."""
+
+    free_km: NonNegativeInt
+    travel_fee_cap_fen: NonNegativeInt
+
+
+class WiringSpec(_Spec):
+    """FEE-3: a dedicated supply line beyond ``free_m`` costs labour per metre."""
+
+    free_m: NonNegativeInt
+    labour_fen_per_m: NonNegativeInt
+
+
+class TravelAllowanceSpec(_Spec):
+    """FEE-7: an engineer's travel allowance per trip day."""
+
+    hotel_cap_fen_per_night: NonNegativeInt
+    meals_fen_per_day: NonNegativeInt
+    half_day_cutoff: Clock = "12:00"
+
+
+class ContractSpec(_Spec):
+    """FEE-8: a maintenance contract's length; visits within it are unlimited."""
+
+    months: PositiveInt
+    visits_per_term: PositiveInt | None = None
+
+
+class FeesSpec(_Spec):
+    """Everything a network charges, and what it pays and fines, in fen."""
+
+    visit_tariff_fen: dict[Name, VisitTariff] = Field(min_length=1)
+    parts: dict[Name, PartPrice] = Field(default_factory=dict)
+    distance: DistanceSpec | None = None
+    wiring: WiringSpec | None = None
+    overcharge_fine_multiplier: PositiveInt = 10
+    settlement_days: PositiveInt = 60
+    travel_allowance: TravelAllowanceSpec | None = None
+    contract: ContractSpec | None = None
+
+
+class ProductWarranty(_Spec):
+    """WAR-1 and WAR-2: warranty terms of one product line, in months."""
+
+    unit_months: PositiveInt
+    free_on_site_months: NonNegativeInt | None = None
+    parts_months: dict[Name, PositiveInt] = Field(default_factory=dict)
+
+    @property
+    def on_site_months(self) -> int:
+        """The free on-site period; the whole-unit warranty unless the pack says otherwise."""
+        if self.free_on_site_months is None:
+            return self.unit_months
+        return self.free_on_site_months
+
+    @model_validator(mode="after")
+    def _on_site_within_warranty(self) -> ProductWarranty:
+        if self.free_on_site_months is not None and self.free_on_site_months > self.unit_months:
+            raise ValueError(
+                f"free_on_site_months ({self.free_on_site_months}) cannot exceed "
+                f"unit_months ({self.unit_months})"
+            )
+        return self
+
+
+class WarrantySpec(_Spec):
+    """Warranty terms (WAR-1..5), repair quality (WAR-10) and extension reward (WAR-11)."""
+
+    products: dict[Name, ProductWarranty] = Field(min_length=1)
+    min_supply_voltage_v: PositiveInt = 198
+    max_supply_voltage_v: PositiveInt = 242
+    repair_works_days: PositiveInt = 30
+    repeat_fault_free_months: PositiveInt = 3
+    extension_months: PositiveInt = 12
+
+    @model_validator(mode="after")
+    def _voltage_range(self) -> WarrantySpec:
+        if self.min_supply_voltage_v >= self.max_supply_voltage_v:
+            raise ValueError("min_supply_voltage_v must be below max_supply_voltage_v")
+        return self
+
+
+class GuaranteesSpec(_Spec):
+    """WAR-6..9: the national three-guarantees (三包) periods."""
+
+    return_days: PositiveInt = 7
+    exchange_days: PositiveInt = 15
+    failed_repairs_for_exchange: PositiveInt = 2
+    parts_wait_days: PositiveInt = 90
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GuaranteesSpec:
+        if self.return_days > self.exchange_days:
+            raise ValueError("return_days cannot exceed exchange_days")
+        return self
+
+
+class Window(_Spec):
+    """A time allowance: elapsed minutes, hours or days, or working hours or days."""
+
+    amount: NonNegativeInt
+    unit: WindowUnit
+
+
+class ResponseSpec(_Spec):
+    """DSP-3: response commitments. Any may be absent when the network has none."""
+
+    visit: Window | None = None
+    visit_central_city: Window | None = None
+    visit_needs_service_point: bool = False
+    fix: Window | None = None
+    factory_repair: Window | None = None
+    depot_repair: dict[Name, Window] = Field(default_factory=dict)
+
+
+class LatenessSpec(_Spec):
+    """DSP-7: how far ahead a customer is told the engineer will be late."""
+
+    running_late_max_minutes: PositiveInt
+    running_late_notice_min_minutes: PositiveInt = 5
+    running_late_notice_max_minutes: PositiveInt = 10
+    half_day_minutes: PositiveInt = 240
+    within_half_day_notice_minutes: PositiveInt = 30
+    beyond_half_day_notice_minutes: PositiveInt
+    traffic_reschedule_notice_minutes: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LatenessSpec:
+        if self.running_late_notice_min_minutes > self.running_late_notice_max_minutes:
+            raise ValueError("running_late_notice_min_minutes exceeds the max")
+        if self.running_late_max_minutes >= self.half_day_minutes:
+            raise ValueError("running_late_max_minutes must be below half_day_minutes")
+        return self
+
+
+class NotFoundSpec(_Spec):
+    """DSP-9: knock, phone, wait, then leave a note."""
+
+    knock_interval_seconds: PositiveInt = 30
+    phone_after_minutes: PositiveInt
+    wait_minutes: PositiveInt = 15
+
+    @model_validator(mode="after")
+    def _phone_before_leaving(self) -> NotFoundSpec:
+        if self.phone_after_minutes > self.wait_minutes:
+            raise ValueError("phone_after_minutes cannot exceed wait_minutes")
+        return self
+
+
+class DispatchSpec(_Spec):
+    """The visit's clocks: response, departure, lateness, customer not found."""
+
+    confirm_visit_minutes: PositiveInt | None = None
+    early_arrival_min_minutes: NonNegativeInt = 5
+    early_arrival_max_minutes: NonNegativeInt = 10
+    phone_ahead_minutes: NonNegativeInt = 5
+    response: ResponseSpec = ResponseSpec()
+    lateness: LatenessSpec
+    not_found: NotFoundSpec
+
+    @model_validator(mode="after")
+    def _early_ordered(self) -> DispatchSpec:
+        if self.early_arrival_min_minutes > self.early_arrival_max_minutes:
+            raise ValueError("early_arrival_min_minutes exceeds early_arrival_max_minutes")
+        return self
+
+
+class ComplaintPenaltySpec(_Spec):
+    """PEN-1: fine per verified complaint; repeat offence; N complaints in a window."""
+
+    fine_fen: NonNegativeInt
+    window_months: PositiveInt = 6
+    demotion_threshold: PositiveInt = 3
+
+
+class PenaltiesSpec(_Spec):
+    """PEN-1..6 amounts in fen. An absent amount is not part of the network's policy."""
+
+    payee: str = Field(default="after_sales_fund", min_length=1)
+    complaint: ComplaintPenaltySpec | None = None
+    form_late_fen: NonNegativeInt | None = None
+    form_grace_days: NonNegativeInt = 1
+    visit_unrecorded_fen: NonNegativeInt | None = None
+    remote_unrecorded_fen: NonNegativeInt | None = None
+    implementation_form_fen: NonNegativeInt | None = None
+    implementation_form_days: PositiveInt = 3
+    unreachable_fine_min_fen: NonNegativeInt | None = None
+    unreachable_fine_max_fen: NonNegativeInt | None = None
+    unreachable_repeat_count: PositiveInt = 2
+
+    @model_validator(mode="after")
+    def _unreachable_range(self) -> PenaltiesSpec:
+        low, high = self.unreachable_fine_min_fen, self.unreachable_fine_max_fen
+        if (low is None) != (high is None):
+            raise ValueError("give both unreachable_fine_min_fen and unreachable_fine_max_fen")
+        if low is not None and high is not None and low > high:
+            raise ValueError("unreachable_fine_min_fen exceeds unreachable_fine_max_fen")
+        return self
+
+
+class AfterServiceSpec(_Spec):
+    """FBK-2: when the callback after a service is due."""
+
+    rule: Literal["next_working_day", "after_window"]
+    at: Clock | None = None
+    window: Window | None = None
+    callback_list: str | None = None
+    coverage_percent: Annotated[int, Field(ge=1, le=100)] = 100
+
+    @model_validator(mode="after")
+    def _shape(self) -> AfterServiceSpec:
+        if self.rule == "after_window" and self.window is None:
+            raise ValueError("rule 'after_window' needs a window")
+        if self.rule == "next_working_day" and self.window is not None:
+            raise ValueError("rule 'next_working_day' takes 'at', not a window")
+        return self
+
+
+class FollowupSpec(_Spec):
+    """Callbacks and complaints (FBK-1..3, FBK-5, FBK-6)."""
+
+    after_guidance: Window
+    after_service: AfterServiceSpec
+    retry_after: Window
+    max_attempts: PositiveInt | None = None
+    dissatisfied_first_days: PositiveInt = 7
+    dissatisfied_second_months: PositiveInt = 1
+    complaint_answer: Window
+
+
+class PolicyPack(_Spec):
+    """One network's policy: every number the rules need, validated."""
+
+    id: Name
+    version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+    name: str = Field(min_length=1)
+    timezone: str
+    calendar: CalendarSpec
+    warranty: WarrantySpec
+    guarantees: GuaranteesSpec | None = None
+    fees: FeesSpec
+    dispatch: DispatchSpec
+    penalties: PenaltiesSpec = PenaltiesSpec()
+    followup: FollowupSpec
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            hint = "use an IANA name such as 'Asia/Shanghai'"
+            raise ValueError(f"unknown time zone {value!r} ({hint})") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The pack's time zone: business hours, holidays and day boundaries are local to it."""
+        return ZoneInfo(self.timezone)
+
+    def product_warranty(self, product: str) -> ProductWarranty:
+        """WAR-1: the product's warranty terms, or the pack's ``*`` terms for other products."""
+        terms = self.warranty.products.get(product) or self.warranty.products.get(ANY_PRODUCT)
+        if terms is None:
+            known = ", ".join(sorted(self.warranty.products))
+            raise UnknownProduct(
+                f"pack {self.id!r} has no warranty terms for {product!r}; known: {known}"
+            )
+        return terms
+
+    def visit_tariff(self, product: str) -> VisitTariff:
+        """FEE-1: the product's tariff, or the pack's ``*`` tariff for other products."""
+        tariffs = self.fees.visit_tariff_fen
+        tariff = tariffs.get(product) or tariffs.get(ANY_PRODUCT)
+        if tariff is None:
+            known = ", ".join(sorted(self.fees.visit_tariff_fen))
+            raise UnknownProduct(f"pack {self.id!r} has no tariff for {product!r}; known: {known}")
+        return tariff
+
+
+class UnknownProduct(ValueError):
+    """A product, part or product line the pack has no terms for."""
+
+
+class NotInPack(ValueError):
+    """A rule the pack does not apply (its numbers are absent from the pack)."""
+
+
+def require(value: Any, pack: PolicyPack, field: str, rule_id: str) -> Any:
+    """``value`` if the pack sets it, else NotInPack naming the pack, the field and the rule."""
+    if value is None:
+        raise NotInPack(f"pack {pack.id!r} {pack.version} does not set {field} ({rule_id})")
+    return value
+
+
+def _resolve(ref: str | Path) -> tuple[str, Path | Traversable]:
+    if isinstance(ref, Path) or "/" in ref or "\\" in ref or ref.endswith(".toml"):
+        path = Path(ref)
+        return str(path), path
+    if ref not in BUILTIN_PACKS:
+        known = ", ".join(BUILTIN_PACKS)
+        raise PackError([(ref, "", f"unknown built-in pack {ref!r}; built-in: {known}")])
+    resource = resources.files("repairline_rules").joinpath("packs", f"{ref}.toml")
+    return f"{ref}.toml", resource
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def load_pack(ref: str | Path) -> PolicyPack:
+    """Load and validate a pack: a built-in id (``"water-heater"``) or a TOML file path.
+
+    Raises PackError listing every problem as ``<file>: <dotted.field>: <problem>``.
+    """
+    source, resource = _resolve(ref)
+    try:
+        raw = resource.read_bytes()
+    except OSError as error:
+        problem = f"cannot read the file: {error.strerror or error}"
+        raise PackError([(source, "", problem)]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise PackError([(source, "", f"not UTF-8 text: {error}")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise PackError([(source, "", f"not valid TOML: {error}")]) from None
+    try:
+        pack = PolicyPack.model_validate(data)
+    except ValidationError as error:
+        problems = [(source, _field(item["loc"]), _problem(item)) for item in error.errors()]
+        raise PackError(problems) from None
+    if not isinstance(ref, Path) and ref in BUILTIN_PACKS and pack.id != ref:
+        raise PackError([(source, "id", f"built-in pack file declares id {pack.id!r}")])
+    return pack
+
+
+def _problem(item: Any) -> str:
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if item["type"] in {"missing", "extra_forbidden"}:
+        return message.lower() if item["type"] == "missing" else "unknown field (not allowed)"
+    if item["type"] == "value_error" or not _short(item.get("input")):
+        return message
+    return f"{message} (got {item['input']!r})"
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | date) and len(repr(value)) <= 40
+
+
+def load_packs(refs: Iterable[str | Path]) -> dict[str, PolicyPack]:
+    """Load several packs, all or none: one PackError lists the problems of every bad file."""
+    packs: dict[str, PolicyPack] = {}
+    problems: list[tuple[str, str, str]] = []
+    for ref in refs:
+        try:
+            pack = load_pack(ref)
+        except PackError as error:
+            problems.extend(error.problems)
+            continue
+        if pack.id in packs:
+            problems.append((str(ref), "id", f"pack id {pack.id!r} loaded twice"))
+        packs[pack.id] = pack
+    if problems:
+        raise PackError(problems)
+    return packs
