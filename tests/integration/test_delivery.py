@@ -15,7 +15,15 @@ from repairline_dispatch.main import SPEC as DISPATCH
 from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
 from tests.support.factories import repair_requested
-from tests.support.infra import KAFKA, PG, drop_database, envelope_bytes, eventually, produce, read_topic
+from tests.support.infra import (
+    KAFKA,
+    PG,
+    drop_database,
+    envelope_bytes,
+    eventually,
+    produce,
+    read_topic,
+)
 
 
 @pytest.fixture
@@ -58,14 +66,20 @@ async def test_the_same_event_delivered_twice_changes_nothing(dispatch: Runtime,
 
     await eventually(lambda: _equals(consumed(dispatch, "dispatch.assignment"), 2))
 
-    assert await dispatch.pool.fetchval(
-        "select count(*) from events where stream_id = $1 and event_type = $2",
-        event.ticket_id,
-        EngineerAssigned.event_type,
-    ) == 1
-    assert await dispatch.pool.fetchval(
-        "select count(*) from engineer_jobs where engineer_id = 'eng-1' and open"
-    ) == 1
+    assert (
+        await dispatch.pool.fetchval(
+            "select count(*) from events where stream_id = $1 and event_type = $2",
+            event.ticket_id,
+            EngineerAssigned.event_type,
+        )
+        == 1
+    )
+    assert (
+        await dispatch.pool.fetchval(
+            "select count(*) from engineer_jobs where engineer_id = 'eng-1' and open"
+        )
+        == 1
+    )
 
 
 async def test_a_redelivery_after_the_offsets_were_stored_is_ignored_too(
@@ -78,9 +92,12 @@ async def test_a_redelivery_after_the_offsets_were_stored_is_ignored_too(
     await produce(prefix + INTAKE_EVENTS, [(event.ticket_id.encode(), raw)])
     await eventually(lambda: _equals(consumed(dispatch, "dispatch.assignment"), 2))
 
-    assert await dispatch.pool.fetchval(
-        "select count(*) from events where stream_id = $1", event.ticket_id
-    ) == 1
+    assert (
+        await dispatch.pool.fetchval(
+            "select count(*) from events where stream_id = $1", event.ticket_id
+        )
+        == 1
+    )
 
 
 async def test_unreadable_messages_go_to_dead_letters_with_their_origin_and_the_consumer_carries_on(
@@ -105,9 +122,12 @@ async def test_unreadable_messages_go_to_dead_letters_with_their_origin_and_the_
     )
 
     await eventually(lambda: _equals(consumed(dispatch, "dispatch.assignment"), 5))
-    assert await dispatch.pool.fetchval(
-        "select count(*) from events where stream_id = $1", good.ticket_id
-    ) == 1
+    assert (
+        await dispatch.pool.fetchval(
+            "select count(*) from events where stream_id = $1", good.ticket_id
+        )
+        == 1
+    )
 
     dead = await eventually(lambda: _at_least(read_topic(prefix + DEAD_LETTER), 4))
     # dead letters are delivered at least once: readers deduplicate on the origin

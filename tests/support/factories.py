@@ -35,8 +35,9 @@ def repair_requested(
         city_tier=city_tier,
         service_mode=service_mode,
         customer=Customer(name="Test Customer", mobile="13900000000", address="1 Test Road"),
-        product=Product(line=line, model="WH-30", serial_no=f"SN{ticket_id[:8]}",
-                        purchase_date=purchase_date),
+        product=Product(
+            line=line, model="WH-30", serial_no=f"SN{ticket_id[:8]}", purchase_date=purchase_date
+        ),
         fault_description="no hot water",
         needs_verification=False,
         requested_at=datetime.now(UTC),

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from repairline_contracts.base import Event
 from repairline_contracts.envelope import wrap
@@ -110,7 +110,9 @@ async def drop_database(database: str) -> None:
 class ServiceProcess:
     """One service as its own OS process, as it runs in production."""
 
-    def __init__(self, name: str, *, prefix: str, database: str, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self, name: str, *, prefix: str, database: str, extra_env: dict[str, str] | None = None
+    ):
         self.name = name
         self.port = free_port()
         self.database = database
@@ -152,7 +154,9 @@ class ServiceProcess:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready in {timeout}s: {self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"{self.name} not ready in {timeout}s: {self.log_path.read_text()[-3000:]}"
+        )
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -1,7 +1,7 @@
 """Generate the JSON Schema files in `contracts/schemas/` from the models.
 
-    python -m repairline_contracts.schemas          # write
-    python -m repairline_contracts.schemas --check  # exit 1 if the files drifted
+python -m repairline_contracts.schemas          # write
+python -m repairline_contracts.schemas --check  # exit 1 if the files drifted
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Operator commands that span services.
 
-    python -m repairline_platform.admin topics            # create the topics
-    python -m repairline_platform.admin clock-advance --hours 24 URL [URL ...]
+python -m repairline_platform.admin topics            # create the topics
+python -m repairline_platform.admin clock-advance --hours 24 URL [URL ...]
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
                 replication=s.topic_replication,
             )
         )
-        print(f"topics ready ({len(created)} created): " + ", ".join(s.topic(t) for t in ALL_TOPICS))
+        print(
+            f"topics ready ({len(created)} created): " + ", ".join(s.topic(t) for t in ALL_TOPICS)
+        )
         return 0
 
     body = json.dumps({"seconds": args.seconds, "hours": args.hours, "days": args.days}).encode()

@@ -33,7 +33,12 @@ from repairline_platform.logging import get_logger
 
 log = get_logger(__name__)
 
-_INFRA_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+_INFRA_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,9 @@ class InboxConsumer:
             if envelope.type not in self.handler.event_types:
                 envelope.event()  # still refuse what nobody can read
                 return None
-            return Delivered(envelope, envelope.event(), record.topic, record.partition, record.offset)
+            return Delivered(
+                envelope, envelope.event(), record.topic, record.partition, record.offset
+            )
         except (MalformedMessageError, UnknownEventError) as exc:
             return str(exc)
         except ValidationError as exc:
@@ -124,7 +131,9 @@ class InboxConsumer:
                 except _INFRA_ERRORS:
                     raise
                 except Exception as exc:
-                    await self._dead_letter([DeadLetter(record, f"handler failed: {exc!r}", self.name)])
+                    await self._dead_letter(
+                        [DeadLetter(record, f"handler failed: {exc!r}", self.name)]
+                    )
                     result.dead += 1
                     async with self._uow() as uow:
                         await _store_offsets(uow.conn, self.name, [record])
@@ -133,7 +142,9 @@ class InboxConsumer:
                 await _store_offsets(uow.conn, self.name, records)
         return result
 
-    async def _apply(self, records: Sequence[Record], items: Sequence[Delivered]) -> tuple[int, int]:
+    async def _apply(
+        self, records: Sequence[Record], items: Sequence[Delivered]
+    ) -> tuple[int, int]:
         async with self._uow() as uow:
             fresh: list[Delivered] = []
             duplicates = 0
@@ -165,7 +176,9 @@ def _record_of(item: Delivered) -> Record:
     return Record(item.topic, item.partition, item.offset, None, item.envelope.to_bytes())
 
 
-async def _store_offsets(conn: asyncpg.Connection, consumer: str, records: Sequence[Record]) -> None:
+async def _store_offsets(
+    conn: asyncpg.Connection, consumer: str, records: Sequence[Record]
+) -> None:
     nxt: dict[tuple[str, int], int] = {}
     for r in records:
         key = (r.topic, r.partition)

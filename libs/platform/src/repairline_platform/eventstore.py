@@ -100,7 +100,9 @@ class UnitOfWork:
         if not events:
             return []
         version = (
-            expected_version if expected_version is not None else await self.stream_version(stream_id)
+            expected_version
+            if expected_version is not None
+            else await self.stream_version(stream_id)
         )
         now = self.clock.now()
         envelopes = []

@@ -8,6 +8,7 @@ idempotent with acks=all; delivery is at least once and consumers deduplicate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -81,10 +82,8 @@ class OutboxRelay:
                 await lock_conn.execute("select pg_advisory_unlock_all()")
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
         self._wake.clear()
 
     async def publish_once(self) -> int:

@@ -91,7 +91,12 @@ async def replay_projection(
         remaining = {tp for tp in tps if end[tp] > 0}
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch_size)
-            records = [r for rs in batch.values() for r in rs if r.offset < end[TopicPartition(r.topic, r.partition)]]
+            records = [
+                r
+                for rs in batch.values()
+                for r in rs
+                if r.offset < end[TopicPartition(r.topic, r.partition)]
+            ]
             if records:
                 result = await inbox.process(records)
                 events += len(records)

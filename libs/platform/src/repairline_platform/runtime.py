@@ -111,9 +111,7 @@ class Runtime:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         own = {t for t in (self._own_topic(),) if t}
-        inline = [
-            h for h in self.handlers if is_projection(h) and own & set(h.topics)
-        ]
+        inline = [h for h in self.handlers if is_projection(h) and own & set(h.topics)]
         async with self.pool.acquire() as conn, conn.transaction():
             uow = UnitOfWork(
                 conn=conn,

@@ -22,7 +22,9 @@ class TicketFacts:
     purchase_date: date | None
 
 
-def decide_charge(pack: PolicyPack, facts: TicketFacts, *, completed_at: datetime) -> ChargeAssessed:
+def decide_charge(
+    pack: PolicyPack, facts: TicketFacts, *, completed_at: datetime
+) -> ChargeAssessed:
     """FEE-1 with WAR-1: the charge for a completed repair, with every input it used."""
     cover = warranty.assess_warranty(
         pack,

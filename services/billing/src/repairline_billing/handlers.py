@@ -72,7 +72,9 @@ class ChargeOnCompletion:
         correlation_id: str,
         causation_id: str,
     ) -> None:
-        row = await uow.conn.fetchrow("select * from billing_tickets where ticket_id = $1", ticket_id)
+        row = await uow.conn.fetchrow(
+            "select * from billing_tickets where ticket_id = $1", ticket_id
+        )
         if row is None:
             await uow.conn.execute(
                 "insert into parked_completions values ($1, $2, $3, $4)"

@@ -14,7 +14,9 @@ def callback_id_for(ticket_id: str, reason: str) -> str:
     return f"{ticket_id}:{reason}"
 
 
-def schedule_after_service(pack: PolicyPack, *, ticket_id: str, completed_at: datetime) -> CallbackScheduled:
+def schedule_after_service(
+    pack: PolicyPack, *, ticket_id: str, completed_at: datetime
+) -> CallbackScheduled:
     """FBK-2: the follow-up call after a completed service."""
     decided = followup.callback_after_service(pack, completed_at=completed_at)
     return CallbackScheduled(
@@ -28,7 +30,9 @@ def schedule_after_service(pack: PolicyPack, *, ticket_id: str, completed_at: da
     )
 
 
-def fire(scheduled_due_at: datetime, *, ticket_id: str, callback_id: str, now: datetime) -> CallbackDue:
+def fire(
+    scheduled_due_at: datetime, *, ticket_id: str, callback_id: str, now: datetime
+) -> CallbackDue:
     return CallbackDue(
         ticket_id=ticket_id, callback_id=callback_id, due_at=scheduled_due_at, fired_at=now
     )

@@ -37,7 +37,10 @@ class ScheduleCallbacks:
                 kind=CALLBACK_TIMER,
                 stream_id=event.ticket_id,
                 due_at=scheduled.due_at,
-                payload={"callback_id": scheduled.callback_id, "due_at": scheduled.due_at.isoformat()},
+                payload={
+                    "callback_id": scheduled.callback_id,
+                    "due_at": scheduled.due_at.isoformat(),
+                },
                 correlation_id=item.envelope.correlationid,
             )
             if fresh:
@@ -81,11 +84,21 @@ class CallbackList:
             e = item.event
             if isinstance(e, CallbackScheduled):
                 rows.append(
-                    (e.callback_id, e.ticket_id, e.reason, e.due_at, "scheduled", 1, None,
-                     json.dumps(e.decision.model_dump(mode="json")))
+                    (
+                        e.callback_id,
+                        e.ticket_id,
+                        e.reason,
+                        e.due_at,
+                        "scheduled",
+                        1,
+                        None,
+                        json.dumps(e.decision.model_dump(mode="json")),
+                    )
                 )
             elif isinstance(e, CallbackDue):
-                rows.append((e.callback_id, e.ticket_id, None, e.due_at, "due", 2, e.fired_at, None))
+                rows.append(
+                    (e.callback_id, e.ticket_id, None, e.due_at, "due", 2, e.fired_at, None)
+                )
         await uow.conn.executemany(
             """
             insert into callbacks as c

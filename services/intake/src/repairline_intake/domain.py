@@ -18,8 +18,14 @@ from repairline_rules.packs import PolicyPack
 
 
 def verification_issues(
-    pack: PolicyPack, customer: Customer, product: Product, *, fault: str,
-    customer_wants: str | None, urgency: Urgency, received_at: datetime,
+    pack: PolicyPack,
+    customer: Customer,
+    product: Product,
+    *,
+    fault: str,
+    customer_wants: str | None,
+    urgency: Urgency,
+    received_at: datetime,
 ) -> tuple[str, ...]:
     """INT-3: the facts that are missing or contradictory (never a rejection)."""
     decided = triage.check_request_facts(
