@@ -6,7 +6,6 @@ a plain CloudEvents JSON object, the key is the ticket id.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -53,13 +52,14 @@ class Envelope(BaseModel):
         if raw is None:
             raise MalformedMessageError("empty message (tombstone)")
         try:
-            return cls.model_validate(json.loads(raw))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedMessageError(f"not JSON: {exc}") from exc
+            return cls.model_validate_json(raw)
         except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            if any(err["type"] in ("json_invalid", "json_type") for err in errors):
+                raise MalformedMessageError(f"not JSON: {errors[0]['msg']}") from exc
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-                for err in exc.errors()
+                for err in errors
             )
             raise MalformedMessageError(f"not a CloudEvents envelope: {problems}") from exc
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -90,13 +91,21 @@ async def replay_projection(
         end = await consumer.end_offsets(tps)
         remaining = {tp for tp in tps if end[tp] > 0}
         while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch_size)
-            records = [
-                r
-                for rs in batch.values()
-                for r in rs
-                if r.offset < end[TopicPartition(r.topic, r.partition)]
-            ]
+            # fill a whole batch before writing: fewer, larger transactions
+            records: list[Any] = []
+            while len(records) < batch_size:
+                fetched = await consumer.getmany(
+                    *remaining, timeout_ms=200 if records else 1000, max_records=batch_size
+                )
+                got = [
+                    r
+                    for rs in fetched.values()
+                    for r in rs
+                    if r.offset < end[TopicPartition(r.topic, r.partition)]
+                ]
+                if not got:
+                    break
+                records += got
             if records:
                 result = await inbox.process(records)
                 events += len(records)

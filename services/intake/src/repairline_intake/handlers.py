@@ -99,18 +99,23 @@ class TicketView:
                     env.time,
                 )
             )
-        await uow.conn.executemany(
-            "insert into ticket_timeline values ($1, $2, $3, $4, $5, $6::jsonb)"
-            " on conflict (event_id) do nothing",
-            timeline,
+        await uow.conn.execute(
+            "insert into ticket_timeline"
+            " select * from unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+            " $5::timestamptz[], $6::jsonb[]) on conflict (event_id) do nothing",
+            *(list(column) for column in zip(*timeline, strict=True)),
         )
-        await uow.conn.executemany(
+        merged = list(_merge_per_ticket(views).values())
+        await uow.conn.execute(
             """
             insert into ticket_view as v (ticket_id, status, status_rank, service_request_no,
                 repair_order_no, channel, region, product_line, needs_verification,
                 verification_issues, requested_at, engineer_id, charge_total_fen,
                 callback_due_at, updated_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15)
+            select * from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],
+                $6::text[], $7::text[], $8::text[], $9::bool[], $10::jsonb[],
+                $11::timestamptz[], $12::text[], $13::bigint[], $14::timestamptz[],
+                $15::timestamptz[])
             on conflict (ticket_id) do update set
                 status = case when excluded.status_rank > v.status_rank
                               then excluded.status else v.status end,
@@ -128,5 +133,31 @@ class TicketView:
                 callback_due_at = coalesce(excluded.callback_due_at, v.callback_due_at),
                 updated_at = greatest(v.updated_at, excluded.updated_at)
             """,
-            views,
+            *(list(column) for column in zip(*merged, strict=True)),
         )
+
+
+# Columns of a view row whose first non-null value wins, and those whose last one does;
+# the same rules as the upsert above, applied inside a batch first because one
+# statement cannot update a row twice.
+_FIRST_WINS = range(3, 11)
+_LAST_WINS = range(11, 14)
+
+
+def _merge_per_ticket(rows: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    merged: dict[str, list[Any]] = {}
+    for row in rows:
+        current = merged.get(row[0])
+        if current is None:
+            merged[row[0]] = list(row)
+            continue
+        if row[2] > current[2]:
+            current[1], current[2] = row[1], row[2]
+        for i in _FIRST_WINS:
+            if current[i] is None:
+                current[i] = row[i]
+        for i in _LAST_WINS:
+            if row[i] is not None:
+                current[i] = row[i]
+        current[14] = max(current[14], row[14])
+    return {k: tuple(v) for k, v in merged.items()}
