@@ -53,6 +53,7 @@ cmd_down() {
 }
 
 cmd_status() {
+    check_settings
     local rc=0
     kafka_status || rc=1
     pg_status || rc=1

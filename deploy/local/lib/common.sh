@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers of deploy/local/infra.sh: paths, settings, logging, process
+# Shared functions of deploy/local/infra.sh: paths, settings, logging, process
 # and port checks, package installation. Sourced, never executed.
 
 # ---------------------------------------------------------------- paths ---
@@ -30,13 +30,13 @@ die() {
 }
 
 # Print the last lines of a log file, indented, to stderr (for failures).
+# With a byte offset, only what was written after it counts (this run).
 show_tail() {
-    local file="$1" lines="${2:-40}"
-    if [[ -s "$file" ]]; then
-        printf 'infra: ---- last %s lines of %s ----\n' "$lines" "$file" >&2
-        tail -n "$lines" "$file" | sed 's/^/    /' >&2
-        printf 'infra: ---- end of %s ----\n' "$file" >&2
-    fi
+    local file="$1" lines="${2:-40}" offset="${3:-0}"
+    [[ -s "$file" ]] || return 0
+    printf 'infra: ---- last %s lines of %s ----\n' "$lines" "$file" >&2
+    tail -c "+$((offset + 1))" "$file" | tail -n "$lines" | sed 's/^/    /' >&2
+    printf 'infra: ---- end of %s ----\n' "$file" >&2
 }
 
 # ----------------------------------------------------------- validation ---

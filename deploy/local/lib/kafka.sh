@@ -35,19 +35,23 @@ kafka_tool_java() {
 }
 
 # ---------------------------------------------------------------- jars ---
+# True when .local/kafka/libs holds the jars of the current pom.xml.
+kafka_libs_current() {
+    [[ -f "$KAFKA_STAMP" &&
+        "$(head -n 1 "$KAFKA_STAMP")" == "$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)" &&
+        -f "$KAFKA_LIBS/kafka_2.13-$(kafka_version).jar" ]]
+}
+
 # Resolve the runtime jars into .local/kafka/libs unless the stamp says the
 # current pom.xml was already resolved there.
 kafka_resolve() {
+    kafka_libs_current && return 0
     local want version
     want="$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)"
     version="$(kafka_version)"
-    if [[ -f "$KAFKA_STAMP" && "$(head -n 1 "$KAFKA_STAMP")" == "$want" &&
-        -f "$KAFKA_LIBS/kafka_2.13-$version.jar" ]]; then
-        return 0
-    fi
     find_mvn
     mkdir -p "$KAFKA_LOGS" "$M2_REPO"
-    log "resolving Kafka $version jars with Maven into $KAFKA_LIBS (first run only)"
+    log "resolving Kafka $version jars with Maven into $KAFKA_LIBS (first run, or pom.xml changed)"
     local staging="$KAFKA_DIR/libs.partial" mvn_log="$KAFKA_LOGS/mvn-resolve.log"
     rm -rf "$staging"
     # Project-local Maven repository: nothing is written to ~/.m2.
@@ -88,7 +92,7 @@ kafka_pid() {
 
 kafka_clear_stale_pid() {
     if [[ -f "$KAFKA_PID_FILE" ]] && ! kafka_pid >/dev/null; then
-        log "kafka: removing stale pid file (pid $(head -n 1 "$KAFKA_PID_FILE" 2>/dev/null || true) is gone)"
+        log "kafka: removing stale pid file (pid $(head -n 1 "$KAFKA_PID_FILE" 2>/dev/null || true) is not our broker)"
         rm -f "$KAFKA_PID_FILE"
     fi
 }
@@ -115,13 +119,17 @@ kafka_format() {
 # (postgres starts meanwhile; kafka_wait_ready follows).
 KAFKA_LAUNCHED=0
 KAFKA_LOG_OFFSET=0
+KAFKA_OUT_OFFSET=0
 kafka_launch() {
     local pid rendered
     rendered="$(kafka_render_properties)"
     if pid="$(kafka_pid)"; then
+        # Never swap jars or config under a running broker; just say so.
         if [[ "$rendered" != "$(cat "$KAFKA_PROPS" 2>/dev/null)" ]]; then
             warn "kafka: configuration changed since it started; run 'infra.sh down && infra.sh up' to apply"
         fi
+        kafka_libs_current ||
+            warn "kafka: pom.xml changed since the jars were resolved; run 'infra.sh down && infra.sh up' to apply"
         log "kafka: already running (pid $pid) on $BIND_HOST:$KAFKA_PORT"
         return 0
     fi
@@ -153,12 +161,13 @@ kafka_launch() {
     local server_log="$KAFKA_LOGS/server.log"
     # Only log lines written after this offset count for readiness.
     KAFKA_LOG_OFFSET="$(stat -c %s "$server_log" 2>/dev/null || echo 0)"
+    KAFKA_OUT_OFFSET="$(stat -c %s "$KAFKA_LOGS/kafka.out" 2>/dev/null || echo 0)"
     printf '==== %s starting kafka %s\n' "$(date -Is)" "$(kafka_version)" >>"$KAFKA_LOGS/kafka.out"
 
     log "kafka: starting $(kafka_version) on $BIND_HOST:$KAFKA_PORT (controller $BIND_HOST:$KAFKA_CONTROLLER_PORT)"
     rm -f "$KAFKA_PID_FILE"
-    # setsid: own session, so Ctrl-C on the calling terminal does not reach the
-    # broker. The wrapper shell writes its own pid, then execs java in place,
+    # setsid detaches the broker from the calling terminal, so Ctrl-C there
+    # does not reach it. The wrapper shell writes its own pid, then execs java in place,
     # so the pid file holds the JVM's pid.
     # shellcheck disable=SC2016 # $$ and $@ expand in the wrapper shell
     setsid bash -c 'printf "%s\n" "$$" >"$0"; exec "$@"' "$KAFKA_PID_FILE" \
@@ -174,8 +183,8 @@ kafka_launch() {
 }
 
 kafka_fail_start() {
-    show_tail "$KAFKA_LOGS/server.log" 40
-    show_tail "$KAFKA_LOGS/kafka.out" 20
+    show_tail "$KAFKA_LOGS/server.log" 40 "$KAFKA_LOG_OFFSET"
+    show_tail "$KAFKA_LOGS/kafka.out" 20 "$KAFKA_OUT_OFFSET"
     die "kafka: $*"
 }
 

@@ -153,7 +153,7 @@ pg_pid() {
 # start in the latter case.
 pg_clear_stale() {
     if [[ -f "$PG_DATA/postmaster.pid" ]]; then
-        log "postgres: removing stale postmaster.pid (pid $(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true) is gone)"
+        log "postgres: removing stale postmaster.pid (pid $(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true) is not our server)"
         rm -f "$PG_DATA/postmaster.pid"
     fi
     rm -f "$PG_RUN"/.s.PGSQL.*
