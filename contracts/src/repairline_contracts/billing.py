@@ -47,3 +47,7 @@ class ChargeAssessed(Event):
     inputs: ChargeInputs
     decision: Decision
     assessed_at: datetime
+
+
+# Every event this context publishes, for the registry.
+EVENTS: tuple[type[Event], ...] = (ChargeAssessed,)

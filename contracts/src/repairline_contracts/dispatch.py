@@ -60,3 +60,12 @@ class RepairCompleted(Event):
     engineer_id: str
     completed_at: datetime
     resolution: str = Field(description="What was done.")
+
+
+# Every event this context publishes, for the registry.
+EVENTS: tuple[type[Event], ...] = (
+    EngineerAssigned,
+    AssignmentWaiting,
+    ArrivedOnSite,
+    RepairCompleted,
+)

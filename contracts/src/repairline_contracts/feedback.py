@@ -34,3 +34,10 @@ class CallbackDue(Event):
     callback_id: str
     due_at: datetime
     fired_at: datetime
+
+
+# Every event this context publishes, for the registry.
+EVENTS: tuple[type[Event], ...] = (
+    CallbackScheduled,
+    CallbackDue,
+)

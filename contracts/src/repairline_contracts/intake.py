@@ -89,3 +89,7 @@ class RepairRequested(Event):
         default=(), description="INT-3: which facts are missing or contradictory."
     )
     requested_at: datetime = Field(description="When intake recorded the request.")
+
+
+# Every event this context publishes, for the registry.
+EVENTS: tuple[type[Event], ...] = (RepairRequested,)

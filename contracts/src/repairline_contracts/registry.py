@@ -9,28 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from repairline_contracts import billing, dispatch, feedback, intake
 from repairline_contracts.base import Event
-from repairline_contracts.billing import ChargeAssessed
-from repairline_contracts.dispatch import (
-    ArrivedOnSite,
-    AssignmentWaiting,
-    EngineerAssigned,
-    RepairCompleted,
-)
-from repairline_contracts.feedback import CallbackDue, CallbackScheduled
-from repairline_contracts.intake import RepairRequested
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 EVENT_TYPES: tuple[type[Event], ...] = (
-    RepairRequested,
-    EngineerAssigned,
-    AssignmentWaiting,
-    ArrivedOnSite,
-    RepairCompleted,
-    ChargeAssessed,
-    CallbackScheduled,
-    CallbackDue,
+    *intake.EVENTS,
+    *dispatch.EVENTS,
+    *billing.EVENTS,
+    *feedback.EVENTS,
 )
 
 CURRENT: dict[str, type[Event]] = {cls.event_type: cls for cls in EVENT_TYPES}
