@@ -85,3 +85,10 @@ def test_domain_and_rules_modules_never_read_the_clock():
         text = path.read_text()
         for call in (".now(", ".today(", "time.time(", "utcnow("):
             assert call not in text, f"{path.relative_to(ROOT)} calls {call}"
+
+
+def test_every_response_carries_the_correlation_id_it_was_bound_to(intake_http):
+    given = intake_http.get("/healthz", headers={"X-Correlation-Id": "corr-42"})
+    assert given.headers["X-Correlation-Id"] == "corr-42"
+    minted = intake_http.get("/healthz").headers["X-Correlation-Id"]
+    assert len(minted) == 36 and minted != "corr-42"

@@ -41,6 +41,13 @@ def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     rp.add_argument("--force", action="store_true", help="skip the live-consumer check")
     args = parser.parse_args(argv)
     settings = ServiceSettings()
+    from repairline_rules import PackError, load_pack
+
+    try:
+        load_pack(settings.policy_pack)  # a bad pack stops the start, whole, with its reasons
+    except PackError as exc:
+        print(f"{spec.name}: policy pack rejected:\n{exc}", file=sys.stderr)
+        return 2
 
     if args.command in (None, "serve"):
         app = build_app(spec, settings)

@@ -9,6 +9,7 @@ Nothing connects at import.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
@@ -303,6 +305,17 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     )
     app.state.runtime = rt
     install_error_handlers(app)
+
+    @app.middleware("http")
+    async def bind_request_context(request: Any, call_next: Any) -> Any:
+        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=correlation_id, http_method=request.method, http_path=request.url.path
+        ):
+            response = await call_next(request)
+        response.headers["X-Correlation-Id"] = correlation_id
+        return response
+
     app.include_router(_platform_routes(rt))
 
     app.include_router(spec.routes(rt))
