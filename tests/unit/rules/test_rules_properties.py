@@ -131,7 +131,9 @@ def test_pausing_then_resuming_never_shortens_a_deadline(
     calendar, start, window, offset_minutes, length_minutes
 ):
     plain = sla_deadline(calendar, start, window)
-    pause_start = start + timedelta(minutes=offset_minutes)
+    # Build the pause in UTC: arithmetic on zoned datetimes counts wall-clock minutes, so
+    # across a daylight-saving change a pause would last an hour more or less than said.
+    pause_start = start.astimezone(UTC) + timedelta(minutes=offset_minutes)
     pause = Pause(pause_start, pause_start + timedelta(minutes=length_minutes))
     paused = sla_deadline(calendar, start, window, [pause])
     assert paused is not None and plain is not None
