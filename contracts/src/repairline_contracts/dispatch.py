@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from repairline_contracts.base import Event
+from repairline_contracts.base import Decision, Event
 from repairline_contracts.topics import DISPATCH_EVENTS
 
 
@@ -24,6 +24,20 @@ class EngineerAssigned(Event):
     open_jobs_before: int = Field(description="The engineer's open jobs when chosen.")
     reason: str = Field(description="Why this engineer was chosen.")
     assigned_at: datetime
+    service_point_id: str | None = Field(
+        default=None,
+        description="The engineer's service point (outlet); billing settles per outlet.",
+    )
+    travel_minutes: int | None = Field(
+        default=None, description="Travel from the engineer's previous place, if known."
+    )
+    visit_by: datetime | None = Field(default=None, description="DSP-3: on site by.")
+    fix_by: datetime | None = Field(default=None, description="DSP-3: fixed by.")
+    repair_by: datetime | None = Field(
+        default=None, description="DSP-3: depot or return-to-factory repair done by."
+    )
+    revisit: bool = Field(default=False, description="FBK-5: a revisit after a dissatisfied call.")
+    decision: Decision | None = Field(default=None, description="DSP-1 and DSP-3.")
 
 
 class AssignmentWaiting(Event):
@@ -50,6 +64,16 @@ class ArrivedOnSite(Event):
     arrived_at: datetime
 
 
+class RepairRecord(BaseModel):
+    """DSP-12: what the engineer files with the service centre's archive."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fault_found: str
+    parts_replaced: tuple[str, ...] = ()
+    notes: str = ""
+
+
 class RepairCompleted(Event):
     """The repair is done and the customer signed the repair order (DSP-12)."""
 
@@ -60,6 +84,322 @@ class RepairCompleted(Event):
     engineer_id: str
     completed_at: datetime
     resolution: str = Field(description="What was done.")
+    signed_by: str | None = Field(
+        default=None, description="DSP-12: who signed the acceptance and repair order."
+    )
+    repair_record: RepairRecord | None = Field(
+        default=None, description="DSP-12: the repair record filed to the archive."
+    )
+    test_run_minutes: int | None = Field(
+        default=None, description="DSP-12: test run of an installation job."
+    )
+
+
+class EngineerReleased(Event):
+    """The job was taken back from its engineer and goes back for reassignment (DSP-1)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.EngineerReleased"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    reason: str
+    released_at: datetime
+
+
+class AppointmentScheduled(Event):
+    """A visit window agreed with the customer (DSP-2) and confirmed (INT-6)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.AppointmentScheduled"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    appointment_id: str
+    engineer_id: str
+    window_start: datetime
+    window_end: datetime
+    confirm_by: datetime | None = Field(description="INT-6: confirm the visit time by.")
+    confirmed_in_time: bool
+    depart_by: datetime = Field(description="DSP-6: latest departure to arrive 5-10 min early.")
+    travel_minutes: int
+    decision: Decision
+    scheduled_at: datetime
+
+
+class AppointmentRescheduled(Event):
+    """The window moved, with a reason; the dispatcher always sees it (DSP-2)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.AppointmentRescheduled"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    appointment_id: str
+    previous_appointment_id: str
+    engineer_id: str
+    previous_start: datetime
+    previous_end: datetime
+    window_start: datetime
+    window_end: datetime
+    reason: str
+    requested_by: str = Field(description="`customer`, `engineer` or `dispatcher`.")
+    depart_by: datetime
+    dispatcher_notified: bool = True
+    rescheduled_at: datetime
+
+
+class RescheduleRefused(Event):
+    """The customer refused the new time: the job goes back to the dispatcher (DSP-1)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.RescheduleRefused"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    proposed_start: datetime
+    proposed_end: datetime
+    reason: str
+    refused_at: datetime
+
+
+class EngineerDeparted(Event):
+    """The engineer left for the customer (DSP-6)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.EngineerDeparted"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    departed_at: datetime
+    depart_by: datetime | None
+    late: bool = Field(description="Left after the planned latest departure.")
+
+
+class EngineerDelayed(Event):
+    """The engineer will be late; the notice owed and whether it came in time (DSP-7)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.EngineerDelayed"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    appointment_id: str
+    expected_arrival: datetime
+    cause: str | None
+    notice: str = Field(description="running_late, delay_within_half_day, ... (DSP-7).")
+    delay_minutes: int
+    notify_customer_by: datetime | None
+    customer_notified_at: datetime
+    notice_in_time: bool = Field(description="False: the notice was given too late.")
+    reason_accepted: bool = Field(description="'Too many customers' is never accepted.")
+    agree_new_time: bool
+    tell_dispatcher: bool
+    reason: str
+    decision: Decision
+
+
+class LatenessNoticeDue(Event):
+    """The engineer is not under way in time: the customer must be told now (DSP-6, DSP-7)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.LatenessNoticeDue"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    appointment_id: str
+    depart_by: datetime
+    window_start: datetime
+    reason: str
+    decision: Decision
+    due_at: datetime
+
+
+class CustomerNotFound(Event):
+    """Nobody answered: knocked, phoned, waited, note left, coordinator told (DSP-9)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.CustomerNotFound"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    arrived_at: datetime
+    phone_at: datetime
+    leave_note_at: datetime
+    note_left_at: str = Field(description="`door` or `front_desk` (未见顾客留言条).")
+    reported_to: str
+    reported_at: datetime
+    decision: Decision
+
+
+class PartsRequested(Event):
+    """A part the engineer lacks was requested (DSP-4)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.PartsRequested"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    part: str
+    before_departure: bool
+    spare_of_spare: bool = Field(description="DSP-4: the part was replaced before and failed.")
+    requested_at: datetime
+
+
+class PartsBackordered(Event):
+    """No stock: the customer is told; the visit is booked when the part comes (DSP-4)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.PartsBackordered"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    part: str
+    customer_told: bool
+    backordered_at: datetime
+
+
+class PartsArrived(Event):
+    """The part came in: the visit is booked again (DSP-4)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.PartsArrived"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    part: str
+    arrived_at: datetime
+
+
+class WrongPartOnSite(Event):
+    """Wrong part on site: fetched now if the customer has time, else a new visit (DSP-4)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.WrongPartOnSite"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    part: str
+    fetch_now: bool
+    reported_at: datetime
+
+
+class VisitInterrupted(Event):
+    """An urgent job came in while on site; how long this one still needs (DSP-10)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.VisitInterrupted"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    urgent_ticket_id: str
+    minutes_still_needed: int
+    urgent_job_reassigned: bool
+    interrupted_at: datetime
+
+
+class ConsentRecorded(Event):
+    """The customer's consent on site (DSP-11): reproduction, disassembly, disk work."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.ConsentRecorded"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    fault_reproduced: bool
+    disassembly: bool
+    disk_operation: bool
+    backup_offered: bool
+    signed_by: str | None
+    recorded_at: datetime
+
+
+class WorkStarted(Event):
+    """Work began; a chargeable job only after its quote was accepted (DSP-11, FEE-4)."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.WorkStarted"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    chargeable: bool
+    quote_id: str | None
+    started_at: datetime
+
+
+class WorkCarriedForward(Event):
+    """Partly done: the rest is carried forward to a new visit."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.WorkCarriedForward"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    done: str
+    remaining: str
+    carried_at: datetime
+
+
+class VisitEndedWithoutRepair(Event):
+    """No work: the quote was refused, or the ticket was closed or cancelled."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.VisitEndedWithoutRepair"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str | None
+    reason: str
+    quote_id: str | None = None
+    ended_at: datetime
+
+
+class RevisitOpened(Event):
+    """FBK-5: a dissatisfied customer; someone goes on site at once."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.RevisitOpened"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    case_id: str
+    reason: str
+    previous_engineer_id: str | None
+    opened_at: datetime
+
+
+class SlaDeadlineApproaching(Event):
+    """A DSP-3 deadline is near and not met yet."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.SlaDeadlineApproaching"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    deadline: str = Field(description="`visit`, `fix` or `repair`.")
+    due_at: datetime
+    state: str
+    decision: Decision
+    detected_at: datetime
+
+
+class SlaDeadlineBreached(Event):
+    """A DSP-3 deadline passed and was not met."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.SlaDeadlineBreached"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    deadline: str = Field(description="`visit`, `fix` or `repair`.")
+    due_at: datetime
+    state: str
+    decision: Decision
+    detected_at: datetime
+
+
+class MissedAppointment(Event):
+    """PEN-7: a visit that neither happened nor was rescheduled with notice."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.MissedAppointment"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    appointment_start: datetime
+    appointment_end: datetime
+    detected_at: datetime
+    reason: str
+    decision: Decision
 
 
 # Every event this context publishes, for the registry.
@@ -68,4 +408,25 @@ EVENTS: tuple[type[Event], ...] = (
     AssignmentWaiting,
     ArrivedOnSite,
     RepairCompleted,
+    EngineerReleased,
+    AppointmentScheduled,
+    AppointmentRescheduled,
+    RescheduleRefused,
+    EngineerDeparted,
+    EngineerDelayed,
+    LatenessNoticeDue,
+    CustomerNotFound,
+    PartsRequested,
+    PartsBackordered,
+    PartsArrived,
+    WrongPartOnSite,
+    VisitInterrupted,
+    ConsentRecorded,
+    WorkStarted,
+    WorkCarriedForward,
+    VisitEndedWithoutRepair,
+    RevisitOpened,
+    SlaDeadlineApproaching,
+    SlaDeadlineBreached,
+    MissedAppointment,
 )

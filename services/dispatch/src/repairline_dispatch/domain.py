@@ -1,27 +1,97 @@
-"""Dispatch decisions: pure functions, no I/O, no clock (times are passed in)."""
+"""Dispatch decisions: pure functions, no I/O, no clock (times are passed in).
+
+`evolve` folds a ticket's dispatch events into a `Visit`; each `decide_*` takes the
+visit and the command's facts and returns the events to append, or raises
+`IllegalTransition` naming the state the visit is in (answered 409).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-from repairline_contracts.base import Event
+from repairline_contracts.base import Decision, Event
 from repairline_contracts.dispatch import (
+    AppointmentRescheduled,
+    AppointmentScheduled,
     ArrivedOnSite,
     AssignmentWaiting,
+    ConsentRecorded,
+    CustomerNotFound,
     EngineerAssigned,
+    EngineerDelayed,
+    EngineerDeparted,
+    EngineerReleased,
+    LatenessNoticeDue,
+    MissedAppointment,
+    PartsArrived,
+    PartsBackordered,
+    PartsRequested,
     RepairCompleted,
+    RepairRecord,
+    RescheduleRefused,
+    RevisitOpened,
+    SlaDeadlineApproaching,
+    SlaDeadlineBreached,
+    VisitEndedWithoutRepair,
+    VisitInterrupted,
+    WorkCarriedForward,
+    WorkStarted,
+    WrongPartOnSite,
 )
+from repairline_contracts.intake import GeoPoint
+from repairline_rules import dispatch as rules
+from repairline_rules.packs import PolicyPack
+
+# DSP-12: an installation job includes a 10-minute test run (the rulebook's number).
+INSTALLATION_TEST_RUN_MINUTES = 10
 
 
 class VisitState(StrEnum):
     NEW = "new"
     WAITING = "waiting_for_engineer"
     ASSIGNED = "assigned"
+    EN_ROUTE = "en_route"
     ON_SITE = "on_site"
+    IN_PROGRESS = "in_progress"
+    AWAITING_PARTS = "awaiting_parts"
+    NEEDS_REBOOKING = "needs_rebooking"
     COMPLETED = "completed"
+    ENDED = "ended"
+
+
+OPEN_STATES = frozenset(
+    {
+        VisitState.ASSIGNED,
+        VisitState.EN_ROUTE,
+        VisitState.ON_SITE,
+        VisitState.IN_PROGRESS,
+        VisitState.AWAITING_PARTS,
+        VisitState.NEEDS_REBOOKING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class WorkHours:
+    """Hours an engineer works on some weekdays (0 = Monday), local minutes after midnight."""
+
+    days: frozenset[int]
+    start_minute: int
+    end_minute: int
+
+
+@dataclass(frozen=True)
+class Busy:
+    """An appointment the engineer already has (for conflicts and travel)."""
+
+    start: datetime
+    end: datetime
+    location: GeoPoint | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +101,20 @@ class Engineer:
     skills: frozenset[str]
     open_jobs: int
     active: bool = True
+    capacity: int | None = None
+    home: GeoPoint | None = None
+    hours: tuple[WorkHours, ...] = ()
+    service_point_id: str | None = None
+    busy: tuple[Busy, ...] = ()
+
+
+@dataclass(frozen=True)
+class Appointment:
+    appointment_id: str
+    engineer_id: str
+    start: datetime
+    end: datetime
+    depart_by: datetime
 
 
 @dataclass(frozen=True)
@@ -42,18 +126,41 @@ class Visit:
     engineer_id: str | None = None
     region: str | None = None
     skill: str | None = None
+    appointment: Appointment | None = None
+    appointments_made: int = 0
+    arrived_at: datetime | None = None
+    released: frozenset[str] = frozenset()
+    parts_replaced: tuple[str, ...] = ()
+    consent: ConsentRecorded | None = None
+    notice_given_for: frozenset[str] = frozenset()
+    revisit_cases: frozenset[str] = frozenset()
+    waiting_reason: str | None = None
 
 
 class IllegalTransition(Exception):
-    def __init__(self, message: str, state: VisitState) -> None:
+    def __init__(self, message: str, state: VisitState | str) -> None:
         super().__init__(message)
         self.state = state
+
+
+class RuleViolation(ValueError):
+    """The command breaks a rule of the visit (answered 422 with the rule id)."""
+
+    def __init__(self, rule_id: str, message: str) -> None:
+        super().__init__(message)
+        self.rule_id = rule_id
 
 
 def evolve(visit: Visit, event: Event) -> Visit:
     match event:
         case AssignmentWaiting():
-            return replace(visit, state=VisitState.WAITING, region=event.region, skill=event.skill)
+            return replace(
+                visit,
+                state=VisitState.WAITING,
+                region=event.region,
+                skill=event.skill,
+                waiting_reason=visit.waiting_reason or event.reason,
+            )
         case EngineerAssigned():
             return replace(
                 visit,
@@ -61,11 +168,86 @@ def evolve(visit: Visit, event: Event) -> Visit:
                 engineer_id=event.engineer_id,
                 region=event.region,
                 skill=event.skill,
+                appointment=None,
+                arrived_at=None,
+                consent=None,
             )
+        case EngineerReleased():
+            return replace(
+                visit,
+                state=VisitState.NEW,
+                engineer_id=None,
+                appointment=None,
+                released=visit.released | {event.engineer_id},
+            )
+        case AppointmentScheduled():
+            return replace(
+                visit,
+                state=VisitState.ASSIGNED,
+                appointment=Appointment(
+                    event.appointment_id,
+                    event.engineer_id,
+                    event.window_start,
+                    event.window_end,
+                    event.depart_by,
+                ),
+                appointments_made=visit.appointments_made + 1,
+            )
+        case AppointmentRescheduled():
+            return replace(
+                visit,
+                appointment=Appointment(
+                    event.appointment_id,
+                    event.engineer_id,
+                    event.window_start,
+                    event.window_end,
+                    event.depart_by,
+                ),
+                appointments_made=visit.appointments_made + 1,
+                state=VisitState.ASSIGNED
+                if visit.state is VisitState.NEEDS_REBOOKING
+                else visit.state,
+            )
+        case EngineerDeparted():
+            return replace(visit, state=VisitState.EN_ROUTE)
+        case EngineerDelayed():
+            return replace(visit, notice_given_for=visit.notice_given_for | {event.appointment_id})
         case ArrivedOnSite():
-            return replace(visit, state=VisitState.ON_SITE)
+            return replace(visit, state=VisitState.ON_SITE, arrived_at=event.arrived_at)
+        case CustomerNotFound():
+            return replace(visit, state=VisitState.NEEDS_REBOOKING, appointment=None)
+        case PartsBackordered():
+            return replace(visit, state=VisitState.AWAITING_PARTS, appointment=None)
+        case PartsArrived():
+            return replace(visit, state=VisitState.NEEDS_REBOOKING)
+        case WrongPartOnSite():
+            if event.fetch_now:
+                return visit
+            return replace(visit, state=VisitState.NEEDS_REBOOKING, appointment=None)
+        case ConsentRecorded():
+            return replace(visit, consent=event)
+        case WorkStarted():
+            return replace(visit, state=VisitState.IN_PROGRESS)
+        case WorkCarriedForward():
+            return replace(visit, state=VisitState.NEEDS_REBOOKING, appointment=None)
         case RepairCompleted():
-            return replace(visit, state=VisitState.COMPLETED)
+            parts = event.repair_record.parts_replaced if event.repair_record else ()
+            return replace(
+                visit,
+                state=VisitState.COMPLETED,
+                appointment=None,
+                parts_replaced=visit.parts_replaced + tuple(parts),
+            )
+        case VisitEndedWithoutRepair():
+            return replace(visit, state=VisitState.ENDED, appointment=None)
+        case RevisitOpened():
+            return replace(
+                visit,
+                state=VisitState.NEW,
+                engineer_id=None,
+                appointment=None,
+                revisit_cases=visit.revisit_cases | {event.case_id},
+            )
     return visit
 
 
@@ -76,50 +258,444 @@ def fold(ticket_id: str, events: Iterable[Event]) -> Visit:
     return visit
 
 
+def _stamp(pack: PolicyPack, *rule_ids: str) -> Decision:
+    return Decision(pack_id=pack.id, pack_version=pack.version, rule_ids=tuple(rule_ids))
+
+
+def _decision(d: object) -> Decision:
+    return Decision(pack_id=d.pack_id, pack_version=d.pack_version, rule_ids=d.rule_ids)  # type: ignore[attr-defined]
+
+
+# -- assignment (DSP-1) ---------------------------------------------------------------------
+
+
+def travel_minutes(a: GeoPoint | None, b: GeoPoint | None, *, speed_kmh: float) -> int | None:
+    """Straight-line (great-circle) distance at a configured speed, rounded up."""
+    if a is None or b is None:
+        return None
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    km = 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
+    return math.ceil(km / speed_kmh * 60)
+
+
+def _on_duty(engineer: Engineer, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
+    if not engineer.hours:
+        return True
+    s, e = start.astimezone(zone), end.astimezone(zone)
+    if s.date() != (e - timedelta(microseconds=1)).date():
+        return False
+    first, last = s.hour * 60 + s.minute, (e.hour * 60 + e.minute) or 1440
+    return any(
+        s.weekday() in h.days and h.start_minute <= first and last <= h.end_minute
+        for h in engineer.hours
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Why an engineer can (or cannot) take a job."""
+
+    engineer: Engineer
+    travel: int | None
+    problem: str | None = None
+
+
+def fit(
+    engineer: Engineer,
+    *,
+    window: tuple[datetime, datetime] | None,
+    location: GeoPoint | None,
+    speed_kmh: float,
+    zone: ZoneInfo,
+) -> Fit:
+    """DSP-1: capacity, working hours, the engineer's other appointments and the travel
+    between them. Travel is counted from the previous appointment, else from home."""
+    if engineer.capacity is not None and engineer.open_jobs >= engineer.capacity:
+        return Fit(engineer, None, f"at capacity ({engineer.capacity} open jobs)")
+    if window is None:
+        return Fit(engineer, travel_minutes(engineer.home, location, speed_kmh=speed_kmh))
+    start, end = window
+    if not _on_duty(engineer, start, end, zone):
+        return Fit(engineer, None, "off duty then")
+    before = [b for b in engineer.busy if b.end <= start]
+    origin = max(before, key=lambda b: b.end).location if before else engineer.home
+    for b in engineer.busy:
+        to_us = travel_minutes(b.location, location, speed_kmh=speed_kmh) or 0
+        from_us = travel_minutes(location, b.location, speed_kmh=speed_kmh) or 0
+        if start < b.end + timedelta(minutes=to_us) and b.start < end + timedelta(minutes=from_us):
+            local = b.start.astimezone(zone).strftime("%H:%M")
+            return Fit(engineer, None, f"busy at {local} (with travel)")
+    return Fit(engineer, travel_minutes(origin, location, speed_kmh=speed_kmh))
+
+
+def rank(
+    engineers: Sequence[Engineer],
+    *,
+    region: str,
+    skill: str,
+    window: tuple[datetime, datetime] | None = None,
+    location: GeoPoint | None = None,
+    exclude: frozenset[str] = frozenset(),
+    speed_kmh: float = 30.0,
+    zone: ZoneInfo | None = None,
+) -> tuple[list[Fit], list[Fit]]:
+    """DSP-1: (able engineers best first, engineers of the region and skill who cannot).
+
+    Best: least travel, then fewest open jobs, then the lowest id, so the choice is
+    reproducible on replay.
+    """
+    zone = zone or ZoneInfo("UTC")
+    matching = [
+        e
+        for e in engineers
+        if e.active and e.region == region and skill in e.skills and e.engineer_id not in exclude
+    ]
+    fits = [
+        fit(e, window=window, location=location, speed_kmh=speed_kmh, zone=zone) for e in matching
+    ]
+    able = sorted(
+        (f for f in fits if f.problem is None),
+        key=lambda f: (f.travel or 0, f.engineer.open_jobs, f.engineer.engineer_id),
+    )
+    return able, [f for f in fits if f.problem is not None]
+
+
 def choose_engineer(engineers: Sequence[Engineer], *, region: str, skill: str) -> Engineer | None:
     """DSP-1: an active engineer of the ticket's region and skill with the fewest open jobs.
 
     Ties go to the lowest engineer id so the choice is reproducible on replay.
     """
-    able = [e for e in engineers if e.active and e.region == region and skill in e.skills]
-    if not able:
-        return None
-    return min(able, key=lambda e: (e.open_jobs, e.engineer_id))
+    able, _ = rank(engineers, region=region, skill=skill)
+    return able[0].engineer if able else None
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """DSP-3 deadlines of a ticket, decided from the pack."""
+
+    visit_by: datetime | None = None
+    fix_by: datetime | None = None
+    repair_by: datetime | None = None
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What dispatch knows of a ticket from intake."""
+
+    region: str
+    skill: str
+    window: tuple[datetime, datetime] | None = None
+    location: GeoPoint | None = None
+    deadlines: Deadlines = field(default_factory=Deadlines)
 
 
 def decide_assignment(
-    visit: Visit, engineers: Sequence[Engineer], *, region: str, skill: str, now: datetime
+    visit: Visit,
+    engineers: Sequence[Engineer],
+    *,
+    region: str,
+    skill: str,
+    now: datetime,
+    window: tuple[datetime, datetime] | None = None,
+    location: GeoPoint | None = None,
+    deadlines: Deadlines | None = None,
+    speed_kmh: float = 30.0,
+    zone: ZoneInfo | None = None,
+    revisit: bool = False,
 ) -> Event | None:
-    """DSP-1: assign, or record that the ticket waits for an engineer. None: nothing to do."""
+    """DSP-1: assign, or raise the alert that the ticket waits. None: nothing to do.
+
+    Respects region, skills, capacity, working hours, the engineer's other
+    appointments and the travel between jobs; records why the engineer was chosen and
+    the DSP-3 deadlines the job is held to.
+    """
     if visit.state not in (VisitState.NEW, VisitState.WAITING):
         return None
-    chosen = choose_engineer(engineers, region=region, skill=skill)
-    if chosen is None:
-        if visit.state is VisitState.WAITING:
-            return None
-        return AssignmentWaiting(
-            ticket_id=visit.ticket_id,
-            region=region,
-            skill=skill,
-            reason=f"no active engineer in region {region} with skill {skill}",
-            since=now,
-        )
-    return EngineerAssigned(
-        ticket_id=visit.ticket_id,
-        engineer_id=chosen.engineer_id,
+    deadlines = deadlines or Deadlines()
+    zone = zone or ZoneInfo("UTC")
+    able, unable = rank(
+        engineers,
         region=region,
         skill=skill,
-        open_jobs_before=chosen.open_jobs,
-        reason=(
-            f"DSP-1: fewest open jobs ({chosen.open_jobs}) among active engineers"
+        window=window,
+        location=location,
+        exclude=visit.released,
+        speed_kmh=speed_kmh,
+        zone=zone,
+    )
+    if not able:
+        if visit.state is VisitState.WAITING:
+            return None
+        if unable:
+            reason = f"no engineer of region {region} with skill {skill} can take it: " + "; ".join(
+                f"{f.engineer.engineer_id} {f.problem}" for f in unable
+            )
+        else:
+            reason = f"no active engineer in region {region} with skill {skill}"
+            if visit.released:
+                reason += " other than " + ", ".join(sorted(visit.released))
+        return AssignmentWaiting(
+            ticket_id=visit.ticket_id, region=region, skill=skill, reason=reason, since=now
+        )
+    chosen = able[0]
+    e = chosen.engineer
+    if window is None and chosen.travel is None:
+        reason = (
+            f"DSP-1: fewest open jobs ({e.open_jobs}) among active engineers"
             f" of region {region} with skill {skill}"
-        ),
+        )
+    else:
+        parts = [f"DSP-1: region {region}, skill {skill}"]
+        if window is not None:
+            s, f_ = (w.astimezone(zone).strftime("%H:%M") for w in window)
+            parts.append(f"free and on duty for {s}-{f_}")
+        if chosen.travel is not None:
+            parts.append(f"{chosen.travel} min travel at {speed_kmh:g} km/h")
+        cap = f" of {e.capacity}" if e.capacity is not None else ""
+        parts.append(f"{e.open_jobs}{cap} open jobs")
+        if len(able) > 1:
+            parts.append(f"best of {len(able)} able engineers")
+        reason = "; ".join(parts)
+    if deadlines.visit_by is not None:
+        late = window is not None and window[0] > deadlines.visit_by
+        note = " (the customer's window is later: the customer's choice)" if late else ""
+        reason += f"; DSP-3 on site by {deadlines.visit_by.astimezone(zone):%Y-%m-%d %H:%M}{note}"
+    made = deadlines.decision
+    decision = (
+        Decision(
+            pack_id=made.pack_id, pack_version=made.pack_version, rule_ids=("DSP-1", *made.rule_ids)
+        )
+        if made is not None
+        else None
+    )
+    return EngineerAssigned(
+        ticket_id=visit.ticket_id,
+        engineer_id=e.engineer_id,
+        region=region,
+        skill=skill,
+        open_jobs_before=e.open_jobs,
+        reason=reason,
         assigned_at=now,
+        service_point_id=e.service_point_id,
+        travel_minutes=chosen.travel,
+        visit_by=deadlines.visit_by,
+        fix_by=deadlines.fix_by,
+        repair_by=deadlines.repair_by,
+        revisit=revisit,
+        decision=decision,
+    )
+
+
+def response_deadlines(
+    pack: PolicyPack,
+    *,
+    received_at: datetime,
+    central_city: bool,
+    service_point_exists: bool,
+    depot_line: str | None,
+) -> Deadlines:
+    """DSP-3: visit and fix deadlines; for a depot or return-to-factory repair, its own."""
+    try:
+        d = rules.response_deadlines(
+            pack,
+            received_at=received_at,
+            central_city=central_city,
+            service_point_exists=service_point_exists,
+            product_line=depot_line,
+            arrived_at_factory=received_at if depot_line else None,
+        )
+    except ValueError:
+        return Deadlines()
+    if depot_line:
+        return Deadlines(repair_by=d.depot_repair_by or d.factory_repair_by, decision=_decision(d))
+    return Deadlines(visit_by=d.visit_by, fix_by=d.fix_by, decision=_decision(d))
+
+
+# -- appointments (DSP-2, DSP-6, INT-6) -------------------------------------------------------
+
+
+def _need(visit: Visit, states: Iterable[VisitState], action: str) -> None:
+    states = tuple(states)
+    if visit.state not in states:
+        raise IllegalTransition(
+            f"{action} is not possible: the visit is {visit.state.value}", visit.state
+        )
+
+
+def decide_appointment(
+    pack: PolicyPack,
+    visit: Visit,
+    engineer: Engineer,
+    *,
+    window: tuple[datetime, datetime],
+    travel: int,
+    confirm_by: datetime | None,
+    now: datetime,
+    speed_kmh: float = 30.0,
+    location: GeoPoint | None = None,
+) -> AppointmentScheduled:
+    """DSP-2: a window at the customer's convenience, confirmed by the INT-6 deadline; the
+    engineer must be on duty and free (with travel) then. DSP-6 plans the departure."""
+    _need(visit, (VisitState.ASSIGNED, VisitState.NEEDS_REBOOKING), "booking a visit")
+    if visit.appointment is not None:
+        raise IllegalTransition("the visit is already booked: reschedule it instead", visit.state)
+    _check_window(window, now)
+    problem = fit(engineer, window=window, location=location, speed_kmh=speed_kmh, zone=pack.zone)
+    if problem.problem is not None:
+        raise IllegalTransition(
+            f"engineer {engineer.engineer_id} is {problem.problem}: pick another window"
+            " or reassign (DSP-1)",
+            visit.state,
+        )
+    plan = rules.plan_departure(pack, appointment_at=window[0], travel_minutes=travel)
+    in_time = confirm_by is None or now <= confirm_by
+    return AppointmentScheduled(
+        ticket_id=visit.ticket_id,
+        appointment_id=f"{visit.ticket_id}/{visit.appointments_made + 1}",
+        engineer_id=engineer.engineer_id,
+        window_start=window[0],
+        window_end=window[1],
+        confirm_by=confirm_by,
+        confirmed_in_time=in_time,
+        depart_by=plan.depart_by,
+        travel_minutes=travel,
+        decision=_stamp(pack, "DSP-2", "INT-6", "DSP-6"),
+        scheduled_at=now,
+    )
+
+
+def _check_window(window: tuple[datetime, datetime], now: datetime) -> None:
+    if window[1] <= window[0]:
+        raise RuleViolation("DSP-2", "the window must end after it starts")
+    if window[1] <= now:
+        raise RuleViolation("DSP-2", "the window is already over")
+
+
+def decide_reschedule(
+    pack: PolicyPack,
+    visit: Visit,
+    engineer: Engineer,
+    *,
+    window: tuple[datetime, datetime],
+    reason: str,
+    requested_by: str,
+    customer_consents: bool,
+    travel: int,
+    now: datetime,
+    speed_kmh: float = 30.0,
+    location: GeoPoint | None = None,
+) -> list[Event]:
+    """DSP-1, DSP-2: a new window with a reason, always reported to the dispatcher. If the
+    customer refuses it, the job goes back to the dispatcher for another engineer."""
+    _need(visit, (VisitState.ASSIGNED, VisitState.EN_ROUTE), "rescheduling")
+    old = visit.appointment
+    if old is None:
+        raise IllegalTransition("there is no appointment to reschedule", visit.state)
+    _check_window(window, now)
+    assert visit.engineer_id is not None
+    if not customer_consents:
+        return [
+            RescheduleRefused(
+                ticket_id=visit.ticket_id,
+                engineer_id=visit.engineer_id,
+                proposed_start=window[0],
+                proposed_end=window[1],
+                reason=reason,
+                refused_at=now,
+            ),
+            EngineerReleased(
+                ticket_id=visit.ticket_id,
+                engineer_id=visit.engineer_id,
+                reason="DSP-1: the customer refused the new time; back to the dispatcher",
+                released_at=now,
+            ),
+        ]
+    problem = fit(engineer, window=window, location=location, speed_kmh=speed_kmh, zone=pack.zone)
+    if problem.problem is not None:
+        raise IllegalTransition(
+            f"engineer {engineer.engineer_id} is {problem.problem} in the new window", visit.state
+        )
+    plan = rules.plan_departure(pack, appointment_at=window[0], travel_minutes=travel)
+    return [
+        AppointmentRescheduled(
+            ticket_id=visit.ticket_id,
+            appointment_id=f"{visit.ticket_id}/{visit.appointments_made + 1}",
+            previous_appointment_id=old.appointment_id,
+            engineer_id=visit.engineer_id,
+            previous_start=old.start,
+            previous_end=old.end,
+            window_start=window[0],
+            window_end=window[1],
+            reason=reason,
+            requested_by=requested_by,
+            depart_by=plan.depart_by,
+            dispatcher_notified=True,
+            rescheduled_at=now,
+        )
+    ]
+
+
+# -- the engineer's app ---------------------------------------------------------------------
+
+
+def decide_departure(visit: Visit, *, now: datetime) -> EngineerDeparted:
+    """DSP-6: departure; late when after the planned latest departure."""
+    _need(visit, (VisitState.ASSIGNED,), "departure")
+    assert visit.engineer_id is not None
+    depart_by = visit.appointment.depart_by if visit.appointment else None
+    return EngineerDeparted(
+        ticket_id=visit.ticket_id,
+        engineer_id=visit.engineer_id,
+        departed_at=now,
+        depart_by=depart_by,
+        late=depart_by is not None and now > depart_by,
+    )
+
+
+def decide_delay(
+    pack: PolicyPack,
+    visit: Visit,
+    *,
+    expected_arrival: datetime,
+    cause: str | None,
+    now: datetime,
+) -> EngineerDelayed:
+    """DSP-7: the notice owed for the delay; given now, it is late if now is past its time."""
+    _need(visit, (VisitState.ASSIGNED, VisitState.EN_ROUTE), "reporting a delay")
+    appointment = visit.appointment
+    if appointment is None:
+        raise IllegalTransition("there is no appointment to be late for", visit.state)
+    decided = rules.lateness_notice(
+        pack,
+        appointment_at=appointment.start,
+        expected_arrival=expected_arrival,
+        known_at=now,
+        cause=cause,
+    )
+    return EngineerDelayed(
+        ticket_id=visit.ticket_id,
+        engineer_id=appointment.engineer_id,
+        appointment_id=appointment.appointment_id,
+        expected_arrival=expected_arrival,
+        cause=cause,
+        notice=decided.notice,
+        delay_minutes=decided.delay_minutes,
+        notify_customer_by=decided.notify_customer_by,
+        customer_notified_at=now,
+        notice_in_time=not decided.overdue,
+        reason_accepted=decided.reason_accepted,
+        agree_new_time=decided.agree_new_time,
+        tell_dispatcher=decided.tell_dispatcher,
+        reason=decided.reason,
+        decision=_decision(decided),
     )
 
 
 def decide_arrival(visit: Visit, *, engineer_id: str | None, now: datetime) -> ArrivedOnSite:
-    if visit.state is not VisitState.ASSIGNED:
+    if visit.state not in (VisitState.ASSIGNED, VisitState.EN_ROUTE):
         raise IllegalTransition(
             f"arrival needs an assigned engineer; the ticket is {visit.state.value}", visit.state
         )
@@ -131,13 +707,188 @@ def decide_arrival(visit: Visit, *, engineer_id: str | None, now: datetime) -> A
     return ArrivedOnSite(ticket_id=visit.ticket_id, engineer_id=visit.engineer_id, arrived_at=now)
 
 
-def decide_completion(visit: Visit, *, resolution: str, now: datetime) -> RepairCompleted:
+def decide_not_found(
+    pack: PolicyPack, visit: Visit, *, at_business: bool, now: datetime
+) -> CustomerNotFound:
+    """DSP-9: knock every 30 s, phone after 5 or 10 minutes, leave the note after 15 (at
+    the front desk at a business) and report to the coordinator, who books again."""
+    _need(visit, (VisitState.ON_SITE,), "reporting the customer not found")
+    assert visit.arrived_at is not None and visit.engineer_id is not None
+    plan = rules.customer_not_found(pack, arrived_at=visit.arrived_at, at_business=at_business)
+    if now < plan.leave_note_at:
+        raise IllegalTransition(
+            f"DSP-9: wait until {plan.leave_note_at:%H:%M} (phone at {plan.phone_at:%H:%M})"
+            " before leaving the note",
+            visit.state,
+        )
+    return CustomerNotFound(
+        ticket_id=visit.ticket_id,
+        engineer_id=visit.engineer_id,
+        arrived_at=visit.arrived_at,
+        phone_at=plan.phone_at,
+        leave_note_at=plan.leave_note_at,
+        note_left_at=plan.note_left_at,
+        reported_to=plan.report_to,
+        reported_at=now,
+        decision=_decision(plan),
+    )
+
+
+def decide_parts(
+    visit: Visit, *, part: str, status: str, customer_has_time: bool, now: datetime
+) -> Event:
+    """DSP-4: request before departure; no stock: the customer is told and the visit is
+    booked when the part comes; wrong part: fetch now if the customer has time."""
+    if status == "needed":
+        _need(
+            visit,
+            (VisitState.ASSIGNED, VisitState.EN_ROUTE, VisitState.ON_SITE, VisitState.IN_PROGRESS),
+            "requesting a part",
+        )
+        return PartsRequested(
+            ticket_id=visit.ticket_id,
+            part=part,
+            before_departure=visit.state is VisitState.ASSIGNED,
+            spare_of_spare=part in visit.parts_replaced,
+            requested_at=now,
+        )
+    if status == "backordered":
+        _need(
+            visit,
+            (
+                VisitState.ASSIGNED,
+                VisitState.EN_ROUTE,
+                VisitState.ON_SITE,
+                VisitState.IN_PROGRESS,
+                VisitState.NEEDS_REBOOKING,
+            ),
+            "a backorder",
+        )
+        return PartsBackordered(
+            ticket_id=visit.ticket_id, part=part, customer_told=True, backordered_at=now
+        )
+    if status == "arrived":
+        _need(visit, (VisitState.AWAITING_PARTS,), "a part arriving")
+        return PartsArrived(ticket_id=visit.ticket_id, part=part, arrived_at=now)
+    _need(visit, (VisitState.ON_SITE, VisitState.IN_PROGRESS), "a wrong part on site")
+    return WrongPartOnSite(
+        ticket_id=visit.ticket_id, part=part, fetch_now=customer_has_time, reported_at=now
+    )
+
+
+def decide_interruption(
+    visit: Visit,
+    *,
+    urgent_ticket_id: str,
+    minutes_still_needed: int,
+    reassigned: bool,
+    now: datetime,
+) -> VisitInterrupted:
+    """DSP-10: an urgent job while on site: how long this one still needs."""
+    _need(visit, (VisitState.ON_SITE, VisitState.IN_PROGRESS), "an interruption")
+    assert visit.engineer_id is not None
+    return VisitInterrupted(
+        ticket_id=visit.ticket_id,
+        engineer_id=visit.engineer_id,
+        urgent_ticket_id=urgent_ticket_id,
+        minutes_still_needed=minutes_still_needed,
+        urgent_job_reassigned=reassigned,
+        interrupted_at=now,
+    )
+
+
+def release_for_urgent(
+    urgent: Visit, *, engineer_id: str, now: datetime
+) -> EngineerReleased | None:
+    """DSP-10: the station reassigns the urgent job when its engineer is busy on site."""
+    if urgent.engineer_id != engineer_id or urgent.state is not VisitState.ASSIGNED:
+        return None
+    return EngineerReleased(
+        ticket_id=urgent.ticket_id,
+        engineer_id=engineer_id,
+        reason="DSP-10: the engineer is busy on another site; the urgent job is reassigned",
+        released_at=now,
+    )
+
+
+def decide_consent(
+    visit: Visit,
+    *,
+    fault_reproduced: bool,
+    disassembly: bool,
+    disk_operation: bool,
+    backup_offered: bool,
+    signed_by: str | None,
+    adult_present: bool,
+    now: datetime,
+) -> ConsentRecorded:
+    """DSP-11: fault reproduced with the customer; disassembly and disk work need consent,
+    disk work a signature after a backup offer. DSP-10: only an adult can consent."""
+    _need(visit, (VisitState.ON_SITE, VisitState.IN_PROGRESS), "recording consent")
+    if not adult_present:
+        raise RuleViolation("DSP-10", "only an adult can consent: phone the customer and wait")
+    if disk_operation and not (backup_offered and signed_by):
+        raise RuleViolation("DSP-11", "a disk operation needs a backup offer and a signature")
+    return ConsentRecorded(
+        ticket_id=visit.ticket_id,
+        fault_reproduced=fault_reproduced,
+        disassembly=disassembly,
+        disk_operation=disk_operation,
+        backup_offered=backup_offered,
+        signed_by=signed_by,
+        recorded_at=now,
+    )
+
+
+def _paid_work_accepted(visit: Visit, chargeable: bool, quote_accepted: bool) -> None:
+    # DSP-11, FEE-4: paid work is quoted and accepted before it starts.
+    if chargeable and not quote_accepted:
+        raise IllegalTransition(
+            "chargeable job: the quote must be accepted before work starts (FEE-4, DSP-11);"
+            f" the visit is {visit.state.value}",
+            "awaiting_quote_acceptance",
+        )
+
+
+def decide_work_start(
+    visit: Visit, *, chargeable: bool, quote_accepted: bool, quote_id: str | None, now: datetime
+) -> WorkStarted:
+    _need(visit, (VisitState.ON_SITE,), "starting work")
+    _paid_work_accepted(visit, chargeable, quote_accepted)
+    assert visit.engineer_id is not None
+    return WorkStarted(
+        ticket_id=visit.ticket_id,
+        engineer_id=visit.engineer_id,
+        chargeable=chargeable,
+        quote_id=quote_id if chargeable else None,
+        started_at=now,
+    )
+
+
+def decide_completion(
+    visit: Visit,
+    *,
+    resolution: str,
+    now: datetime,
+    chargeable: bool = False,
+    quote_accepted: bool = False,
+    signed_by: str | None = None,
+    repair_record: RepairRecord | None = None,
+    test_run_minutes: int | None = None,
+    job_kind: str = "repair",
+) -> RepairCompleted:
+    """DSP-12: the customer tests and signs; an installation includes a 10-minute test run."""
     if visit.state is VisitState.COMPLETED:
         raise IllegalTransition("the repair is already completed", visit.state)
-    if visit.state is not VisitState.ON_SITE:
+    if visit.state not in (VisitState.ON_SITE, VisitState.IN_PROGRESS):
         raise IllegalTransition(
             f"completion needs the engineer on site first; the ticket is {visit.state.value}",
             visit.state,
+        )
+    _paid_work_accepted(visit, chargeable, quote_accepted)
+    if job_kind == "installation" and (test_run_minutes or 0) < INSTALLATION_TEST_RUN_MINUTES:
+        raise RuleViolation(
+            "DSP-12", f"an installation includes a {INSTALLATION_TEST_RUN_MINUTES}-minute test run"
         )
     assert visit.engineer_id is not None
     return RepairCompleted(
@@ -145,4 +896,130 @@ def decide_completion(visit: Visit, *, resolution: str, now: datetime) -> Repair
         engineer_id=visit.engineer_id,
         completed_at=now,
         resolution=resolution,
+        signed_by=signed_by,
+        repair_record=repair_record,
+        test_run_minutes=test_run_minutes,
+    )
+
+
+def decide_carry_forward(
+    visit: Visit, *, done: str, remaining: str, now: datetime
+) -> WorkCarriedForward:
+    """Partly done: the rest goes to a new visit with the same engineer."""
+    _need(visit, (VisitState.ON_SITE, VisitState.IN_PROGRESS), "carrying work forward")
+    assert visit.engineer_id is not None
+    return WorkCarriedForward(
+        ticket_id=visit.ticket_id,
+        engineer_id=visit.engineer_id,
+        done=done,
+        remaining=remaining,
+        carried_at=now,
+    )
+
+
+def decide_end(
+    visit: Visit, *, reason: str, now: datetime, quote_id: str | None = None
+) -> VisitEndedWithoutRepair | None:
+    """No work (quote refused, ticket closed or cancelled); None when already over."""
+    if visit.state in (VisitState.COMPLETED, VisitState.ENDED):
+        return None
+    return VisitEndedWithoutRepair(
+        ticket_id=visit.ticket_id,
+        engineer_id=visit.engineer_id,
+        reason=reason,
+        quote_id=quote_id,
+        ended_at=now,
+    )
+
+
+def decide_revisit(
+    visit: Visit, *, case_id: str, reason: str, now: datetime
+) -> RevisitOpened | None:
+    """FBK-5: someone goes on site at once; once per case."""
+    if case_id in visit.revisit_cases:
+        return None
+    if visit.state not in (VisitState.COMPLETED, VisitState.ENDED):
+        return None
+    return RevisitOpened(
+        ticket_id=visit.ticket_id,
+        case_id=case_id,
+        reason=reason,
+        previous_engineer_id=visit.engineer_id,
+        opened_at=now,
+    )
+
+
+# -- timers ------------------------------------------------------------------------------------
+
+
+def sla_check(
+    pack: PolicyPack,
+    visit: Visit,
+    *,
+    deadline: str,
+    phase: str,
+    due_at: datetime,
+    now: datetime,
+) -> Event | None:
+    """DSP-3: a deadline approaching or breached, unless it was met (or the clock is held
+    while waiting for parts)."""
+    met = {
+        "visit": visit.arrived_at is not None
+        or visit.state in (VisitState.COMPLETED, VisitState.ENDED),
+        "fix": visit.state in (VisitState.COMPLETED, VisitState.ENDED),
+        "repair": visit.state in (VisitState.COMPLETED, VisitState.ENDED),
+    }[deadline]
+    if met or visit.state is VisitState.AWAITING_PARTS:
+        return None
+    cls = SlaDeadlineBreached if phase == "breached" else SlaDeadlineApproaching
+    return cls(
+        ticket_id=visit.ticket_id,
+        deadline=deadline,
+        due_at=due_at,
+        state=visit.state.value,
+        decision=_stamp(pack, "DSP-3"),
+        detected_at=now,
+    )
+
+
+def departure_check(
+    pack: PolicyPack, visit: Visit, *, appointment_id: str, now: datetime
+) -> LatenessNoticeDue | None:
+    """DSP-6, DSP-7: not under way at the latest departure and no notice given yet."""
+    a = visit.appointment
+    if a is None or a.appointment_id != appointment_id or visit.state is not VisitState.ASSIGNED:
+        return None
+    if appointment_id in visit.notice_given_for:
+        return None
+    return LatenessNoticeDue(
+        ticket_id=visit.ticket_id,
+        engineer_id=a.engineer_id,
+        appointment_id=a.appointment_id,
+        depart_by=a.depart_by,
+        window_start=a.start,
+        reason="not under way at the latest departure: tell the customer now",
+        decision=_stamp(pack, "DSP-6", "DSP-7"),
+        due_at=now,
+    )
+
+
+def missed_check(
+    pack: PolicyPack, visit: Visit, *, appointment_id: str, now: datetime
+) -> MissedAppointment | None:
+    """PEN-7: the window ended, nobody arrived and the visit was not rescheduled."""
+    a = visit.appointment
+    if a is None or a.appointment_id != appointment_id:
+        return None
+    if visit.state not in (VisitState.ASSIGNED, VisitState.EN_ROUTE):
+        return None
+    notice = appointment_id in visit.notice_given_for
+    return MissedAppointment(
+        ticket_id=visit.ticket_id,
+        engineer_id=a.engineer_id,
+        appointment_start=a.start,
+        appointment_end=a.end,
+        detected_at=now,
+        reason="no arrival by the end of the window and no reschedule"
+        + ("; a delay was reported but no new time agreed" if notice else ""),
+        decision=_stamp(pack, "PEN-7", "DSP-7"),
     )

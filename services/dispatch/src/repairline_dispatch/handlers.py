@@ -1,30 +1,125 @@
-"""Dispatch's consumers: the assignment reaction and its board projection."""
+"""Dispatch's consumers, timers and the effects every decision has on its own tables.
+
+Reactions (they append events): `IntakeReactions` (assignment, holds, warranty,
+cancellation), `QuoteReactions` (billing's quotes), `RevisitReactions` (feedback's
+FBK-5 revisits). Projections (rebuilt by replay): `DispatchBoard` and
+`KeyAccountFile`. Timers: DSP-3 deadlines, DSP-6/7 departure checks, PEN-7 misses.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+import asyncpg
+
+from repairline_contracts import dispatch as d
+from repairline_contracts import intake as i
 from repairline_contracts import topics
-from repairline_contracts.dispatch import (
-    ArrivedOnSite,
-    AssignmentWaiting,
-    EngineerAssigned,
-    RepairCompleted,
-)
-from repairline_contracts.intake import RepairRequested
+from repairline_contracts.base import Event
+from repairline_contracts.envelope import Envelope
+from repairline_contracts.intake import GeoPoint
 from repairline_dispatch import domain
+from repairline_dispatch.settings import DispatchSettings
 from repairline_platform.eventstore import Delivered, UnitOfWork
+from repairline_platform.timers import Timer
+from repairline_rules import triage
+from repairline_rules.packs import WEEKDAYS, PolicyPack
+
+# Billing's and feedback's events, subscribed to by type: their classes are theirs.
+QUOTE_ACCEPTED = "repairline.billing.QuoteAccepted"
+QUOTE_REFUSED = "repairline.billing.QuoteRefused"
+REVISIT_REQUESTED = "repairline.feedback.RevisitRequested"
+
+SLA_TIMER = "sla"
+DEPARTURE_TIMER = "departure_check"
+MISSED_TIMER = "missed_check"
+
+HOLD_VERIFICATION = "verification"
 
 
-async def load_engineers(uow: UnitOfWork, *, region: str, skill: str) -> list[domain.Engineer]:
+@dataclass(frozen=True)
+class Ctx:
+    """What dispatch's decisions need besides the database: the pack and its settings."""
+
+    pack: PolicyPack
+    settings: DispatchSettings
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+async def load_visit(uow: UnitOfWork, ticket_id: str) -> tuple[list[Event], domain.Visit]:
+    events = await uow.load_stream(ticket_id)
+    return events, domain.fold(ticket_id, events)
+
+
+def _point(lat: float | None, lon: float | None) -> GeoPoint | None:
+    return None if lat is None or lon is None else GeoPoint(lat=lat, lon=lon)
+
+
+def pack_hours(pack: PolicyPack) -> tuple[domain.WorkHours, ...]:
+    """Engineers work the network's business hours unless their own are given."""
+    cal = pack.calendar
+    hours = []
+    for index, name in enumerate(WEEKDAYS):
+        if name not in cal.workdays:
+            continue
+        for span in cal.hours_by_day.get(name, cal.hours):
+            hours.append(domain.WorkHours(frozenset({index}), span.start_minute, span.end_minute))
+    return tuple(hours)
+
+
+def parse_hours(raw: Any) -> tuple[domain.WorkHours, ...] | None:
+    if raw is None:
+        return None
+    spans = json.loads(raw) if isinstance(raw, str) else raw
+    out = []
+    for span in spans:
+        sh, sm = (int(x) for x in span["start"].split(":"))
+        eh, em = (int(x) for x in span["end"].split(":"))
+        days = frozenset(WEEKDAYS.index(day) for day in span["days"])
+        out.append(domain.WorkHours(days, sh * 60 + sm, eh * 60 + em))
+    return tuple(out)
+
+
+async def load_engineers(
+    uow: UnitOfWork,
+    *,
+    region: str,
+    skill: str,
+    pack: PolicyPack | None = None,
+    ticket_id: str | None = None,
+    engineer_id: str | None = None,
+) -> list[domain.Engineer]:
+    """Active engineers of a region and skill (or one engineer), with load and appointments."""
+    if engineer_id is not None:
+        where, args = "e.engineer_id = $1", [engineer_id]
+    else:
+        where, args = "e.region = $1 and $2 = any(e.skills) and e.active", [region, skill]
     rows = await uow.conn.fetch(
-        "select e.engineer_id, e.region, e.skills, e.active,"
+        "select e.engineer_id, e.region, e.skills, e.active, e.capacity, e.home_lat,"
+        " e.home_lon, e.hours, e.service_point_id,"
         " (select count(*) from engineer_jobs j where j.engineer_id = e.engineer_id and j.open)"
         " as open_jobs"
-        " from engineers e where e.region = $1 and $2 = any(e.skills) and e.active",
-        region,
-        skill,
+        f" from engineers e where {where}",
+        *args,
     )
+    busy: dict[str, list[domain.Busy]] = {}
+    if rows:
+        for b in await uow.conn.fetch(
+            "select engineer_id, starts_at, ends_at, lat, lon from appointments"
+            " where active and engineer_id = any($1::text[]) and ticket_id <> $2",
+            [r["engineer_id"] for r in rows],
+            ticket_id or "",
+        ):
+            busy.setdefault(b["engineer_id"], []).append(
+                domain.Busy(b["starts_at"], b["ends_at"], _point(b["lat"], b["lon"]))
+            )
+    default_hours = pack_hours(pack) if pack is not None else ()
     return [
         domain.Engineer(
             engineer_id=r["engineer_id"],
@@ -32,117 +127,710 @@ async def load_engineers(uow: UnitOfWork, *, region: str, skill: str) -> list[do
             skills=frozenset(r["skills"]),
             open_jobs=r["open_jobs"],
             active=r["active"],
+            capacity=r["capacity"],
+            home=_point(r["home_lat"], r["home_lon"]),
+            hours=parse_hours(r["hours"]) or default_hours,
+            service_point_id=r["service_point_id"],
+            busy=tuple(busy.get(r["engineer_id"], ())),
         )
         for r in rows
     ]
 
 
-async def assign(
-    uow: UnitOfWork, ticket_id: str, *, region: str, skill: str, correlation_id: str, causation: str
-) -> None:
-    """DSP-1 for one ticket, with its effects on the load and waiting tables."""
-    events = await uow.load_stream(ticket_id)
-    visit = domain.fold(ticket_id, events)
-    engineers = await load_engineers(uow, region=region, skill=skill)
-    decided = domain.decide_assignment(visit, engineers, region=region, skill=skill, now=uow.now())
-    if decided is None:
-        return
-    await uow.append(
+async def ticket_facts(uow: UnitOfWork, ticket_id: str) -> asyncpg.Record | None:
+    return await uow.conn.fetchrow("select * from dispatch_tickets where ticket_id = $1", ticket_id)
+
+
+def window_of(facts: asyncpg.Record) -> tuple[datetime, datetime] | None:
+    if facts["window_start"] is None:
+        return None
+    return facts["window_start"], facts["window_end"]
+
+
+async def deadlines_for(uow: UnitOfWork, ctx: Ctx, facts: asyncpg.Record) -> domain.Deadlines:
+    """DSP-3 for the ticket: central city, service point in the region, depot line."""
+    if facts["requested_at"] is None:
+        return domain.Deadlines()
+    has_point = bool(
+        await uow.conn.fetchval(
+            "select 1 from service_points where region = $1 limit 1", facts["region"]
+        )
+    )
+    depot = facts["service_mode"] == "depot"
+    return domain.response_deadlines(
+        ctx.pack,
+        received_at=facts["requested_at"],
+        central_city=facts["city_tier"] in ("municipality", "provincial_capital"),
+        service_point_exists=has_point,
+        depot_line=facts["skill"] if depot else None,
+    )
+
+
+# -- effects of appended events on dispatch's own tables ------------------------------------
+
+
+async def append(
+    uow: UnitOfWork,
+    ctx: Ctx,
+    ticket_id: str,
+    events: Sequence[Event],
+    *,
+    expected_version: int,
+    correlation_id: str,
+    causation_id: str,
+    region: str | None = None,
+) -> list[Envelope]:
+    """Append and apply the effects on load, waiting list, appointments and timers."""
+    envelopes = await uow.append(
         ticket_id,
-        [decided],
+        events,
+        expected_version=expected_version,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        region=region,
+    )
+    for event in events:
+        await _effects(uow, ctx, event, correlation_id)
+    return envelopes
+
+
+async def _effects(uow: UnitOfWork, ctx: Ctx, event: Event, correlation_id: str) -> None:
+    t = event.ticket_id
+    conn = uow.conn
+    match event:
+        case d.EngineerAssigned():
+            await conn.execute(
+                "insert into engineer_jobs (ticket_id, engineer_id, open) values ($1, $2, true)"
+                " on conflict (ticket_id) do update set engineer_id = excluded.engineer_id,"
+                " open = true",
+                t,
+                event.engineer_id,
+            )
+            await conn.execute("delete from waiting_tickets where ticket_id = $1", t)
+            await _schedule_sla(uow, ctx, event, correlation_id)
+        case d.AssignmentWaiting():
+            await conn.execute(
+                "insert into waiting_tickets (ticket_id, region, skill, since, correlation_id)"
+                " values ($1, $2, $3, $4, $5) on conflict do nothing",
+                t,
+                event.region,
+                event.skill,
+                event.since,
+                correlation_id,
+            )
+        case d.AppointmentScheduled() | d.AppointmentRescheduled():
+            await conn.execute("update appointments set active = false where ticket_id = $1", t)
+            facts = await ticket_facts(uow, t)
+            await conn.execute(
+                "insert into appointments (appointment_id, ticket_id, engineer_id, starts_at,"
+                " ends_at, lat, lon, active) values ($1, $2, $3, $4, $5, $6, $7, true)"
+                " on conflict (appointment_id) do nothing",
+                event.appointment_id,
+                t,
+                event.engineer_id,
+                event.window_start,
+                event.window_end,
+                facts and facts["lat"],
+                facts and facts["lon"],
+            )
+            payload = {"appointment_id": event.appointment_id}
+            for kind, due in (
+                (DEPARTURE_TIMER, event.depart_by),
+                (MISSED_TIMER, event.window_end),
+            ):
+                await uow.schedule(
+                    f"{kind}:{event.appointment_id}",
+                    kind=kind,
+                    stream_id=t,
+                    due_at=due,
+                    payload=payload,
+                    correlation_id=correlation_id,
+                )
+        case d.EngineerReleased():
+            await conn.execute("update engineer_jobs set open = false where ticket_id = $1", t)
+            await conn.execute("update appointments set active = false where ticket_id = $1", t)
+        case (
+            d.CustomerNotFound()
+            | d.PartsBackordered()
+            | d.WorkCarriedForward()
+            | d.WrongPartOnSite()
+        ):
+            if not getattr(event, "fetch_now", False):
+                await conn.execute("update appointments set active = false where ticket_id = $1", t)
+        case d.RepairCompleted() | d.VisitEndedWithoutRepair():
+            await conn.execute("update engineer_jobs set open = false where ticket_id = $1", t)
+            await conn.execute("update appointments set active = false where ticket_id = $1", t)
+            await conn.execute("delete from waiting_tickets where ticket_id = $1", t)
+
+
+async def _schedule_sla(
+    uow: UnitOfWork, ctx: Ctx, event: d.EngineerAssigned, correlation_id: str
+) -> None:
+    warn = timedelta(minutes=ctx.settings.sla_warning_minutes)
+    for deadline, due in (
+        ("visit", event.visit_by),
+        ("fix", event.fix_by),
+        ("repair", event.repair_by),
+    ):
+        if due is None:
+            continue
+        for phase, at in (("approaching", due - warn), ("breached", due)):
+            await uow.schedule(
+                f"{SLA_TIMER}:{event.ticket_id}:{deadline}:{phase}",
+                kind=SLA_TIMER,
+                stream_id=event.ticket_id,
+                due_at=at,
+                payload={"deadline": deadline, "phase": phase, "due_at": due.isoformat()},
+                correlation_id=correlation_id,
+            )
+
+
+# -- assignment ------------------------------------------------------------------------------
+
+
+async def assign(
+    uow: UnitOfWork,
+    ctx: Ctx,
+    ticket_id: str,
+    *,
+    correlation_id: str,
+    causation: str,
+    revisit: bool = False,
+) -> Event | None:
+    """DSP-1 for one ticket: assign (and book the customer's window), or raise the alert."""
+    facts = await ticket_facts(uow, ticket_id)
+    if facts is None or facts["region"] is None:
+        return None
+    if facts["holds"] or facts["closed"] or facts["quote_state"] == "refused":
+        return None
+    events, visit = await load_visit(uow, ticket_id)
+    region, skill = facts["region"], facts["skill"]
+    engineers = await load_engineers(
+        uow, region=region, skill=skill, pack=ctx.pack, ticket_id=ticket_id
+    )
+    window = None if revisit else window_of(facts)
+    if window is not None and window[1] <= uow.now():
+        window = None  # the customer's window has passed: book a new one with them
+    location = _point(facts["lat"], facts["lon"])
+    decided = domain.decide_assignment(
+        visit,
+        engineers,
+        region=region,
+        skill=skill,
+        now=uow.now(),
+        window=window,
+        location=location,
+        deadlines=await deadlines_for(uow, ctx, facts),
+        speed_kmh=ctx.settings.travel_kmh,
+        zone=ctx.pack.zone,
+        revisit=revisit,
+    )
+    if decided is None:
+        return None
+    new: list[Event] = [decided]
+    if isinstance(decided, d.EngineerAssigned) and window is not None:
+        engineer = next(e for e in engineers if e.engineer_id == decided.engineer_id)
+        booked = domain.decide_appointment(
+            ctx.pack,
+            domain.evolve(visit, decided),
+            engineer,
+            window=window,
+            travel=decided.travel_minutes or 0,
+            confirm_by=confirm_by(ctx.pack, facts),
+            now=uow.now(),
+            speed_kmh=ctx.settings.travel_kmh,
+            location=location,
+        )
+        new.append(booked)
+    await append(
+        uow,
+        ctx,
+        ticket_id,
+        new,
         expected_version=len(events),
         correlation_id=correlation_id,
         causation_id=causation,
         region=region,
     )
-    if isinstance(decided, EngineerAssigned):
-        await uow.conn.execute(
-            "insert into engineer_jobs (ticket_id, engineer_id, open) values ($1, $2, true)",
+    return decided
+
+
+def confirm_by(pack: PolicyPack, facts: asyncpg.Record) -> datetime | None:
+    """INT-6: the visit time is confirmed within the pack's minutes of the request."""
+    if facts["requested_at"] is None:
+        return None
+    return triage.confirmation_deadlines(pack, received_at=facts["requested_at"]).confirm_visit_by
+
+
+async def end_visit(
+    uow: UnitOfWork,
+    ctx: Ctx,
+    ticket_id: str,
+    *,
+    reason: str,
+    correlation_id: str,
+    causation: str,
+    quote_id: str | None = None,
+    only_if_known: bool = False,
+) -> None:
+    """End the visit without repair (idempotent); `only_if_known`: not for a ticket
+    dispatch never handled (a cancelled held ticket has no visit to end)."""
+    events, visit = await load_visit(uow, ticket_id)
+    if not events and only_if_known:
+        return
+    ended = domain.decide_end(visit, reason=reason, now=uow.now(), quote_id=quote_id)
+    if ended is not None:
+        await append(
+            uow,
+            ctx,
             ticket_id,
-            decided.engineer_id,
-        )
-        await uow.conn.execute("delete from waiting_tickets where ticket_id = $1", ticket_id)
-    else:
-        await uow.conn.execute(
-            "insert into waiting_tickets (ticket_id, region, skill, since, correlation_id)"
-            " values ($1, $2, $3, $4, $5) on conflict do nothing",
-            ticket_id,
-            region,
-            skill,
-            uow.now(),
-            correlation_id,
+            [ended],
+            expected_version=len(events),
+            correlation_id=correlation_id,
+            causation_id=causation,
         )
 
 
-class AssignOnRequest:
-    """On RepairRequested: give the ticket to an engineer, or make it visibly wait."""
+class IntakeReactions:
+    """Intake's facts in, assignments out: holds (INT-3, INT-5, WAR-6..9), the warranty's
+    chargeability (FEE-4) and closed or cancelled tickets."""
 
     name = "assignment"
     topics = (topics.INTAKE_EVENTS,)
-    event_types = frozenset({RepairRequested.event_type})
+    event_types = frozenset(
+        {
+            i.RepairRequested.event_type,
+            i.RequestVerified.event_type,
+            i.VisitRequested.event_type,
+            i.RemedyChosen.event_type,
+            i.WarrantyDecided.event_type,
+            i.TicketClosed.event_type,
+            i.TicketCancelled.event_type,
+        }
+    )
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         for item in items:
-            event = item.event
-            assert isinstance(event, RepairRequested)
+            e = item.event
+            t = e.ticket_id
+            release: str | None = None
+            match e:
+                case i.RepairRequested():
+                    holds = list(e.held_for)
+                    if e.needs_verification:
+                        holds.append(HOLD_VERIFICATION)
+                    window = e.preferred_window
+                    await uow.conn.execute(
+                        """
+                        insert into dispatch_tickets (ticket_id, region, skill, city_tier,
+                            service_mode, lat, lon, window_start, window_end, key_account_id,
+                            job_kind, holds, requested_at, serial_no, closed)
+                        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                            false)
+                        on conflict (ticket_id) do update set region = excluded.region,
+                            skill = excluded.skill, city_tier = excluded.city_tier,
+                            service_mode = excluded.service_mode, lat = excluded.lat,
+                            lon = excluded.lon, window_start = excluded.window_start,
+                            window_end = excluded.window_end,
+                            key_account_id = excluded.key_account_id,
+                            job_kind = excluded.job_kind, holds = excluded.holds,
+                            requested_at = excluded.requested_at,
+                            serial_no = excluded.serial_no
+                        """,
+                        t,
+                        e.region,
+                        e.product.line,
+                        e.city_tier.value,
+                        e.service_mode.value,
+                        e.location and e.location.lat,
+                        e.location and e.location.lon,
+                        window and window.start,
+                        window and window.end,
+                        e.key_account_id,
+                        e.job_kind,
+                        holds,
+                        e.requested_at,
+                        e.product.serial_no,
+                    )
+                    if not holds:
+                        await self._assign(uow, item)
+                    continue
+                case i.WarrantyDecided():
+                    await uow.conn.execute(
+                        "insert into dispatch_tickets (ticket_id, chargeable, holds, closed)"
+                        " values ($1, $2, '{}', false) on conflict (ticket_id) do update"
+                        " set chargeable = excluded.chargeable",
+                        t,
+                        e.chargeable,
+                    )
+                    continue
+                case i.RequestVerified():
+                    if e.location is not None:
+                        await uow.conn.execute(
+                            "update dispatch_tickets set lat = $2, lon = $3 where ticket_id = $1",
+                            t,
+                            e.location.lat,
+                            e.location.lon,
+                        )
+                    release = HOLD_VERIFICATION
+                case i.VisitRequested():
+                    release = "phone_guidance"
+                case i.RemedyChosen():
+                    if e.remedy.kind != "repair":
+                        continue
+                    release = "remedy_choice"
+                case i.TicketClosed() | i.TicketCancelled():
+                    await uow.conn.execute(
+                        "update dispatch_tickets set closed = true where ticket_id = $1", t
+                    )
+                    await end_visit(
+                        uow,
+                        self.ctx,
+                        t,
+                        reason=f"ticket {type(e).__name__.removeprefix('Ticket').lower()}:"
+                        f" {e.reason}",
+                        correlation_id=item.envelope.correlationid,
+                        causation=item.envelope.id,
+                        only_if_known=True,
+                    )
+                    continue
+            if release is not None:
+                await uow.conn.execute(
+                    "update dispatch_tickets set holds = array_remove(holds, $2)"
+                    " where ticket_id = $1",
+                    t,
+                    release,
+                )
+                await self._assign(uow, item)
+
+    async def _assign(self, uow: UnitOfWork, item: Delivered) -> None:
+        await assign(
+            uow,
+            self.ctx,
+            item.event.ticket_id,
+            correlation_id=item.envelope.correlationid,
+            causation=item.envelope.id,
+        )
+
+
+class QuoteReactions:
+    """Billing's quotes: accepted lets chargeable work start (FEE-4); refused ends the
+    visit without repair."""
+
+    name = "quotes"
+    topics = (topics.BILLING_EVENTS,)
+    event_types = frozenset({QUOTE_ACCEPTED, QUOTE_REFUSED})
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            data = item.envelope.data
+            t, quote_id = data["ticket_id"], data.get("quote_id")
+            accepted = item.envelope.type == QUOTE_ACCEPTED
+            await uow.conn.execute(
+                "insert into dispatch_tickets (ticket_id, quote_id, quote_state, holds, closed)"
+                " values ($1, $2, $3, '{}', false) on conflict (ticket_id) do update"
+                " set quote_id = excluded.quote_id, quote_state = excluded.quote_state",
+                t,
+                quote_id,
+                "accepted" if accepted else "refused",
+            )
+            if not accepted:
+                await end_visit(
+                    uow,
+                    self.ctx,
+                    t,
+                    reason=f"quote refused: {data.get('reason', '')}".rstrip(": "),
+                    correlation_id=item.envelope.correlationid,
+                    causation=item.envelope.id,
+                    quote_id=quote_id,
+                )
+
+
+class RevisitReactions:
+    """FBK-5: a dissatisfied customer gets someone on site at once."""
+
+    name = "revisits"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset({REVISIT_REQUESTED})
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            data = item.envelope.data
+            t = data["ticket_id"]
+            events, visit = await load_visit(uow, t)
+            opened = domain.decide_revisit(
+                visit, case_id=data["case_id"], reason=data["reason"], now=uow.now()
+            )
+            if opened is None:
+                continue
+            await append(
+                uow,
+                self.ctx,
+                t,
+                [opened],
+                expected_version=len(events),
+                correlation_id=item.envelope.correlationid,
+                causation_id=item.envelope.id,
+                region=visit.region,
+            )
+            await uow.conn.execute(
+                "update dispatch_tickets set window_start = null, window_end = null"
+                " where ticket_id = $1",
+                t,
+            )
             await assign(
                 uow,
-                event.ticket_id,
-                region=event.region,
-                skill=event.product.line,
+                self.ctx,
+                t,
                 correlation_id=item.envelope.correlationid,
                 causation=item.envelope.id,
+                revisit=True,
             )
 
 
-_RANK = {
-    AssignmentWaiting.event_type: (domain.VisitState.WAITING, 10),
-    EngineerAssigned.event_type: (domain.VisitState.ASSIGNED, 20),
-    ArrivedOnSite.event_type: (domain.VisitState.ON_SITE, 30),
-    RepairCompleted.event_type: (domain.VisitState.COMPLETED, 40),
+# -- timers ------------------------------------------------------------------------------------
+
+
+def timer_handlers(ctx: Ctx) -> dict[str, Any]:
+    async def fire(uow: UnitOfWork, timer: Timer) -> None:
+        events, visit = await load_visit(uow, timer.stream_id)
+        now = uow.now()
+        p = timer.payload
+        if timer.kind == SLA_TIMER:
+            decided = domain.sla_check(
+                ctx.pack,
+                visit,
+                deadline=p["deadline"],
+                phase=p["phase"],
+                due_at=datetime.fromisoformat(p["due_at"]),
+                now=now,
+            )
+        elif timer.kind == DEPARTURE_TIMER:
+            decided = domain.departure_check(
+                ctx.pack, visit, appointment_id=p["appointment_id"], now=now
+            )
+        else:
+            decided = domain.missed_check(
+                ctx.pack, visit, appointment_id=p["appointment_id"], now=now
+            )
+        if decided is not None:
+            await append(
+                uow,
+                ctx,
+                timer.stream_id,
+                [decided],
+                expected_version=len(events),
+                correlation_id=timer.correlation_id,
+                causation_id=f"timer:{timer.timer_id}",
+                region=visit.region,
+            )
+
+    return {SLA_TIMER: fire, DEPARTURE_TIMER: fire, MISSED_TIMER: fire}
+
+
+# -- projections -------------------------------------------------------------------------------
+
+_ALERTS = {
+    d.AssignmentWaiting.event_type: "unassignable",
+    d.SlaDeadlineApproaching.event_type: "sla_approaching",
+    d.SlaDeadlineBreached.event_type: "sla_breached",
+    d.LatenessNoticeDue.event_type: "lateness_notice_due",
+    d.MissedAppointment.event_type: "missed_appointment",
+    d.RescheduleRefused.event_type: "reschedule_refused",
+    d.AppointmentRescheduled.event_type: "rescheduled",
+    d.EngineerDelayed.event_type: "engineer_delayed",
+    d.CustomerNotFound.event_type: "customer_not_found",
+    d.PartsBackordered.event_type: "parts_backordered",
+    d.VisitInterrupted.event_type: "interrupted",
+    d.RevisitOpened.event_type: "revisit",
 }
 
 
 class DispatchBoard:
-    """Projection: each ticket's visit state, engineer and why it waits."""
+    """Projection: each ticket's visit (state, engineer, appointment, reschedules) folded
+    from its whole stream, and the dispatcher's alerts and reschedule log."""
 
     name = "board"
     topics = (topics.DISPATCH_EVENTS,)
-    event_types = frozenset(_RANK)
-    tables = ("dispatch_board",)
+    event_types = frozenset(cls.event_type for cls in d.EVENTS)
+    tables = ("dispatch_board", "dispatch_alerts", "dispatch_reschedules")
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        rows = []
-        for item in items:
-            state, rank = _RANK[item.envelope.type]
-            e = item.event
-            rows.append(
+        tickets = sorted({item.event.ticket_id for item in items})
+        rows = await uow.conn.fetch(
+            "select stream_id, envelope from events where stream_id = any($1::text[])"
+            " order by stream_id, stream_version",
+            tickets,
+        )
+        streams: dict[str, list[Envelope]] = {}
+        for r in rows:
+            streams.setdefault(r["stream_id"], []).append(
+                Envelope.model_validate_json(r["envelope"])
+            )
+        board = []
+        for ticket_id in tickets:
+            envs = streams.get(ticket_id) or [
+                i.envelope for i in items if i.event.ticket_id == ticket_id
+            ]
+            visit = domain.Visit(ticket_id)
+            reschedules = 0
+            service_point = None
+            for env in envs:
+                event = env.event()
+                visit = domain.evolve(visit, event)
+                if isinstance(event, d.AppointmentRescheduled):
+                    reschedules += 1
+                if isinstance(event, d.EngineerAssigned):
+                    service_point = event.service_point_id
+            a = visit.appointment
+            board.append(
                 (
-                    e.ticket_id,
-                    state.value,
-                    rank,
-                    getattr(e, "engineer_id", None),
-                    getattr(e, "region", None),
-                    getattr(e, "skill", None),
-                    e.reason if isinstance(e, AssignmentWaiting) else None,
-                    item.envelope.time,
+                    ticket_id,
+                    visit.state.value,
+                    len(envs),
+                    visit.engineer_id,
+                    visit.region,
+                    visit.skill,
+                    visit.waiting_reason,
+                    max(env.time for env in envs),
+                    a and a.start,
+                    a and a.end,
+                    reschedules,
+                    service_point,
+                    envs[-1].type.rsplit(".", 1)[-1],
                 )
             )
         await uow.conn.executemany(
             """
-            insert into dispatch_board as b
-                (ticket_id, state, state_rank, engineer_id, region, skill, waiting_reason,
-                 updated_at)
+            insert into dispatch_board as b (ticket_id, state, state_rank, engineer_id, region,
+                skill, waiting_reason, updated_at, appointment_start, appointment_end,
+                reschedules, service_point_id, last_event)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            on conflict (ticket_id) do update set
+                state = excluded.state, state_rank = excluded.state_rank,
+                engineer_id = excluded.engineer_id, region = excluded.region,
+                skill = excluded.skill, waiting_reason = excluded.waiting_reason,
+                updated_at = excluded.updated_at,
+                appointment_start = excluded.appointment_start,
+                appointment_end = excluded.appointment_end,
+                reschedules = excluded.reschedules,
+                service_point_id = excluded.service_point_id, last_event = excluded.last_event
+            where excluded.state_rank >= b.state_rank
+            """,
+            board,
+        )
+        alerts, log = [], []
+        for item in items:
+            env, e = item.envelope, item.event
+            kind = _ALERTS.get(env.type)
+            if kind is None:
+                continue
+            data = e.model_dump(mode="json")
+            alerts.append((env.id, e.ticket_id, kind, json.dumps(data), env.time))
+            if isinstance(e, d.AppointmentRescheduled | d.RescheduleRefused):
+                refused = isinstance(e, d.RescheduleRefused)
+                log.append(
+                    (
+                        env.id,
+                        e.ticket_id,
+                        e.engineer_id,
+                        None if refused else e.previous_start,
+                        None if refused else e.previous_end,
+                        e.proposed_start if refused else e.window_start,
+                        e.proposed_end if refused else e.window_end,
+                        e.reason,
+                        "customer" if refused else e.requested_by,
+                        not refused,
+                        env.time,
+                    )
+                )
+        if alerts:
+            await uow.conn.executemany(
+                "insert into dispatch_alerts (event_id, ticket_id, kind, detail, at)"
+                " values ($1, $2, $3, $4::jsonb, $5) on conflict do nothing",
+                alerts,
+            )
+        if log:
+            await uow.conn.executemany(
+                "insert into dispatch_reschedules (event_id, ticket_id, engineer_id,"
+                " previous_start, previous_end, window_start, window_end, reason, requested_by,"
+                " accepted, at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                " on conflict do nothing",
+                log,
+            )
+
+
+class KeyAccountFile:
+    """Projection (DSP-13): key accounts' repair history, for the maintenance file.
+
+    Reads dispatch's own events only (one consumer of intake's topic per service keeps
+    dead letters single); the account, serial number and line come from the ticket's
+    intake facts, which dispatch stores before it ever assigns the ticket.
+    """
+
+    name = "key-account-file"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset({d.EngineerAssigned.event_type, d.RepairCompleted.event_type})
+    tables = ("repair_history",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        tickets = sorted({item.event.ticket_id for item in items})
+        facts = {
+            r["ticket_id"]: r
+            for r in await uow.conn.fetch(
+                "select ticket_id, key_account_id, serial_no, skill, requested_at"
+                " from dispatch_tickets where ticket_id = any($1::text[])"
+                " and key_account_id is not null",
+                tickets,
+            )
+        }
+        merged: dict[str, list[Any]] = {}
+        for item in items:
+            e = item.event
+            f = facts.get(e.ticket_id)
+            if f is None:
+                continue
+            row = merged.setdefault(
+                e.ticket_id,
+                [
+                    e.ticket_id,
+                    f["key_account_id"],
+                    f["serial_no"],
+                    f["skill"],
+                    f["requested_at"],
+                    None,
+                    None,
+                    None,
+                ],
+            )
+            if isinstance(e, d.RepairCompleted) and (row[5] is None or e.completed_at > row[5]):
+                row[5:8] = [e.completed_at, e.resolution, e.engineer_id]
+        if not merged:
+            return
+        await uow.conn.executemany(
+            """
+            insert into repair_history as h (ticket_id, key_account_id, serial_no, product_line,
+                requested_at, completed_at, resolution, engineer_id)
             values ($1, $2, $3, $4, $5, $6, $7, $8)
             on conflict (ticket_id) do update set
-                state = case when excluded.state_rank > b.state_rank
-                             then excluded.state else b.state end,
-                state_rank = greatest(b.state_rank, excluded.state_rank),
-                engineer_id = coalesce(excluded.engineer_id, b.engineer_id),
-                region = coalesce(excluded.region, b.region),
-                skill = coalesce(excluded.skill, b.skill),
-                waiting_reason = coalesce(b.waiting_reason, excluded.waiting_reason),
-                updated_at = greatest(b.updated_at, excluded.updated_at)
+                completed_at = case when h.completed_at is null
+                    or excluded.completed_at > h.completed_at
+                    then excluded.completed_at else h.completed_at end,
+                resolution = case when h.completed_at is null
+                    or excluded.completed_at > h.completed_at
+                    then excluded.resolution else h.resolution end,
+                engineer_id = case when h.completed_at is null
+                    or excluded.completed_at > h.completed_at
+                    then excluded.engineer_id else h.engineer_id end
             """,
-            rows,
+            [tuple(r) for r in merged.values()],
         )

@@ -38,3 +38,110 @@ MIGRATIONS = [
         """,
     )
 ]
+
+MIGRATIONS.append(
+    Migration(
+        "002_lifecycle",
+        """
+        alter table engineers add column capacity integer;
+        alter table engineers add column home_lat double precision;
+        alter table engineers add column home_lon double precision;
+        alter table engineers add column hours jsonb;
+        alter table engineers add column service_point_id text;
+        create table service_points (
+            service_point_id text primary key,
+            name text not null,
+            region text not null,
+            city_tier text not null,
+            lat double precision,
+            lon double precision,
+            active boolean not null default true,
+            updated_at timestamptz not null
+        );
+        create table roster_log (
+            seq bigserial primary key,
+            subject text not null,
+            type text not null,
+            data jsonb not null,
+            recorded_at timestamptz not null
+        );
+        create index roster_log_subject on roster_log (subject, seq);
+        create table dispatch_tickets (
+            ticket_id text primary key,
+            region text,
+            skill text,
+            city_tier text,
+            service_mode text,
+            lat double precision,
+            lon double precision,
+            window_start timestamptz,
+            window_end timestamptz,
+            key_account_id text,
+            job_kind text,
+            holds text[] not null default '{}',
+            requested_at timestamptz,
+            serial_no text,
+            chargeable boolean,
+            quote_id text,
+            quote_state text,
+            closed boolean not null default false
+        );
+        create table appointments (
+            appointment_id text primary key,
+            ticket_id text not null,
+            engineer_id text not null,
+            starts_at timestamptz not null,
+            ends_at timestamptz not null,
+            lat double precision,
+            lon double precision,
+            active boolean not null
+        );
+        create index appointments_engineer on appointments (engineer_id) where active;
+        create index appointments_ticket on appointments (ticket_id);
+        create table key_accounts (
+            key_account_id text primary key,
+            organisation text not null,
+            units integer not null,
+            service_point_id text,
+            updated_at timestamptz not null
+        );
+        alter table dispatch_board add column appointment_start timestamptz;
+        alter table dispatch_board add column appointment_end timestamptz;
+        alter table dispatch_board add column reschedules integer not null default 0;
+        alter table dispatch_board add column service_point_id text;
+        alter table dispatch_board add column last_event text;
+        create table dispatch_alerts (
+            event_id text primary key,
+            ticket_id text not null,
+            kind text not null,
+            detail jsonb not null,
+            at timestamptz not null
+        );
+        create index dispatch_alerts_kind on dispatch_alerts (kind, at);
+        create table dispatch_reschedules (
+            event_id text primary key,
+            ticket_id text not null,
+            engineer_id text not null,
+            previous_start timestamptz,
+            previous_end timestamptz,
+            window_start timestamptz not null,
+            window_end timestamptz not null,
+            reason text not null,
+            requested_by text not null,
+            accepted boolean not null,
+            at timestamptz not null
+        );
+        create table repair_history (
+            ticket_id text primary key,
+            key_account_id text,
+            serial_no text,
+            product_line text,
+            requested_at timestamptz,
+            completed_at timestamptz,
+            resolution text,
+            engineer_id text
+        );
+        create index repair_history_account on repair_history (key_account_id);
+        """,
+    )
+)

@@ -4,59 +4,208 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from repairline_contracts import dispatch as d
+from repairline_contracts import intake as i
 from repairline_contracts import topics
 from repairline_contracts.base import Event
 from repairline_contracts.billing import ChargeAssessed
-from repairline_contracts.dispatch import (
-    ArrivedOnSite,
-    AssignmentWaiting,
-    EngineerAssigned,
-    RepairCompleted,
-)
 from repairline_contracts.feedback import CallbackDue, CallbackScheduled
-from repairline_contracts.intake import RepairRequested
 from repairline_platform.eventstore import Delivered, UnitOfWork
 
-# Status is the furthest stage reached, so events from different contexts may
-# arrive in any order and replay still gives the same answer.
-STATUS: dict[str, tuple[str, int]] = {
-    RepairRequested.event_type: ("requested", 10),
-    AssignmentWaiting.event_type: ("waiting_for_engineer", 20),
-    EngineerAssigned.event_type: ("engineer_assigned", 30),
-    ArrivedOnSite.event_type: ("engineer_on_site", 40),
-    RepairCompleted.event_type: ("repair_completed", 50),
+# Other contexts' events the view shows, by type (their classes belong to their owners).
+QUOTE_ISSUED = "repairline.billing.QuoteIssued"
+QUOTE_ACCEPTED = "repairline.billing.QuoteAccepted"
+QUOTE_REFUSED = "repairline.billing.QuoteRefused"
+REVISIT_REQUESTED = "repairline.feedback.RevisitRequested"
+
+# The status an event puts the ticket in (None: the status does not change), with the
+# rank of the furthest stage reached. The status shown is the one of the latest event
+# by (time, stream version, id), so events from different contexts may arrive in any
+# order and replay still gives the same answer, even when a ticket goes round a loop
+# (rebooked visits, revisits).
+STATUS: dict[str, tuple[str | None, int]] = {
+    i.RepairRequested.event_type: ("requested", 10),
+    i.RepairRequestRefused.event_type: ("refused", 10),
+    i.WarrantyDecided.event_type: (None, 10),
+    i.RequestVerified.event_type: ("verified", 10),
+    i.PhoneGuidanceGiven.event_type: ("phone_guidance_given", 10),
+    i.VisitRequested.event_type: ("visit_requested", 10),
+    i.RemedyOffered.event_type: (None, 10),
+    i.RemedyChosen.event_type: ("remedy_chosen", 10),
+    i.DepotIntakeRecorded.event_type: ("checked_in_at_depot", 10),
+    i.DuplicateReported.event_type: (None, 10),
+    d.AssignmentWaiting.event_type: ("waiting_for_engineer", 20),
+    d.EngineerAssigned.event_type: ("engineer_assigned", 30),
+    d.EngineerReleased.event_type: ("reassigning", 30),
+    d.AppointmentScheduled.event_type: ("appointment_scheduled", 30),
+    d.AppointmentRescheduled.event_type: ("appointment_scheduled", 30),
+    d.RescheduleRefused.event_type: (None, 30),
+    d.EngineerDeparted.event_type: ("engineer_en_route", 35),
+    d.EngineerDelayed.event_type: (None, 35),
+    d.LatenessNoticeDue.event_type: (None, 30),
+    d.ArrivedOnSite.event_type: ("engineer_on_site", 40),
+    d.CustomerNotFound.event_type: ("customer_not_found", 40),
+    d.PartsRequested.event_type: (None, 30),
+    d.PartsBackordered.event_type: ("waiting_for_parts", 40),
+    d.PartsArrived.event_type: ("parts_arrived", 40),
+    d.WrongPartOnSite.event_type: (None, 40),
+    d.VisitInterrupted.event_type: (None, 40),
+    d.ConsentRecorded.event_type: (None, 40),
+    d.WorkStarted.event_type: ("repair_in_progress", 45),
+    d.WorkCarriedForward.event_type: ("carried_forward", 45),
+    d.SlaDeadlineApproaching.event_type: (None, 10),
+    d.SlaDeadlineBreached.event_type: (None, 10),
+    d.MissedAppointment.event_type: (None, 30),
+    d.RevisitOpened.event_type: ("revisit", 50),
+    d.RepairCompleted.event_type: ("repair_completed", 50),
+    d.VisitEndedWithoutRepair.event_type: ("ended_without_repair", 50),
+    QUOTE_ISSUED: ("quote_issued", 40),
+    QUOTE_ACCEPTED: ("quote_accepted", 40),
+    QUOTE_REFUSED: ("quote_refused", 40),
     ChargeAssessed.event_type: ("repair_completed", 50),
     CallbackScheduled.event_type: ("repair_completed", 50),
+    REVISIT_REQUESTED: (None, 50),
     CallbackDue.event_type: ("callback_due", 60),
+    i.CustomerCalledForPickup.event_type: ("ready_for_pickup", 70),
+    i.PickedUp.event_type: ("picked_up", 80),
+    i.TicketClosed.event_type: ("closed", 80),
+    i.TicketCancelled.event_type: ("cancelled", 80),
 }
 
+# What the timeline may show of an event's data: never a phone number or an address.
+_SAFE = (
+    "reason",
+    "engineer_id",
+    "resolution",
+    "route",
+    "chargeable",
+    "unit_in_warranty",
+    "free_visit",
+    "window_start",
+    "window_end",
+    "appointment_id",
+    "queue_no",
+    "promised_repair_by",
+    "deadline",
+    "due_at",
+    "notice",
+    "notice_in_time",
+    "quote_id",
+    "total_fen",
+    "case_id",
+    "part",
+    "fetch_now",
+    "callback_due_at",
+    "service_point_id",
+    "late",
+    "appointment_start",
+    "appointment_end",
+    "confirm_by",
+    "confirmed_in_time",
+)
 
-def summary(event: Event) -> dict[str, Any]:
+
+def summary(event: Event, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the timeline shows of an event: no personal data."""
+    if isinstance(event, i.RepairRequested):
+        out: dict[str, Any] = {
+            "channel": event.channel.value,
+            "product_line": event.product.line,
+            "needs_verification": event.needs_verification,
+        }
+        if event.triage is not None:
+            out["route"] = event.triage.route
+        if event.held_for:
+            out["held_for"] = list(event.held_for)
+        return out
+    if isinstance(event, ChargeAssessed):
+        return {"total_fen": event.total_fen, "rule_ids": list(event.decision.rule_ids)}
+    if isinstance(event, CallbackScheduled):
+        return {"due_at": event.due_at.isoformat(), "reason": event.reason}
+    if isinstance(event, CallbackDue):
+        return {"due_at": event.due_at.isoformat()}
+    data = data if data is not None else event.model_dump(mode="json")
+    out = {k: data[k] for k in _SAFE if data.get(k) is not None}
+    if isinstance(event, i.RemedyOffered):
+        out["remedies"] = [m.kind for m in event.remedies]
+    if isinstance(event, i.RemedyChosen):
+        out["remedy"] = event.remedy.kind
+    if isinstance(data.get("decision"), dict):
+        out["rule_ids"] = list(data["decision"].get("rule_ids", ()))
+    return out
+
+
+def facts(event: Event) -> dict[str, Any]:
+    """Latest-wins facts a command or a reader needs (serial number, warranty, ...)."""
     match event:
-        case RepairRequested():
-            return {
-                "channel": event.channel.value,
-                "product_line": event.product.line,
-                "needs_verification": event.needs_verification,
+        case i.RepairRequested():
+            out: dict[str, Any] = {
+                "service_mode": event.service_mode.value,
+                "held_for": list(event.held_for),
             }
-        case AssignmentWaiting():
-            return {"reason": event.reason}
-        case EngineerAssigned():
-            return {"engineer_id": event.engineer_id, "reason": event.reason}
-        case ArrivedOnSite():
-            return {"engineer_id": event.engineer_id}
-        case RepairCompleted():
-            return {"engineer_id": event.engineer_id, "resolution": event.resolution}
-        case ChargeAssessed():
-            return {"total_fen": event.total_fen, "rule_ids": list(event.decision.rule_ids)}
-        case CallbackScheduled():
-            return {"due_at": event.due_at.isoformat(), "reason": event.reason}
-        case CallbackDue():
-            return {"due_at": event.due_at.isoformat()}
+            if event.product.serial_no:
+                out["serial_no"] = event.product.serial_no
+            if event.triage is not None:
+                out["triage"] = {
+                    "route": event.triage.route,
+                    "visit_chargeable": event.triage.visit_chargeable,
+                    "reason": event.triage.reason,
+                }
+            return out
+        case i.RequestVerified():
+            return {"serial_no": event.product.serial_no} if event.product.serial_no else {}
+        case i.RepairRequestRefused():
+            return {"closed": event.reason}
+        case i.WarrantyDecided():
+            return {
+                "warranty": {
+                    "unit_in_warranty": event.unit_in_warranty,
+                    "free_visit": event.free_visit,
+                    "chargeable": event.chargeable,
+                    "reason": event.reason,
+                    "rule_ids": list(event.decision.rule_ids),
+                }
+            }
+        case i.RemedyOffered():
+            return {"remedies_offered": [m.kind for m in event.remedies]}
+        case i.RemedyChosen():
+            return {"remedy": event.remedy.kind}
+        case i.PhoneGuidanceGiven():
+            return {"guidance_callback_due_at": event.callback_due_at.isoformat()}
+        case i.DepotIntakeRecorded():
+            return {
+                "depot": {
+                    "queue_no": event.queue_no,
+                    "promised_repair_by": event.promised_repair_by
+                    and event.promised_repair_by.isoformat(),
+                }
+            }
+        case i.PickedUp() | i.TicketClosed() | i.TicketCancelled():
+            reason = getattr(event, "reason", "picked_up")
+            return {"closed": reason}
+        case d.AppointmentScheduled() | d.AppointmentRescheduled():
+            return {
+                "appointment": {
+                    "start": event.window_start.isoformat(),
+                    "end": event.window_end.isoformat(),
+                }
+            }
+        case d.RepairCompleted():
+            return {"repair_completed": event.completed_at.isoformat()}
+        case d.VisitEndedWithoutRepair():
+            return {"closed": f"no repair: {event.reason}"}
+        case d.SlaDeadlineBreached():
+            return {f"sla_breached_{event.deadline}": event.due_at.isoformat()}
+        case d.MissedAppointment():
+            return {"missed_appointment": event.appointment_start.isoformat()}
     return {}
+
+
+def _order(env: Any) -> tuple[datetime, int, str]:
+    return (env.time, env.streamversion, env.id)
 
 
 class TicketView:
@@ -68,96 +217,181 @@ class TicketView:
         topics.FEEDBACK_EVENTS,
     )
     event_types = frozenset(STATUS)
-    tables = ("ticket_view", "ticket_timeline")
+    tables = ("ticket_view", "ticket_timeline", "ticket_facts")
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         timeline = []
-        views = []
+        views: dict[str, dict[str, Any]] = {}
+        fact_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
         for item in items:
             env, e = item.envelope, item.event
             status, rank = STATUS[env.type]
             timeline.append(
-                (env.id, e.ticket_id, env.type, env.source, env.time, json.dumps(summary(e)))
-            )
-            request = e if isinstance(e, RepairRequested) else None
-            views.append(
                 (
+                    env.id,
                     e.ticket_id,
-                    status,
-                    rank,
-                    request and request.service_request_no,
-                    request and request.repair_order_no,
-                    request and request.channel.value,
-                    request.region if request else env.region,
-                    request and request.product.line,
-                    request and request.needs_verification,
-                    json.dumps(list(request.verification_issues)) if request else None,
-                    request and request.requested_at,
-                    e.engineer_id if isinstance(e, EngineerAssigned) else None,
-                    e.total_fen if isinstance(e, ChargeAssessed) else None,
-                    e.due_at if isinstance(e, CallbackScheduled) else None,
+                    env.type,
+                    env.source,
                     env.time,
+                    json.dumps(summary(e)),
                 )
             )
+            for key, value in facts(e).items():
+                row = (e.ticket_id, key, json.dumps(value), *_order(env))
+                current = fact_rows.get((e.ticket_id, key))
+                if current is None or row[3:] > current[3:]:
+                    fact_rows[(e.ticket_id, key)] = row
+            request = e if isinstance(e, i.RepairRequested) else None
+            row = {
+                "status": status,
+                "order": _order(env) if status else None,
+                "rank": rank,
+                "service_request_no": request and request.service_request_no,
+                "repair_order_no": request and request.repair_order_no,
+                "channel": request and request.channel.value,
+                "region": request.region if request else env.region,
+                "product_line": request and request.product.line,
+                "needs_verification": request and request.needs_verification,
+                "verification_issues": json.dumps(list(request.verification_issues))
+                if request
+                else None,
+                "requested_at": request and request.requested_at,
+                "engineer_id": e.engineer_id
+                if isinstance(e, d.EngineerAssigned | d.RepairCompleted)
+                else None,
+                "charge_total_fen": e.total_fen if isinstance(e, ChargeAssessed) else None,
+                "callback_due_at": e.due_at if isinstance(e, CallbackScheduled) else None,
+                "updated_at": env.time,
+            }
+            if isinstance(e, i.RequestVerified):
+                row["verified"] = True
+            _merge(views, e.ticket_id, row)
         await uow.conn.execute(
             "insert into ticket_timeline"
             " select * from unnest($1::text[], $2::text[], $3::text[], $4::text[],"
             " $5::timestamptz[], $6::jsonb[]) on conflict (event_id) do nothing",
             *(list(column) for column in zip(*timeline, strict=True)),
         )
-        merged = list(_merge_per_ticket(views).values())
+        if fact_rows:
+            await uow.conn.execute(
+                """
+                insert into ticket_facts as f (ticket_id, key, value, at, version, event_id)
+                select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[],
+                    $5::int[], $6::text[])
+                on conflict (ticket_id, key) do update set
+                    value = excluded.value, at = excluded.at, version = excluded.version,
+                    event_id = excluded.event_id
+                where (excluded.at, excluded.version, excluded.event_id)
+                    > (f.at, f.version, f.event_id)
+                """,
+                *(list(column) for column in zip(*fact_rows.values(), strict=True)),
+            )
+        rows = [
+            (
+                ticket_id,
+                v["status"] or "requested",
+                v["rank"],
+                v["service_request_no"],
+                v["repair_order_no"],
+                v["channel"],
+                v["region"],
+                v["product_line"],
+                False if v.get("verified") else v["needs_verification"],
+                v["verification_issues"],
+                v["requested_at"],
+                v["engineer_id"],
+                v["charge_total_fen"],
+                v["callback_due_at"],
+                v["updated_at"],
+                v["order"][0] if v["order"] else None,
+                v["order"][1] if v["order"] else None,
+                v["order"][2] if v["order"] else None,
+                v.get("verified", False),
+            )
+            for ticket_id, v in views.items()
+        ]
         await uow.conn.execute(
             """
             insert into ticket_view as v (ticket_id, status, status_rank, service_request_no,
                 repair_order_no, channel, region, product_line, needs_verification,
                 verification_issues, requested_at, engineer_id, charge_total_fen,
-                callback_due_at, updated_at)
+                callback_due_at, updated_at, status_at, status_version, status_event, verified)
             select * from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],
                 $6::text[], $7::text[], $8::text[], $9::bool[], $10::jsonb[],
                 $11::timestamptz[], $12::text[], $13::bigint[], $14::timestamptz[],
-                $15::timestamptz[])
+                $15::timestamptz[], $16::timestamptz[], $17::int[], $18::text[], $19::bool[])
             on conflict (ticket_id) do update set
-                status = case when excluded.status_rank > v.status_rank
-                              then excluded.status else v.status end,
+                status = case
+                    when excluded.status_at is null then v.status
+                    when v.status_at is null then excluded.status
+                    when (excluded.status_at, excluded.status_version, excluded.status_event)
+                         > (v.status_at, v.status_version, v.status_event)
+                    then excluded.status else v.status end,
+                status_at = case
+                    when excluded.status_at is null then v.status_at
+                    when v.status_at is null then excluded.status_at
+                    when (excluded.status_at, excluded.status_version, excluded.status_event)
+                         > (v.status_at, v.status_version, v.status_event)
+                    then excluded.status_at else v.status_at end,
+                status_version = case
+                    when excluded.status_at is null then v.status_version
+                    when v.status_at is null then excluded.status_version
+                    when (excluded.status_at, excluded.status_version, excluded.status_event)
+                         > (v.status_at, v.status_version, v.status_event)
+                    then excluded.status_version else v.status_version end,
+                status_event = case
+                    when excluded.status_at is null then v.status_event
+                    when v.status_at is null then excluded.status_event
+                    when (excluded.status_at, excluded.status_version, excluded.status_event)
+                         > (v.status_at, v.status_version, v.status_event)
+                    then excluded.status_event else v.status_event end,
                 status_rank = greatest(v.status_rank, excluded.status_rank),
                 service_request_no = coalesce(v.service_request_no, excluded.service_request_no),
                 repair_order_no = coalesce(v.repair_order_no, excluded.repair_order_no),
                 channel = coalesce(v.channel, excluded.channel),
                 region = coalesce(v.region, excluded.region),
                 product_line = coalesce(v.product_line, excluded.product_line),
-                needs_verification = coalesce(v.needs_verification, excluded.needs_verification),
+                needs_verification = case when v.verified or excluded.verified then false
+                    else coalesce(v.needs_verification, excluded.needs_verification) end,
                 verification_issues = coalesce(v.verification_issues, excluded.verification_issues),
                 requested_at = coalesce(v.requested_at, excluded.requested_at),
                 engineer_id = coalesce(excluded.engineer_id, v.engineer_id),
                 charge_total_fen = coalesce(excluded.charge_total_fen, v.charge_total_fen),
                 callback_due_at = coalesce(excluded.callback_due_at, v.callback_due_at),
-                updated_at = greatest(v.updated_at, excluded.updated_at)
+                updated_at = greatest(v.updated_at, excluded.updated_at),
+                verified = v.verified or excluded.verified
             """,
-            *(list(column) for column in zip(*merged, strict=True)),
+            *(list(column) for column in zip(*rows, strict=True)),
         )
 
 
-# Columns of a view row whose first non-null value wins, and those whose last one does;
-# the same rules as the upsert above, applied inside a batch first because one
-# statement cannot update a row twice.
-_FIRST_WINS = range(3, 11)
-_LAST_WINS = range(11, 14)
+_FIRST_WINS = (
+    "service_request_no",
+    "repair_order_no",
+    "channel",
+    "region",
+    "product_line",
+    "needs_verification",
+    "verification_issues",
+    "requested_at",
+)
+_LAST_WINS = ("engineer_id", "charge_total_fen", "callback_due_at")
 
 
-def _merge_per_ticket(rows: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
-    merged: dict[str, list[Any]] = {}
-    for row in rows:
-        current = merged.get(row[0])
-        if current is None:
-            merged[row[0]] = list(row)
-            continue
-        if row[2] > current[2]:
-            current[1], current[2] = row[1], row[2]
-        for i in _FIRST_WINS:
-            if current[i] is None:
-                current[i] = row[i]
-        for i in _LAST_WINS:
-            if row[i] is not None:
-                current[i] = row[i]
-        current[14] = max(current[14], row[14])
-    return {k: tuple(v) for k, v in merged.items()}
+def _merge(views: dict[str, dict[str, Any]], ticket_id: str, row: dict[str, Any]) -> None:
+    """The upsert's rules applied inside a batch first: one statement updates a row once."""
+    current = views.get(ticket_id)
+    if current is None:
+        views[ticket_id] = row
+        return
+    if row["order"] is not None and (current["order"] is None or row["order"] > current["order"]):
+        current["status"], current["order"] = row["status"], row["order"]
+    current["rank"] = max(current["rank"], row["rank"])
+    for key in _FIRST_WINS:
+        if current[key] is None:
+            current[key] = row[key]
+    for key in _LAST_WINS:
+        if row[key] is not None:
+            current[key] = row[key]
+    current["updated_at"] = max(current["updated_at"], row["updated_at"])
+    current["verified"] = current.get("verified", False) or row.get("verified", False)

@@ -34,3 +34,36 @@ MIGRATIONS = [
         """,
     )
 ]
+
+MIGRATIONS.append(
+    Migration(
+        "002_lifecycle",
+        """
+        alter table ticket_view add column status_at timestamptz;
+        alter table ticket_view add column status_version integer;
+        alter table ticket_view add column status_event text;
+        alter table ticket_view add column verified boolean not null default false;
+        create table ticket_facts (
+            ticket_id text not null,
+            key text not null,
+            value jsonb not null,
+            at timestamptz not null,
+            version integer not null,
+            event_id text not null,
+            primary key (ticket_id, key)
+        );
+        create index ticket_facts_key_value on ticket_facts (key, value);
+        create table sales_records (
+            serial_no text primary key,
+            product_line text not null,
+            model text,
+            sold_on date not null,
+            recorded_at timestamptz not null
+        );
+        create table depot_queue (
+            day text primary key,
+            last_no integer not null
+        );
+        """,
+    )
+)
