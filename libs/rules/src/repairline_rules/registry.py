@@ -88,6 +88,8 @@ RULE_MODULES: tuple[str, ...] = (
     "repairline_rules.dispatch",
     "repairline_rules.penalties",
     "repairline_rules.followup",
+    "repairline_rules.ledger",
+    "repairline_rules.surveys",
 )
 
 _REGISTRY: dict[str, list[str]] = {}

@@ -32,3 +32,157 @@ MIGRATIONS = [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "002_money",
+        """
+        alter table billing_tickets add column serial_no text;
+        alter table billing_tickets add column requested_at timestamptz;
+        create index billing_tickets_serial on billing_tickets (serial_no);
+        -- EngineerAssigned and WarrantyDecided may come before RepairRequested.
+        create table ticket_assignments (
+            ticket_id text primary key,
+            engineer_id text not null,
+            service_point_id text
+        );
+        create table ticket_warranty (
+            ticket_id text primary key,
+            unit_in_warranty boolean not null,
+            free_visit boolean not null,
+            chargeable boolean not null,
+            reason text not null
+        );
+        -- Outlet roster: the outlet an engineer works for, until EngineerAssigned names it.
+        create table outlets (
+            outlet_id text primary key,
+            name text not null,
+            region text not null,
+            updated_at timestamptz not null
+        );
+        create table engineer_outlets (
+            engineer_id text primary key,
+            outlet_id text not null references outlets (outlet_id)
+        );
+        -- FEE-8 maintenance contracts, by serial number.
+        create table contracts (
+            contract_id text primary key,
+            serial_no text not null,
+            starts_on date not null
+        );
+        create index contracts_serial on contracts (serial_no);
+        -- WAR-11 rewards held for a unit, from feedback's ExtensionRewardGranted.
+        create table rewards (
+            event_id text primary key,
+            serial_no text not null,
+            reward text not null,
+            extended_ends_on date,
+            reason text not null,
+            used_by_ticket text
+        );
+        -- Overcharge verified before the invoice exists: handled when it is issued.
+        create table parked_overcharges (
+            complaint_id text primary key,
+            ticket_id text not null,
+            data jsonb not null,
+            correlation_id text not null
+        );
+
+        alter table charges add column invoice_no text;
+        alter table charges add column quote_id text;
+        alter table charges add column matches_quote boolean;
+        alter table charges add column quote_note text;
+        alter table charges add column engineer_id text;
+        alter table charges add column outlet_id text;
+        create index charges_outlet on charges (outlet_id, assessed_at);
+
+        create table quotes (
+            quote_id text primary key,
+            ticket_id text not null,
+            engineer_id text,
+            total_fen bigint,
+            lines jsonb,
+            inputs jsonb,
+            needs_customer_agreement boolean,
+            decision jsonb,
+            issued_at timestamptz,
+            status text not null,
+            status_rank integer not null,
+            decided_at timestamptz,
+            refusal_reason text,
+            event_id text
+        );
+        create index quotes_ticket on quotes (ticket_id);
+        create table penalties (
+            penalty_id text primary key,
+            ticket_id text not null,
+            subject text,
+            engineer_id text,
+            outlet_id text,
+            fine_fen bigint,
+            sanction text,
+            payee text,
+            reason text,
+            kind text,
+            rule_ids text[],
+            evidence jsonb,
+            decision jsonb,
+            offence_at timestamptz,
+            assessed_at timestamptz,
+            event_id text,
+            status text not null,
+            status_rank integer not null,
+            appeal_reason text,
+            appealed_at timestamptz,
+            manager_id text,
+            ruling_reason text,
+            ruled_at timestamptz
+        );
+        create index penalties_engineer on penalties (engineer_id, offence_at);
+        create index penalties_outlet on penalties (outlet_id, assessed_at);
+        create table refunds (
+            complaint_id text primary key,
+            ticket_id text not null,
+            outlet_id text,
+            charged_fen bigint not null,
+            tariff_fen bigint not null,
+            refund_fen bigint not null,
+            evidence jsonb not null,
+            decision jsonb not null,
+            refunded_at timestamptz not null,
+            event_id text not null
+        );
+        create table settlements (
+            statement_id text primary key,
+            outlet_id text not null,
+            period text not null,
+            fees_fen bigint not null,
+            refunds_fen bigint not null,
+            fines_fen bigint not null,
+            net_fen bigint not null,
+            lines jsonb not null,
+            voucher_received_on date not null,
+            pay_by date,
+            decision jsonb not null,
+            issued_at timestamptz not null,
+            event_id text not null
+        );
+        create table trips (
+            trip_id text primary key,
+            ticket_id text not null,
+            engineer_id text not null,
+            departed_at timestamptz not null,
+            returned_at timestamptz not null,
+            trip_days text not null,
+            meals_fen bigint not null,
+            hotel_fen bigint not null,
+            total_fen bigint not null,
+            reason text not null,
+            decision jsonb not null,
+            granted_at timestamptz not null,
+            event_id text not null
+        );
+        create index trips_engineer on trips (engineer_id, departed_at);
+        """,
+    )
+]

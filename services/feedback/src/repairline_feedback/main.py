@@ -7,8 +7,14 @@ import sys
 from repairline_feedback.api import routes
 from repairline_feedback.handlers import (
     CALLBACK_TIMER,
+    COMPLAINT_TIMER,
     CallbackList,
+    Cases,
+    Complaints,
     ScheduleCallbacks,
+    Served,
+    Surveys,
+    complaint_timer,
     on_callback_due,
 )
 from repairline_feedback.migrations import MIGRATIONS
@@ -19,9 +25,19 @@ SPEC = ServiceSpec(
     name="feedback",
     default_port=8104,
     migrations=MIGRATIONS,
-    handlers=lambda rt: [ScheduleCallbacks(rt.pack), CallbackList()],
+    handlers=lambda rt: [
+        ScheduleCallbacks(rt.pack),
+        CallbackList(),
+        Served(),
+        Complaints(),
+        Cases(),
+        Surveys(),
+    ],
     routes=routes,
-    timer_handlers=lambda rt: {CALLBACK_TIMER: on_callback_due},
+    timer_handlers=lambda rt: {
+        CALLBACK_TIMER: on_callback_due,
+        COMPLAINT_TIMER: complaint_timer(rt.pack),
+    },
     description="Callbacks, satisfaction, complaints and follow-ups.",
 )
 

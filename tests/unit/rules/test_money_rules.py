@@ -1,0 +1,74 @@
+"""The decisions added for billing and follow-up: FEE-4 invoice against quote, the PEN-7
+ledger entry and the FBK-7 survey sample."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from repairline_rules import load_pack
+from repairline_rules.fees import ChargeLine
+from repairline_rules.ledger import invoice_against_quote, missed_appointment_entry
+from repairline_rules.surveys import survey_sample
+
+PACK = load_pack("water-heater")
+
+
+def line(code: str, fen: int, rule_id: str = "FEE-1") -> ChargeLine:
+    return ChargeLine(code=code, description=code, amount_fen=fen, rule_id=rule_id, reason="r")
+
+
+def test_fee_4_an_invoice_equal_to_the_accepted_quote_matches():
+    quoted = [line("visit", 3000), line("part:thermostat", 4500)]
+    decided = invoice_against_quote(PACK, invoiced=list(reversed(quoted)), accepted=quoted)
+    assert decided.matches_quote is True
+    assert (decided.quoted_fen, decided.invoiced_fen) == (7500, 7500)
+    assert decided.rule_ids == ("FEE-4",)
+
+
+def test_fee_4_an_invoice_that_differs_from_the_quote_says_why():
+    quoted = [line("visit", 3000)]
+    more = invoice_against_quote(PACK, invoiced=[line("visit", 4000)], accepted=quoted)
+    assert more.matches_quote is False and "only the quoted amount" in more.note
+    free = invoice_against_quote(
+        PACK, invoiced=[line("visit", 0, "WAR-10")], accepted=quoted, free_reason="WAR-10: x"
+    )
+    assert free.note == "free after the quote: WAR-10: x"
+
+
+@pytest.mark.parametrize(
+    ("invoiced", "refused", "matches", "note"),
+    [
+        ([line("visit", 0, "WAR-1")], False, True, "nothing chargeable: no quote needed"),
+        ([line("visit", 3000)], False, False, "no accepted quote on file: charged by the tariff"),
+        ([line("visit", 0, "FEE-4")], True, True, "quote refused: no work and no charge"),
+    ],
+)
+def test_fee_4_without_an_accepted_quote(invoiced, refused, matches, note):
+    decided = invoice_against_quote(PACK, invoiced=invoiced, accepted=None, refused=refused)
+    assert (decided.matches_quote, decided.note, decided.quoted_fen) == (matches, note, None)
+
+
+def test_pen_7_a_missed_appointment_is_a_warning_counted_against_the_engineer():
+    now = datetime(2030, 6, 3, 8, 0, tzinfo=UTC)
+    first = missed_appointment_entry(PACK, missed_at=now)
+    assert (first.fine_fen, first.sanction) == (0, "warning")
+    assert "1 in 6 months" in first.reason and first.rule_ids == ("PEN-7",)
+    again = missed_appointment_entry(PACK, missed_at=now, earlier=[now - timedelta(days=30)])
+    assert again.reason.startswith("repeat offence") and "2 in 6 months" in again.reason
+    stale = missed_appointment_entry(PACK, missed_at=now, earlier=[now - timedelta(days=200)])
+    assert not stale.reason.startswith("repeat")
+
+
+def test_fbk_7_the_survey_sample_is_stable_rounded_up_and_pack_and_year_specific():
+    tickets = [f"t{n}" for n in range(95)]
+    sample = survey_sample(PACK, year=2030, ticket_ids=tickets, percent=10)
+    assert len(sample.sample) == 10  # 9.5 rounded up
+    assert (
+        sample.sample == survey_sample(PACK, year=2030, ticket_ids=tickets[::-1], percent=10).sample
+    )
+    assert set(sample.sample) <= set(tickets)
+    other_year = survey_sample(PACK, year=2031, ticket_ids=tickets, percent=10)
+    assert other_year.sample != sample.sample
+    assert survey_sample(PACK, year=2030, ticket_ids=[], percent=10).sample == ()
+    with pytest.raises(ValueError):
+        survey_sample(PACK, year=2030, ticket_ids=tickets, percent=0)

@@ -1,0 +1,216 @@
+"""Feedback's pure decisions: FBK-1..7 and the WAR-11 reward."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from repairline_contracts.feedback import (
+    CallbackAnswers,
+    CallbackAttempted,
+    CallbackCompleted,
+    CallbackScheduled,
+    RevisitRequested,
+)
+from repairline_feedback import domain as d
+from repairline_rules import load_pack
+
+WH = load_pack("water-heater")
+SW = load_pack("software-support")
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2030, 6, 4, 9, 0, tzinfo=SH)  # a Tuesday
+
+
+def due_callback(attempt: int = 1) -> d.Callback:
+    return d.Callback(
+        "t1:after_service", "after_service", due_attempt=attempt, attempts=attempt - 1
+    )
+
+
+def test_fbk_1_phone_guidance_is_called_back_2_hours_later():
+    scheduled = d.schedule_after_guidance(WH, ticket_id="t1", guided_at=NOW)
+    assert scheduled.due_at == NOW + timedelta(hours=2)
+    assert (scheduled.reason, scheduled.decision.rule_ids) == ("after_guidance", ("FBK-1",))
+
+
+def test_fbk_2_software_support_calls_back_the_next_working_day_at_10():
+    friday = datetime(2030, 6, 7, 16, 0, tzinfo=SH)
+    scheduled = d.schedule_after_service(SW, ticket_id="t1", completed_at=friday)
+    assert scheduled.due_at == datetime(2030, 6, 10, 10, 0, tzinfo=SH)
+
+
+def test_fbk_3_an_unreached_customer_is_retried_until_the_attempts_run_out():
+    first = d.decide_unreached(WH, due_callback(1), ticket_id="t1", now=NOW)
+    assert (first.attempt, first.attempts_exhausted) == (1, False)
+    assert first.retry_at == datetime(2030, 6, 4, 11, 0, tzinfo=SH)
+    last = d.decide_unreached(WH, due_callback(5), ticket_id="t1", now=NOW)
+    assert (last.attempts_exhausted, last.retry_at) == (True, None)
+    with pytest.raises(d.IllegalTransition) as not_due:
+        d.decide_unreached(WH, d.Callback("c", attempts=1, due_attempt=1), ticket_id="t1", now=NOW)
+    assert not_due.value.state == "retry_pending"
+
+
+def test_fbk_3_the_callback_state_folds_from_its_events():
+    events = [
+        d.schedule_after_service(WH, ticket_id="t1", completed_at=NOW - timedelta(days=1)),
+        d.fire(NOW, ticket_id="t1", callback_id="t1:after_service", now=NOW),
+    ]
+    assert d.callbacks_of(events)["t1:after_service"].state == "due"
+    events.append(d.decide_unreached(WH, due_callback(), ticket_id="t1", now=NOW))
+    assert d.callbacks_of(events)["t1:after_service"].state == "retry_pending"
+    events.append(d.fire(NOW, ticket_id="t1", callback_id="t1:after_service", now=NOW, attempt=2))
+    assert d.callbacks_of(events)["t1:after_service"].state == "due"
+
+
+def test_fbk_4_fbk_5_a_satisfied_callback_is_valid_and_sets_nothing_else_going():
+    [done] = d.decide_outcome(
+        WH,
+        due_callback(),
+        d.Outcome(CallbackAnswers(on_time=True), "satisfied", None),
+        ticket_id="t1",
+        engineer_id="e1",
+        outlet_id="o1",
+        case_id="k1",
+        now=NOW,
+    )
+    assert isinstance(done, CallbackCompleted)
+    assert done.answers.on_time is True and done.decision.rule_ids == ("FBK-3", "FBK-4", "FBK-5")
+
+
+def test_fbk_5_dissatisfied_sends_someone_on_site_and_schedules_two_follow_ups():
+    events = d.decide_outcome(
+        WH,
+        due_callback(),
+        d.Outcome(CallbackAnswers(), "dissatisfied", "still leaking"),
+        ticket_id="t1",
+        engineer_id="e1",
+        outlet_id="o1",
+        case_id="k1",
+        now=NOW,
+    )
+    done, revisit, week, month = events
+    assert isinstance(done, CallbackCompleted) and isinstance(revisit, RevisitRequested)
+    assert (revisit.case_id, revisit.reason, revisit.engineer_id) == ("k1", "still leaking", "e1")
+    assert isinstance(week, CallbackScheduled) and isinstance(month, CallbackScheduled)
+    assert week.due_at.date() == date(2030, 6, 11) and month.due_at.date() == date(2030, 7, 4)
+    with pytest.raises(d.IllegalTransition, match="reason"):
+        d.decide_outcome(
+            WH,
+            due_callback(),
+            d.Outcome(CallbackAnswers(), "dissatisfied", " "),
+            ticket_id="t1",
+            engineer_id=None,
+            outlet_id=None,
+            case_id="k",
+            now=NOW,
+        )
+
+
+def filed(kind="attitude", engineer="e1", paid=None):
+    return d.decide_complaint(
+        SW,
+        complaint_id="c1",
+        ticket_id="t1",
+        channel="email",
+        kind=kind,
+        description="x",
+        engineer_id=engineer,
+        outlet_id="o1",
+        amount_paid_fen=paid,
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "engineer", "triggers"),
+    [
+        ("overcharge", "e1", ("FEE-5",)),
+        ("attitude", "e1", ("PEN-1",)),
+        ("quality", "e1", ("PEN-1",)),
+        ("lateness", "e1", ("PEN-1",)),
+        ("attitude", None, ()),
+    ],
+)
+def test_fbk_6_a_complaint_is_classified_and_names_the_rules_a_verification_sets_off(
+    kind, engineer, triggers
+):
+    complaint = filed(kind, engineer)
+    assert complaint.triggers == triggers
+    assert complaint.answer_by == datetime(2030, 6, 7, 18, 0, tzinfo=SH)  # 3 working days
+
+
+def test_fbk_6_unanswered_by_the_deadline_is_escalated_once():
+    complaint = d.fold_complaint([filed()])
+    assert d.decide_breach(SW, complaint, now=NOW + timedelta(days=1)) is None
+    breach = d.decide_breach(SW, complaint, now=datetime(2030, 6, 7, 18, 1, tzinfo=SH))
+    assert breach is not None and breach.decision.rule_ids == ("FBK-6",)
+    escalated = d.fold_complaint([filed(), breach])
+    assert escalated.state == "escalated"
+    assert d.decide_breach(SW, escalated, now=datetime(2030, 6, 9, tzinfo=SH)) is None
+    late = d.decide_answer(escalated, answer="sorry", now=datetime(2030, 6, 10, tzinfo=SH))
+    assert late.within_deadline is False
+
+
+def test_fbk_6_a_verified_complaint_carries_what_billing_needs():
+    verified = d.decide_verification(
+        d.fold_complaint([filed("overcharge", paid=8000)]),
+        verified=True,
+        finding="yes",
+        now=NOW,
+    )
+    assert (verified.amount_paid_fen, verified.triggers) == (8000, ("FEE-5",))
+    with pytest.raises(d.IllegalTransition, match="amount"):
+        d.decide_verification(
+            d.fold_complaint([filed("overcharge")]), verified=True, finding="x", now=NOW
+        )
+    decided = d.fold_complaint([filed(), verified])
+    with pytest.raises(d.IllegalTransition):
+        d.decide_verification(decided, verified=False, finding="x", now=NOW)
+
+
+def test_war_11_a_constructive_survey_answer_earns_12_more_months():
+    events = d.decide_survey(
+        WH,
+        ticket_id="t1",
+        year=2030,
+        grade="satisfied",
+        answer="add a timer",
+        constructive=True,
+        reward="warranty_extension",
+        product_line="instant_water_heater",
+        purchase_date=date(2030, 1, 10),
+        serial_no="SN1",
+        now=NOW,
+    )
+    answered, reward = events
+    assert answered.constructive is True
+    assert reward.extended_ends_on == date(2032, 1, 9)  # warranty to 2031-01-09, + 12 months
+    assert reward.decision.rule_ids == ("WAR-11",)
+    plain = d.decide_survey(
+        WH,
+        ticket_id="t1",
+        year=2030,
+        grade="average",
+        answer="ok",
+        constructive=False,
+        reward="free_repair",
+        product_line=None,
+        purchase_date=None,
+        serial_no=None,
+        now=NOW,
+    )
+    assert len(plain) == 1
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "text"), [(2, 3, "66.66"), (3, 3, "100.00"), (0, 4, "0.00"), (0, 0, "")]
+)
+def test_fbk_7_percentages_are_computed_with_integers(part, whole, text):
+    assert d.percent(part, whole) == text
+
+
+def test_fbk_3_a_not_reached_attempt_event_keeps_its_retry():
+    attempted = d.decide_unreached(WH, due_callback(), ticket_id="t1", now=NOW)
+    assert isinstance(attempted, CallbackAttempted) and attempted.reached is False
