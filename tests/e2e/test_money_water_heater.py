@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.infra import drop_database, eventually
+from tests.support.infra import connect, drop_database, eventually
 from tests.support.money import MoneyWorld
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -388,6 +388,18 @@ async def test_fee_1_to_fee_6_pen_1_fbk_2_to_fbk_7_a_water_heater_month(world: M
         "SurveyAnswered",
         "ExtensionRewardGranted",
     ]
+    # the reward reaches billing through Kafka: wait until billing holds it for the unit
+    billing_db = await connect(billing.database)
+    try:
+        await eventually(
+            lambda: billing_db.fetchval(
+                "select count(*) from rewards where serial_no = $1 and used_by_ticket is null",
+                f"SN-T4-{w.prefix}",
+            ),
+            timeout=60,
+        )
+    finally:
+        await billing_db.close()
     t = w.at(datetime(2030, 7, 8, 9, 0, tzinfo=SH))  # 35 days after T4's repair
     t5 = await w.request(
         line="instant_water_heater",
