@@ -138,7 +138,12 @@ async def common_day(
     day.icmd(f"/tickets/{t['cancel']}/cancellation", {"reason": "fixed it himself"})
     await day.board(t["cancel"], lambda b: b["state"] == "ended")
     # the visit booked later; completion before arrival is a 409 naming the state
-    day.cmd(f"/tickets/{t['book_later']}/appointment", day.slot(*W4))
+    # DSP-2: dispatch books at least the pack's lead days ahead (office-equipment: 1)
+    lead = day.pack.dispatch.appointment_min_lead_days
+    if lead:
+        early = day.cmd(f"/tickets/{t['book_later']}/appointment", day.slot(*W4), expect=422)
+        assert early["rule_id"] == "DSP-2" and early["field"] == "window_start"
+    day.cmd(f"/tickets/{t['book_later']}/appointment", day.slot(*W4, days=lead))
     early = day.cmd(f"/tickets/{t['book_later']}/completion", {"resolution": "x"}, expect=409)
     assert early["current_state"] == "assigned"
     # DSP-1: a refused reschedule sends the job to another engineer
@@ -155,7 +160,8 @@ async def common_day(
     day.cmd(
         f"/tickets/{t['resched_ok']}/reschedule",
         {
-            **day.slot(*W4, days=1),
+            # a day past book_later's slot: the same engineer may hold both tickets
+            **day.slot(*W4, days=lead + 1),
             "reason": "customer at work",
             "requested_by": "customer",
             "customer_consents": True,
@@ -277,7 +283,8 @@ async def common_day(
     # FBK-5: a dissatisfied customer gets a revisit at once; a refused quote, no repair
     await day.revisit_requested(t["basic1"])
     revisit = await day.board(t["basic1"], lambda b: b["state"] == "assigned")
-    assert revisit["last_event"] == "EngineerAssigned"
+    # DSP-5: the engineer sent may be escalated to technical support right after
+    assert revisit["last_event"] in ("EngineerAssigned", "EscalatedToTechnicalSupport")
     await day.quote_refused(t["dealer_ok"])
     await day.board(t["dealer_ok"], lambda b: b["state"] == "ended")
     final = await day.view(t["dealer_ok"], lambda b: b["status"] == "ended_without_repair")

@@ -40,12 +40,19 @@ CONSUMERS = {
         "dispatch.revisits": (FEEDBACK_EVENTS,),
         "dispatch.board": (DISPATCH_EVENTS,),
         "dispatch.key-account-file": (DISPATCH_EVENTS,),
+        "dispatch.roster-log": (DISPATCH_EVENTS,),
     },
 }
 
 PROJECTIONS = {
     "intake": ("ticket_view", "ticket_timeline", "ticket_facts"),
-    "dispatch": ("dispatch_board", "dispatch_alerts", "dispatch_reschedules", "repair_history"),
+    "dispatch": (
+        "dispatch_board",
+        "dispatch_alerts",
+        "dispatch_reschedules",
+        "repair_history",
+        "roster_log",
+    ),
 }
 
 

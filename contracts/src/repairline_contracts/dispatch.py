@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -402,6 +402,175 @@ class MissedAppointment(Event):
     decision: Decision
 
 
+class EscalatedToTechnicalSupport(Event):
+    """DSP-5: a fault the engineer has never fixed goes to technical support before the
+    visit (decided from dispatch's own repair history), or a dispatcher escalated it."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.EscalatedToTechnicalSupport"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str | None = Field(description="The engineer who will make the visit.")
+    product_line: str | None = None
+    fault_kind: str | None = Field(default=None, description="The ticket's fault kind, if any.")
+    trigger: Literal["no_prior_repair", "manual"] = Field(
+        description="`no_prior_repair`: decided on assignment; `manual`: a dispatcher's call."
+    )
+    reason: str
+    escalated_at: datetime
+    decision: Decision
+
+
+class CustomerUnreachable(Event):
+    """DSP-8: an attempt to reach the customer failed; what follows is decided."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.CustomerUnreachable"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    appointment_id: str
+    attempt_at: datetime
+    channel: str = Field(description="`phone` (landline) or `mobile`.")
+    attempt_no: int = Field(description="Attempts for this appointment, this one included.")
+    next_step: str = Field(description="`try_again_later` or `go_anyway`.")
+    retry_at: datetime | None = None
+    depart_by: datetime | None = Field(default=None, description="DSP-6: latest departure.")
+    reason: str
+    recorded_at: datetime
+    decision: Decision
+
+
+class StandardSmsSent(Event):
+    """DSP-8: the standard SMS to an unreachable mobile (office-equipment); a record that
+    it is owed and sent, without the number or the text."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.StandardSmsSent"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    appointment_id: str
+    template: str = Field(description="The standard message's id.")
+    sent_at: datetime
+    decision: Decision
+
+
+class GoingToAddressAnyway(Event):
+    """DSP-8: waiting longer would make the engineer late: he goes to the address anyway
+    and the coordinator is told; the appointment stays as promised."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.GoingToAddressAnyway"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    appointment_id: str
+    depart_by: datetime | None
+    reported_to: str = "coordinator"
+    reason: str
+    decided_at: datetime
+    decision: Decision
+
+
+class CustomerReached(Event):
+    """DSP-8: the customer answered after failed attempts; waiting for him is over."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.CustomerReached"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    channel: str
+    reached_at: datetime
+
+
+class SlaPause(BaseModel):
+    """A stretch during which the DSP-3 clock did not run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: datetime
+    end: datetime
+    waiting_for: str = Field(description="`parts` or `customer`.")
+
+
+class SlaDeadlinesRecomputed(Event):
+    """DSP-3: the clock resumed after waiting for parts or the customer; the deadlines
+    move by the time it was held. Timers of older versions are superseded."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.SlaDeadlinesRecomputed"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    version: int = Field(description="Deadline version; 0 is the assignment's.")
+    visit_by: datetime | None = None
+    fix_by: datetime | None = None
+    repair_by: datetime | None = None
+    pauses: tuple[SlaPause, ...] = Field(description="Every pause so far.")
+    resumed_at: datetime
+    reason: str
+    decision: Decision
+
+
+class WorkingHours(BaseModel):
+    """Hours an engineer works on some weekdays, local time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days: tuple[str, ...]
+    start: str
+    end: str
+
+
+class EngineerRosterChanged(Event):
+    """An engineer registered, changed or deactivated (DSP-1's roster); the full new
+    record except the name. Stream and key: `engineer:<id>`."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.EngineerRosterChanged"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    ticket_id: str = Field(
+        description="Not a ticket: the roster stream `engineer:<id>`, also the Kafka key."
+    )
+    engineer_id: str
+    change: Literal["registered", "updated", "deactivated"]
+    region: str
+    skills: tuple[str, ...]
+    active: bool
+    capacity: int | None = None
+    home_lat: float | None = None
+    home_lon: float | None = None
+    working_hours: tuple[WorkingHours, ...] | None = Field(
+        default=None, description="None: the network's business hours."
+    )
+    service_point_id: str | None = None
+    changed_at: datetime
+
+
+class ServicePointChanged(Event):
+    """A service point registered, changed or deactivated. Stream and key:
+    `service-point:<id>`."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.ServicePointChanged"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    ticket_id: str = Field(
+        description="Not a ticket: the roster stream `service-point:<id>`, also the Kafka key."
+    )
+    service_point_id: str
+    change: Literal["registered", "updated", "deactivated"]
+    name: str
+    region: str
+    city_tier: str
+    lat: float | None = None
+    lon: float | None = None
+    active: bool
+    changed_at: datetime
+
+
+# Roster events: keyed by `engineer:<id>` / `service-point:<id>`, not by a ticket.
+ROSTER_EVENTS: tuple[type[Event], ...] = (EngineerRosterChanged, ServicePointChanged)
+
 # Every event this context publishes, for the registry.
 EVENTS: tuple[type[Event], ...] = (
     EngineerAssigned,
@@ -429,4 +598,14 @@ EVENTS: tuple[type[Event], ...] = (
     SlaDeadlineApproaching,
     SlaDeadlineBreached,
     MissedAppointment,
+    EscalatedToTechnicalSupport,
+    CustomerUnreachable,
+    StandardSmsSent,
+    GoingToAddressAnyway,
+    CustomerReached,
+    SlaDeadlinesRecomputed,
+    *ROSTER_EVENTS,
 )
+
+# The events of a ticket's visit (every event but the roster's).
+TICKET_EVENTS: tuple[type[Event], ...] = tuple(e for e in EVENTS if e not in ROSTER_EVENTS)

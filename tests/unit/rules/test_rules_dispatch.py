@@ -192,3 +192,39 @@ def test_dsp_9_at_a_business_wait_15_minutes_and_leave_the_note_at_the_front_des
     assert decision.knock_at == ()
     assert decision.leave_note_at == sh(2026, 11, 23, 10, 15)
     assert decision.note_left_at == "front_desk"
+
+
+def test_dsp_2_appointments_start_at_least_the_pack_lead_days_ahead():
+    from repairline_rules.dispatch import appointment_lead
+
+    now = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)  # a Monday
+    same_day = appointment_lead(OFFICE, window_start=now + timedelta(hours=4), now=now)
+    assert same_day.allowed is False and same_day.min_lead_days == 1
+    assert same_day.earliest_start == datetime(2026, 6, 2, 0, 0, tzinfo=SHANGHAI)
+    next_day = appointment_lead(
+        OFFICE, window_start=datetime(2026, 6, 2, 9, tzinfo=SHANGHAI), now=now
+    )
+    assert next_day.allowed is True and next_day.rule_ids == ("DSP-2",)
+    assert appointment_lead(WATER, window_start=now + timedelta(hours=1), now=now).allowed
+
+
+def test_dsp_8_an_unreachable_customer_is_tried_again_or_visited_anyway_and_never_moved():
+    from repairline_rules.dispatch import unreachable_customer
+
+    attempt = datetime(2026, 6, 1, 8, 0, tzinfo=SHANGHAI)
+    early = unreachable_customer(
+        OFFICE, attempt_at=attempt, depart_by=attempt + timedelta(hours=2), channel="mobile"
+    )
+    assert early.next_step == "try_again_later" and early.retry_at is not None
+    assert early.send_standard_sms is True and early.keep_appointment is True
+    late = unreachable_customer(
+        OFFICE,
+        attempt_at=attempt,
+        depart_by=attempt + timedelta(minutes=5),
+        channel="mobile",
+        sms_already_sent=True,
+    )
+    assert late.next_step == "go_anyway" and late.report_to == "coordinator"
+    assert late.send_standard_sms is False and late.keep_appointment is True
+    landline = unreachable_customer(WATER, attempt_at=attempt, depart_by=None, channel="phone")
+    assert landline.send_standard_sms is False and landline.rule_ids == ("DSP-8",)

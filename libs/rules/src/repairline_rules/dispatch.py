@@ -275,3 +275,93 @@ def customer_not_found(
         report_to="coordinator",
         reason=(f"phone after {spec.phone_after_minutes} min, note after {spec.wait_minutes} min"),
     )
+
+
+class LeadDecision(Decision):
+    """DSP-2: whether a window is far enough ahead for the pack."""
+
+    earliest_start: datetime
+    min_lead_days: int
+    allowed: bool
+    reason: str
+
+
+@rule("DSP-2")
+def appointment_lead(pack: PolicyPack, *, window_start: datetime, now: datetime) -> LeadDecision:
+    """DSP-2: appointments are made at least ``appointment_min_lead_days`` ahead where the
+    pack asks (office-equipment: 1): the window may start no earlier than midnight, in the
+    pack's zone, that many days after ``now``. 0 allows any window still to come."""
+    aware(window_start, "window_start")
+    lead = pack.dispatch.appointment_min_lead_days
+    local_now = _local(pack, aware(now, "now"))
+    earliest = (
+        datetime.combine(local_now.date() + timedelta(days=lead), datetime.min.time(), pack.zone)
+        if lead
+        else local_now
+    )
+    allowed = lead == 0 or utc(window_start, "window_start") >= utc(earliest, "earliest")
+    reason = (
+        f"appointments are made at least {lead} day(s) ahead: the window may start from "
+        f"{earliest:%Y-%m-%d %H:%M}"
+        if lead
+        else "no lead time asked"
+    )
+    return LeadDecision(
+        **stamp(pack, ["DSP-2"]),
+        earliest_start=earliest,
+        min_lead_days=lead,
+        allowed=allowed,
+        reason=reason,
+    )
+
+
+class UnreachableDecision(Decision):
+    """DSP-8: what follows a failed attempt to reach the customer."""
+
+    next_step: Literal["try_again_later", "go_anyway"]
+    retry_at: datetime | None
+    depart_by: datetime | None
+    send_standard_sms: bool
+    report_to: str | None
+    keep_appointment: bool
+    reason: str
+
+
+@rule("DSP-8")
+def unreachable_customer(
+    pack: PolicyPack,
+    *,
+    attempt_at: datetime,
+    depart_by: datetime | None,
+    channel: Literal["phone", "mobile"],
+    sms_already_sent: bool = False,
+) -> UnreachableDecision:
+    """DSP-8: try again later; if waiting for the next try would make the engineer late
+    (it comes after ``depart_by``, the latest departure of DSP-6's plan), go to the address
+    anyway and report to the coordinator. An unreachable mobile gets the standard SMS where
+    the pack says so (office-equipment), once. The visit is kept as promised either way."""
+    aware(attempt_at, "attempt_at")
+    retry_at = _shift(pack, attempt_at, pack.dispatch.unreachable_retry_minutes)
+    go = depart_by is not None and utc(retry_at, "retry_at") > utc(depart_by, "depart_by")
+    sms = pack.dispatch.unreachable_sms and channel == "mobile" and not sms_already_sent
+    if go:
+        assert depart_by is not None
+        reason = (
+            f"the next try at {_local(pack, retry_at):%H:%M} is after the latest departure "
+            f"{_local(pack, depart_by):%H:%M}: go to the address anyway and report to the "
+            "coordinator"
+        )
+    else:
+        reason = f"try again at {_local(pack, retry_at):%H:%M}"
+    if sms:
+        reason += "; the standard SMS is sent"
+    return UnreachableDecision(
+        **stamp(pack, ["DSP-8"]),
+        next_step="go_anyway" if go else "try_again_later",
+        retry_at=None if go else retry_at,
+        depart_by=_local(pack, depart_by) if depart_by else None,
+        send_standard_sms=sms,
+        report_to="coordinator" if go else None,
+        keep_appointment=True,
+        reason=reason + "; the appointment is kept as promised",
+    )

@@ -23,8 +23,14 @@ from repairline_dispatch.handlers import (
     append,
     assign,
     confirm_by,
+    engineer_changed,
+    escalation_on_booking,
+    fixed_before,
     load_engineers,
     load_visit,
+    record_roster,
+    service_point_changed,
+    sla_resumed,
     ticket_facts,
 )
 from repairline_platform.eventstore import ConcurrencyError, UnitOfWork
@@ -240,6 +246,27 @@ class ReasonIn(BaseModel):
         return value.strip()
 
 
+class EscalationIn(BaseModel):
+    model_config = _ex({"reason": "intermittent fault the engineer has not seen"})
+
+    reason: str = Field(min_length=1, max_length=500, description="DSP-5: why support is asked.")
+
+
+class UnreachableIn(BaseModel):
+    model_config = _ex({"attempt_at": "2026-11-24T13:20:00+08:00", "channel": "mobile"})
+
+    attempt_at: AwareDatetime = Field(description="When the call went unanswered.")
+    channel: Literal["phone", "mobile"] = Field(
+        description="DSP-8: an unreachable mobile gets the standard SMS (office-equipment)."
+    )
+
+
+class ReachedIn(BaseModel):
+    model_config = _ex({"channel": "mobile"})
+
+    channel: Literal["phone", "mobile"] = "phone"
+
+
 class CommandDone(BaseModel):
     ticket_id: str
     event: str = Field(description="The first event recorded (compatibility).")
@@ -253,10 +280,10 @@ def _window(w: WindowIn) -> tuple[datetime, datetime]:
 
 
 def _violation(exc: domain.RuleViolation) -> JSONResponse:
-    return JSONResponse(
-        status_code=422,
-        content={"error": "rule_violation", "rule_id": exc.rule_id, "reason": str(exc)},
-    )
+    content = {"error": "rule_violation", "rule_id": exc.rule_id, "reason": str(exc)}
+    if exc.field is not None:
+        content["field"] = exc.field
+    return JSONResponse(status_code=422, content=content)
 
 
 def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
@@ -265,25 +292,18 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
     def ctx() -> Ctx:
         return ctx_of(rt)
 
-    async def _roster(uow: UnitOfWork, subject: str, kind: str, data: dict[str, Any]) -> None:
-        await uow.conn.execute(
-            "insert into roster_log (subject, type, data, recorded_at) values ($1, $2, $3, $4)",
-            subject,
-            kind,
-            json.dumps(data),
-            uow.now(),
-        )
-
     @router.put("/engineers/{engineer_id}")
-    async def put_engineer(engineer_id: str, body: EngineerIn) -> dict[str, Any]:
-        """Add or change an engineer (recorded in the roster log); tickets waiting for such
-        an engineer are assigned."""
+    async def put_engineer(
+        engineer_id: str, body: EngineerIn, x_correlation_id: str | None = Header(default=None)
+    ) -> dict[str, Any]:
+        """Add or change an engineer: an EngineerRosterChanged event on stream
+        `engineer:<id>` (the roster log); tickets waiting for such an engineer are assigned."""
         hours = (
             json.dumps([h.model_dump() for h in body.working_hours]) if body.working_hours else None
         )
         async with rt.unit_of_work() as uow:
-            existed = await uow.conn.fetchval(
-                "select 1 from engineers where engineer_id = $1", engineer_id
+            previous = await uow.conn.fetchrow(
+                "select active from engineers where engineer_id = $1 for update", engineer_id
             )
             await uow.conn.execute(
                 "insert into engineers (engineer_id, name, region, skills, active, updated_at,"
@@ -307,11 +327,15 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
                 hours,
                 body.service_point_id,
             )
-            await _roster(
+            await record_roster(
                 uow,
-                f"engineer/{engineer_id}",
-                "EngineerUpdated" if existed else "EngineerRegistered",
-                {"engineer_id": engineer_id, **body.model_dump(mode="json", exclude={"name"})},
+                engineer_changed(
+                    engineer_id,
+                    previous,
+                    body.model_dump(mode="json", exclude={"name"}),
+                    now=uow.now(),
+                ),
+                correlation_id=x_correlation_id or str(uuid.uuid4()),
             )
             waiting = await uow.conn.fetch(
                 "select ticket_id, correlation_id from waiting_tickets"
@@ -351,21 +375,30 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
         return [dict(r) for r in rows]
 
     @router.get("/roster-log")
-    async def roster_log(subject: str | None = None) -> list[dict[str, Any]]:
-        """Changes to engineers and service points, oldest first."""
+    async def roster_log(
+        subject: str | None = Query(default=None, examples=["engineer:eng-hz-01"]),
+    ) -> list[dict[str, Any]]:
+        """Changes to engineers and service points, oldest first: a projection of the
+        roster events (subject: `engineer:<id>` or `service-point:<id>`)."""
         rows = await rt.pool.fetch(
-            "select seq, subject, type, data, recorded_at from roster_log"
-            " where $1::text is null or subject = $1 order by seq",
+            "select event_id, subject, version, type, data, recorded_at from roster_log"
+            " where $1::text is null or subject = $1 order by recorded_at, subject, version",
             subject,
         )
         return [{**dict(r), "data": json.loads(r["data"])} for r in rows]
 
     @router.put("/service-points/{service_point_id}")
-    async def put_service_point(service_point_id: str, body: ServicePointIn) -> dict[str, Any]:
-        """Add or change a service point; DSP-3 visit commitments need one (water-heater)."""
+    async def put_service_point(
+        service_point_id: str,
+        body: ServicePointIn,
+        x_correlation_id: str | None = Header(default=None),
+    ) -> dict[str, Any]:
+        """Add or change a service point (a ServicePointChanged event on stream
+        `service-point:<id>`); DSP-3 visit commitments need one (water-heater)."""
         async with rt.unit_of_work() as uow:
-            existed = await uow.conn.fetchval(
-                "select 1 from service_points where service_point_id = $1", service_point_id
+            previous = await uow.conn.fetchrow(
+                "select active from service_points where service_point_id = $1 for update",
+                service_point_id,
             )
             await uow.conn.execute(
                 "insert into service_points (service_point_id, name, region, city_tier, lat, lon,"
@@ -382,11 +415,12 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
                 body.active,
                 uow.now(),
             )
-            await _roster(
+            await record_roster(
                 uow,
-                f"service-point/{service_point_id}",
-                "ServicePointUpdated" if existed else "ServicePointRegistered",
-                {"service_point_id": service_point_id, **body.model_dump(mode="json")},
+                service_point_changed(
+                    service_point_id, previous, body.model_dump(mode="json"), now=uow.now()
+                ),
+                correlation_id=x_correlation_id or str(uuid.uuid4()),
             )
         return {"service_point_id": service_point_id, **body.model_dump(mode="json")}
 
@@ -477,6 +511,15 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
                     )
                     raise Conflict(str(exc), current_state=state) from exc
                 new = decided if isinstance(decided, list) else [decided]
+                after = visit
+                for event in new:
+                    after = domain.evolve(after, event)
+                resumed = await sla_resumed(uow, ctx(), visit, after)  # DSP-3
+                escalated = await escalation_on_booking(uow, ctx(), visit, new)  # DSP-5
+                for extra in (resumed, escalated):
+                    if extra is not None:
+                        new.append(extra)
+                        after = domain.evolve(after, extra)
                 envelopes = await append(
                     uow,
                     ctx(),
@@ -487,9 +530,6 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
                     causation_id=f"http:{cid}",
                     region=visit.region,
                 )
-                after = visit
-                for event in new:
-                    after = domain.evolve(after, event)
                 if after.state is domain.VisitState.NEW:  # released: back to DSP-1
                     await assign(
                         uow, ctx(), ticket_id, correlation_id=cid, causation=envelopes[-1].id
@@ -840,6 +880,63 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
 
         return await _command(ticket_id, decide, x_correlation_id)
 
+    @router.post("/tickets/{ticket_id}/escalation", response_model=CommandDone, responses=responses)
+    async def escalation(
+        ticket_id: str, body: EscalationIn, x_correlation_id: str | None = Header(default=None)
+    ) -> Any:
+        """DSP-5: the dispatcher escalates the fault to technical support before the visit
+        (dispatch does so itself on assignment when the engineer never fixed such a fault)."""
+
+        async def decide(v: domain.Visit, uow: UnitOfWork) -> Event:
+            facts = await ticket_facts(uow, ticket_id)
+            fault_kind = facts and facts["fault_kind"]
+            decided = domain.decide_escalation(
+                rt.pack,
+                v,
+                engineer_id=v.engineer_id,
+                product_line=v.skill,
+                fault_kind=fault_kind,
+                fixed_before=bool(v.engineer_id)
+                and await fixed_before(uow, v.engineer_id or "", v.skill, fault_kind),
+                now=uow.now(),
+                manual_reason=body.reason,
+            )
+            assert decided is not None
+            return decided
+
+        return await _command(ticket_id, decide, x_correlation_id)
+
+    @router.post(
+        "/tickets/{ticket_id}/customer-unreachable", response_model=CommandDone, responses=responses
+    )
+    async def unreachable(
+        ticket_id: str, body: UnreachableIn, x_correlation_id: str | None = Header(default=None)
+    ) -> Any:
+        """DSP-8: an attempt to reach the customer failed: try again later (the DSP-3 clock
+        is held), or go to the address anyway and report to the coordinator when waiting
+        would make the engineer late; the standard SMS where the pack sends it. The
+        appointment is kept as promised."""
+
+        async def decide(v: domain.Visit, uow: UnitOfWork) -> list[Event]:
+            return domain.decide_unreachable(
+                rt.pack, v, attempt_at=body.attempt_at, channel=body.channel, now=uow.now()
+            )
+
+        return await _command(ticket_id, decide, x_correlation_id)
+
+    @router.post(
+        "/tickets/{ticket_id}/customer-reached", response_model=CommandDone, responses=responses
+    )
+    async def reached(
+        ticket_id: str, body: ReachedIn, x_correlation_id: str | None = Header(default=None)
+    ) -> Any:
+        """DSP-8: the customer answered; the DSP-3 clock resumes with recomputed deadlines."""
+
+        async def decide(v: domain.Visit, uow: UnitOfWork) -> Event:
+            return domain.decide_customer_reached(v, channel=body.channel, now=uow.now())
+
+        return await _command(ticket_id, decide, x_correlation_id)
+
     @router.get("/tickets/{ticket_id}")
     async def board(ticket_id: str) -> dict[str, Any]:
         """The visit as the dispatcher sees it, with its reschedules and alerts."""
@@ -856,13 +953,15 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
                 ticket_id,
             )
         ]
-        out["alerts"] = [
-            {"kind": r["kind"], "at": r["at"]}
-            for r in await rt.pool.fetch(
-                "select kind, at from dispatch_alerts where ticket_id = $1 order by at, kind",
-                ticket_id,
-            )
-        ]
+        alerts = await rt.pool.fetch(
+            "select kind, detail, at from dispatch_alerts where ticket_id = $1 order by at, kind",
+            ticket_id,
+        )
+        out["alerts"] = [{"kind": r["kind"], "at": r["at"]} for r in alerts]
+        # DSP-5: escalations to technical support; DSP-3: the deadlines now in force
+        out["escalations"] = [json.loads(r["detail"]) for r in alerts if r["kind"] == "escalated"]
+        recomputed = [json.loads(r["detail"]) for r in alerts if r["kind"] == "sla_recomputed"]
+        out["sla"] = max(recomputed, key=lambda x: x["version"]) if recomputed else None
         return out
 
     @router.get("/alerts")

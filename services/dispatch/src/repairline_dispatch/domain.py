@@ -22,10 +22,14 @@ from repairline_contracts.dispatch import (
     AssignmentWaiting,
     ConsentRecorded,
     CustomerNotFound,
+    CustomerReached,
+    CustomerUnreachable,
     EngineerAssigned,
     EngineerDelayed,
     EngineerDeparted,
     EngineerReleased,
+    EscalatedToTechnicalSupport,
+    GoingToAddressAnyway,
     LatenessNoticeDue,
     MissedAppointment,
     PartsArrived,
@@ -37,6 +41,9 @@ from repairline_contracts.dispatch import (
     RevisitOpened,
     SlaDeadlineApproaching,
     SlaDeadlineBreached,
+    SlaDeadlinesRecomputed,
+    SlaPause,
+    StandardSmsSent,
     VisitEndedWithoutRepair,
     VisitInterrupted,
     WorkCarriedForward,
@@ -45,6 +52,7 @@ from repairline_contracts.dispatch import (
 )
 from repairline_contracts.intake import GeoPoint
 from repairline_rules import dispatch as rules
+from repairline_rules.calendar import Pause
 from repairline_rules.packs import PolicyPack
 
 # DSP-12: an installation job includes a 10-minute test run (the rulebook's number).
@@ -135,6 +143,21 @@ class Visit:
     notice_given_for: frozenset[str] = frozenset()
     revisit_cases: frozenset[str] = frozenset()
     waiting_reason: str | None = None
+    pauses: tuple[Pause, ...] = ()
+    waiting_for: tuple[str, ...] = ()
+    sla_version: int = 0
+    escalated_for: frozenset[str] = frozenset()
+    unreachable_attempts: int = 0
+    sms_sent_for: frozenset[str] = frozenset()
+
+    @property
+    def paused(self) -> bool:
+        """DSP-3: the clock is held (waiting for parts or for the customer)."""
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+    @property
+    def paused_for(self) -> str | None:
+        return self.waiting_for[-1] if self.paused else None
 
 
 class IllegalTransition(Exception):
@@ -146,9 +169,29 @@ class IllegalTransition(Exception):
 class RuleViolation(ValueError):
     """The command breaks a rule of the visit (answered 422 with the rule id)."""
 
-    def __init__(self, rule_id: str, message: str) -> None:
+    def __init__(self, rule_id: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.rule_id = rule_id
+        self.field = field
+
+
+def _pause(visit: Visit, waiting_for: str, at: datetime) -> Visit:
+    """DSP-3: hold the clock; one pause at a time (parts take over a customer wait)."""
+    if visit.paused:
+        return replace(visit, waiting_for=(*visit.waiting_for[:-1], waiting_for))
+    return replace(
+        visit,
+        pauses=(*visit.pauses, Pause(start=at)),
+        waiting_for=(*visit.waiting_for, waiting_for),
+    )
+
+
+def _resume(visit: Visit, waiting_for: str, at: datetime) -> Visit:
+    if visit.paused_for != waiting_for:
+        return visit
+    last = visit.pauses[-1]
+    end = max(at, last.start)
+    return replace(visit, pauses=(*visit.pauses[:-1], Pause(start=last.start, end=end)))
 
 
 def evolve(visit: Visit, event: Event) -> Visit:
@@ -192,6 +235,7 @@ def evolve(visit: Visit, event: Event) -> Visit:
                     event.depart_by,
                 ),
                 appointments_made=visit.appointments_made + 1,
+                unreachable_attempts=0,
             )
         case AppointmentRescheduled():
             return replace(
@@ -204,6 +248,7 @@ def evolve(visit: Visit, event: Event) -> Visit:
                     event.depart_by,
                 ),
                 appointments_made=visit.appointments_made + 1,
+                unreachable_attempts=0,
                 state=VisitState.ASSIGNED
                 if visit.state is VisitState.NEEDS_REBOOKING
                 else visit.state,
@@ -213,13 +258,33 @@ def evolve(visit: Visit, event: Event) -> Visit:
         case EngineerDelayed():
             return replace(visit, notice_given_for=visit.notice_given_for | {event.appointment_id})
         case ArrivedOnSite():
+            visit = _resume(visit, "customer", event.arrived_at)
             return replace(visit, state=VisitState.ON_SITE, arrived_at=event.arrived_at)
         case CustomerNotFound():
             return replace(visit, state=VisitState.NEEDS_REBOOKING, appointment=None)
         case PartsBackordered():
+            visit = _pause(visit, "parts", event.backordered_at)
             return replace(visit, state=VisitState.AWAITING_PARTS, appointment=None)
         case PartsArrived():
+            visit = _resume(visit, "parts", event.arrived_at)
             return replace(visit, state=VisitState.NEEDS_REBOOKING)
+        case CustomerUnreachable():
+            visit = replace(visit, unreachable_attempts=visit.unreachable_attempts + 1)
+            if event.next_step == "try_again_later":
+                return _pause(visit, "customer", event.recorded_at)
+            return visit
+        case GoingToAddressAnyway():
+            return _resume(visit, "customer", event.decided_at)
+        case CustomerReached():
+            return _resume(visit, "customer", event.reached_at)
+        case StandardSmsSent():
+            return replace(visit, sms_sent_for=visit.sms_sent_for | {event.appointment_id})
+        case SlaDeadlinesRecomputed():
+            return replace(visit, sla_version=event.version)
+        case EscalatedToTechnicalSupport():
+            if event.engineer_id is None:
+                return visit
+            return replace(visit, escalated_for=visit.escalated_for | {event.engineer_id})
         case WrongPartOnSite():
             if event.fetch_now:
                 return visit
@@ -496,8 +561,10 @@ def response_deadlines(
     central_city: bool,
     service_point_exists: bool,
     depot_line: str | None,
+    pauses: Sequence[Pause] = (),
 ) -> Deadlines:
-    """DSP-3: visit and fix deadlines; for a depot or return-to-factory repair, its own."""
+    """DSP-3: visit and fix deadlines; for a depot or return-to-factory repair, its own.
+    Pauses (waiting for parts or the customer) move them by the time they held the clock."""
     try:
         d = rules.response_deadlines(
             pack,
@@ -506,6 +573,7 @@ def response_deadlines(
             service_point_exists=service_point_exists,
             product_line=depot_line,
             arrived_at_factory=received_at if depot_line else None,
+            pauses=pauses,
         )
     except ValueError:
         return Deadlines()
@@ -536,13 +604,18 @@ def decide_appointment(
     now: datetime,
     speed_kmh: float = 30.0,
     location: GeoPoint | None = None,
+    customer_window: bool = False,
 ) -> AppointmentScheduled:
     """DSP-2: a window at the customer's convenience, confirmed by the INT-6 deadline; the
-    engineer must be on duty and free (with travel) then. DSP-6 plans the departure."""
+    engineer must be on duty and free (with travel) then. DSP-6 plans the departure.
+    Dispatch books at least the pack's lead days ahead; ``customer_window``: the window
+    the customer asked for on the call, his own choice, is booked as asked."""
     _need(visit, (VisitState.ASSIGNED, VisitState.NEEDS_REBOOKING), "booking a visit")
     if visit.appointment is not None:
         raise IllegalTransition("the visit is already booked: reschedule it instead", visit.state)
     _check_window(window, now)
+    if not customer_window:
+        check_lead(pack, window, now)
     problem = fit(engineer, window=window, location=location, speed_kmh=speed_kmh, zone=pack.zone)
     if problem.problem is not None:
         raise IllegalTransition(
@@ -565,6 +638,18 @@ def decide_appointment(
         decision=_stamp(pack, "DSP-2", "INT-6", "DSP-6"),
         scheduled_at=now,
     )
+
+
+def check_lead(pack: PolicyPack, window: tuple[datetime, datetime], now: datetime) -> None:
+    """DSP-2: refuse a window earlier than the pack's `appointment_min_lead_days`."""
+    lead = rules.appointment_lead(pack, window_start=window[0], now=now)
+    if not lead.allowed:
+        raise RuleViolation(
+            "DSP-2",
+            f"window_start is too early: {lead.reason}"
+            f" (dispatch.appointment_min_lead_days = {lead.min_lead_days})",
+            field="window_start",
+        )
 
 
 def _check_window(window: tuple[datetime, datetime], now: datetime) -> None:
@@ -613,6 +698,7 @@ def decide_reschedule(
                 released_at=now,
             ),
         ]
+    check_lead(pack, window, now)
     problem = fit(engineer, window=window, location=location, speed_kmh=speed_kmh, zone=pack.zone)
     if problem.problem is not None:
         raise IllegalTransition(
@@ -960,9 +1046,13 @@ def sla_check(
     phase: str,
     due_at: datetime,
     now: datetime,
+    version: int = 0,
 ) -> Event | None:
-    """DSP-3: a deadline approaching or breached, unless it was met (or the clock is held
-    while waiting for parts)."""
+    """DSP-3: a deadline approaching or breached, unless it was met, the clock is held
+    (waiting for parts or the customer), or the deadline was superseded by a newer
+    version (recomputed after a pause)."""
+    if version != visit.sla_version or visit.paused:
+        return None
     met = {
         "visit": visit.arrived_at is not None
         or visit.state in (VisitState.COMPLETED, VisitState.ENDED),
@@ -1023,3 +1113,172 @@ def missed_check(
         + ("; a delay was reported but no new time agreed" if notice else ""),
         decision=_stamp(pack, "PEN-7", "DSP-7"),
     )
+
+
+# -- DSP-3 pauses ------------------------------------------------------------------------------
+
+
+def decide_sla_resumed(
+    pack: PolicyPack, before: Visit, after: Visit, deadlines: Deadlines, *, now: datetime
+) -> SlaDeadlinesRecomputed | None:
+    """DSP-3: when a pause ends (parts arrived, the customer reached or met), the deadlines
+    are recomputed without the time it held and get a new version; None otherwise."""
+    if not before.paused or after.paused:
+        return None
+    if deadlines.visit_by is None and deadlines.fix_by is None and deadlines.repair_by is None:
+        return None
+    held = [
+        SlaPause(start=p.start, end=p.end, waiting_for=w)
+        for p, w in zip(after.pauses, after.waiting_for, strict=True)
+        if p.end is not None
+    ]
+    minutes = sum((p.end - p.start for p in held), timedelta()).total_seconds() // 60
+    moved = [
+        f"{name} by {due.astimezone(pack.zone):%Y-%m-%d %H:%M}"
+        for name, due in (
+            ("on site", deadlines.visit_by),
+            ("fixed", deadlines.fix_by),
+            ("repaired", deadlines.repair_by),
+        )
+        if due is not None
+    ]
+    made = deadlines.decision
+    return SlaDeadlinesRecomputed(
+        ticket_id=after.ticket_id,
+        version=before.sla_version + 1,
+        visit_by=deadlines.visit_by,
+        fix_by=deadlines.fix_by,
+        repair_by=deadlines.repair_by,
+        pauses=tuple(held),
+        resumed_at=now,
+        reason=f"DSP-3: the clock was held {int(minutes)} min waiting for "
+        f"{before.paused_for}; now " + ", ".join(moved),
+        decision=Decision(
+            pack_id=made.pack_id, pack_version=made.pack_version, rule_ids=made.rule_ids
+        )
+        if made is not None
+        else _stamp(pack, "DSP-3"),
+    )
+
+
+# -- DSP-5 skills ------------------------------------------------------------------------------
+
+ESCALATION_STATES = (
+    VisitState.ASSIGNED,
+    VisitState.EN_ROUTE,
+    VisitState.ON_SITE,
+    VisitState.IN_PROGRESS,
+    VisitState.AWAITING_PARTS,
+    VisitState.NEEDS_REBOOKING,
+)
+
+
+def decide_escalation(
+    pack: PolicyPack,
+    visit: Visit,
+    *,
+    engineer_id: str | None,
+    product_line: str | None,
+    fault_kind: str | None,
+    fixed_before: bool,
+    now: datetime,
+    manual_reason: str | None = None,
+) -> EscalatedToTechnicalSupport | None:
+    """DSP-5: a fault the engineer has never fixed (no completed repair of this product
+    line, and of this fault kind when the ticket has one) goes to technical support
+    before the visit, when the visit is booked, once per engineer; a dispatcher may
+    escalate any open visit."""
+    if manual_reason is not None:
+        _need(visit, ESCALATION_STATES, "an escalation")
+        return EscalatedToTechnicalSupport(
+            ticket_id=visit.ticket_id,
+            engineer_id=engineer_id,
+            product_line=product_line,
+            fault_kind=fault_kind,
+            trigger="manual",
+            reason=f"DSP-5: {manual_reason}",
+            escalated_at=now,
+            decision=_stamp(pack, "DSP-5"),
+        )
+    if fixed_before or engineer_id is None or engineer_id in visit.escalated_for:
+        return None
+    fault = f" ({fault_kind} fault)" if fault_kind else ""
+    return EscalatedToTechnicalSupport(
+        ticket_id=visit.ticket_id,
+        engineer_id=engineer_id,
+        product_line=product_line,
+        fault_kind=fault_kind,
+        trigger="no_prior_repair",
+        reason=f"DSP-5: engineer {engineer_id} has never completed a repair of"
+        f" {product_line}{fault}: technical support is consulted before the visit",
+        escalated_at=now,
+        decision=_stamp(pack, "DSP-5"),
+    )
+
+
+# -- DSP-8 unreachable customer -----------------------------------------------------------------
+
+
+def decide_unreachable(
+    pack: PolicyPack, visit: Visit, *, attempt_at: datetime, channel: str, now: datetime
+) -> list[Event]:
+    """DSP-8: record the failed attempt; the standard SMS where the pack sends one; when
+    the next try would come after the latest departure, go to the address anyway and
+    tell the coordinator. The appointment is never moved for it."""
+    _need(visit, (VisitState.ASSIGNED, VisitState.EN_ROUTE), "reporting the customer unreachable")
+    a = visit.appointment
+    if a is None:
+        raise IllegalTransition("there is no appointment to reach the customer about", visit.state)
+    decided = rules.unreachable_customer(
+        pack,
+        attempt_at=attempt_at,
+        depart_by=a.depart_by,
+        channel="mobile" if channel == "mobile" else "phone",
+        sms_already_sent=a.appointment_id in visit.sms_sent_for,
+    )
+    out: list[Event] = [
+        CustomerUnreachable(
+            ticket_id=visit.ticket_id,
+            appointment_id=a.appointment_id,
+            attempt_at=attempt_at,
+            channel=channel,
+            attempt_no=visit.unreachable_attempts + 1,
+            next_step=decided.next_step,
+            retry_at=decided.retry_at,
+            depart_by=a.depart_by,
+            reason=decided.reason,
+            recorded_at=now,
+            decision=_decision(decided),
+        )
+    ]
+    if decided.send_standard_sms:
+        out.append(
+            StandardSmsSent(
+                ticket_id=visit.ticket_id,
+                appointment_id=a.appointment_id,
+                template="unreachable_customer",
+                sent_at=now,
+                decision=_decision(decided),
+            )
+        )
+    if decided.next_step == "go_anyway":
+        out.append(
+            GoingToAddressAnyway(
+                ticket_id=visit.ticket_id,
+                engineer_id=a.engineer_id,
+                appointment_id=a.appointment_id,
+                depart_by=a.depart_by,
+                reported_to=decided.report_to or "coordinator",
+                reason=decided.reason,
+                decided_at=now,
+                decision=_decision(decided),
+            )
+        )
+    return out
+
+
+def decide_customer_reached(visit: Visit, *, channel: str, now: datetime) -> CustomerReached:
+    """DSP-8: the customer answered; the wait for him (and the SLA pause) ends."""
+    if visit.paused_for != "customer":
+        raise IllegalTransition("nobody is waiting for the customer", visit.state)
+    return CustomerReached(ticket_id=visit.ticket_id, channel=channel, reached_at=now)

@@ -147,8 +147,11 @@ def window_of(facts: asyncpg.Record) -> tuple[datetime, datetime] | None:
     return facts["window_start"], facts["window_end"]
 
 
-async def deadlines_for(uow: UnitOfWork, ctx: Ctx, facts: asyncpg.Record) -> domain.Deadlines:
-    """DSP-3 for the ticket: central city, service point in the region, depot line."""
+async def deadlines_for(
+    uow: UnitOfWork, ctx: Ctx, facts: asyncpg.Record, pauses: Sequence[Any] = ()
+) -> domain.Deadlines:
+    """DSP-3 for the ticket: central city, service point in the region, depot line, and
+    the pauses that held the clock."""
     if facts["requested_at"] is None:
         return domain.Deadlines()
     has_point = bool(
@@ -163,6 +166,57 @@ async def deadlines_for(uow: UnitOfWork, ctx: Ctx, facts: asyncpg.Record) -> dom
         central_city=facts["city_tier"] in ("municipality", "provincial_capital"),
         service_point_exists=has_point,
         depot_line=facts["skill"] if depot else None,
+        pauses=pauses,
+    )
+
+
+async def sla_resumed(
+    uow: UnitOfWork, ctx: Ctx, before: domain.Visit, after: domain.Visit
+) -> Event | None:
+    """DSP-3: the deadlines recomputed when a pause ends (None when none ended)."""
+    if not before.paused or after.paused:
+        return None
+    facts = await ticket_facts(uow, after.ticket_id)
+    if facts is None:
+        return None
+    deadlines = await deadlines_for(uow, ctx, facts, after.pauses)
+    return domain.decide_sla_resumed(ctx.pack, before, after, deadlines, now=uow.now())
+
+
+async def escalation_on_booking(
+    uow: UnitOfWork, ctx: Ctx, visit: domain.Visit, new: Sequence[Event]
+) -> Event | None:
+    """DSP-5: when a visit is booked (with the assignment, or later), its engineer is
+    escalated to technical support if he never completed such a repair."""
+    booked = [e for e in new if isinstance(e, d.AppointmentScheduled)]
+    if not booked:
+        return None
+    facts = await ticket_facts(uow, visit.ticket_id)
+    fault_kind = facts["fault_kind"] if facts else None
+    engineer_id = booked[-1].engineer_id
+    return domain.decide_escalation(
+        ctx.pack,
+        visit,
+        engineer_id=engineer_id,
+        product_line=visit.skill,
+        fault_kind=fault_kind,
+        fixed_before=await fixed_before(uow, engineer_id, visit.skill, fault_kind),
+        now=uow.now(),
+    )
+
+
+async def fixed_before(
+    uow: UnitOfWork, engineer_id: str, product_line: str | None, fault_kind: str | None
+) -> bool:
+    """DSP-5: has the engineer completed a repair of this line (and fault kind, if known)?"""
+    return bool(
+        await uow.conn.fetchval(
+            "select 1 from engineer_repairs where engineer_id = $1 and product_line = $2"
+            " and ($3::text is null or fault_kind = $3) limit 1",
+            engineer_id,
+            product_line or "",
+            fault_kind,
+        )
     )
 
 
@@ -207,7 +261,18 @@ async def _effects(uow: UnitOfWork, ctx: Ctx, event: Event, correlation_id: str)
                 event.engineer_id,
             )
             await conn.execute("delete from waiting_tickets where ticket_id = $1", t)
-            await _schedule_sla(uow, ctx, event, correlation_id)
+            await _schedule_sla(
+                uow, ctx, t, (event.visit_by, event.fix_by, event.repair_by), 0, correlation_id
+            )
+        case d.SlaDeadlinesRecomputed():
+            await _schedule_sla(
+                uow,
+                ctx,
+                t,
+                (event.visit_by, event.fix_by, event.repair_by),
+                event.version,
+                correlation_id,
+            )
         case d.AssignmentWaiting():
             await conn.execute(
                 "insert into waiting_tickets (ticket_id, region, skill, since, correlation_id)"
@@ -258,29 +323,46 @@ async def _effects(uow: UnitOfWork, ctx: Ctx, event: Event, correlation_id: str)
             if not getattr(event, "fetch_now", False):
                 await conn.execute("update appointments set active = false where ticket_id = $1", t)
         case d.RepairCompleted() | d.VisitEndedWithoutRepair():
+            if isinstance(event, d.RepairCompleted):  # DSP-5: the engineer's experience
+                await conn.execute(
+                    "insert into engineer_repairs (engineer_id, product_line, fault_kind)"
+                    " select $1, coalesce(skill, ''), coalesce(fault_kind, '')"
+                    " from dispatch_tickets where ticket_id = $2 on conflict do nothing",
+                    event.engineer_id,
+                    t,
+                )
             await conn.execute("update engineer_jobs set open = false where ticket_id = $1", t)
             await conn.execute("update appointments set active = false where ticket_id = $1", t)
             await conn.execute("delete from waiting_tickets where ticket_id = $1", t)
 
 
 async def _schedule_sla(
-    uow: UnitOfWork, ctx: Ctx, event: d.EngineerAssigned, correlation_id: str
+    uow: UnitOfWork,
+    ctx: Ctx,
+    ticket_id: str,
+    dues: tuple[datetime | None, datetime | None, datetime | None],
+    version: int,
+    correlation_id: str,
 ) -> None:
+    """DSP-3 timers; a recomputed version gets its own timers, and the older ones, when
+    they fire, find their version superseded and raise nothing."""
     warn = timedelta(minutes=ctx.settings.sla_warning_minutes)
-    for deadline, due in (
-        ("visit", event.visit_by),
-        ("fix", event.fix_by),
-        ("repair", event.repair_by),
-    ):
+    suffix = f":v{version}" if version else ""
+    for deadline, due in zip(("visit", "fix", "repair"), dues, strict=True):
         if due is None:
             continue
         for phase, at in (("approaching", due - warn), ("breached", due)):
             await uow.schedule(
-                f"{SLA_TIMER}:{event.ticket_id}:{deadline}:{phase}",
+                f"{SLA_TIMER}:{ticket_id}:{deadline}:{phase}{suffix}",
                 kind=SLA_TIMER,
-                stream_id=event.ticket_id,
+                stream_id=ticket_id,
                 due_at=at,
-                payload={"deadline": deadline, "phase": phase, "due_at": due.isoformat()},
+                payload={
+                    "deadline": deadline,
+                    "phase": phase,
+                    "due_at": due.isoformat(),
+                    "version": version,
+                },
                 correlation_id=correlation_id,
             )
 
@@ -340,8 +422,12 @@ async def assign(
             now=uow.now(),
             speed_kmh=ctx.settings.travel_kmh,
             location=location,
+            customer_window=True,
         )
         new.append(booked)
+        escalated = await escalation_on_booking(uow, ctx, domain.evolve(visit, decided), new)
+        if escalated is not None:
+            new.append(escalated)
     await append(
         uow,
         ctx,
@@ -427,9 +513,9 @@ class IntakeReactions:
                         """
                         insert into dispatch_tickets (ticket_id, region, skill, city_tier,
                             service_mode, lat, lon, window_start, window_end, key_account_id,
-                            job_kind, holds, requested_at, serial_no, closed)
+                            job_kind, holds, requested_at, serial_no, closed, fault_kind)
                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                            false)
+                            false, $15)
                         on conflict (ticket_id) do update set region = excluded.region,
                             skill = excluded.skill, city_tier = excluded.city_tier,
                             service_mode = excluded.service_mode, lat = excluded.lat,
@@ -438,7 +524,8 @@ class IntakeReactions:
                             key_account_id = excluded.key_account_id,
                             job_kind = excluded.job_kind, holds = excluded.holds,
                             requested_at = excluded.requested_at,
-                            serial_no = excluded.serial_no
+                            serial_no = excluded.serial_no,
+                            fault_kind = excluded.fault_kind
                         """,
                         t,
                         e.region,
@@ -454,6 +541,7 @@ class IntakeReactions:
                         holds,
                         e.requested_at,
                         e.product.serial_no,
+                        e.triage and e.triage.fault_kind,
                     )
                     if not holds:
                         await self._assign(uow, item)
@@ -613,6 +701,7 @@ def timer_handlers(ctx: Ctx) -> dict[str, Any]:
                 phase=p["phase"],
                 due_at=datetime.fromisoformat(p["due_at"]),
                 now=now,
+                version=p.get("version", 0),
             )
         elif timer.kind == DEPARTURE_TIMER:
             decided = domain.departure_check(
@@ -652,6 +741,11 @@ _ALERTS = {
     d.PartsBackordered.event_type: "parts_backordered",
     d.VisitInterrupted.event_type: "interrupted",
     d.RevisitOpened.event_type: "revisit",
+    d.EscalatedToTechnicalSupport.event_type: "escalated",
+    d.CustomerUnreachable.event_type: "customer_unreachable",
+    d.StandardSmsSent.event_type: "standard_sms_sent",
+    d.GoingToAddressAnyway.event_type: "going_anyway",
+    d.SlaDeadlinesRecomputed.event_type: "sla_recomputed",
 }
 
 
@@ -661,7 +755,7 @@ class DispatchBoard:
 
     name = "board"
     topics = (topics.DISPATCH_EVENTS,)
-    event_types = frozenset(cls.event_type for cls in d.EVENTS)
+    event_types = frozenset(cls.event_type for cls in d.TICKET_EVENTS)
     tables = ("dispatch_board", "dispatch_alerts", "dispatch_reschedules")
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
@@ -833,4 +927,105 @@ class KeyAccountFile:
                     then excluded.engineer_id else h.engineer_id end
             """,
             [tuple(r) for r in merged.values()],
+        )
+
+
+# -- the roster as events -------------------------------------------------------------------
+
+
+def _change(previous: asyncpg.Record | None, active: bool) -> str:
+    if previous is None:
+        return "registered"
+    return "deactivated" if previous["active"] and not active else "updated"
+
+
+async def record_roster(
+    uow: UnitOfWork,
+    event: d.EngineerRosterChanged | d.ServicePointChanged,
+    *,
+    correlation_id: str,
+) -> Envelope:
+    """Append a roster change to its own stream (`engineer:<id>`, `service-point:<id>`),
+    in the transaction that changed the table."""
+    [envelope] = await uow.append(
+        event.ticket_id,
+        [event],
+        correlation_id=correlation_id,
+        causation_id=f"http:{correlation_id}",
+    )
+    return envelope
+
+
+def engineer_changed(
+    engineer_id: str,
+    previous: asyncpg.Record | None,
+    record: dict[str, Any],
+    *,
+    now: datetime,
+) -> d.EngineerRosterChanged:
+    """The roster event for an engineer's new record (`record`: the API's body, no name)."""
+    home = record.get("home") or {}
+    hours = record.get("working_hours")
+    return d.EngineerRosterChanged(
+        ticket_id=f"engineer:{engineer_id}",
+        engineer_id=engineer_id,
+        change=_change(previous, record["active"]),  # type: ignore[arg-type]
+        region=record["region"],
+        skills=tuple(sorted(set(record["skills"]))),
+        active=record["active"],
+        capacity=record.get("capacity"),
+        home_lat=home.get("lat"),
+        home_lon=home.get("lon"),
+        working_hours=tuple(d.WorkingHours(**h) for h in hours) if hours else None,
+        service_point_id=record.get("service_point_id"),
+        changed_at=now,
+    )
+
+
+def service_point_changed(
+    service_point_id: str,
+    previous: asyncpg.Record | None,
+    record: dict[str, Any],
+    *,
+    now: datetime,
+) -> d.ServicePointChanged:
+    location = record.get("location") or {}
+    return d.ServicePointChanged(
+        ticket_id=f"service-point:{service_point_id}",
+        service_point_id=service_point_id,
+        change=_change(previous, record["active"]),  # type: ignore[arg-type]
+        name=record["name"],
+        region=record["region"],
+        city_tier=record["city_tier"],
+        lat=location.get("lat"),
+        lon=location.get("lon"),
+        active=record["active"],
+        changed_at=now,
+    )
+
+
+class RosterLog:
+    """Projection: the roster log, every change to engineers and service points, from
+    their events (oldest first by time and stream version)."""
+
+    name = "roster-log"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset(cls.event_type for cls in d.ROSTER_EVENTS)
+    tables = ("roster_log",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        await uow.conn.executemany(
+            "insert into roster_log (event_id, subject, version, type, data, recorded_at)"
+            " values ($1, $2, $3, $4, $5::jsonb, $6) on conflict do nothing",
+            [
+                (
+                    item.envelope.id,
+                    item.event.ticket_id,
+                    item.envelope.streamversion,
+                    item.envelope.type.rsplit(".", 1)[-1],
+                    json.dumps(item.event.model_dump(mode="json", exclude={"ticket_id"})),
+                    item.envelope.time,
+                )
+                for item in items
+            ],
         )

@@ -13,6 +13,7 @@ from repairline_dispatch.handlers import (
     KeyAccountFile,
     QuoteReactions,
     RevisitReactions,
+    RosterLog,
     timer_handlers,
 )
 from repairline_dispatch.migrations import MIGRATIONS
@@ -41,6 +42,7 @@ SPEC = ServiceSpec(
         RevisitReactions(ctx(rt)),
         DispatchBoard(),
         KeyAccountFile(),
+        RosterLog(),
     ],
     routes=lambda rt: routes(rt, ctx),
     timer_handlers=lambda rt: timer_handlers(ctx(rt)),

@@ -145,3 +145,29 @@ MIGRATIONS.append(
         """,
     )
 )
+
+MIGRATIONS.append(
+    Migration(
+        "003_roster_events_skills_pauses",
+        """
+        alter table roster_log rename to roster_log_before_events;
+        alter index roster_log_subject rename to roster_log_before_events_subject;
+        create table roster_log (
+            event_id text primary key,
+            subject text not null,
+            version integer not null,
+            type text not null,
+            data jsonb not null,
+            recorded_at timestamptz not null
+        );
+        create index roster_log_subject on roster_log (subject, version);
+        alter table dispatch_tickets add column fault_kind text;
+        create table engineer_repairs (
+            engineer_id text not null,
+            product_line text not null,
+            fault_kind text not null,
+            primary key (engineer_id, product_line, fault_kind)
+        );
+        """,
+    )
+)
