@@ -372,6 +372,12 @@ async def test_fee_1_to_fee_6_pen_1_fbk_2_to_fbk_7_a_water_heater_month(world: M
     # -- WAR-11: a constructive survey answer earns T4's unit a free repair ---------------
     sample = w.ok(feedback, "GET", "/reports/survey-sample?year=2030&percent=50")
     assert sample["population"] == 3 and len(sample["sample"]) == 2  # FBK-7, rounded up
+    assert sample["drawn"] is False  # a preview until the year's sample is drawn
+    drawn = w.ok(feedback, "POST", "/survey-samples", {"year": 2030, "percent": 100})
+    assert drawn["population"] == 3 and t4 in drawn["sample"] and drawn["rule_ids"] == ["FBK-7"]
+    status, again = feedback.request("POST", "/survey-samples", {"year": 2030, "percent": 10})
+    assert status == 409 and again["current_state"] == "drawn"
+    assert w.ok(feedback, "GET", "/reports/survey-sample?year=2030")["sample"] == drawn["sample"]
     rewarded = w.ok(
         feedback,
         "POST",
@@ -425,12 +431,118 @@ async def test_fee_1_to_fee_6_pen_1_fbk_2_to_fbk_7_a_water_heater_month(world: M
     assert q6["total_fen"] == 0
     assert [x["rule_id"] for x in q6["lines"][:2]] == ["WAR-10", "WAR-10"]
 
+    # FBK-7: T5 was served after the sample was drawn: its customer may not answer
+    async def refused_survey():
+        status, body = feedback.request(
+            "POST",
+            f"/surveys/{t5}",
+            {"year": 2030, "grade": "satisfied", "answer": "ok", "constructive": False},
+        )
+        return body if status == 409 else None
+
+    assert (await eventually(refused_survey, timeout=60))["current_state"] == "not_in_sample"
+    status, undrawn = feedback.request(
+        "POST",
+        f"/surveys/{t4}",
+        {"year": 2031, "grade": "satisfied", "answer": "ok", "constructive": False},
+    )
+    assert status == 409 and undrawn["current_state"] == "sample_not_drawn"
+
+    # -- FEE-1, WAR-1: no quote; the repair record's parts are charged from the price list --
+    t7 = await w.request(
+        line="instant_water_heater",
+        city_tier="provincial_capital",
+        purchase_date=date(2027, 1, 10),
+        at=t,
+    )
+    await w.assign(t7, "eng-w1", t)
+    await w.complete(t7, "eng-w1", t, parts_replaced=("thermostat",))
+    inv7 = await w.poll(billing, f"/tickets/{t7}/invoice")
+    assert lines(inv7)[:2] == [("visit", 3000, "FEE-1"), ("part:thermostat", 4500, "FEE-1")]
+    assert inv7["total_fen"] == 7500 and inv7["quote_id"] is None
+
+    # -- PEN-8: eng-w1's June, from the ledger and feedback's callback grades ------------
+    feedback_db = await connect(feedback.database)
+    try:
+        grades = [
+            r["grade"]
+            for r in await feedback_db.fetch(
+                "select envelope::jsonb->'data'->>'grade' as grade from events"
+                " where event_type = 'repairline.feedback.CallbackCompleted'"
+                " and envelope::jsonb->'data'->>'engineer_id' = 'eng-w1'"
+            )
+        ]
+    finally:
+        await feedback_db.close()
+    billing_db = await connect(billing.database)
+    try:  # the grades reach billing through Kafka: wait until it holds them all
+        await eventually(
+            lambda: billing_db.fetchval(
+                "select count(*) = $1 from callback_grades where engineer_id = 'eng-w1'",
+                len(grades),
+            ),
+            timeout=60,
+        )
+    finally:
+        await billing_db.close()
+    assessed = w.ok(billing, "POST", "/engineers/eng-w1/assessments", {"period": "2030-06"})
+    counts = assessed["counts"]
+    # PEN-1: one attitude complaint standing (the repeat was voided), one quality
+    assert (counts["attitude_complaints"], counts["quality_complaints"]) == (1, 1)
+    assert counts["missed_appointments"] == 0
+    assert [counts[g] for g in ("satisfied", "average", "dissatisfied")] == [
+        grades.count(g) for g in ("satisfied", "average", "dissatisfied")
+    ]
+    assert (assessed["attitude"], assessed["quality"], assessed["efficiency"]) == (75, 75, 100)
+    assert assessed["decision"]["rule_ids"] == ["PEN-8"]
+    assert assessed["decision"]["pack_id"] == "water-heater"
+    proofs = {e["event_type"] for e in assessed["evidence"]}
+    assert proofs == {
+        "repairline.feedback.ComplaintVerified",
+        "repairline.feedback.CallbackCompleted",
+    }
+    assert w.ok(billing, "GET", "/engineers/eng-w1/assessments?period=2030-06") == assessed
+    rows = (
+        await w.text(billing, "/engineers/eng-w1/assessments?period=2030-06&format=csv")
+    ).splitlines()
+    assert rows[0].startswith("engineer_id,period,attitude,quality,efficiency,satisfaction")
+    assert rows[1].startswith(f"eng-w1,2030-06,75,75,100,{assessed['satisfaction']}")
+    status, _ = billing.request("POST", "/engineers/eng-w1/assessments", {"period": "2030-06"})
+    assert status == 409
+
+    # -- FEE-6: a fine voided after the June statement is credited on July's --------------
+    quality_fine = pen1[2]["penalty_id"]
+    w.ok(billing, "POST", f"/penalties/{quality_fine}/appeal", {"reason": "part was faulty"})
+    w.ok(
+        billing,
+        "POST",
+        f"/penalties/{quality_fine}/ruling",
+        {"void": True, "manager_id": "m1", "reason": "supplier fault"},
+    )
+    w.at(datetime(2030, 8, 1, 10, 0, tzinfo=SH))
+    july = w.ok(billing, "POST", "/outlets/outlet-hz/settlements", {"period": "2030-07"})
+    credits = [x for x in july["lines"] if x["kind"] == "credit"]
+    assert [(x["ref_id"], x["amount_fen"], x["rule_id"]) for x in credits] == [
+        (quality_fine, 20000, "FEE-6")
+    ]
+    assert credits[0]["earlier_statement_id"] == "outlet-hz:2030-06"
+    assert july["credits_fen"] == 20000 and july["fees_fen"] == 7500
+    assert july["net_fen"] == sum(x["amount_fen"] for x in july["lines"]) == 27500
+
     # -- every fine points at its proof; replay equals the live projections ---------------
     for penalty in w.ok(billing, "GET", "/penalties"):
         assert penalty["evidence"] and all(e["event_id"] for e in penalty["evidence"])
     await w.assert_replay_equals_live(
         {
-            "billing": ["charges", "quotes", "penalties", "refunds", "settlements"],
+            "billing": [
+                "charges",
+                "quotes",
+                "penalties",
+                "refunds",
+                "settlements",
+                "callback_grades",
+                "assessments",
+            ],
             "feedback": ["callbacks", "served", "complaints", "cases"],
         }
     )

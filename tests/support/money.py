@@ -12,7 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from repairline_contracts.base import Event
-from repairline_contracts.dispatch import ArrivedOnSite, EngineerAssigned, RepairCompleted
+from repairline_contracts.dispatch import (
+    ArrivedOnSite,
+    EngineerAssigned,
+    RepairCompleted,
+    RepairRecord,
+)
 from repairline_contracts.envelope import wrap
 from repairline_contracts.intake import CityTier, Customer, Product, RepairRequested, ServiceMode
 from tests.support.infra import ROOT, ServiceProcess, connect, eventually, produce
@@ -151,10 +156,26 @@ class MoneyWorld:
     async def arrive(self, ticket_id: str, engineer_id: str, at: datetime) -> None:
         await self.emit(ArrivedOnSite(ticket_id=ticket_id, engineer_id=engineer_id, arrived_at=at))
 
-    async def complete(self, ticket_id: str, engineer_id: str, at: datetime) -> None:
+    async def complete(
+        self,
+        ticket_id: str,
+        engineer_id: str,
+        at: datetime,
+        *,
+        parts_replaced: tuple[str, ...] | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {}
+        if parts_replaced is not None:
+            fields["repair_record"] = RepairRecord(
+                fault_found="worn parts", parts_replaced=parts_replaced
+            )
         await self.emit(
             RepairCompleted(
-                ticket_id=ticket_id, engineer_id=engineer_id, completed_at=at, resolution="fixed"
+                ticket_id=ticket_id,
+                engineer_id=engineer_id,
+                completed_at=at,
+                resolution="fixed",
+                **fields,
             )
         )
 
@@ -189,6 +210,16 @@ class MoneyWorld:
         for service in self.services:
             db = await connect(service.database)
             try:
+                # timers already due fire first, or their effects land after the snapshot
+                _, clock = service.request("GET", "/admin/clock")
+                now = datetime.fromisoformat(clock["now"])
+                await eventually(
+                    lambda db=db, now=now: db.fetchval(
+                        "select count(*) = 0 from timers where fired_at is null and due_at <= $1",
+                        now,
+                    ),
+                    timeout=60,
+                )
                 live[service.name] = {t: await _rows(db, t) for t in tables.get(service.name, [])}
             finally:
                 await db.close()

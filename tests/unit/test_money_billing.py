@@ -442,3 +442,144 @@ def test_fee_7_a_trip_leaving_after_noon_and_back_before_noon_counts_two_days():
         22000,
         28000,
     )
+
+
+# -- invoices from the repair record (FEE-1, WAR-1, FEE-4) ---------------------------------
+
+
+def test_fee_1_war_1_without_a_quote_the_repair_records_parts_are_charged_free_in_warranty():
+    # unit bought 2028-01-10: out of its 12 months, the heating element still in its 36
+    invoice = d.decide_charge(
+        WH,
+        facts(purchase=date(2028, 1, 10)),
+        completed_at=NOW,
+        parts_replaced=("heating_element", "thermostat", "thermostat", "gasket"),
+    )
+    got = [(x.code, x.amount_fen, x.rule_id) for x in invoice.lines]
+    assert got == [
+        ("visit", 3000, "FEE-1"),
+        ("part:heating_element", 0, "WAR-1"),
+        ("part:thermostat", 9000, "FEE-1"),
+        ("travel", 0, "FEE-2"),
+        ("part:gasket", 0, "FEE-1"),
+    ]
+    assert "not on the published price list" in invoice.lines[-1].reason
+    assert invoice.total_fen == 12000
+    assert {(p.code, p.quantity, p.under_warranty) for p in invoice.inputs.parts} == {
+        ("heating_element", 1, True),
+        ("thermostat", 2, False),
+    }
+    assert invoice.quote_note == "no accepted quote on file: charged by the tariff"
+
+
+def test_fee_4_a_part_replaced_but_not_quoted_is_noted_on_the_invoice_not_charged():
+    q = quote(request=d.QuoteRequest(parts=(("thermostat", 1),)))
+    account = d.evolve(
+        d.evolve(d.Account("t1"), q),
+        d.decide_acceptance(d.evolve(d.Account("t1"), q), "q1", now=NOW),
+    )
+    invoice = d.decide_charge(
+        WH,
+        facts(),
+        completed_at=NOW,
+        account=account,
+        parts_replaced=("thermostat", "tank"),
+    )
+    assert invoice.lines == q.lines and invoice.total_fen == 7500
+    assert invoice.matches_quote is False
+    assert invoice.quote_note == (
+        "matches the accepted quote; replaced but not quoted, not charged: tank"
+    )
+    quoted_only = d.decide_charge(
+        WH, facts(), completed_at=NOW, account=account, parts_replaced=("thermostat",)
+    )
+    assert quoted_only.matches_quote is True
+
+
+def test_fee_4_a_refused_quote_charges_no_replaced_part():
+    q = quote()
+    account = d.evolve(
+        d.evolve(d.Account("t1"), q),
+        d.decide_refusal(d.evolve(d.Account("t1"), q), "q1", reason="no", now=NOW),
+    )
+    invoice = d.decide_charge(
+        WH, facts(), completed_at=NOW, account=account, parts_replaced=("thermostat",)
+    )
+    assert invoice.total_fen == 0 and [x.code for x in invoice.lines] == ["visit"]
+
+
+# -- FEE-6: fines voided after their statement --------------------------------------------
+
+
+def _fine(ref: str, fen: int) -> SettlementLine:
+    return SettlementLine(
+        kind="fine", ref_id=ref, ticket_id="t1", amount_fen=-fen, rule_id="PEN-1", description="f"
+    )
+
+
+def _statement(period: str, lines: list[SettlementLine]):
+    return d.decide_statement(
+        WH,
+        outlet_id="o1",
+        period=period,
+        lines=lines,
+        voucher_received_on=date(2030, 7, 2),
+        now=NOW,
+    )
+
+
+def test_fee_6_a_fine_voided_after_its_statement_is_credited_once_on_the_next():
+    june = _statement("2030-06", [_fine("PEN-1:c1", 20000), _fine("PEN-1:c2", 20000)])
+    credits = d.void_credits([june], ["PEN-1:c1", "PEN-1:never-deducted"])
+    assert [
+        (c.kind, c.ref_id, c.amount_fen, c.rule_id, c.earlier_statement_id) for c in credits
+    ] == [("credit", "PEN-1:c1", 20000, "FEE-6", "o1:2030-06")]
+    assert "PEN-1:c1" in credits[0].description and "o1:2030-06" in credits[0].description
+    july = _statement("2030-07", [_fine("PEN-1:c3", 20000), *credits])
+    assert (july.fines_fen, july.credits_fen, july.net_fen) == (20000, 20000, 0)
+    # never credited twice, however often it is asked
+    assert d.void_credits([june, july], ["PEN-1:c1"]) == []
+    text = statement_csv(july.model_dump(mode="json")).splitlines()
+    assert any(",credit,t1,PEN-1:c1,FEE-6," in row and row.endswith(",200.00") for row in text)
+    assert "total:credits" in text[-2] and text[-1].endswith(",0.00")
+
+
+# -- PEN-8 assessment ----------------------------------------------------------------------
+
+
+def _fact(kind: str, event_id: str) -> d.AssessmentFact:
+    return d.AssessmentFact(
+        kind, d.Evidence(event_id=event_id, event_type="repairline.x.Y", ticket_id="t1")
+    )
+
+
+def test_pen_8_an_engineers_month_is_scored_from_the_facts_each_counted_once():
+    facts_ = [
+        _fact("attitude_complaints", "e1"),
+        _fact("attitude_complaints", "e1"),  # a redelivered fact counts once
+        _fact("missed_appointments", "e2"),
+        _fact("repeat_failures", "e3"),
+        _fact("satisfied", "e4"),
+        _fact("satisfied", "e5"),
+        _fact("dissatisfied", "e6"),
+    ]
+    a = d.decide_assessment(
+        WH, engineer_id="eng-1", period="2030-06", facts=facts_, assessed=False, now=NOW
+    )
+    assert (a.attitude, a.quality, a.efficiency, a.satisfaction) == (75, 75, 75, 67)
+    assert (a.total, a.band) == (73, "needs_improvement")
+    assert a.counts.attitude_complaints == 1 and a.counts.satisfied == 2
+    assert sorted(e.event_id for e in a.evidence) == ["e1", "e2", "e3", "e4", "e5", "e6"]
+    assert a.decision.rule_ids == ("PEN-8",) and a.decision.pack_id == "water-heater"
+    assert a.ticket_id == "engineer:eng-1"
+    with pytest.raises(d.IllegalTransition, match="already assessed"):
+        d.decide_assessment(
+            WH, engineer_id="eng-1", period="2030-06", facts=[], assessed=True, now=NOW
+        )
+
+
+def test_pen_8_an_engineer_with_nothing_against_them_is_excellent():
+    a = d.decide_assessment(
+        WH, engineer_id="e", period="2030-06", facts=[], assessed=False, now=NOW
+    )
+    assert (a.total, a.band, a.evidence) == (100, "excellent", ())

@@ -286,16 +286,24 @@ class StaffUnreachableRecorded(Event):
 
 
 class SettlementLine(BaseModel):
-    """One line of an outlet's statement: a fee earned (+), a refund or a fine (-)."""
+    """One line of an outlet's statement: a fee earned (+), a refund or a fine (-), or a
+    credit (+) returning a fine deducted on an earlier statement and voided since."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["fee", "refund", "fine"]
-    ref_id: str = Field(description="Invoice event id, refund's complaint id or penalty id.")
+    kind: Literal["fee", "refund", "fine", "credit"]
+    ref_id: str = Field(
+        description="Invoice event id, refund's complaint id or penalty id (fine, credit)."
+    )
     ticket_id: str
-    amount_fen: int = Field(description="Signed: fees positive, refunds and fines negative.")
+    amount_fen: int = Field(
+        description="Signed: fees and credits positive, refunds and fines negative."
+    )
     rule_id: str
     description: str
+    earlier_statement_id: str | None = Field(
+        default=None, description="Credit: the statement that deducted the voided fine."
+    )
 
 
 class SettlementStatementIssued(Event):
@@ -314,12 +322,19 @@ class SettlementStatementIssued(Event):
     fees_fen: int
     refunds_fen: int
     fines_fen: int
-    net_fen: int = Field(description="fees - refunds - fines; negative means the outlet owes.")
+    net_fen: int = Field(
+        description="fees - refunds - fines + credits; negative means the outlet owes."
+    )
     lines: tuple[SettlementLine, ...]
     voucher_received_on: date
     pay_by: date | None
     decision: Decision
     issued_at: datetime
+    credits_fen: int = Field(
+        default=0,
+        ge=0,
+        description="Fines deducted on earlier statements and voided since, returned (FEE-6).",
+    )
 
 
 class TravelAllowanceGranted(Event):
@@ -342,6 +357,48 @@ class TravelAllowanceGranted(Event):
     granted_at: datetime
 
 
+class AssessmentCounts(BaseModel):
+    """PEN-8: the facts an assessment was scored from, counted."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    attitude_complaints: int = Field(ge=0, description="Verified attitude complaints (PEN-1).")
+    quality_complaints: int = Field(ge=0, description="Verified quality complaints (PEN-1).")
+    repeat_failures: int = Field(ge=0, description="Repairs that failed again (WAR-10).")
+    missed_appointments: int = Field(ge=0, description="Missed appointments (PEN-7).")
+    lateness_complaints: int = Field(ge=0, description="Verified lateness complaints (PEN-1).")
+    sla_breaches: int = Field(ge=0)
+    satisfied: int = Field(ge=0, description="Callbacks graded satisfied (FBK-5).")
+    average: int = Field(ge=0)
+    dissatisfied: int = Field(ge=0)
+
+
+class EngineerAssessed(Event):
+    """PEN-8: an engineer's assessment for a month, feeding pay and promotion.
+
+    Keyed by `engineer:<engineer id>`. Scores are 0-100; `evidence` lists every event
+    counted.
+    """
+
+    event_type: ClassVar[str] = "repairline.billing.EngineerAssessed"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = BILLING_EVENTS
+
+    engineer_id: str
+    period: str = Field(description="Calendar month in the pack's time zone, `YYYY-MM`.")
+    attitude: int = Field(ge=0, le=100)
+    quality: int = Field(ge=0, le=100)
+    efficiency: int = Field(ge=0, le=100)
+    satisfaction: int = Field(ge=0, le=100)
+    total: int = Field(ge=0, le=100, description="Weighted by the pack's weights.")
+    band: Literal["excellent", "good", "needs_improvement"]
+    counts: AssessmentCounts
+    evidence: tuple[Evidence, ...] = Field(description="The events counted, each once.")
+    reason: str
+    decision: Decision
+    assessed_at: datetime
+
+
 # Every event this context publishes, for the registry.
 EVENTS: tuple[type[Event], ...] = (
     ChargeAssessed,
@@ -359,4 +416,5 @@ EVENTS: tuple[type[Event], ...] = (
     StaffUnreachableRecorded,
     SettlementStatementIssued,
     TravelAllowanceGranted,
+    EngineerAssessed,
 )

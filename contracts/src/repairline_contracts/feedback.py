@@ -204,6 +204,25 @@ class SurveyAnswered(Event):
     answered_at: datetime
 
 
+class SurveySampleDrawn(Event):
+    """FBK-7: the year's survey sample, fixed when drawn; only these customers may answer.
+
+    Keyed by `survey:<year>`, not by a ticket.
+    """
+
+    event_type: ClassVar[str] = "repairline.feedback.SurveySampleDrawn"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = FEEDBACK_EVENTS
+
+    survey_year: int
+    percent: int = Field(ge=1, le=100)
+    population: int = Field(ge=0, description="Customers served that year when drawn.")
+    sample: tuple[str, ...] = Field(description="Ticket ids of the sampled customers.")
+    reason: str
+    decision: Decision
+    drawn_at: datetime
+
+
 class ExtensionRewardGranted(Event):
     """WAR-11: a constructive survey answer earned one free repair or 12 more months."""
 
@@ -232,5 +251,6 @@ EVENTS: tuple[type[Event], ...] = (
     ComplaintVerified,
     ComplaintDismissed,
     SurveyAnswered,
+    SurveySampleDrawn,
     ExtensionRewardGranted,
 )

@@ -72,3 +72,56 @@ def test_fbk_7_the_survey_sample_is_stable_rounded_up_and_pack_and_year_specific
     assert survey_sample(PACK, year=2030, ticket_ids=[], percent=10).sample == ()
     with pytest.raises(ValueError):
         survey_sample(PACK, year=2030, ticket_ids=tickets, percent=0)
+
+
+# -- PEN-8 ----------------------------------------------------------------------------------
+
+from repairline_rules.assessment import AssessmentFacts, assess_engineer  # noqa: E402
+from repairline_rules.packs import BUILTIN_PACKS, AssessmentSpec, load_pack  # noqa: E402
+
+
+def test_pen_8_each_component_loses_the_packs_points_per_proven_fact():
+    decided = assess_engineer(
+        PACK,
+        facts=AssessmentFacts(
+            attitude_complaints=1,
+            quality_complaints=1,
+            repeat_failures=1,
+            missed_appointments=1,
+            lateness_complaints=2,
+            sla_breaches=1,
+            satisfied=1,
+            average=1,
+        ),
+    )
+    assert (decided.attitude, decided.quality, decided.efficiency) == (75, 50, 45)
+    assert decided.satisfaction == 80  # (100 + 60) / 2
+    assert (decided.total, decided.band) == (63, "needs_improvement")  # 62.5 rounds half up
+    assert decided.rule_ids == ("PEN-8",)
+
+
+@pytest.mark.parametrize(
+    ("facts", "band"),
+    [
+        (AssessmentFacts(), "excellent"),
+        (AssessmentFacts(lateness_complaints=4), "excellent"),  # efficiency 60: total 90
+        (AssessmentFacts(attitude_complaints=1, average=1), "good"),  # 75, 60: total 84
+        (AssessmentFacts(attitude_complaints=4, dissatisfied=1), "needs_improvement"),
+    ],
+)
+def test_pen_8_the_band_is_the_packs_threshold_the_total_reaches(facts, band):
+    assert assess_engineer(PACK, facts=facts).band == band
+
+
+def test_pen_8_scores_never_go_below_zero_and_no_callback_counts_as_the_packs_value():
+    decided = assess_engineer(PACK, facts=AssessmentFacts(attitude_complaints=9))
+    assert (decided.attitude, decided.satisfaction) == (0, 100)
+
+
+def test_pen_8_every_pack_has_an_assessment_with_thresholds_in_order():
+    for name in BUILTIN_PACKS:
+        spec = load_pack(name).assessment
+        assert spec.good_from <= spec.excellent_from
+        assert spec.weight_attitude + spec.weight_quality + spec.weight_efficiency > 0
+    with pytest.raises(ValueError, match="good_from"):
+        AssessmentSpec(good_from=95, excellent_from=90)

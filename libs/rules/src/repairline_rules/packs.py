@@ -370,6 +370,16 @@ class DispatchSpec(_Spec):
     early_arrival_min_minutes: NonNegativeInt = 5
     early_arrival_max_minutes: NonNegativeInt = 10
     phone_ahead_minutes: NonNegativeInt = 5
+    appointment_min_lead_days: NonNegativeInt = Field(
+        default=0,
+        description="DSP-2: appointments are made at least this many days ahead (0: same day).",
+    )
+    unreachable_retry_minutes: PositiveInt = Field(
+        default=15, description="DSP-8: try an unreachable customer again after this long."
+    )
+    unreachable_sms: bool = Field(
+        default=False, description="DSP-8: an unreachable mobile gets the standard SMS."
+    )
     response: ResponseSpec = ResponseSpec()
     lateness: LatenessSpec
     not_found: NotFoundSpec
@@ -411,6 +421,43 @@ class PenaltiesSpec(_Spec):
             raise ValueError("give both unreachable_fine_min_fen and unreachable_fine_max_fen")
         if low is not None and high is not None and low > high:
             raise ValueError("unreachable_fine_min_fen exceeds unreachable_fine_max_fen")
+        return self
+
+
+class AssessmentSpec(_Spec):
+    """PEN-8: how an engineer's period is scored. Each component starts at 100 and
+    loses the points per proven fact (never below 0); satisfaction is the mean of the
+    callback grades' points. The total is the weighted mean; the band its threshold."""
+
+    weight_attitude: NonNegativeInt = 25
+    weight_quality: NonNegativeInt = 25
+    weight_efficiency: NonNegativeInt = 25
+    weight_satisfaction: NonNegativeInt = 25
+    attitude_complaint_points: NonNegativeInt = 25
+    quality_complaint_points: NonNegativeInt = 25
+    repeat_failure_points: NonNegativeInt = 25
+    missed_appointment_points: NonNegativeInt = 25
+    lateness_complaint_points: NonNegativeInt = 10
+    sla_breach_points: NonNegativeInt = 10
+    satisfied_points: Annotated[int, Field(ge=0, le=100)] = 100
+    average_points: Annotated[int, Field(ge=0, le=100)] = 60
+    dissatisfied_points: Annotated[int, Field(ge=0, le=100)] = 0
+    no_callback_points: Annotated[int, Field(ge=0, le=100)] = 100
+    excellent_from: Annotated[int, Field(ge=0, le=100)] = 90
+    good_from: Annotated[int, Field(ge=0, le=100)] = 75
+
+    @model_validator(mode="after")
+    def _shape(self) -> AssessmentSpec:
+        weights = (
+            self.weight_attitude,
+            self.weight_quality,
+            self.weight_efficiency,
+            self.weight_satisfaction,
+        )
+        if sum(weights) == 0:
+            raise ValueError("the assessment weights must not all be 0")
+        if self.good_from > self.excellent_from:
+            raise ValueError("good_from exceeds excellent_from")
         return self
 
 
@@ -458,6 +505,7 @@ class PolicyPack(_Spec):
     dispatch: DispatchSpec
     penalties: PenaltiesSpec = PenaltiesSpec()
     followup: FollowupSpec
+    assessment: AssessmentSpec = AssessmentSpec()
 
     @field_validator("timezone")
     @classmethod

@@ -87,6 +87,7 @@ RULE_MODULES: tuple[str, ...] = (
     "repairline_rules.fees",
     "repairline_rules.dispatch",
     "repairline_rules.penalties",
+    "repairline_rules.assessment",
     "repairline_rules.followup",
     "repairline_rules.ledger",
     "repairline_rules.surveys",

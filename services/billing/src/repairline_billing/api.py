@@ -18,6 +18,7 @@ from repairline_billing import domain
 from repairline_billing.handlers import (
     REMOTE_RECORD_CHECK,
     append_penalty,
+    assessment_facts,
     engineer_outlet,
     load_facts,
     pricing_context,
@@ -27,6 +28,7 @@ from repairline_contracts.billing import (
     ServiceFormHandedIn,
     ServiceRecordFiled,
     SettlementLine,
+    SettlementStatementIssued,
     StaffUnreachableRecorded,
 )
 from repairline_contracts.envelope import Envelope
@@ -98,6 +100,10 @@ class OutletIn(_In):
 
 
 class SettlementIn(_In):
+    period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="`YYYY-MM`.")
+
+
+class AssessmentIn(_In):
     period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="`YYYY-MM`.")
 
 
@@ -190,6 +196,7 @@ def _statement(row: Any) -> dict[str, Any]:
         "fees_fen": row["fees_fen"],
         "refunds_fen": row["refunds_fen"],
         "fines_fen": row["fines_fen"],
+        "credits_fen": row["credits_fen"],
         "net_fen": row["net_fen"],
         "lines": _j(row["lines"]),
         "voucher_received_on": row["voucher_received_on"].isoformat(),
@@ -198,6 +205,54 @@ def _statement(row: Any) -> dict[str, Any]:
         "issued_at": row["issued_at"].isoformat(),
         "event_id": row["event_id"],
     }
+
+
+def _assessment(row: Any) -> dict[str, Any]:
+    return {
+        "engineer_id": row["engineer_id"],
+        "period": row["period"],
+        **{k: row[k] for k in ("attitude", "quality", "efficiency", "satisfaction", "total")},
+        "band": row["band"],
+        "counts": _j(row["counts"]),
+        "evidence": _j(row["evidence"]),
+        "reason": row["reason"],
+        "decision": _j(row["decision"]),
+        "assessed_at": row["assessed_at"].isoformat(),
+        "event_id": row["event_id"],
+    }
+
+
+ASSESSMENT_COUNTS = (
+    "attitude_complaints",
+    "quality_complaints",
+    "repeat_failures",
+    "missed_appointments",
+    "lateness_complaints",
+    "sla_breaches",
+    "satisfied",
+    "average",
+    "dissatisfied",
+)
+
+
+def assessments_csv(assessments: list[dict[str, Any]]) -> str:
+    """PEN-8 assessments as CSV: one row per engineer and month, scores and counts."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    scores = ("attitude", "quality", "efficiency", "satisfaction", "total")
+    writer.writerow(["engineer_id", "period", *scores, "band", *ASSESSMENT_COUNTS, "rule_ids"])
+    for a in assessments:
+        writer.writerow(
+            [
+                a["engineer_id"],
+                a["period"],
+                *(a[k] for k in scores),
+                a["band"],
+                *(a["counts"][k] for k in ASSESSMENT_COUNTS),
+                " ".join(a["decision"]["rule_ids"]),
+            ]
+        )
+    return out.getvalue()
 
 
 def statement_csv(statement: dict[str, Any]) -> str:
@@ -233,6 +288,7 @@ def statement_csv(statement: dict[str, Any]) -> str:
         ("fees", "fees_fen", 1),
         ("refunds", "refunds_fen", -1),
         ("fines", "fines_fen", -1),
+        ("credits", "credits_fen", 1),
         ("net", "net_fen", 1),
     ):
         writer.writerow(
@@ -724,6 +780,26 @@ def routes(rt: Runtime) -> APIRouter:
                         description=f"{r['subject']} {r['engineer_id'] or ''}: {r['reason']}",
                     )
                 )
+            # FEE-6: fines voided after an earlier statement deducted them come back
+            earlier = [
+                Envelope.model_validate_json(r["envelope"]).event()
+                for r in await uow.conn.fetch(
+                    "select envelope from events where event_type = $1"
+                    " and left(stream_id, $2) = $3 order by global_position",
+                    SettlementStatementIssued.event_type,
+                    len(f"settlement:{outlet_id}:"),
+                    f"settlement:{outlet_id}:",
+                )
+            ]
+            deducted = {line.ref_id for e in earlier for line in e.lines if line.kind == "fine"}
+            voided = []
+            for penalty_id in sorted(deducted):
+                state = domain.fold_penalty(
+                    penalty_id, await uow.load_stream(domain.penalty_stream(penalty_id))
+                )
+                if state is not None and state.status == "voided":
+                    voided.append(penalty_id)
+            lines.extend(domain.void_credits(earlier, voided))  # type: ignore[arg-type]
             statement = domain.decide_statement(
                 rt.pack,
                 outlet_id=outlet_id,
@@ -814,6 +890,57 @@ def routes(rt: Runtime) -> APIRouter:
             }
             for r in rows
         ]
+
+    # -- assessment (PEN-8) ----------------------------------------------------------------
+
+    @router.post("/engineers/{engineer_id}/assessments", status_code=201)
+    async def assess(engineer_id: str, body: AssessmentIn) -> dict[str, Any]:
+        """PEN-8: assess the engineer's month from the facts billing holds (complaints,
+        missed appointments, repeat failures, callback grades); once per month."""
+        cid = str(uuid.uuid4())
+        start, end = domain.period_bounds(rt.pack, body.period)
+        stream = domain.assessment_stream(engineer_id, body.period)
+        async with rt.unit_of_work() as uow:
+            try:
+                assessed = domain.decide_assessment(
+                    rt.pack,
+                    engineer_id=engineer_id,
+                    period=body.period,
+                    facts=await assessment_facts(uow, engineer_id, start, end),
+                    assessed=bool(await uow.stream_version(stream)),
+                    now=uow.now(),
+                )
+            except domain.IllegalTransition as exc:
+                raise Conflict(str(exc), current_state=exc.state) from exc
+            await uow.append(
+                stream,
+                [assessed],
+                expected_version=0,
+                correlation_id=cid,
+                causation_id=f"http:{cid}",
+            )
+        return await get_assessments(engineer_id, body.period)
+
+    @router.get("/engineers/{engineer_id}/assessments", response_model=None)
+    async def get_assessments(
+        engineer_id: str,
+        period: str | None = Query(default=None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        format: Literal["json", "csv"] = Query(default="json"),
+    ) -> Any:
+        """PEN-8: the engineer's assessment of `period` (all months without it), as JSON
+        or as CSV (`?format=csv`)."""
+        rows = await rt.pool.fetch(
+            "select * from assessments where engineer_id = $1"
+            " and ($2::text is null or period = $2) order by period",
+            engineer_id,
+            period,
+        )
+        found = [_assessment(r) for r in rows]
+        if period is not None and not found:
+            raise NotFound(f"no {period} assessment for engineer {engineer_id}")
+        if format == "csv":
+            return PlainTextResponse(assessments_csv(found), media_type="text/csv")
+        return found[0] if period is not None else found
 
     @router.put("/contracts/{contract_id}")
     async def put_contract(contract_id: str, body: ContractIn) -> dict[str, Any]:

@@ -15,9 +15,11 @@ from typing import Any
 
 from repairline_contracts.base import Decision, Event
 from repairline_contracts.billing import (
+    AssessmentCounts,
     ChargeAssessed,
     ChargeInputs,
     ChargeLine,
+    EngineerAssessed,
     Evidence,
     OverchargeRefunded,
     PenaltyAppealed,
@@ -35,7 +37,7 @@ from repairline_contracts.billing import (
     StaffUnreachableRecorded,
     TravelAllowanceGranted,
 )
-from repairline_rules import fees, ledger, penalties, warranty
+from repairline_rules import assessment, fees, ledger, penalties, warranty
 from repairline_rules.fees import PartUse
 from repairline_rules.packs import PolicyPack
 
@@ -450,26 +452,35 @@ def decide_charge(
     prior: Sequence[PriorRepair] = (),
     reward: Reward | None = None,
     contract_start: date | None = None,
+    parts_replaced: Sequence[str] = (),
 ) -> ChargeAssessed:
     """The invoice after completion (FEE-1, WAR-1, FEE-4), itemised, with every input.
 
-    With an accepted quote the invoice bills the quote's lines; a refused quote means
-    no work and no charge; without a quote the repair is charged by the tariff.
+    With an accepted quote the invoice bills the quote's lines, and names any part the
+    repair record says was replaced but was not quoted (not charged: FEE-4). A refused
+    quote means no work and no charge. Without a quote the repair is charged by the
+    tariff, with the parts of the repair record from the price list, free under
+    warranty (WAR-1); a part not on the price list is listed at 0.
     """
     account = account or Account(facts.ticket_id)
     on = completed_at.astimezone(pack.zone).date()
     accepted = account.accepted
     free_reason = None
+    unquoted: list[str] = []
     if accepted is not None:
         lines = accepted.lines
         parts = accepted.inputs.parts
         unit_in_warranty = accepted.inputs.unit_in_warranty
         rule_ids: tuple[str, ...] = tuple(line.rule_id for line in lines)
+        quoted = {p.code for p in parts}
+        unquoted = list(dict.fromkeys(c for c in parts_replaced if c not in quoted))
     else:
+        replaced = _count(parts_replaced) if not account.refused else ()
+        listed = tuple((c, n) for c, n in replaced if c in pack.fees.parts)
         pricing = price(
             pack,
             facts,
-            QuoteRequest(),
+            QuoteRequest(parts=listed),
             on=on,
             prior=prior,
             reward=reward,
@@ -478,6 +489,9 @@ def decide_charge(
         lines, parts = pricing.lines, pricing.parts
         unit_in_warranty, free_reason = pricing.unit_in_warranty, pricing.free_reason
         rule_ids = pricing.rule_ids
+        unlisted = [(c, n) for c, n in replaced if c not in pack.fees.parts]
+        if unlisted:
+            lines = (*lines, *(_unlisted_line(c, n) for c, n in unlisted))
         if account.refused:
             lines = tuple(
                 ChargeLine(
@@ -500,6 +514,11 @@ def decide_charge(
         refused=account.refused,
         free_reason=free_reason,
     )
+    matches, note = check.matches_quote, check.note
+    if unquoted:
+        # FEE-4: work beyond the accepted quote is not charged silently
+        matches = False
+        note = f"{note}; replaced but not quoted, not charged: {', '.join(unquoted)}"
     return ChargeAssessed(
         ticket_id=facts.ticket_id,
         total_fen=sum(line.amount_fen for line in lines),
@@ -518,10 +537,28 @@ def decide_charge(
         assessed_at=completed_at,
         invoice_no=f"INV-{facts.ticket_id}",
         quote_id=accepted.quote_id if accepted is not None else None,
-        matches_quote=check.matches_quote,
-        quote_note=check.note,
+        matches_quote=matches,
+        quote_note=note,
         engineer_id=facts.engineer_id,
         outlet_id=facts.outlet_id,
+    )
+
+
+def _count(codes: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """Part codes of the repair record, once each with how many were replaced."""
+    counted: dict[str, int] = {}
+    for code in codes:
+        counted[code] = counted.get(code, 0) + 1
+    return tuple(counted.items())
+
+
+def _unlisted_line(code: str, quantity: int) -> ChargeLine:
+    return ChargeLine(
+        code=f"part:{code}",
+        description=f"{code} x{quantity}",
+        amount_fen=0,
+        rule_id="FEE-1",
+        reason="not on the published price list: not charged",
     )
 
 
@@ -1000,11 +1037,13 @@ def decide_statement(
     voucher_received_on: date,
     now: datetime,
 ) -> SettlementStatementIssued:
-    """FEE-6: fees earned minus refunds and fines, paid within 60 days of the voucher."""
+    """FEE-6: fees earned minus refunds and fines, plus credits for fines voided after
+    an earlier statement deducted them; paid within 60 days of the voucher."""
     due = fees.settlement_due(pack, voucher_received_on=voucher_received_on)
     fees_fen = sum(line.amount_fen for line in lines if line.kind == "fee")
     refunds = -sum(line.amount_fen for line in lines if line.kind == "refund")
     fines = -sum(line.amount_fen for line in lines if line.kind == "fine")
+    credits = sum(line.amount_fen for line in lines if line.kind == "credit")
     ordered = tuple(sorted(lines, key=lambda line: (line.kind, line.ticket_id, line.ref_id)))
     return SettlementStatementIssued(
         ticket_id=f"outlet:{outlet_id}",
@@ -1014,13 +1053,49 @@ def decide_statement(
         fees_fen=fees_fen,
         refunds_fen=refunds,
         fines_fen=fines,
-        net_fen=fees_fen - refunds - fines,
+        net_fen=fees_fen - refunds - fines + credits,
         lines=ordered,
         voucher_received_on=voucher_received_on,
         pay_by=due.pay_by,
         decision=_decision(pack, due.rule_ids),
         issued_at=now,
+        credits_fen=credits,
     )
+
+
+def void_credits(
+    earlier: Sequence[SettlementStatementIssued], voided: Iterable[str]
+) -> list[SettlementLine]:
+    """FEE-6: a fine deducted on an earlier statement and voided since is credited once,
+    on the next statement, with a line naming the penalty and the statement that took it.
+
+    ``earlier`` is the outlet's statements already issued; ``voided`` the penalty ids now
+    voided. A fine never deducted needs no credit (a later statement leaves it out), and
+    a fine already credited is not credited again.
+    """
+    voided_ids = set(voided)
+    credited = {line.ref_id for s in earlier for line in s.lines if line.kind == "credit"}
+    credits: list[SettlementLine] = []
+    for statement in sorted(earlier, key=lambda s: s.period):
+        for line in statement.lines:
+            if line.kind != "fine" or line.ref_id not in voided_ids or line.ref_id in credited:
+                continue
+            credited.add(line.ref_id)
+            credits.append(
+                SettlementLine(
+                    kind="credit",
+                    ref_id=line.ref_id,
+                    ticket_id=line.ticket_id,
+                    amount_fen=-line.amount_fen,
+                    rule_id="FEE-6",
+                    description=(
+                        f"penalty {line.ref_id} voided after statement "
+                        f"{statement.statement_id}: its fine is returned"
+                    ),
+                    earlier_statement_id=statement.statement_id,
+                )
+            )
+    return credits
 
 
 def decide_trip(
@@ -1054,4 +1129,56 @@ def decide_trip(
         reason=decided.reason,
         decision=_decision(pack, decided.rule_ids),
         granted_at=now,
+    )
+
+
+# -- assessment (PEN-8) -------------------------------------------------------------------
+
+ASSESSMENT_KINDS = tuple(assessment.AssessmentFacts.model_fields)
+
+
+@dataclass(frozen=True)
+class AssessmentFact:
+    """One fact counted in an engineer's assessment: its kind and the event proving it."""
+
+    kind: str  # one of ASSESSMENT_KINDS
+    evidence: Evidence
+
+
+def assessment_stream(engineer_id: str, period: str) -> str:
+    return f"assessment:{engineer_id}:{period}"
+
+
+def decide_assessment(
+    pack: PolicyPack,
+    *,
+    engineer_id: str,
+    period: str,
+    facts: Sequence[AssessmentFact],
+    assessed: bool,
+    now: datetime,
+) -> EngineerAssessed:
+    """PEN-8: the engineer's month, scored once from the facts billing holds; each
+    proving event counts once per kind."""
+    if assessed:
+        raise IllegalTransition(f"{engineer_id} is already assessed for {period}", "assessed")
+    unique = {(f.kind, f.evidence.event_id): f for f in facts if f.kind in ASSESSMENT_KINDS}
+    ordered = sorted(unique.values(), key=lambda f: (f.kind, f.evidence.event_id))
+    counts = {kind: sum(1 for f in ordered if f.kind == kind) for kind in ASSESSMENT_KINDS}
+    decided = assessment.assess_engineer(pack, facts=assessment.AssessmentFacts(**counts))
+    return EngineerAssessed(
+        ticket_id=f"engineer:{engineer_id}",
+        engineer_id=engineer_id,
+        period=period,
+        attitude=decided.attitude,
+        quality=decided.quality,
+        efficiency=decided.efficiency,
+        satisfaction=decided.satisfaction,
+        total=decided.total,
+        band=decided.band,
+        counts=AssessmentCounts(**counts),
+        evidence=tuple(f.evidence for f in ordered),
+        reason=decided.reason,
+        decision=_decision(pack, decided.rule_ids),
+        assessed_at=now,
     )

@@ -13,6 +13,8 @@ from repairline_contracts import topics
 from repairline_contracts.base import Event
 from repairline_contracts.billing import (
     ChargeAssessed,
+    EngineerAssessed,
+    Evidence,
     OverchargeRefunded,
     PenaltyAppealed,
     PenaltyAssessed,
@@ -35,6 +37,7 @@ from repairline_platform.timers import Timer
 # Published by the lifecycle contexts; read here by type string and wire fields only.
 WARRANTY_DECIDED = "repairline.intake.WarrantyDecided"
 MISSED_APPOINTMENT = "repairline.dispatch.MissedAppointment"
+CALLBACK_COMPLETED = "repairline.feedback.CallbackCompleted"
 
 FORMS_CHECK = "forms_check"
 RECORD_CHECK = "record_check"
@@ -204,6 +207,7 @@ class ChargeOnCompletion:
                         parked["completed_at"],
                         parked["correlation_id"],
                         parked["causation_id"],
+                        tuple(parked["parts_replaced"] or ()),
                     )
             elif isinstance(event, EngineerAssigned):
                 await uow.conn.execute(
@@ -230,12 +234,14 @@ class ChargeOnCompletion:
                     str(data.get("reason", "")),
                 )
             elif isinstance(event, RepairCompleted):
+                record = getattr(event, "repair_record", None)
                 await self._charge(
                     uow,
                     event.ticket_id,
                     event.completed_at,
                     item.envelope.correlationid,
                     item.envelope.id,
+                    tuple(record.parts_replaced) if record is not None else (),
                 )
 
     async def _charge(
@@ -245,16 +251,19 @@ class ChargeOnCompletion:
         completed_at: datetime,
         correlation_id: str,
         causation_id: str,
+        parts_replaced: tuple[str, ...] = (),
     ) -> None:
         loaded = await load_facts(uow, ticket_id)
         if loaded is None:
             await uow.conn.execute(
-                "insert into parked_completions values ($1, $2, $3, $4)"
+                "insert into parked_completions (ticket_id, completed_at, correlation_id,"
+                " causation_id, parts_replaced) values ($1, $2, $3, $4, $5)"
                 " on conflict (ticket_id) do nothing",
                 ticket_id,
                 completed_at,
                 correlation_id,
                 causation_id,
+                list(parts_replaced),
             )
             return
         facts, region = loaded
@@ -270,6 +279,7 @@ class ChargeOnCompletion:
             prior=ctx["prior"],
             reward=ctx["reward"],
             contract_start=ctx["contract_start"],
+            parts_replaced=parts_replaced,
         )
         [env] = await uow.append(
             ticket_id,
@@ -917,7 +927,7 @@ class Settlements:
             data = e.model_dump(mode="json")
             await uow.conn.execute(
                 "insert into settlements values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9,"
-                " $10, $11::jsonb, $12, $13) on conflict do nothing",
+                " $10, $11::jsonb, $12, $13, $14) on conflict do nothing",
                 e.statement_id,
                 e.outlet_id,
                 e.period,
@@ -931,6 +941,7 @@ class Settlements:
                 json.dumps(data["decision"]),
                 e.issued_at,
                 item.envelope.id,
+                e.credits_fen,
             )
 
 
@@ -963,3 +974,137 @@ class Trips:
                 e.granted_at,
                 item.envelope.id,
             )
+
+
+class CallbackGrades:
+    """Projection: feedback's callback grades per engineer (FBK-5), facts for PEN-8."""
+
+    name = "callback-grades"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset({CALLBACK_COMPLETED})
+    tables = ("callback_grades",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = []
+        for item in items:
+            data = wire(item.event)
+            rows.append(
+                (
+                    item.envelope.id,
+                    data["ticket_id"],
+                    data.get("engineer_id"),
+                    str(data["grade"]),
+                    datetime.fromisoformat(data["completed_at"]),
+                )
+            )
+        await uow.conn.executemany(
+            "insert into callback_grades values ($1, $2, $3, $4, $5)"
+            " on conflict (event_id) do nothing",
+            rows,
+        )
+
+
+class Assessments:
+    """Projection: PEN-8 assessments per engineer and month."""
+
+    name = "assessments"
+    topics = (topics.BILLING_EVENTS,)
+    event_types = frozenset({EngineerAssessed.event_type})
+    tables = ("assessments",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            assert isinstance(e, EngineerAssessed)
+            data = e.model_dump(mode="json")
+            await uow.conn.execute(
+                "insert into assessments values ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+                " $10::jsonb, $11::jsonb, $12, $13::jsonb, $14, $15) on conflict do nothing",
+                f"{e.engineer_id}:{e.period}",
+                e.engineer_id,
+                e.period,
+                e.attitude,
+                e.quality,
+                e.efficiency,
+                e.satisfaction,
+                e.total,
+                e.band,
+                json.dumps(data["counts"]),
+                json.dumps(data["evidence"]),
+                e.reason,
+                json.dumps(data["decision"]),
+                e.assessed_at,
+                item.envelope.id,
+            )
+
+
+async def assessment_facts(
+    uow: UnitOfWork, engineer_id: str, start: datetime, end: datetime
+) -> list[domain.AssessmentFact]:
+    """PEN-8: what billing holds about the engineer in [start, end), with its proof."""
+    facts: list[domain.AssessmentFact] = []
+    kinds = {
+        "attitude": "attitude_complaints",
+        "quality": "quality_complaints",
+        "lateness": "lateness_complaints",
+    }
+    for r in await uow.conn.fetch(
+        "select * from penalties where engineer_id = $1 and offence_at >= $2"
+        " and offence_at < $3 and status <> 'voided'"
+        " and ('PEN-1' = any(rule_ids) or 'PEN-7' = any(rule_ids))",
+        engineer_id,
+        start,
+        end,
+    ):
+        if "PEN-7" in (r["rule_ids"] or []):
+            kind = "missed_appointments"
+        elif r["kind"] in kinds:
+            kind = kinds[r["kind"]]
+        else:
+            continue
+        evidence = r["evidence"]
+        proof = (json.loads(evidence) if isinstance(evidence, str) else evidence)[0]
+        facts.append(domain.AssessmentFact(kind, Evidence(**proof)))
+    # WAR-10: a repair of this engineer that failed again and was repaired free
+    for r in await uow.conn.fetch(
+        "select c.event_id, c.ticket_id, c.inputs->>'free_reason' as why from charges c"
+        " join billing_tickets b using (ticket_id)"
+        " where c.assessed_at >= $2 and c.assessed_at < $3"
+        " and c.inputs->>'free_reason' like 'WAR-10%'"
+        " and $1 = (select p.engineer_id from charges p join billing_tickets pb"
+        "   using (ticket_id) where pb.serial_no = b.serial_no and p.ticket_id <> c.ticket_id"
+        "   and p.assessed_at < c.assessed_at order by p.assessed_at desc limit 1)",
+        engineer_id,
+        start,
+        end,
+    ):
+        facts.append(
+            domain.AssessmentFact(
+                "repeat_failures",
+                Evidence(
+                    event_id=r["event_id"],
+                    event_type=ChargeAssessed.event_type,
+                    ticket_id=r["ticket_id"],
+                    note=r["why"],
+                ),
+            )
+        )
+    for r in await uow.conn.fetch(
+        "select * from callback_grades where engineer_id = $1 and completed_at >= $2"
+        " and completed_at < $3",
+        engineer_id,
+        start,
+        end,
+    ):
+        facts.append(
+            domain.AssessmentFact(
+                r["grade"],
+                Evidence(
+                    event_id=r["event_id"],
+                    event_type=CALLBACK_COMPLETED,
+                    ticket_id=r["ticket_id"],
+                    note=f"callback graded {r['grade']}",
+                ),
+            )
+        )
+    return facts

@@ -6,6 +6,8 @@ import sys
 
 from repairline_billing.api import routes
 from repairline_billing.handlers import (
+    Assessments,
+    CallbackGrades,
     ChargeOnCompletion,
     Charges,
     ComplaintOutcomes,
@@ -35,6 +37,8 @@ SPEC = ServiceSpec(
         Refunds(),
         Settlements(),
         Trips(),
+        CallbackGrades(),
+        Assessments(),
     ],
     routes=routes,
     timer_handlers=lambda rt: timer_handlers(rt.pack),

@@ -186,3 +186,42 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "003_assessment_and_credits",
+        """
+        -- the repair record's parts, kept with a completion parked before its request
+        alter table parked_completions add column parts_replaced text[] not null default '{}';
+        -- FEE-6: fines voided after an earlier statement, credited back
+        alter table settlements add column credits_fen bigint not null default 0;
+        -- PEN-8: feedback's callback grades, per engineer
+        create table callback_grades (
+            event_id text primary key,
+            ticket_id text not null,
+            engineer_id text,
+            grade text not null,
+            completed_at timestamptz not null
+        );
+        create index callback_grades_engineer on callback_grades (engineer_id, completed_at);
+        create table assessments (
+            assessment_id text primary key,
+            engineer_id text not null,
+            period text not null,
+            attitude integer not null,
+            quality integer not null,
+            efficiency integer not null,
+            satisfaction integer not null,
+            total integer not null,
+            band text not null,
+            counts jsonb not null,
+            evidence jsonb not null,
+            reason text not null,
+            decision jsonb not null,
+            assessed_at timestamptz not null,
+            event_id text not null
+        );
+        create index assessments_engineer on assessments (engineer_id, period);
+        """,
+    )
+]

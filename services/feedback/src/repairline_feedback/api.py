@@ -13,7 +13,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from repairline_contracts.feedback import CallbackAnswers, ComplaintChannel, ComplaintKind, Grade
+from repairline_contracts.feedback import (
+    CallbackAnswers,
+    ComplaintChannel,
+    ComplaintKind,
+    Grade,
+    SurveySampleDrawn,
+)
 from repairline_feedback import domain
 from repairline_feedback.handlers import CALLBACK_TIMER, COMPLAINT_TIMER
 from repairline_platform.http import Conflict, NotFound
@@ -67,6 +73,11 @@ class SurveyIn(_In):
     answer: str = Field(min_length=1, max_length=4000)
     constructive: bool = Field(description="WAR-11: judged constructive by the service manager.")
     reward: Literal["free_repair", "warranty_extension"] = "free_repair"
+
+
+class SampleIn(_In):
+    year: int = Field(ge=2000, le=2100)
+    percent: int = Field(default=10, ge=1, le=100, description="FBK-7: share of customers.")
 
 
 class KeyCustomerIn(_In):
@@ -495,31 +506,95 @@ def routes(rt: Runtime) -> APIRouter:
 
     # -- surveys and reports (FBK-7, WAR-11, PEN-8) ------------------------------------
 
-    @router.get("/reports/survey-sample")
-    async def survey_sample(
-        year: int = Query(ge=2000, le=2100), percent: int = Query(default=10, ge=1, le=100)
-    ) -> dict[str, Any]:
-        """FBK-7: the yearly sample of customers served that year for the survey."""
+    async def _served_in(conn: Any, year: int) -> list[str]:
         start = datetime(year, 1, 1, tzinfo=_zone())
         end = datetime(year + 1, 1, 1, tzinfo=_zone())
-        rows = await rt.pool.fetch(
+        rows = await conn.fetch(
             "select ticket_id from served where completed_at >= $1 and completed_at < $2",
             start,
             end,
         )
-        decided = surveys.survey_sample(
-            rt.pack, year=year, ticket_ids=[r["ticket_id"] for r in rows], percent=percent
-        )
-        return decided.model_dump(mode="json")
+        return [r["ticket_id"] for r in rows]
+
+    async def _drawn(uow: Any, year: int) -> SurveySampleDrawn | None:
+        for event in await uow.load_stream(domain.survey_stream(year)):
+            if isinstance(event, SurveySampleDrawn):
+                return event
+        return None
+
+    def _sample(drawn: SurveySampleDrawn) -> dict[str, Any]:
+        return {
+            "year": drawn.survey_year,
+            "percent": drawn.percent,
+            "population": drawn.population,
+            "sample": list(drawn.sample),
+            "reason": drawn.reason,
+            "drawn": True,
+            "drawn_at": drawn.drawn_at.isoformat(),
+            **drawn.decision.model_dump(mode="json"),
+        }
+
+    @router.get("/reports/survey-sample")
+    async def survey_sample(
+        year: int = Query(ge=2000, le=2100), percent: int = Query(default=10, ge=1, le=100)
+    ) -> dict[str, Any]:
+        """FBK-7: the year's drawn sample; before it is drawn, a preview of it at `percent`."""
+        async with rt.unit_of_work() as uow:
+            drawn = await _drawn(uow, year)
+            if drawn is not None:
+                return _sample(drawn)
+            ticket_ids = await _served_in(uow.conn, year)
+        decided = surveys.survey_sample(rt.pack, year=year, ticket_ids=ticket_ids, percent=percent)
+        return {**decided.model_dump(mode="json"), "drawn": False}
+
+    @router.post("/survey-samples", status_code=201)
+    async def draw_sample(body: SampleIn) -> dict[str, Any]:
+        """FBK-7: draw and fix the year's survey sample (`SurveySampleDrawn`); once only."""
+        cid = str(uuid.uuid4())
+        async with rt.unit_of_work() as uow:
+            try:
+                drawn = domain.decide_sample(
+                    rt.pack,
+                    year=body.year,
+                    ticket_ids=await _served_in(uow.conn, body.year),
+                    percent=body.percent,
+                    drawn=await _drawn(uow, body.year),
+                    now=uow.now(),
+                )
+            except domain.IllegalTransition as exc:
+                raise Conflict(str(exc), current_state=exc.state) from exc
+            await uow.append(
+                domain.survey_stream(body.year),
+                [drawn],
+                expected_version=0,
+                correlation_id=cid,
+                causation_id=f"http:{cid}",
+            )
+        return _sample(drawn)
+
+    @router.get("/survey-samples/{year}")
+    async def get_sample(year: int) -> dict[str, Any]:
+        async with rt.unit_of_work() as uow:
+            drawn = await _drawn(uow, year)
+        if drawn is None:
+            raise NotFound(f"no survey sample drawn for {year}")
+        return _sample(drawn)
 
     @router.post("/surveys/{ticket_id}", status_code=201)
     async def answer_survey(ticket_id: str, body: SurveyIn) -> dict[str, Any]:
-        """FBK-7 survey answer; WAR-11 reward when judged constructive."""
+        """FBK-7 survey answer, from a customer in the year's drawn sample only; WAR-11
+        reward when judged constructive."""
         cid = str(uuid.uuid4())
         async with rt.unit_of_work() as uow:
             served = await uow.conn.fetchrow("select * from served where ticket_id = $1", ticket_id)
             if served is None:
                 raise NotFound(f"feedback has no ticket {ticket_id}")
+            try:
+                domain.check_sampled(
+                    await _drawn(uow, body.year), ticket_id=ticket_id, year=body.year
+                )
+            except domain.IllegalTransition as exc:
+                raise Conflict(str(exc), current_state=exc.state) from exc
             new = domain.decide_survey(
                 rt.pack,
                 ticket_id=ticket_id,

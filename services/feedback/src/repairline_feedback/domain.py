@@ -25,8 +25,9 @@ from repairline_contracts.feedback import (
     ExtensionRewardGranted,
     RevisitRequested,
     SurveyAnswered,
+    SurveySampleDrawn,
 )
-from repairline_rules import followup, warranty
+from repairline_rules import followup, surveys, warranty
 from repairline_rules.packs import PolicyPack
 
 
@@ -389,6 +390,51 @@ def decide_verification(
 
 
 # -- survey and reward (FBK-7, WAR-11) ---------------------------------------------------
+
+
+def survey_stream(year: int) -> str:
+    """The stream (and key) of a year's survey sample."""
+    return f"survey:{year}"
+
+
+def decide_sample(
+    pack: PolicyPack,
+    *,
+    year: int,
+    ticket_ids: Iterable[str],
+    percent: int,
+    drawn: SurveySampleDrawn | None,
+    now: datetime,
+) -> SurveySampleDrawn:
+    """FBK-7: draw the year's survey sample once; a drawn sample is never redrawn, so
+    who may answer is fixed and reproducible from the log."""
+    if drawn is not None:
+        raise IllegalTransition(
+            f"the {year} survey sample was drawn at {drawn.drawn_at.isoformat()}", "drawn"
+        )
+    decided = surveys.survey_sample(pack, year=year, ticket_ids=list(ticket_ids), percent=percent)
+    return SurveySampleDrawn(
+        ticket_id=survey_stream(year),
+        survey_year=year,
+        percent=percent,
+        population=decided.population,
+        sample=decided.sample,
+        reason=decided.reason,
+        decision=_decision(decided),
+        drawn_at=now,
+    )
+
+
+def check_sampled(drawn: SurveySampleDrawn | None, *, ticket_id: str, year: int) -> None:
+    """FBK-7: only a customer in the year's drawn sample may answer its survey."""
+    if drawn is None:
+        raise IllegalTransition(
+            f"no survey sample has been drawn for {year} (FBK-7)", "sample_not_drawn"
+        )
+    if ticket_id not in drawn.sample:
+        raise IllegalTransition(
+            f"ticket {ticket_id} is not in the {year} survey sample (FBK-7)", "not_in_sample"
+        )
 
 
 def decide_survey(
