@@ -92,3 +92,22 @@ def test_every_response_carries_the_correlation_id_it_was_bound_to(intake_http):
     assert given.headers["X-Correlation-Id"] == "corr-42"
     minted = intake_http.get("/healthz").headers["X-Correlation-Id"]
     assert len(minted) == 36 and minted != "corr-42"
+
+
+def test_a_concurrent_write_to_the_same_stream_is_a_409_not_a_500():
+    from fastapi import FastAPI
+
+    from repairline_platform.eventstore import ConcurrencyError
+    from repairline_platform.http import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.put("/things/{thing}")
+    async def put(thing: str) -> None:
+        raise ConcurrencyError(f"stream thing:{thing} moved past version 1")
+
+    response = TestClient(app).put("/things/a")
+    assert response.status_code == 409
+    assert response.json()["error"] == "concurrent_update"
+    assert "thing:a" in response.json()["detail"]

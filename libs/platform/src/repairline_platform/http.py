@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from repairline_platform.eventstore import ConcurrencyError
+
 
 class Conflict(Exception):
     """An illegal transition: answered 409 naming the current state."""
@@ -48,6 +50,17 @@ def install_error_handlers(app: FastAPI) -> None:
                 "error": "illegal_transition",
                 "detail": exc.message,
                 "current_state": exc.current_state,
+            },
+        )
+
+    @app.exception_handler(ConcurrencyError)
+    async def _concurrent(_: Request, exc: ConcurrencyError) -> JSONResponse:
+        return JSONResponse(
+            status_code=409,
+            content={
+                "error": "concurrent_update",
+                "detail": f"{exc}; someone changed it at the same moment: read it and try again",
+                "current_state": "changed",
             },
         )
 
