@@ -111,3 +111,27 @@ def test_a_concurrent_write_to_the_same_stream_is_a_409_not_a_500():
     assert response.status_code == 409
     assert response.json()["error"] == "concurrent_update"
     assert "thing:a" in response.json()["detail"]
+
+
+async def test_a_command_is_decided_again_when_another_writer_moved_the_stream_first():
+    from repairline_platform.eventstore import ConcurrencyError, retry_on_concurrency
+
+    calls = []
+
+    async def attempt() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConcurrencyError("moved")
+        return "decided"
+
+    assert await retry_on_concurrency(attempt) == "decided"
+    assert len(calls) == 3
+
+    async def always() -> str:
+        calls.append(1)
+        raise ConcurrencyError("still moving")
+
+    calls.clear()
+    with pytest.raises(ConcurrencyError):
+        await retry_on_concurrency(always, attempts=4)
+    assert len(calls) == 4

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
@@ -19,9 +19,27 @@ from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope, wrap
 from repairline_platform.clock import Clock
 
+T = TypeVar("T")
+
 
 class ConcurrencyError(Exception):
     """Someone else appended to the stream first; reload and decide again."""
+
+
+async def retry_on_concurrency(attempt: Callable[[], Awaitable[T]], *, attempts: int = 4) -> T:
+    """Run a load-decide-append `attempt` again when another writer moved the stream first.
+
+    A timer, a consumer or a second request may append to the same stream between our
+    load and our append; the unique (stream, version) catches it and we decide afresh.
+    After `attempts` tries the ConcurrencyError propagates (an HTTP 409).
+    """
+    for remaining in range(attempts - 1, -1, -1):
+        try:
+            return await attempt()
+        except ConcurrencyError:
+            if remaining == 0:
+                raise
+    raise AssertionError("attempts must be at least 1")
 
 
 @dataclass(frozen=True)

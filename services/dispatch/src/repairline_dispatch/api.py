@@ -33,7 +33,7 @@ from repairline_dispatch.handlers import (
     sla_resumed,
     ticket_facts,
 )
-from repairline_platform.eventstore import ConcurrencyError, UnitOfWork
+from repairline_platform.eventstore import UnitOfWork, retry_on_concurrency
 from repairline_platform.http import Conflict, NotFound
 from repairline_platform.logging import get_logger
 from repairline_platform.runtime import Runtime
@@ -484,14 +484,7 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
         correlation_id: str | None,
     ) -> Any:
         cid = correlation_id or str(uuid.uuid4())
-        for attempt in range(4):
-            try:
-                return await _attempt(ticket_id, decide, cid)
-            except ConcurrencyError:
-                if attempt == 3:
-                    raise
-                # a timer or a consumer wrote to the stream first: reload and decide again
-        raise AssertionError("unreachable")
+        return await retry_on_concurrency(lambda: _attempt(ticket_id, decide, cid))
 
     async def _attempt(
         ticket_id: str,

@@ -27,7 +27,7 @@ from repairline_contracts.intake import (
     Urgency,
 )
 from repairline_intake import domain
-from repairline_platform.eventstore import ConcurrencyError, UnitOfWork
+from repairline_platform.eventstore import UnitOfWork, retry_on_concurrency
 from repairline_platform.http import Conflict, NotFound
 from repairline_platform.logging import get_logger
 from repairline_platform.runtime import Runtime
@@ -537,13 +537,7 @@ def routes(rt: Runtime) -> APIRouter:
         decide: Callable[[domain.IntakeTicket, UnitOfWork], Any],
         correlation_id: str | None,
     ) -> CommandDone:
-        for attempt in range(4):
-            try:
-                return await _attempt(ticket_id, decide, correlation_id)
-            except ConcurrencyError:
-                if attempt == 3:
-                    raise
-        raise AssertionError("unreachable")
+        return await retry_on_concurrency(lambda: _attempt(ticket_id, decide, correlation_id))
 
     async def _attempt(
         ticket_id: str,
