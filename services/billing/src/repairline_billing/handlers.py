@@ -481,20 +481,7 @@ async def _handed_in(uow: UnitOfWork, ticket_id: str, zone: Any) -> dict[str, da
 def timer_handlers(pack: Any) -> dict[str, Any]:
     """The penalty clocks: each checks, once its deadline has passed, what was handed in."""
 
-    async def forms_check(uow: UnitOfWork, timer: Timer) -> None:
-        ticket_id = timer.stream_id
-        engineer_id = timer.payload.get("engineer_id")
-        penalty = domain.decide_forms_check(
-            pack,
-            ticket_id=ticket_id,
-            engineer_id=engineer_id,
-            outlet_id=await engineer_outlet(uow, ticket_id, engineer_id),
-            service_on=date.fromisoformat(timer.payload["service_on"]),
-            handed_in=await _handed_in(uow, ticket_id, pack.zone),
-            on=uow.now().astimezone(pack.zone).date(),
-            completion_event_id=timer.payload["event_id"],
-            now=uow.now(),
-        )
+    async def penalise(uow: UnitOfWork, timer: Timer, penalty: Any) -> None:
         if penalty is not None:
             await append_penalty(
                 uow,
@@ -503,84 +490,57 @@ def timer_handlers(pack: Any) -> dict[str, Any]:
                 causation_id=f"timer:{timer.timer_id}",
             )
 
-    async def implementation_form_check(uow: UnitOfWork, timer: Timer) -> None:
-        ticket_id = timer.stream_id
-        engineer_id = timer.payload.get("engineer_id")
-        penalty = domain.decide_implementation_form_check(
-            pack,
-            ticket_id=ticket_id,
-            engineer_id=engineer_id,
-            outlet_id=await engineer_outlet(uow, ticket_id, engineer_id),
-            implemented_on=date.fromisoformat(timer.payload["service_on"]),
-            handed_in=await _handed_in(uow, ticket_id, pack.zone),
-            on=uow.now().astimezone(pack.zone).date(),
-            completion_event_id=timer.payload["event_id"],
-            now=uow.now(),
-        )
-        if penalty is not None:
-            await append_penalty(
-                uow,
-                penalty,
-                correlation_id=timer.correlation_id,
-                causation_id=f"timer:{timer.timer_id}",
-            )
+    def forms(decide: Any, date_argument: str) -> Any:
+        """PEN-2 (service forms) and PEN-5 (implementation form): what was handed in by when."""
 
-    async def record_check(uow: UnitOfWork, timer: Timer) -> None:
-        ticket_id = timer.stream_id
-        engineer_id = timer.payload.get("engineer_id")
-        recorded = any(
-            isinstance(e, ServiceRecordFiled) and e.activity in ("visit", "trip")
-            for e in await uow.load_stream(ticket_id)
-        )
-        penalty = domain.decide_record_check(
-            pack,
-            ticket_id=ticket_id,
-            engineer_id=engineer_id,
-            outlet_id=await engineer_outlet(uow, ticket_id, engineer_id),
-            recorded=recorded,
-            visit_event_id=timer.payload["event_id"],
-            visit_on=date.fromisoformat(timer.payload["visit_on"]),
-            now=uow.now(),
-        )
-        if penalty is not None:
-            await append_penalty(
-                uow,
-                penalty,
-                correlation_id=timer.correlation_id,
-                causation_id=f"timer:{timer.timer_id}",
+        async def check(uow: UnitOfWork, timer: Timer) -> None:
+            ticket_id = timer.stream_id
+            engineer_id = timer.payload.get("engineer_id")
+            penalty = decide(
+                pack,
+                ticket_id=ticket_id,
+                engineer_id=engineer_id,
+                outlet_id=await engineer_outlet(uow, ticket_id, engineer_id),
+                handed_in=await _handed_in(uow, ticket_id, pack.zone),
+                on=uow.now().astimezone(pack.zone).date(),
+                completion_event_id=timer.payload["event_id"],
+                now=uow.now(),
+                **{date_argument: date.fromisoformat(timer.payload["service_on"])},
             )
+            await penalise(uow, timer, penalty)
 
-    async def remote_record_check(uow: UnitOfWork, timer: Timer) -> None:
-        ticket_id = timer.stream_id
-        engineer_id = timer.payload.get("engineer_id")
-        recorded = any(
-            isinstance(e, ServiceRecordFiled) and e.activity == "remote"
-            for e in await uow.load_stream(ticket_id)
-        )
-        penalty = domain.decide_record_check(
-            pack,
-            ticket_id=ticket_id,
-            engineer_id=engineer_id,
-            outlet_id=await engineer_outlet(uow, ticket_id, engineer_id),
-            recorded=recorded,
-            visit_event_id=timer.payload["event_id"],
-            visit_on=date.fromisoformat(timer.payload["visit_on"]),
-            now=uow.now(),
-            remote=True,
-        )
-        if penalty is not None:
-            await append_penalty(
-                uow,
-                penalty,
-                correlation_id=timer.correlation_id,
-                causation_id=f"timer:{timer.timer_id}",
+        return check
+
+    def records(activities: tuple[str, ...], *, remote: bool) -> Any:
+        """PEN-3 (visit or trip) and PEN-4 (remote service) not written into the record."""
+
+        async def check(uow: UnitOfWork, timer: Timer) -> None:
+            ticket_id = timer.stream_id
+            engineer_id = timer.payload.get("engineer_id")
+            recorded = any(
+                isinstance(e, ServiceRecordFiled) and e.activity in activities
+                for e in await uow.load_stream(ticket_id)
             )
+            penalty = domain.decide_record_check(
+                pack,
+                ticket_id=ticket_id,
+                engineer_id=engineer_id,
+                outlet_id=await engineer_outlet(uow, ticket_id, engineer_id),
+                recorded=recorded,
+                visit_event_id=timer.payload["event_id"],
+                visit_on=date.fromisoformat(timer.payload["visit_on"]),
+                now=uow.now(),
+                **({"remote": True} if remote else {}),
+            )
+            await penalise(uow, timer, penalty)
+
+        return check
 
     return {
-        FORMS_CHECK: forms_check,
-        IMPLEMENTATION_FORM_CHECK: implementation_form_check,
-        RECORD_CHECK: record_check,
-        REMOTE_RECORD_CHECK: remote_record_check,
+        FORMS_CHECK: forms(domain.decide_forms_check, "service_on"),
+        IMPLEMENTATION_FORM_CHECK: forms(domain.decide_implementation_form_check, "implemented_on"),
+        RECORD_CHECK: records(("visit", "trip"), remote=False),
+        REMOTE_RECORD_CHECK: records(("remote",), remote=True),
     }
 
 
