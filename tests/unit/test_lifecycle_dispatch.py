@@ -459,3 +459,25 @@ def test_an_illegal_transition_names_the_current_state(command, state):
         decide(visit)
     assert err.value.state is state
     assert state.value in str(err.value) or "completed" in str(err.value)
+
+
+def test_dsp_1_dsp_2_an_engineer_at_capacity_can_still_book_and_move_his_own_jobs():
+    full = eng(capacity=2, open_jobs=2)  # this ticket is one of the two
+    [moved] = domain.decide_reschedule(
+        PACK,
+        booked(),
+        full,
+        window=(at(7), at(8)),
+        reason="traffic",
+        requested_by="engineer",
+        customer_consents=True,
+        travel=0,
+        now=NOW,
+    )
+    assert isinstance(moved, AppointmentRescheduled)
+    assert (
+        domain.fit(
+            full, window=(at(7), at(8)), location=None, speed_kmh=30.0, zone=PACK.zone
+        ).problem
+        == "at capacity (2 open jobs)"
+    )  # but he takes no new job

@@ -374,10 +374,13 @@ def fit(
     location: GeoPoint | None,
     speed_kmh: float,
     zone: ZoneInfo,
+    new_job: bool = True,
 ) -> Fit:
     """DSP-1: capacity, working hours, the engineer's other appointments and the travel
-    between them. Travel is counted from the previous appointment, else from home."""
-    if engineer.capacity is not None and engineer.open_jobs >= engineer.capacity:
+    between them. Travel is counted from the previous appointment, else from home.
+    Capacity limits taking a ``new_job``; booking or moving one he already holds adds no
+    load (it is among his open jobs already)."""
+    if new_job and engineer.capacity is not None and engineer.open_jobs >= engineer.capacity:
         return Fit(engineer, None, f"at capacity ({engineer.capacity} open jobs)")
     if window is None:
         return Fit(engineer, travel_minutes(engineer.home, location, speed_kmh=speed_kmh))
@@ -616,7 +619,14 @@ def decide_appointment(
     _check_window(window, now)
     if not customer_window:
         check_lead(pack, window, now)
-    problem = fit(engineer, window=window, location=location, speed_kmh=speed_kmh, zone=pack.zone)
+    problem = fit(
+        engineer,
+        window=window,
+        location=location,
+        speed_kmh=speed_kmh,
+        zone=pack.zone,
+        new_job=False,  # the job is already his
+    )
     if problem.problem is not None:
         raise IllegalTransition(
             f"engineer {engineer.engineer_id} is {problem.problem}: pick another window"
@@ -699,7 +709,14 @@ def decide_reschedule(
             ),
         ]
     check_lead(pack, window, now)
-    problem = fit(engineer, window=window, location=location, speed_kmh=speed_kmh, zone=pack.zone)
+    problem = fit(
+        engineer,
+        window=window,
+        location=location,
+        speed_kmh=speed_kmh,
+        zone=pack.zone,
+        new_job=False,  # the job is already his
+    )
     if problem.problem is not None:
         raise IllegalTransition(
             f"engineer {engineer.engineer_id} is {problem.problem} in the new window", visit.state
