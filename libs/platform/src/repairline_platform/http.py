@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from repairline_platform.eventstore import ConcurrencyError
+from repairline_rules import refusals
 
 
 class Conflict(Exception):
@@ -67,3 +68,40 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"error": "not_found", "detail": exc.message})
+
+    @app.exception_handler(refusals.IllegalTransition)
+    async def _illegal(_: Request, exc: refusals.IllegalTransition) -> JSONResponse:
+        return JSONResponse(
+            status_code=409,
+            content={
+                "error": "illegal_transition",
+                "detail": exc.message,
+                "current_state": exc.state,
+            },
+        )
+
+    @app.exception_handler(refusals.NotFound)
+    async def _absent(_: Request, exc: refusals.NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"error": "not_found", "detail": exc.message})
+
+    @app.exception_handler(refusals.InvalidInput)
+    async def _invalid_input(_: Request, exc: refusals.InvalidInput) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": "validation_failed",
+                "errors": [{"field": exc.field, "reason": exc.reason}],
+            },
+        )
+
+    @app.exception_handler(refusals.Refused)
+    async def _refused(_: Request, exc: refusals.Refused) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": "request_refused",
+                "rule_id": exc.rule_id,
+                "reason": exc.message,
+                **exc.details,
+            },
+        )

@@ -25,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
-from repairline_platform import db
+from repairline_platform import commands, db
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
 from repairline_platform.consumer import DeadLetterPublisher, InboxConsumer, SeekToStoredOffsets
 from repairline_platform.eventstore import Handler, Origin, UnitOfWork
@@ -309,8 +309,13 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     @app.middleware("http")
     async def bind_request_context(request: Any, call_next: Any) -> Any:
         correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        with structlog.contextvars.bound_contextvars(
-            correlation_id=correlation_id, http_method=request.method, http_path=request.url.path
+        with (
+            structlog.contextvars.bound_contextvars(
+                correlation_id=correlation_id,
+                http_method=request.method,
+                http_path=request.url.path,
+            ),
+            commands.bound(correlation_id, f"http:{correlation_id}"),
         ):
             response = await call_next(request)
         response.headers["X-Correlation-Id"] = correlation_id

@@ -1,0 +1,1 @@
+"""The `repairline` command: operators' and analysts' tools over the event log."""

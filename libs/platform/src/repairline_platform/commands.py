@@ -1,0 +1,237 @@
+"""The one command path: load, fold, decide, append, retry; one result, one error answer.
+
+Every HTTP command and every reaction of every service goes through `execute` (which
+opens its own unit of work and retries on a concurrent write) or `run` (inside a unit
+of work the caller holds, such as a consumer's batch). A command is a plain function
+`decide(state, uow) -> events`; the state is the fold of the stream it names.
+
+Correlation and causation ids come from the `CommandContext` bound by the HTTP
+middleware (the caller's `X-Correlation-Id`) or by the consumer (the event being
+reacted to), so the id a caller gets back is the one on the events.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from repairline_contracts.base import Event
+from repairline_contracts.envelope import Envelope
+from repairline_platform.eventstore import ConcurrencyError, retry_on_concurrency
+from repairline_rules.refusals import NotFound, Refused
+
+S = TypeVar("S")
+U = TypeVar("U", bound="CommandUnit")
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Why a command runs: the conversation it belongs to and what caused it."""
+
+    correlation_id: str
+    causation_id: str
+
+
+_context: ContextVar[CommandContext | None] = ContextVar("repairline_command_context", default=None)
+
+
+@contextmanager
+def bound(correlation_id: str, causation_id: str) -> Iterator[CommandContext]:
+    """Bind the context for the commands run inside the block."""
+    ctx = CommandContext(correlation_id=correlation_id, causation_id=causation_id)
+    token = _context.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _context.reset(token)
+
+
+@contextmanager
+def reacting_to(envelope: Envelope) -> Iterator[CommandContext]:
+    """Bind the context of a reaction: the event's conversation, caused by the event."""
+    with bound(envelope.correlationid or envelope.id, envelope.id) as ctx:
+        yield ctx
+
+
+def current_context() -> CommandContext:
+    """The bound context, or a fresh conversation when nothing bound one."""
+    ctx = _context.get()
+    if ctx is None:
+        cid = str(uuid.uuid4())
+        ctx = CommandContext(correlation_id=cid, causation_id=f"internal:{cid}")
+    return ctx
+
+
+class CommandUnit(Protocol):
+    """What the command path needs of a unit of work; PostgreSQL's and the in-memory fake."""
+
+    def now(self) -> datetime: ...
+
+    async def load_stream(self, stream_id: str) -> list[Event]: ...
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        *,
+        expected_version: int | None = None,
+        correlation_id: str,
+        causation_id: str,
+        region: str | None = None,
+    ) -> list[Envelope]: ...
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What every command answers: the stream, the events recorded, and the conversation."""
+
+    stream_id: str
+    events: tuple[str, ...]
+    event_ids: tuple[str, ...]
+    correlation_id: str
+    version: int
+    data: dict[str, Any] = field(default_factory=dict)
+    refused: Refused | None = None
+    """A refusal whose events were recorded; `execute` raises it once they are committed."""
+
+    def answer(self, id_field: str = "ticket_id") -> dict[str, Any]:
+        """The JSON answer: the stream id under `id_field`, events, ids, version, data."""
+        return {
+            id_field: self.stream_id,
+            "events": list(self.events),
+            "event_ids": list(self.event_ids),
+            "correlation_id": self.correlation_id,
+            "version": self.version,
+            **self.data,
+        }
+
+
+Decide = Callable[[S, U], "Sequence[Event] | Awaitable[Sequence[Event]]"]
+
+
+@dataclass(frozen=True)
+class Stream(Generic[S]):
+    """How one kind of stream is folded: `fold(stream_id, events) -> state`."""
+
+    name: str
+    fold: Callable[[str, Sequence[Event]], S]
+    region_of: Callable[[S], str | None] = lambda _: None
+
+
+async def run(
+    uow: U,
+    stream: Stream[S],
+    stream_id: str,
+    decide: Decide[S, U],
+    *,
+    create: bool = False,
+    region: str | None = None,
+    data: Callable[[S, Sequence[Event]], dict[str, Any]] | None = None,
+) -> CommandResult:
+    """Load and fold `stream_id`, decide, append at the loaded version, inside `uow`.
+
+    `create=True` allows (and requires) an empty stream; otherwise an empty one is a
+    NotFound. A `Refused` carrying events appends them and comes back on the result
+    (`refused`), so the unit commits what the caller is told; `execute` then raises it.
+    """
+    ctx = current_context()
+    history = await uow.load_stream(stream_id)
+    if create and history:
+        raise ConcurrencyError(f"{stream.name} {stream_id} exists already")
+    if not create and not history:
+        raise NotFound(f"no {stream.name} {stream_id}")
+    state = stream.fold(stream_id, history)
+    region = region or stream.region_of(state)
+    try:
+        decided = decide(state, uow)
+        if inspect.isawaitable(decided):
+            decided = await decided
+    except Refused as refusal:
+        if not refusal.events:
+            raise
+        envelopes = await uow.append(
+            stream_id,
+            refusal.events,
+            expected_version=len(history),
+            correlation_id=ctx.correlation_id,
+            causation_id=ctx.causation_id,
+            region=region,
+        )
+        refusal.details.setdefault("event_id", envelopes[0].id)
+        return CommandResult(
+            stream_id=stream_id,
+            events=tuple(type(e).__name__ for e in refusal.events),
+            event_ids=tuple(env.id for env in envelopes),
+            correlation_id=ctx.correlation_id,
+            version=len(history) + len(refusal.events),
+            refused=refusal,
+        )
+    events = list(decided)  # type: ignore[arg-type]
+    envelopes = await uow.append(
+        stream_id,
+        events,
+        expected_version=len(history),
+        correlation_id=ctx.correlation_id,
+        causation_id=ctx.causation_id,
+        region=region,
+    )
+    return CommandResult(
+        stream_id=stream_id,
+        events=tuple(type(e).__name__ for e in events),
+        event_ids=tuple(env.id for env in envelopes),
+        correlation_id=ctx.correlation_id,
+        version=len(history) + len(events),
+        data=data(state, events) if data else {},
+    )
+
+
+async def execute(
+    unit_of_work: Callable[[], AbstractAsyncContextManager[U]],
+    stream: Stream[S],
+    stream_id: str,
+    decide: Decide[S, U],
+    **options: Any,
+) -> CommandResult:
+    """`run` in a unit of work of its own, tried afresh when another writer came first."""
+
+    async def attempt() -> CommandResult:
+        async with unit_of_work() as uow:
+            return await run(uow, stream, stream_id, decide, **options)
+
+    result = await retry_on_concurrency(attempt)
+    if result.refused is not None:
+        raise result.refused
+    return result
+
+
+async def in_unit(
+    unit_of_work: Callable[[], AbstractAsyncContextManager[U]],
+    work: Callable[[U], Awaitable[Any]],
+) -> Any:
+    """Run `work` (several `run`s, a multi-stream command) in one unit, with the retry."""
+
+    async def attempt() -> Any:
+        async with unit_of_work() as uow:
+            return await work(uow)
+
+    return await retry_on_concurrency(attempt)
+
+
+__all__ = [
+    "CommandContext",
+    "CommandResult",
+    "CommandUnit",
+    "Stream",
+    "bound",
+    "current_context",
+    "execute",
+    "in_unit",
+    "reacting_to",
+    "run",
+]
