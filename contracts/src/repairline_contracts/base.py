@@ -32,6 +32,13 @@ class Decision(BaseModel):
     pack_version: str = Field(description="Version of the policy pack that decided.")
     rule_ids: tuple[str, ...] = Field(description="Rule ids from RULES.md that decided.")
 
+    @classmethod
+    def of(cls, outcome: Decision) -> Decision:
+        """Just the pack, version and rule ids of a rule's outcome, as events record them."""
+        return cls(
+            pack_id=outcome.pack_id, pack_version=outcome.pack_version, rule_ids=outcome.rule_ids
+        )
+
 
 def event_payload(event: Event) -> dict[str, Any]:
     """The event's data as JSON-ready primitives (the CloudEvents `data` member)."""

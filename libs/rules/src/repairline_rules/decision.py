@@ -1,4 +1,8 @@
-"""What every decision carries: the pack that decided it and the rules that did."""
+"""What every decision carries: the pack that decided it and the rules that did.
+
+`Decision` is the one on the wire (`repairline_contracts.base`): every rule's outcome
+is one, and `Decision.of(outcome)` is what an event records of it.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from repairline_contracts.base import Decision
+
+__all__ = ["Decision", "Value", "a_date", "add_months", "aware", "stamp", "utc"]
+
 if TYPE_CHECKING:
     from repairline_rules.packs import PolicyPack
-
-
-class Decision(BaseModel):
-    """Base of every decision: pack id and version, and the rule ids that produced it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    pack_id: str
-    pack_version: str
-    rule_ids: tuple[str, ...]
 
 
 class Value(BaseModel):
