@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import re
 import sys
 from pathlib import Path
 
@@ -28,9 +29,43 @@ def _short(dotted: str) -> str:
     return dotted.removeprefix("repairline_rules.")
 
 
-def render() -> str:
-    """The text of docs/rules.md, generated from the ``@rule`` registry."""
+def _link(dotted: str) -> str:
+    """A Markdown link from docs/ to the file that defines a rule function."""
+    module_name, _, _ = dotted.rpartition(".")
+    path = "../libs/rules/src/" + module_name.replace(".", "/") + ".py"
+    return f"[`{_short(dotted)}`]({path})"
+
+
+_MENTION = re.compile(r"\b((?:INT|WAR|DSP|FEE|PEN|FBK)-[1-9][0-9]?)\b")
+
+
+def service_mentions(root: Path) -> dict[str, dict[str, list[str]]]:
+    """Rule id -> service -> the service's files (relative to root) that cite the id."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for path in sorted(root.glob("services/*/src/*/**/*.py")):
+        service = path.relative_to(root).parts[1]
+        ids = set(_MENTION.findall(path.read_text(encoding="utf-8")))
+        for rule_id in ids:
+            files = found.setdefault(rule_id, {}).setdefault(service, [])
+            files.append(path.relative_to(root).as_posix())
+    return found
+
+
+def _where(files: dict[str, list[str]]) -> str:
+    parts = []
+    for service in sorted(files):
+        names = ", ".join(
+            f"[{Path(f).relative_to(*Path(f).parts[:4]).as_posix()}](../{f})"
+            for f in sorted(files[service])
+        )
+        parts.append(f"{service}: {names}")
+    return "<br>".join(parts)
+
+
+def render(root: Path | None = None) -> str:
+    """The text of docs/rules.md, generated from the ``@rule`` registry and the services."""
     found = implementations()
+    mentions = service_mentions(root or default_path().parent.parent)
     lines = [
         "# Rules and the code that implements them",
         "",
@@ -40,14 +75,17 @@ def render() -> str:
         f"({', '.join(f'`{pack}`' for pack in BUILTIN_PACKS)}), in",
         "`libs/rules/src/repairline_rules/packs/`.",
         "",
-        "| rule | title | implemented by |",
-        "|---|---|---|",
+        "The last column lists, per service, the files that cite the rule: its command",
+        "types and decision in `domain/`, the command in `commands.py`, the reaction in",
+        "`reactions.py`, the read model in `projections.py`, the route in `api.py`.",
+        "",
+        "| rule | title | decided by | where the services apply it |",
+        "|---|---|---|---|",
     ]
     for rule_id in sorted(found, key=rule_sort_key):
-        names = "<br>".join(
-            f"`{name.removeprefix('repairline_rules.')}`" for name in found[rule_id]
-        )
-        lines.append(f"| {rule_id} | {RULE_TITLES[rule_id]} | {names} |")
+        names = "<br>".join(_link(name) for name in found[rule_id])
+        where = _where(mentions.get(rule_id, {}))
+        lines.append(f"| {rule_id} | {RULE_TITLES[rule_id]} | {names} | {where} |")
     lines += ["", "## Functions", ""]
     functions = sorted({name for names in found.values() for name in names})
     for name in functions:
@@ -62,9 +100,9 @@ def render() -> str:
         "services follow them, but there is nothing to decide.",
         "",
     ]
-    lines += [
-        f"- {rule_id} {RULE_TITLES[rule_id]}" for rule_id in sorted(procedural, key=rule_sort_key)
-    ]
+    for rule_id in sorted(procedural, key=rule_sort_key):
+        where = _where(mentions.get(rule_id, {}))
+        lines.append(f"- {rule_id} {RULE_TITLES[rule_id]}" + (f" ({where})" if where else ""))
     return "\n".join(lines) + "\n"
 
 
