@@ -7,6 +7,12 @@ UV := .tools/uv/bin/uv
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
+# Every target (topics, tests, bench, the services) derives its addresses from the
+# same settings that place the broker and the database.
+REPAIRLINE_KAFKA_PORT ?= 19092
+REPAIRLINE_PG_PORT ?= 15432
+export REPAIRLINE_KAFKA_BOOTSTRAP ?= 127.0.0.1:$(REPAIRLINE_KAFKA_PORT)
+export REPAIRLINE_PG_DSN ?= postgresql://repairline@127.0.0.1:$(REPAIRLINE_PG_PORT)
 INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 
@@ -64,8 +70,14 @@ status:
 	-$(INFRA) status
 	-$(SERVICES) status
 
+# The suite runs on today's date, then the end-to-end tests again with the services'
+# simulated clocks on a date whose next three days hold a public holiday and a weekend
+# (30 Sep 2026: National Day from 1 Oct, then Saturday), so no test passes by the calendar.
+TEST_EDGE_DATE ?= 2026-09-30
+
 test: lint infra-up
 	$(PY) -m pytest tests -q -p no:cacheprovider
+	REPAIRLINE_CLOCK_DATE=$(TEST_EDGE_DATE) $(PY) -m pytest tests/e2e -q -p no:cacheprovider
 
 test-unit: setup
 	$(PY) -m pytest tests/unit -q
@@ -82,4 +94,5 @@ bench: infra-up
 clean:
 	-$(SERVICES) stop
 	-$(INFRA) down
+	if [ -f .local/pg.place ]; then rm -rf "$$(dirname "$$(cat .local/pg.place)")"; fi
 	rm -rf .venv .tools .local

@@ -18,7 +18,18 @@ port_of() {
   echo "${!var:-${PORT[$1]}}"
 }
 
-alive() { [[ -f "$RUN/$1.pid" ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# A service runs when its pid is alive (not a zombie waiting to be reaped) and is
+# still the service's own command: a pid reused by another process does not count.
+alive() {
+  local pid stat
+  [[ -f "$RUN/$1.pid" ]] || return 1
+  pid="$(cat "$RUN/$1.pid")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat%% *}" != Z ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "repairline-$1 serve"
+}
 
 wait_ready() {
   local svc=$1 url="http://127.0.0.1:$(port_of "$1")/readyz"

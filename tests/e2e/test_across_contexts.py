@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -97,9 +98,21 @@ async def test_fee_4_fbk_5_chargeable_work_waits_for_the_quote_and_dissatisfacti
         == sum(line["amount_fen"] for line in invoice["lines"])
     )
 
-    # FBK-2 then FBK-5: the next morning's callback finds the customer dissatisfied
-    assert feedback.request("POST", "/admin/clock/advance", {"days": 2})[0] == 200
+    # FBK-2 then FBK-5: the next working morning's callback finds the customer dissatisfied
     callback_id = f"{ticket}:after_service"
+    _, scheduled = await until(
+        feedback,
+        "GET",
+        f"/callbacks?status=scheduled&ticket_id={ticket}",
+        lambda s, b: s == 200 and any(c["callback_id"] == callback_id for c in b),
+    )
+    due_at = datetime.fromisoformat(scheduled[0]["due_at"])
+    _, clock = feedback.request("GET", "/admin/clock")
+    wait = due_at - datetime.fromisoformat(clock["now"]) + timedelta(minutes=1)
+    assert (
+        feedback.request("POST", "/admin/clock/advance", {"seconds": wait.total_seconds()})[0]
+        == 200
+    )
     await until(
         feedback,
         "GET",

@@ -91,11 +91,16 @@ class Day:
         return datetime.fromisoformat(body["now"])
 
     def _business_day(self) -> date:
-        """The next day that, with the day after, is a Monday-to-Friday working day."""
+        """The next day that, with the two days after, is a Monday-to-Friday working day.
+
+        A day's tests book and reschedule up to two days ahead, so all three must be
+        working days whatever date the clock shows (see REPAIRLINE_CLOCK_DATE).
+        """
         calendar = BusinessCalendar.from_pack(self.pack)
         day = self.now().astimezone(self.zone).date() + timedelta(days=1)
         while not all(
-            d.weekday() < 5 and calendar.is_working_day(d) for d in (day, day + timedelta(days=1))
+            d.weekday() < 5 and calendar.is_working_day(d)
+            for d in (day + timedelta(days=n) for n in range(3))
         ):
             day += timedelta(days=1)
         return day

@@ -3,11 +3,18 @@
 # (/usr/lib/postgresql/<major>/bin), independent of any system cluster.
 # Sourced by infra.sh after common.sh.
 
-PG_DIR="$LOCAL_DIR/pg"
-PG_DATA="$PG_DIR/data"
-PG_RUN="$PG_DIR/run"
-PG_LOGDIR="$PG_DIR/log"
-PG_LOG="$PG_LOGDIR/postgresql.log"
+# The cluster lives in $LOCAL_DIR/pg, unless the checkout is somewhere its OS user
+# cannot enter (a clone in root's own home, mode 700): then in a folder of its own
+# under /var/lib/repairline, recorded in $PG_PLACE_FILE (see pg_place).
+PG_PLACE_FILE="$LOCAL_DIR/pg.place"
+pg_set_dir() {
+    PG_DIR="$1"
+    PG_DATA="$PG_DIR/data"
+    PG_RUN="$PG_DIR/run"
+    PG_LOGDIR="$PG_DIR/log"
+    PG_LOG="$PG_LOGDIR/postgresql.log"
+}
+if [[ -f "$PG_PLACE_FILE" ]]; then pg_set_dir "$(cat "$PG_PLACE_FILE")"; else pg_set_dir "$LOCAL_DIR/pg"; fi
 PG_SUPERUSER=repairline
 PG_DATABASES=(repairline_intake repairline_dispatch repairline_billing repairline_feedback)
 PG_CONF_NAME=repairline.conf
@@ -73,6 +80,19 @@ as_pg() {
     fi
 }
 
+pg_place() {
+    is_root || return 0
+    [[ -f "$PG_PLACE_FILE" || -f "$PG_DATA/PG_VERSION" ]] && return 0
+    mkdir -p "$LOCAL_DIR"
+    runuser -u "$PG_OS_USER" -- test -x "$LOCAL_DIR" 2>/dev/null && return 0
+    local place
+    place="/var/lib/repairline/$(printf '%s' "$LOCAL_DIR" | sha256sum | cut -c1-16)/pg"
+    mkdir -p "$place"
+    printf '%s\n' "$place" >"$PG_PLACE_FILE"
+    pg_set_dir "$place"
+    log "postgres: user '$PG_OS_USER' cannot enter $LOCAL_DIR; the cluster lives in $PG_DIR"
+}
+
 pg_prepare_dirs() {
     mkdir -p "$PG_DATA" "$PG_RUN" "$PG_LOGDIR"
     if is_root; then
@@ -117,12 +137,11 @@ unix_socket_directories = '$PG_RUN'
 max_connections = 300
 shared_buffers = 256MB
 
-# Durability is traded for speed: LOCAL DEV/TEST CLUSTER ONLY, never production.
-# A crash of the machine can corrupt this cluster; it holds nothing that
-# cannot be recreated.
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+# Durable: what a service acknowledged survives a crash of PostgreSQL or of the
+# machine (make run is what a small network runs on).
+fsync = on
+synchronous_commit = on
+full_page_writes = on
 
 log_timezone = 'UTC'
 timezone = 'UTC'
@@ -187,6 +206,7 @@ SQL
 pg_up() {
     check_settings
     pg_find_os_user
+    pg_place
     mkdir -p "$PG_DIR"
     pg_find_bin
     pg_prepare_dirs

@@ -105,6 +105,14 @@ class Runtime:
             log.info("migrations applied", migrations=applied)
         if self.settings.clock == "simulated":
             offset_us = await self.pool.fetchval("select offset_us from clock_state where id = 1")
+            if offset_us is None and self.settings.clock_date is not None:
+                today = SystemClock().now().date()
+                offset_us = (self.settings.clock_date - today).days * 86_400_000_000
+                await self.pool.execute(
+                    "insert into clock_state (id, offset_us) values (1, $1)"
+                    " on conflict (id) do nothing",
+                    offset_us,
+                )
             self.clock = SimulatedClock(timedelta(microseconds=offset_us or 0))
         else:
             self.clock = SystemClock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
@@ -27,6 +28,11 @@ class ServiceSettings(BaseSettings):
     region: str = Field(default="cn-east", description="Region this deployment serves.")
     policy_pack: str = Field(default="water-heater", description="Policy pack id or file path.")
     clock: Literal["system", "simulated"] = "system"
+    clock_date: date | None = Field(
+        default=None,
+        description="With the simulated clock: the date it shows on a new database, reached"
+        " by shifting wall time by whole days (so every process agrees); default: today.",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
     batch_max_records: int = Field(default=500, ge=1)
