@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from repairline_platform.eventstore import ConcurrencyError
+from repairline_platform.logging import get_logger
 from repairline_rules import refusals
+
+log = get_logger(__name__)
+
+RETRY_AFTER_SECONDS = 2
 
 
 class Conflict(Exception):
@@ -104,4 +110,30 @@ def install_error_handlers(app: FastAPI) -> None:
                 "reason": exc.message,
                 **exc.details,
             },
+        )
+
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.CannotConnectNowError)
+    @app.exception_handler(asyncpg.TooManyConnectionsError)
+    @app.exception_handler(asyncpg.ConnectionDoesNotExistError)
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(TimeoutError)
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("a dependency is unavailable", error=type(exc).__name__)
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            content={
+                "error": "service_unavailable",
+                "detail": "the database is unreachable for a moment; nothing was recorded",
+                "retry_after": RETRY_AFTER_SECONDS,
+            },
+        )
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, exc: Exception) -> JSONResponse:
+        log.error("request failed", error=type(exc).__name__, exc_info=exc)
+        return JSONResponse(
+            status_code=500,
+            content={"error": "internal_error", "detail": "the request failed; see the logs"},
         )
