@@ -61,6 +61,23 @@ create table if not exists clock_state (
 );
 """
 
+IDEMPOTENCY_SCHEMA = """
+create table if not exists idempotency_keys (
+    key text primary key,
+    request_hash text not null,
+    status integer,
+    body bytea,
+    content_type text,
+    created_at timestamptz not null default now()
+);
+create index if not exists idempotency_keys_age on idempotency_keys (created_at);
+"""
+
+PLATFORM_MIGRATIONS = (
+    ("000_platform", PLATFORM_SCHEMA),
+    ("001_platform_idempotency", IDEMPOTENCY_SCHEMA),
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -96,7 +113,8 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> 
             " name text primary key, applied_at timestamptz not null default now())"
         )
         done = {r["name"] for r in await conn.fetch("select name from schema_migrations")}
-        for migration in (Migration("000_platform", PLATFORM_SCHEMA), *migrations):
+        platform = [Migration(name, sql) for name, sql in PLATFORM_MIGRATIONS]
+        for migration in (*platform, *migrations):
             if migration.name in done:
                 continue
             await conn.execute(migration.sql)

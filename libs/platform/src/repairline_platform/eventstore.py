@@ -17,6 +17,7 @@ import asyncpg
 
 from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope, wrap
+from repairline_platform import idempotency
 from repairline_platform.clock import Clock
 
 T = TypeVar("T")
@@ -87,6 +88,7 @@ class UnitOfWork:
     topic_for: Callable[[str], str]
     inline: Sequence[Projection] = ()
     appended: list[Envelope] = field(default_factory=list)
+    claim: idempotency.Claim | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -117,6 +119,9 @@ class UnitOfWork:
         """Append events to a stream; a concurrent writer raises ConcurrencyError."""
         if not events:
             return []
+        if self.claim is None and (claim := idempotency.current()) is not None:
+            await idempotency.claim_in(self.conn, claim)  # commits with these events
+            self.claim = claim
         version = (
             expected_version
             if expected_version is not None

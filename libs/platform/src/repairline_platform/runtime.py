@@ -25,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
-from repairline_platform import commands, db
+from repairline_platform import commands, db, idempotency
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
 from repairline_platform.consumer import DeadLetterPublisher, InboxConsumer, SeekToStoredOffsets
 from repairline_platform.eventstore import Handler, Origin, UnitOfWork
@@ -131,6 +131,8 @@ class Runtime:
                 inline=inline,  # type: ignore[arg-type]
             )
             yield uow
+        if uow.claim is not None:
+            uow.claim.committed = True
         if uow.appended and self.relay is not None:
             self.relay.wake()
 
@@ -174,6 +176,7 @@ class Runtime:
             self.unit_of_work, self.clock, timer_handlers, poll_seconds=s.timer_poll_seconds
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         if timer_handlers:
             self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
         self.broker = KafkaBroker(
@@ -190,6 +193,15 @@ class Runtime:
         await self.broker.start()
         self.ready = True
         log.info("service started", pack=self.pack.id, pack_version=str(self.pack.version))
+
+    async def _housekeeping(self, every_seconds: float = 600.0) -> None:
+        """Forget expired idempotency keys (by wall time: keys are kept 48 real hours)."""
+        while True:
+            try:
+                await idempotency.trim(self.pool, SystemClock().now())
+            except Exception:
+                log.warning("idempotency keys not trimmed; trying again later")
+            await asyncio.sleep(every_seconds)
 
     def _subscribe(self, handler: Handler, dead_letters: DeadLetterPublisher) -> None:
         assert self.broker is not None
@@ -238,6 +250,9 @@ class Runtime:
             self.timers.stop()
         if self.relay is not None:
             self.relay.stop()
+        for task in self._tasks:
+            if task.get_name() == "housekeeping":
+                task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
         if self.producer is not None:
@@ -313,6 +328,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    idempotency.install(app, lambda: rt.pool)
 
     @app.middleware("http")
     async def bind_request_context(request: Any, call_next: Any) -> Any:
@@ -332,4 +348,10 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     app.include_router(_platform_routes(rt))
 
     app.include_router(spec.routes(rt))
+    openapi = app.openapi
+
+    def openapi_with_idempotency() -> dict[str, Any]:
+        return idempotency.document(openapi())
+
+    app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
     return app

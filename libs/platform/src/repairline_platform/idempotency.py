@@ -1,0 +1,186 @@
+"""Idempotent POSTs: the same `Idempotency-Key` and body answer the first result, once.
+
+The key is claimed inside the transaction that records the request's effects (the
+first append of the request's first committed unit of work), so an effect and its
+claim commit together or not at all: a retry after a lost answer finds the claim and
+is answered from it, never applied twice. The answer itself is stored when the first
+request finishes; a retry that arrives while the first is still running waits for it.
+A key used again with another request is a 422. Keys are kept `KEEP` (at least 24 h).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+HEADER = "Idempotency-Key"
+KEEP = timedelta(hours=48)
+MAX_KEY_LENGTH = 200
+WAIT_FOR_FIRST_SECONDS = 5.0
+
+
+class AlreadyClaimed(Exception):
+    """Another request with this key recorded its effects first."""
+
+
+@dataclass
+class Claim:
+    key: str
+    request_hash: str
+    committed: bool = False
+
+
+_claim: ContextVar[Claim | None] = ContextVar("repairline_idempotency_claim", default=None)
+
+
+def current() -> Claim | None:
+    """The key of the request being served, unless its claim is already committed."""
+    claim = _claim.get()
+    return None if claim is None or claim.committed else claim
+
+
+async def claim_in(conn: asyncpg.Connection, claim: Claim) -> None:
+    """Claim the key in the caller's transaction; AlreadyClaimed when another request has."""
+    inserted = await conn.fetchval(
+        "insert into idempotency_keys (key, request_hash) values ($1, $2)"
+        " on conflict (key) do nothing returning true",
+        claim.key,
+        claim.request_hash,
+    )
+    if not inserted:
+        raise AlreadyClaimed(claim.key)
+
+
+def _error(status: int, error: str, reason: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=status,
+        content={"error": error, "errors": [{"field": HEADER, "reason": reason}]},
+    )
+
+
+def _replay(row: asyncpg.Record) -> Response:
+    return Response(
+        content=bytes(row["body"] or b""),
+        status_code=row["status"],
+        media_type=row["content_type"],
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+async def _stored(pool: asyncpg.Pool, key: str) -> asyncpg.Record | None:
+    return await pool.fetchrow(
+        "select request_hash, status, body, content_type from idempotency_keys where key = $1",
+        key,
+    )
+
+
+async def _answer_of_first(pool: asyncpg.Pool, key: str, request_hash: str) -> Response | None:
+    """The stored answer of the first request with this key, waiting while it runs."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_FOR_FIRST_SECONDS
+    while True:
+        row = await _stored(pool, key)
+        if row is None:
+            return None
+        if row["request_hash"] != request_hash:
+            return _error(422, "validation_failed", "this key was used with another request")
+        if row["status"] is not None:
+            return _replay(row)
+        if loop.time() >= deadline:
+            return JSONResponse(
+                status_code=409,
+                headers={"Retry-After": "1"},
+                content={
+                    "error": "request_in_progress",
+                    "detail": "the first request with this Idempotency-Key has recorded its"
+                    " effects and its answer is not stored yet: read the resource, or retry",
+                },
+            )
+        await asyncio.sleep(0.05)
+
+
+async def _store(pool: asyncpg.Pool, claim: Claim, response: Response, body: bytes) -> None:
+    await pool.execute(
+        "insert into idempotency_keys (key, request_hash, status, body, content_type)"
+        " values ($1, $2, $3, $4, $5) on conflict (key) do update set status = excluded.status,"
+        " body = excluded.body, content_type = excluded.content_type"
+        " where idempotency_keys.status is null"
+        " and idempotency_keys.request_hash = excluded.request_hash",
+        claim.key,
+        claim.request_hash,
+        response.status_code,
+        body,
+        response.headers.get("content-type"),
+    )
+
+
+async def trim(pool: asyncpg.Pool, now: Any) -> int:
+    """Forget keys older than KEEP; returns how many."""
+    status = await pool.execute("delete from idempotency_keys where created_at < $1", now - KEEP)
+    return int(status.split()[-1])
+
+
+def install(app: FastAPI, pool_of: Any) -> None:
+    """Honour `Idempotency-Key` on every POST of `app`; `pool_of()` gives the service's pool."""
+
+    @app.middleware("http")
+    async def idempotent_posts(request: Request, call_next: Any) -> Any:
+        key = request.headers.get(HEADER)
+        if request.method != "POST" or key is None:
+            return await call_next(request)
+        if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            return _error(422, "validation_failed", f"1 to {MAX_KEY_LENGTH} printable characters")
+        raw = await request.body()
+        digest = hashlib.sha256(f"{request.url.path}?{request.url.query}\n".encode() + raw)
+        claim = Claim(key=key, request_hash=digest.hexdigest())
+        pool = pool_of()
+        earlier = await _answer_of_first(pool, key, claim.request_hash)
+        if earlier is not None:
+            return earlier
+        token = _claim.set(claim)
+        try:
+            response = await call_next(request)
+        except AlreadyClaimed:
+            response = None
+        finally:
+            _claim.reset(token)
+        if response is None:
+            return await _answer_of_first(pool, key, claim.request_hash)
+        if response.status_code >= 500:
+            return response
+        body = b"".join([chunk async for chunk in response.body_iterator])
+        await _store(pool, claim, response, body)
+        return Response(
+            content=body,
+            status_code=response.status_code,
+            headers=dict(response.headers),
+            media_type=response.media_type,
+        )
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the `Idempotency-Key` header on every POST of an OpenAPI document."""
+    parameter = {
+        "name": HEADER,
+        "in": "header",
+        "required": False,
+        "description": "Any unique string up to 200 characters (a UUID is best). A POST"
+        " retried with the same key and body answers the first result without a second"
+        " effect; the same key with another body is a 422. Keys are kept 48 hours.",
+        "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    }
+    for operations in schema.get("paths", {}).values():
+        post = operations.get("post")
+        if post is not None:
+            names = {p.get("name") for p in post.get("parameters", [])}
+            if HEADER not in names:
+                post.setdefault("parameters", []).append(parameter)
+    return schema

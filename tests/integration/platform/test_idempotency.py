@@ -1,0 +1,99 @@
+"""Idempotent POSTs on a running service, its real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.support.factories import request_body
+from tests.support.infra import ServiceProcess, connect, drop_database
+
+
+@pytest.fixture
+def intake(prefix: str) -> Iterator[ServiceProcess]:
+    proc = ServiceProcess("intake", prefix=prefix, database=f"{prefix.rstrip('.')}_intake")
+    try:
+        yield proc.start()
+    finally:
+        proc.terminate()
+
+
+@pytest.fixture(autouse=True)
+async def _drop_database(prefix: str):
+    yield
+    await drop_database(f"{prefix.rstrip('.')}_intake")
+
+
+def post(proc: ServiceProcess, path: str, body: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+    req = urllib.request.Request(
+        proc.url + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": key},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as answer:
+            return (
+                answer.status,
+                json.loads(answer.read()),
+                {k.lower(): v for k, v in answer.headers.items()},
+            )
+    except urllib.error.HTTPError as refused:
+        return (
+            refused.code,
+            json.loads(refused.read()),
+            {k.lower(): v for k, v in refused.headers.items()},
+        )
+
+
+async def requests_recorded(proc: ServiceProcess) -> int:
+    conn = await connect(proc.database)
+    try:
+        return await conn.fetchval(
+            "select count(*) from events where event_type like '%RepairRequested'"
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_retried_post_answers_the_first_result_without_a_second_ticket(intake):
+    key, body = str(uuid.uuid4()), request_body()
+    first = post(intake, "/tickets", body, key)
+    again = post(intake, "/tickets", body, key)
+    assert first[0] == again[0] == 201
+    assert again[1] == first[1]
+    assert again[2].get("idempotent-replayed") == "true"
+    assert await requests_recorded(intake) == 1
+
+
+async def test_the_same_key_with_another_body_is_a_422_naming_the_header(intake):
+    key = str(uuid.uuid4())
+    assert post(intake, "/tickets", request_body(), key)[0] == 201
+    status, answer, _ = post(intake, "/tickets", request_body(fault_description="other"), key)
+    assert status == 422
+    assert answer["errors"][0]["field"] == "Idempotency-Key"
+    assert await requests_recorded(intake) == 1
+
+
+async def test_concurrent_retries_with_one_key_record_one_effect(intake):
+    key, body = str(uuid.uuid4()), request_body()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: post(intake, "/tickets", body, key), range(4)))
+    assert {a[0] for a in answers} == {201}
+    assert len({a[1]["ticket_id"] for a in answers}) == 1
+    assert await requests_recorded(intake) == 1
+
+
+async def test_every_post_declares_the_idempotency_key_in_the_openapi(intake):
+    _, schema = intake.request("GET", "/openapi.json")
+    posts = [ops["post"] for ops in schema["paths"].values() if "post" in ops]
+    assert posts
+    for operation in posts:
+        assert "Idempotency-Key" in {p["name"] for p in operation.get("parameters", [])}
