@@ -38,6 +38,8 @@ from repairline_platform.timers import TimerHandler, TimerPoller
 
 log = get_logger(__name__)
 
+CLOCK_CHANNEL = "repairline_clock"
+
 
 @dataclass
 class ServiceSpec:
@@ -142,14 +144,47 @@ class Runtime:
         return CONTEXT_TOPICS.get(self.spec.name)
 
     async def advance_clock(self, delta: timedelta) -> None:
+        """Move the simulated clock of every instance sharing this database by `delta`."""
         if not isinstance(self.clock, SimulatedClock):
             raise RuntimeError("the clock is not simulated (set REPAIRLINE_CLOCK=simulated)")
-        self.clock.advance(delta)
-        await self.pool.execute(
-            "insert into clock_state (id, offset_us) values (1, $1)"
-            " on conflict (id) do update set offset_us = excluded.offset_us",
-            self.clock.offset // timedelta(microseconds=1),
-        )
+        if delta < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        async with self.pool.acquire() as conn, conn.transaction():
+            offset_us = await conn.fetchval(
+                "insert into clock_state (id, offset_us) values (1, $1) on conflict (id)"
+                " do update set offset_us = clock_state.offset_us + $1 returning offset_us",
+                delta // timedelta(microseconds=1),
+            )
+            await conn.execute("select pg_notify($1, $2)", CLOCK_CHANNEL, str(offset_us))
+        self.clock.set_offset(timedelta(microseconds=offset_us))
+
+    async def _follow_clock(self, poll_seconds: float = 1.0) -> None:
+        """Keep this instance's simulated clock with the one in the database (all replicas)."""
+        assert isinstance(self.clock, SimulatedClock)
+        clock = self.clock
+
+        def moved(*args: Any) -> None:
+            clock.set_offset(timedelta(microseconds=int(args[-1])))
+
+        listener: asyncpg.Connection | None = None
+        while True:
+            try:
+                if listener is None or listener.is_closed():
+                    listener = await asyncpg.connect(self.settings.dsn_for(self.database))
+                    await listener.add_listener(CLOCK_CHANNEL, moved)
+                offset_us = await self.pool.fetchval(
+                    "select offset_us from clock_state where id = 1"
+                )
+                if offset_us is not None:
+                    clock.set_offset(timedelta(microseconds=offset_us))
+            except asyncio.CancelledError:
+                if listener is not None:
+                    await listener.close()
+                raise
+            except Exception:
+                log.warning("the shared clock could not be read; trying again")
+                listener = None
+            await asyncio.sleep(poll_seconds)
 
     # -- messaging -----------------------------------------------------------------------
 
@@ -177,6 +212,8 @@ class Runtime:
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+        if isinstance(self.clock, SimulatedClock):
+            self._tasks.append(asyncio.create_task(self._follow_clock(), name="clock"))
         if timer_handlers:
             self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
         self.broker = KafkaBroker(
@@ -251,7 +288,7 @@ class Runtime:
         if self.relay is not None:
             self.relay.stop()
         for task in self._tasks:
-            if task.get_name() == "housekeeping":
+            if task.get_name() in ("housekeeping", "clock"):
                 task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
@@ -262,9 +299,13 @@ class Runtime:
 
 
 class ClockAdvance(BaseModel):
-    seconds: float = Field(default=0, ge=0, description="Seconds to move the clock forward.")
-    hours: float = Field(default=0, ge=0)
-    days: float = Field(default=0, ge=0)
+    """How far to move a simulated clock forward: at most ten years in one call."""
+
+    seconds: float = Field(
+        default=0, ge=0, le=10 * 366 * 86400, description="Seconds to move the clock forward."
+    )
+    hours: float = Field(default=0, ge=0, le=10 * 366 * 24)
+    days: float = Field(default=0, ge=0, le=10 * 366)
 
 
 def _platform_routes(rt: Runtime) -> APIRouter:
