@@ -87,6 +87,8 @@ class UnitOfWork:
     origin: Origin
     topic_for: Callable[[str], str]
     inline: Sequence[Projection] = ()
+    consumer_of: Callable[[Handler], str] = lambda handler: handler.name
+    """The consumer name a projection's processed marks go under (the service's own)."""
     appended: list[Envelope] = field(default_factory=list)
     claim: idempotency.Claim | None = None
 
@@ -173,7 +175,9 @@ class UnitOfWork:
             mine = [i for i in items if i.envelope.type in projection.event_types]
             if mine:
                 await projection.handle(self, mine)
-                await mark_processed(self.conn, projection.name, [i.envelope.id for i in mine])
+                await mark_processed(
+                    self.conn, self.consumer_of(projection), [i.envelope.id for i in mine]
+                )
         self.appended.extend(envelopes)
         return envelopes
 

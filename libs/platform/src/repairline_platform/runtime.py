@@ -131,6 +131,7 @@ class Runtime:
                 origin=self.origin,
                 topic_for=self.topic,
                 inline=inline,  # type: ignore[arg-type]
+                consumer_of=self.consumer_name,
             )
             yield uow
         if uow.claim is not None:
