@@ -134,7 +134,7 @@ pg_render_conf() {
 listen_addresses = '$BIND_HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_RUN'
-max_connections = 300
+max_connections = 500
 shared_buffers = 256MB
 
 # Durable: what a service acknowledged survives a crash of PostgreSQL or of the

@@ -73,9 +73,17 @@ create table if not exists idempotency_keys (
 create index if not exists idempotency_keys_age on idempotency_keys (created_at);
 """
 
+HOUSEKEEPING_SCHEMA = """
+alter table processed_events
+    add column if not exists processed_at timestamptz not null default now();
+create index if not exists processed_events_age on processed_events (processed_at);
+create index if not exists timers_fired on timers (fired_at) where fired_at is not null;
+"""
+
 PLATFORM_MIGRATIONS = (
     ("000_platform", PLATFORM_SCHEMA),
     ("001_platform_idempotency", IDEMPOTENCY_SCHEMA),
+    ("002_platform_housekeeping", HOUSEKEEPING_SCHEMA),
 )
 
 
@@ -123,5 +131,5 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> 
     return applied
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)

@@ -25,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
-from repairline_platform import commands, db, idempotency
+from repairline_platform import commands, db, housekeeping, idempotency
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
 from repairline_platform.consumer import DeadLetterPublisher, InboxConsumer, SeekToStoredOffsets
 from repairline_platform.eventstore import Handler, Origin, UnitOfWork
@@ -100,7 +100,10 @@ class Runtime:
             policy_version=str(self.pack.version),
         )
         await db.ensure_database(self.settings.pg_dsn, self.database)
-        self.pool = await db.create_pool(self.settings.dsn_for(f"repairline_{self.spec.name}"))
+        self.pool = await db.create_pool(
+            self.settings.dsn_for(f"repairline_{self.spec.name}"),
+            max_size=self.settings.pg_pool_size,
+        )
         async with self.pool.acquire() as conn:
             applied = await db.migrate(conn, self.spec.migrations)
         if applied:
@@ -233,12 +236,15 @@ class Runtime:
         log.info("service started", pack=self.pack.id, pack_version=str(self.pack.version))
 
     async def _housekeeping(self, every_seconds: float = 600.0) -> None:
-        """Forget expired idempotency keys (by wall time: keys are kept 48 real hours)."""
+        """Trim the platform's tables by the policy in `repairline_platform.housekeeping`."""
         while True:
             try:
-                await idempotency.trim(self.pool, SystemClock().now())
+                trimmed = await housekeeping.trim(
+                    self.pool, wall_now=SystemClock().now(), service_now=self.clock.now()
+                )
+                log.info("housekeeping", **vars(trimmed))
             except Exception:
-                log.warning("idempotency keys not trimmed; trying again later")
+                log.warning("housekeeping failed; trying again later")
             await asyncio.sleep(every_seconds)
 
     def _subscribe(self, handler: Handler, dead_letters: DeadLetterPublisher) -> None:

@@ -18,6 +18,13 @@ class ServiceSettings(BaseSettings):
         description="PostgreSQL server DSN without database; each service appends its own.",
     )
     database: str | None = Field(default=None, description="Database name; default per service.")
+    pg_pool_size: int = Field(
+        default=24,
+        ge=4,
+        le=500,
+        description="Connections per instance: one per consumer (billing has 11) plus the"
+        " relay, timers, housekeeping and HTTP requests.",
+    )
     topic_prefix: str = Field(
         default="", description="Namespace prepended to every topic and consumer group."
     )
