@@ -17,13 +17,14 @@ INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 
 .PHONY: help setup lint format infra-up infra-down topics run stop status test test-unit \
-        test-integration test-e2e bench schemas docs clean
+        test-integration test-e2e bench chaos schemas docs clean
 
 help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
 	@echo "make stop       stop the four services (make infra-down stops Kafka and PostgreSQL)"
 	@echo "make test       lint, start the infrastructure, run unit, integration and e2e tests"
 	@echo "make bench      replay throughput against raw Kafka consumption"
+	@echo "make chaos      2,000 tickets through two instances of every service under faults"
 	@echo "make lint       ruff, import contracts, schema and rules-doc drift"
 
 $(UV):
@@ -90,6 +91,11 @@ test-e2e: infra-up
 
 bench: infra-up
 	$(PY) -m bench.replay
+
+# Two instances of every service under faults, on a broker and database of its own
+# (.local/chaos, ports 29092 and 25432); CHAOS_TICKETS, CHAOS_KILLS to change the size.
+chaos: setup
+	$(PY) -m bench.chaos
 
 clean:
 	-$(SERVICES) stop

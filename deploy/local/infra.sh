@@ -9,6 +9,9 @@
 #   deploy/local/infra.sh status   what runs where; non-zero unless both run
 #   deploy/local/infra.sh env      export lines for the services:
 #                                  eval "$(deploy/local/infra.sh env)"
+#   deploy/local/infra.sh kafka-restart   stop and start the broker (fault drills)
+#   deploy/local/infra.sh pg-crash        stop PostgreSQL with -m immediate, as a crash
+#                                         would (fault drills; 'up' starts it again)
 #
 # Settings (environment):
 #   REPAIRLINE_KAFKA_PORT             broker port             (default 19092)
@@ -72,6 +75,18 @@ main() {
         down) cmd_down ;;
         status) cmd_status ;;
         env) cmd_env ;;
+        kafka-restart)
+            check_settings
+            take_lock
+            kafka_down
+            kafka_launch
+            kafka_wait_ready
+            ;;
+        pg-crash)
+            check_settings
+            take_lock
+            pg_down immediate
+            ;;
         -h | --help | help) usage ;;
         *)
             usage >&2

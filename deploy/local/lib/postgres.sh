@@ -233,7 +233,7 @@ pg_up() {
 }
 
 pg_down() {
-    local pid
+    local pid mode="${1:-fast}"
     if ! pid="$(pg_pid)"; then
         [[ -f "$PG_DATA/postmaster.pid" ]] && pg_clear_stale
         log "postgres: not running"
@@ -241,8 +241,8 @@ pg_down() {
     fi
     pg_find_os_user
     pg_find_bin
-    log "postgres: stopping (pid $pid)"
-    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null; then
+    log "postgres: stopping (pid $pid, $mode)"
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m "$mode" -w -t 60 stop >/dev/null; then
         show_tail "$PG_LOG"
         die "postgres: pg_ctl stop failed"
     fi
