@@ -341,6 +341,12 @@ async def faults(
                 "recovery_s": round(recovery, 2),
             }
         )
+        print(
+            f"chaos: {len(run.faults)}/{len(plan)} {kind} {detail}: ready again after"
+            f" {run.faults[-1]['seconds_to_ready']} s; tickets acknowledged"
+            f" {len(run.acknowledged)}, completed {len(run.completed)}",
+            flush=True,
+        )
     load_done.set()
 
 
@@ -477,7 +483,7 @@ async def main() -> int:
     s = Settings()
     rng = random.Random(s.seed)
     infra = Infra(s)
-    print(f"chaos: {s.tickets} tickets, {s.kills} kills per service, seed {s.seed}")
+    print(f"chaos: {s.tickets} tickets, {s.kills} kills per service, seed {s.seed}", flush=True)
     infra.run("up")
     env = {
         **infra.env,
@@ -534,7 +540,9 @@ async def main() -> int:
             load_seconds = time.monotonic() - started
             for svc in SERVICES:  # make every after-service callback due
                 await client.call(svc, "POST", "/admin/clock/advance", {"days": 3})
+            print("chaos: load done; waiting for the outboxes and consumers", flush=True)
             await settled(s)
+            print("chaos: checking stores, topics and replay", flush=True)
             report = await check(s, run, fleet, load_seconds)
         finally:
             for inst in everyone:
