@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from repairline_feedback.domain import percent
+from repairline_feedback.domain.sample import year_bounds
 from repairline_rules import surveys
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotFound
@@ -22,6 +23,19 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime | date) else value
 
 
+def _fields(spec: str) -> dict[str, str]:
+    """`"a b=c"`: answer field `a` from column `a`, field `b` from column `c`."""
+    return {name: column or name for name, _, column in (f.partition("=") for f in spec.split())}
+
+
+def _answer(row: Any, fields: dict[str, str]) -> dict[str, Any]:
+    """The row's columns under their answer names: times as ISO text, JSON decoded."""
+    return {
+        name: _j(row[column]) if column in ("answers", "decision") else _iso(row[column])
+        for name, column in fields.items()
+    }
+
+
 def local_day(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0, 0), tzinfo=zone)
     return start, start + timedelta(days=1)
@@ -30,23 +44,14 @@ def local_day(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
 # -- callbacks (FBK-1..5) -----------------------------------------------------------------
 
 
+CALLBACK = _fields(
+    "callback_id ticket_id reason status due_at fired_at attempt=due_attempt"
+    " unreached_attempts=attempts retry_at grade answers outcome_reason completed_at decision"
+)
+
+
 def _callback(r: Any) -> dict[str, Any]:
-    return {
-        "callback_id": r["callback_id"],
-        "ticket_id": r["ticket_id"],
-        "reason": r["reason"],
-        "status": r["status"],
-        "due_at": _iso(r["due_at"]),
-        "fired_at": _iso(r["fired_at"]),
-        "attempt": r["due_attempt"],
-        "unreached_attempts": r["attempts"],
-        "retry_at": _iso(r["retry_at"]),
-        "grade": r["grade"],
-        "answers": _j(r["answers"]),
-        "outcome_reason": r["outcome_reason"],
-        "completed_at": _iso(r["completed_at"]),
-        "decision": _j(r["decision"]),
-    }
+    return _answer(r, CALLBACK)
 
 
 async def callbacks(db: Any, status: str, ticket_id: str | None, limit: int) -> list[dict]:
@@ -87,18 +92,10 @@ MORNING_LIST = """
 """
 
 
-def _to_call(r: Any) -> dict[str, Any]:
-    return {
-        "ticket_id": r["ticket_id"],
-        "customer_name": r["customer_name"],
-        "mobile": r["mobile"],
-        "phone": r["phone"],
-        "organisation": r["organisation"],
-        "engineer_id": r["engineer_id"],
-        "served_at": _iso(r["completed_at"]),
-        "key_customer": r["key"],
-        "reached": r["reached"],
-    }
+TO_CALL = _fields(
+    "ticket_id customer_name mobile phone organisation engineer_id served_at=completed_at"
+    " key_customer=key reached"
+)
 
 
 async def morning_list(db: Any, pack: PolicyPack, day: date) -> dict[str, Any]:
@@ -112,7 +109,7 @@ async def morning_list(db: Any, pack: PolicyPack, day: date) -> dict[str, Any]:
         " order by due_at, callback_id",
         end,
     )
-    calls = [_to_call(r) for r in rows]
+    calls = [_answer(r, TO_CALL) for r in rows]
     week = [r for r in rows if week_start <= r["completed_at"] < start]
     reached = sum(1 for r in week if r["reached"])
     return {
@@ -159,21 +156,16 @@ async def key_customer(db: Any, name: str) -> dict[str, Any]:
     return {"name": row["name"], "note": row["note"]}
 
 
+CASE = _fields("case_id ticket_id reason engineer_id outlet_id event_id requested_at decision")
+
+
 async def cases(db: Any, ticket_id: str | None) -> list[dict[str, Any]]:
     """FBK-5: dissatisfied cases that sent someone on site."""
     rows = await db.fetch(
         "select * from cases where ($1::text is null or ticket_id = $1) order by requested_at",
         ticket_id,
     )
-    keys = ("case_id", "ticket_id", "reason", "engineer_id", "outlet_id", "event_id")
-    return [
-        {
-            **{k: r[k] for k in keys},
-            "requested_at": _iso(r["requested_at"]),
-            "decision": _j(r["decision"]),
-        }
-        for r in rows
-    ]
+    return [_answer(r, CASE) for r in rows]
 
 
 # -- complaints (FBK-6) -------------------------------------------------------------------
@@ -187,25 +179,17 @@ def _complaint_status(r: Any) -> str:
     return "escalated" if r["escalated_at"] is not None else "open"
 
 
+COMPLAINT = _fields(
+    "complaint_id ticket_id channel kind description engineer_id outlet_id amount_paid_fen"
+    " answer_by answered_at within_deadline escalated_at verified finding decision"
+)
+
+
 def _complaint(r: Any) -> dict[str, Any]:
     return {
-        "complaint_id": r["complaint_id"],
-        "ticket_id": r["ticket_id"],
+        **_answer(r, COMPLAINT),
         "status": _complaint_status(r),
-        "channel": r["channel"],
-        "kind": r["kind"],
-        "description": r["description"],
-        "engineer_id": r["engineer_id"],
-        "outlet_id": r["outlet_id"],
-        "amount_paid_fen": r["amount_paid_fen"],
-        "answer_by": _iso(r["answer_by"]),
-        "answered_at": _iso(r["answered_at"]),
-        "within_deadline": r["within_deadline"],
-        "escalated_at": _iso(r["escalated_at"]),
-        "verified": r["verified"],
-        "finding": r["finding"],
         "triggers": list(r["triggers"] or []),
-        "decision": _j(r["decision"]),
     }
 
 
@@ -229,17 +213,11 @@ async def complaint(db: Any, complaint_id: str) -> dict[str, Any]:
 # -- surveys (FBK-7) ----------------------------------------------------------------------
 
 
+SAMPLE = _fields("year=survey_year percent population reason drawn_at")
+
+
 def _sample(r: Any) -> dict[str, Any]:
-    return {
-        "year": r["survey_year"],
-        "percent": r["percent"],
-        "population": r["population"],
-        "sample": list(r["sample"]),
-        "reason": r["reason"],
-        "drawn": True,
-        "drawn_at": _iso(r["drawn_at"]),
-        **_j(r["decision"]),
-    }
+    return {**_answer(r, SAMPLE), "sample": list(r["sample"]), "drawn": True, **_j(r["decision"])}
 
 
 async def drawn_sample(db: Any, year: int) -> dict[str, Any]:
@@ -255,8 +233,7 @@ async def survey_sample(db: Any, pack: PolicyPack, year: int, share: int) -> dic
     row = await db.fetchrow("select * from survey_samples where survey_year = $1", year)
     if row is not None:
         return _sample(row)
-    start = datetime(year, 1, 1, tzinfo=pack.zone)
-    end = datetime(year + 1, 1, 1, tzinfo=pack.zone)
+    start, end = year_bounds(year, pack.zone)
     rows = await db.fetch(
         "select ticket_id from served where completed_at >= $1 and completed_at < $2",
         start,

@@ -169,18 +169,24 @@ def callback_id_for(ticket_id: str, reason: str) -> str:
 # -- scheduling (FBK-1, FBK-2) ------------------------------------------------------------
 
 
+def _scheduled(
+    ticket_id: str, reason: str, decided: followup.CallbackDecision
+) -> CallbackScheduled:
+    return CallbackScheduled(
+        ticket_id=ticket_id,
+        callback_id=callback_id_for(ticket_id, reason),
+        due_at=decided.due_at,
+        reason=reason,
+        decision=Decision.of(decided),
+    )
+
+
 def schedule_after_service(
     pack: PolicyPack, *, ticket_id: str, completed_at: datetime
 ) -> CallbackScheduled:
     """FBK-2: the follow-up call after a completed service."""
     decided = followup.callback_after_service(pack, completed_at=completed_at)
-    return CallbackScheduled(
-        ticket_id=ticket_id,
-        callback_id=callback_id_for(ticket_id, "after_service"),
-        due_at=decided.due_at,
-        reason="after_service",
-        decision=Decision.of(decided),
-    )
+    return _scheduled(ticket_id, "after_service", decided)
 
 
 def schedule_after_guidance(
@@ -188,13 +194,7 @@ def schedule_after_guidance(
 ) -> CallbackScheduled:
     """FBK-1: call back 2 hours after phone guidance to check the problem is gone."""
     decided = followup.callback_after_guidance(pack, guided_at=guided_at)
-    return CallbackScheduled(
-        ticket_id=ticket_id,
-        callback_id=callback_id_for(ticket_id, "after_guidance"),
-        due_at=decided.due_at,
-        reason="after_guidance",
-        decision=Decision.of(decided),
-    )
+    return _scheduled(ticket_id, "after_guidance", decided)
 
 
 def decide_schedule(pack: PolicyPack, state: FollowUp, cmd: ScheduleCallback) -> list[Event]:
