@@ -12,13 +12,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from repairline_contracts.base import Event, event_payload
 from repairline_contracts.feedback import CallbackAttempted, CallbackScheduled, ComplaintFiled
 from repairline_feedback.domain import complaint, followup, key_customer, sample
 from repairline_feedback.store import PostgresStore, Store
-from repairline_platform.commands import CommandResult, Stream, current_context, run
+from repairline_platform.commands import (
+    CommandResult,
+    CommandUnit,
+    Stream,
+    current_context,
+    run,
+)
 from repairline_platform.logging import get_logger
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotFound
@@ -32,6 +39,23 @@ FOLLOW_UP = Stream("ticket", followup.fold)
 COMPLAINT = Stream("complaint", complaint.fold)
 SAMPLE = Stream("survey sample", sample.fold)
 KEY_CUSTOMER = Stream("key customer", key_customer.fold)
+
+
+class Unit(CommandUnit, Protocol):
+    """The unit of work a feedback command runs in: PostgreSQL's, or the in-memory fake."""
+
+    async def stream_version(self, stream_id: str) -> int: ...
+
+    async def schedule(
+        self,
+        timer_id: str,
+        *,
+        kind: str,
+        stream_id: str,
+        due_at: datetime,
+        payload: dict[str, Any],
+        correlation_id: str,
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +77,7 @@ def described(_: Any, events: Sequence[Event]) -> dict[str, Any]:
 
 
 async def _run_open(
-    uow: Any, stream: Stream[Any], stream_id: str, decide: Any, **options: Any
+    uow: Unit, stream: Stream[Any], stream_id: str, decide: Any, **options: Any
 ) -> CommandResult:
     """`run` on a stream that starts with its first event (a ticket's follow-up, a year's
     sample, a key customer): created when empty, appended to otherwise."""
@@ -64,7 +88,7 @@ async def _run_open(
 # -- timers the events call for -----------------------------------------------------------
 
 
-async def _schedule_timers(uow: Any, events: Sequence[Event]) -> None:
+async def _schedule_timers(uow: Unit, events: Sequence[Event]) -> None:
     correlation_id = current_context().correlation_id
     for event in events:
         timer = _timer_for(event)
@@ -113,7 +137,7 @@ def _callback_timer(timer_id: str, ticket_id: str, event: Any, *, attempt: int) 
 def _with_timers(decide: Any) -> Any:
     """A decision whose events are recorded together with the timers they call for."""
 
-    async def decide_and_schedule(state: Any, uow: Any) -> list[Event]:
+    async def decide_and_schedule(state: Any, uow: Unit) -> list[Event]:
         events = list(decide(state, uow))
         await _schedule_timers(uow, events)
         return events
@@ -125,23 +149,23 @@ def _with_timers(decide: Any) -> Any:
 
 
 async def schedule_callback(
-    cmd: followup.ScheduleCallback, uow: Any, needs: Needs, *, region: str | None = None
+    cmd: followup.ScheduleCallback, uow: Unit, needs: Needs, *, region: str | None = None
 ) -> CommandResult:
     """FBK-1 / FBK-2: a callback as a durable timer and its CallbackScheduled, once."""
     decide = _with_timers(lambda state, _: followup.decide_schedule(needs.pack, state, cmd))
     return await _run_open(uow, FOLLOW_UP, cmd.ticket_id, decide, region=region)
 
 
-async def fire_callback(cmd: followup.FireCallback, uow: Any, needs: Needs) -> CommandResult:
+async def fire_callback(cmd: followup.FireCallback, uow: Unit, needs: Needs) -> CommandResult:
     """The callback's timer fired: it goes on the agents' list (CallbackDue)."""
 
-    def decide(_: followup.FollowUp, uow: Any) -> list[Event]:
+    def decide(_: followup.FollowUp, uow: Unit) -> list[Event]:
         return followup.decide_fire(cmd, now=uow.now())
 
     return await _run_open(uow, FOLLOW_UP, cmd.ticket_id, decide)
 
 
-async def record_callback(cmd: followup.RecordCallback, uow: Any, needs: Needs) -> CommandResult:
+async def record_callback(cmd: followup.RecordCallback, uow: Unit, needs: Needs) -> CommandResult:
     """FBK-3..5: not reached: retried later; reached: graded, and a dissatisfied customer
     gets someone on site (RevisitRequested) and two more callbacks."""
     ticket_id = await needs.store.ticket_of_callback(uow, cmd.callback_id)
@@ -150,7 +174,7 @@ async def record_callback(cmd: followup.RecordCallback, uow: Any, needs: Needs) 
     served = await needs.store.served(uow, ticket_id)
     case_id = f"CASE-{uuid.uuid4().hex[:12]}"
 
-    def decide(state: followup.FollowUp, uow: Any) -> list[Event]:
+    def decide(state: followup.FollowUp, uow: Unit) -> list[Event]:
         return followup.decide_callback(
             needs.pack, state, cmd, served=served, case_id=case_id, now=uow.now()
         )
@@ -166,12 +190,12 @@ async def record_callback(cmd: followup.RecordCallback, uow: Any, needs: Needs) 
 # -- complaints (FBK-6) -------------------------------------------------------------------
 
 
-async def file_complaint(cmd: complaint.FileComplaint, uow: Any, needs: Needs) -> CommandResult:
+async def file_complaint(cmd: complaint.FileComplaint, uow: Unit, needs: Needs) -> CommandResult:
     """FBK-6: filed, classified, with its answer deadline as a durable timer."""
     complaint_id = f"C-{uuid.uuid4().hex[:12]}"
     served = await needs.store.served(uow, cmd.ticket_id)
 
-    def decide(_: None, uow: Any) -> list[Event]:
+    def decide(_: None, uow: Unit) -> list[Event]:
         return complaint.decide_file(
             needs.pack, cmd, complaint_id=complaint_id, served=served, now=uow.now()
         )
@@ -195,20 +219,24 @@ def _complaint(state: complaint.Complaint | None, complaint_id: str) -> complain
     return state
 
 
-async def answer_complaint(cmd: complaint.AnswerComplaint, uow: Any, needs: Needs) -> CommandResult:
+async def answer_complaint(
+    cmd: complaint.AnswerComplaint, uow: Unit, needs: Needs
+) -> CommandResult:
     """FBK-6: the customer was answered, within the deadline or not."""
 
-    def decide(state: complaint.Complaint | None, uow: Any) -> list[Event]:
+    def decide(state: complaint.Complaint | None, uow: Unit) -> list[Event]:
         filed = _complaint(state, cmd.complaint_id)
         return [complaint.decide_answer(filed, answer=cmd.answer, now=uow.now())]
 
     return await run(uow, COMPLAINT, complaint.complaint_stream(cmd.complaint_id), decide)
 
 
-async def verify_complaint(cmd: complaint.VerifyComplaint, uow: Any, needs: Needs) -> CommandResult:
+async def verify_complaint(
+    cmd: complaint.VerifyComplaint, uow: Unit, needs: Needs
+) -> CommandResult:
     """The complaint was looked into: verified (to PEN-1 / FEE-5) or dismissed."""
 
-    def decide(state: complaint.Complaint | None, uow: Any) -> list[Event]:
+    def decide(state: complaint.Complaint | None, uow: Unit) -> list[Event]:
         filed = _complaint(state, cmd.complaint_id)
         return [
             complaint.decide_verification(
@@ -220,11 +248,11 @@ async def verify_complaint(cmd: complaint.VerifyComplaint, uow: Any, needs: Need
 
 
 async def escalate_complaint(
-    cmd: complaint.EscalateComplaint, uow: Any, needs: Needs
+    cmd: complaint.EscalateComplaint, uow: Unit, needs: Needs
 ) -> CommandResult:
     """FBK-6: the answer window has passed; an unanswered complaint is escalated."""
 
-    def decide(state: complaint.Complaint | None, uow: Any) -> list[Event]:
+    def decide(state: complaint.Complaint | None, uow: Unit) -> list[Event]:
         breach = complaint.decide_breach(needs.pack, state, now=uow.now())
         return [breach] if breach is not None else []
 
@@ -234,18 +262,18 @@ async def escalate_complaint(
 # -- the yearly survey (FBK-7, WAR-11) ----------------------------------------------------
 
 
-async def draw_sample(cmd: sample.DrawSample, uow: Any, needs: Needs) -> CommandResult:
+async def draw_sample(cmd: sample.DrawSample, uow: Unit, needs: Needs) -> CommandResult:
     """FBK-7: draw and fix the year's sample of the customers served that year; once."""
     start, end = sample.year_bounds(cmd.year, needs.pack.zone)
     served = await needs.store.served_between(uow, start, end)
 
-    def decide(state: sample.SurveySample, uow: Any) -> list[Event]:
+    def decide(state: sample.SurveySample, uow: Unit) -> list[Event]:
         return sample.decide_draw(needs.pack, state, cmd, served=served, now=uow.now())
 
     return await _run_open(uow, SAMPLE, sample.survey_stream(cmd.year), decide)
 
 
-async def answer_survey(cmd: followup.AnswerSurvey, uow: Any, needs: Needs) -> CommandResult:
+async def answer_survey(cmd: followup.AnswerSurvey, uow: Unit, needs: Needs) -> CommandResult:
     """FBK-7: a sampled customer's answer; WAR-11 reward when judged constructive."""
     served = await needs.store.served(uow, cmd.ticket_id)
     if served is None:
@@ -253,7 +281,7 @@ async def answer_survey(cmd: followup.AnswerSurvey, uow: Any, needs: Needs) -> C
     stream_id = sample.survey_stream(cmd.year)
     drawn = sample.fold(stream_id, await uow.load_stream(stream_id)).drawn
 
-    def decide(state: followup.FollowUp, uow: Any) -> Sequence[Event]:
+    def decide(state: followup.FollowUp, uow: Unit) -> Sequence[Event]:
         return followup.decide_answer_survey(
             needs.pack, state, cmd, drawn=drawn, served=served, now=uow.now()
         )
@@ -267,7 +295,7 @@ async def answer_survey(cmd: followup.AnswerSurvey, uow: Any, needs: Needs) -> C
 
 
 async def note_key_customer(
-    cmd: key_customer.NoteKeyCustomer, uow: Any, needs: Needs
+    cmd: key_customer.NoteKeyCustomer, uow: Unit, needs: Needs
 ) -> CommandResult:
     """FBK-2: a key customer, always on the morning list."""
 
