@@ -97,17 +97,14 @@ async def _schedule_timers(uow: Unit, events: Sequence[Event]) -> None:
 
 
 def _timer_for(event: Event) -> dict[str, Any] | None:
+    """The durable timer an event calls for, if any."""
     match event:
         case CallbackScheduled():
-            return _callback_timer(event.callback_id, event.ticket_id, event, attempt=1)
-        case CallbackAttempted(retry_at=retry_at) if retry_at is not None:
+            return _callback_timer(event.callback_id, event, event.due_at, attempt=1)
+        case CallbackAttempted(retry_at=datetime() as retry_at):
             # FBK-3: the same callback comes due again
-            return _callback_timer(
-                f"{event.callback_id}:retry:{event.attempt + 1}",
-                event.ticket_id,
-                event,
-                attempt=event.attempt + 1,
-            )
+            timer_id = f"{event.callback_id}:retry:{event.attempt + 1}"
+            return _callback_timer(timer_id, event, retry_at, attempt=event.attempt + 1)
         case ComplaintFiled():
             return {
                 "timer_id": f"complaint:{event.complaint_id}",
@@ -119,12 +116,14 @@ def _timer_for(event: Event) -> dict[str, Any] | None:
     return None
 
 
-def _callback_timer(timer_id: str, ticket_id: str, event: Any, *, attempt: int) -> dict[str, Any]:
-    due_at = event.due_at if isinstance(event, CallbackScheduled) else event.retry_at
+def _callback_timer(
+    timer_id: str, event: CallbackScheduled | CallbackAttempted, due_at: datetime, *, attempt: int
+) -> dict[str, Any]:
+    """The callback comes due (CallbackDue) at `due_at` for its `attempt`th call."""
     return {
         "timer_id": timer_id,
         "kind": CALLBACK_TIMER,
-        "stream_id": ticket_id,
+        "stream_id": event.ticket_id,
         "due_at": due_at,
         "payload": {
             "callback_id": event.callback_id,
