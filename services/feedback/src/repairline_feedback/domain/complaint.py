@@ -38,12 +38,16 @@ class FileComplaint:
 
 @dataclass(frozen=True)
 class AnswerComplaint:
+    """FBK-6: the customer was answered (apologise, listen, restate, resolve)."""
+
     complaint_id: str
     answer: str
 
 
 @dataclass(frozen=True)
 class VerifyComplaint:
+    """The complaint was looked into: verified (on to PEN-1 / FEE-5) or dismissed."""
+
     complaint_id: str
     verified: bool
     finding: str
