@@ -1,4 +1,4 @@
-"""Billing's and feedback's projections are order-insensitive folds: every order of the
+"""Billing's projections are order-insensitive folds: every order of the
 same events gives the same rows (what makes replay from offset 0 equal the live view)."""
 
 from __future__ import annotations
@@ -14,17 +14,11 @@ from repairline_billing import domain as billing
 from repairline_billing.handlers import Penalties, Quotes
 from repairline_billing.main import SPEC as BILLING
 from repairline_contracts.base import Event
-from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted
 from repairline_contracts.envelope import wrap
-from repairline_contracts.feedback import CallbackAnswers
-from repairline_feedback import domain as feedback
-from repairline_feedback.handlers import CallbackList, Complaints, Served
-from repairline_feedback.main import SPEC as FEEDBACK
 from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
 from repairline_rules import load_pack
-from tests.support.factories import repair_requested
 from tests.support.infra import KAFKA, PG, drop_database
 
 PACK = load_pack("water-heater")
@@ -69,7 +63,7 @@ async def storage(spec, prefix: str) -> Runtime:
 
 @pytest.fixture
 async def runtimes(prefix: str) -> AsyncIterator[dict[str, Runtime]]:
-    rts = {"billing": await storage(BILLING, prefix), "feedback": await storage(FEEDBACK, prefix)}
+    rts = {"billing": await storage(BILLING, prefix)}
     try:
         yield rts
     finally:
@@ -125,71 +119,4 @@ async def test_the_penalty_ledger_and_quotes_fold_the_same_in_any_order(runtimes
     accepted = billing.decide_acceptance(account, "q1", now=NOW)
     await every_order_gives_the_same_rows(
         rt, Quotes(), delivered([quote, accepted]), [(0, 1), (1, 0)]
-    )
-
-
-async def test_callbacks_complaints_and_the_served_list_fold_the_same_in_any_order(runtimes):
-    rt = runtimes["feedback"]
-    cid = "t1:after_service"
-    scheduled = feedback.schedule_after_service(PACK, ticket_id="t1", completed_at=NOW)
-    first = feedback.fire(scheduled.due_at, ticket_id="t1", callback_id=cid, now=NOW)
-    unreached = feedback.decide_unreached(
-        PACK, feedback.Callback(cid, due_attempt=1), ticket_id="t1", now=NOW
-    )
-    second = feedback.fire(scheduled.due_at, ticket_id="t1", callback_id=cid, now=NOW, attempt=2)
-    [done] = feedback.decide_outcome(
-        PACK,
-        feedback.Callback(cid, due_attempt=2, attempts=1),
-        feedback.Outcome(CallbackAnswers(on_time=True), "satisfied", None),
-        ticket_id="t1",
-        engineer_id="e1",
-        outlet_id="o1",
-        case_id="k",
-        now=NOW,
-    )
-    items = delivered([scheduled, first, unreached, second, done])
-    await every_order_gives_the_same_rows(rt, CallbackList(), items, orders(5))
-    async with rt.pool.acquire() as conn:
-        row = await conn.fetchrow("select * from callbacks")
-    assert (row["status"], row["due_attempt"], row["attempts"], row["grade"]) == (
-        "completed",
-        2,
-        1,
-        "satisfied",
-    )
-
-    filed = feedback.decide_complaint(
-        PACK,
-        complaint_id="c1",
-        ticket_id="t1",
-        channel="app",
-        kind="attitude",
-        description="x",
-        engineer_id="e1",
-        outlet_id=None,
-        amount_paid_fen=None,
-        now=NOW,
-    )
-    complaint = feedback.fold_complaint([filed])
-    answered = feedback.decide_answer(complaint, answer="sorry", now=NOW)
-    verified = feedback.decide_verification(complaint, verified=True, finding="y", now=NOW)
-    await every_order_gives_the_same_rows(
-        rt, Complaints(), delivered([filed, answered, verified]), itertools.permutations(range(3))
-    )
-
-    request = repair_requested("t1")
-    assigned = EngineerAssigned(
-        ticket_id="t1",
-        engineer_id="e1",
-        region="cn-east",
-        skill="s",
-        open_jobs_before=0,
-        reason="r",
-        assigned_at=NOW,
-    )
-    completed = RepairCompleted(
-        ticket_id="t1", engineer_id="e1", completed_at=NOW, resolution="fixed"
-    )
-    await every_order_gives_the_same_rows(
-        rt, Served(), delivered([request, assigned, completed]), itertools.permutations(range(3))
     )

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from repairline_billing.domain import TicketFacts, decide_charge
-from repairline_feedback.domain import schedule_after_service
 from repairline_rules import load_pack
 
 PACK = load_pack("water-heater")
@@ -40,12 +39,3 @@ def test_war_1_a_unit_inside_its_12_months_is_repaired_free():
     assert charge.total_fen == 0
     assert charge.inputs.unit_in_warranty is True
     assert all(line.amount_fen == 0 for line in charge.lines)
-
-
-def test_fbk_2_a_completed_repair_is_called_back_on_the_next_morning_list():
-    scheduled = schedule_after_service(PACK, ticket_id="t1", completed_at=COMPLETED)
-    local = scheduled.due_at.astimezone(PACK.zone)
-    assert local.date() == date(2026, 6, 4)
-    assert scheduled.due_at > COMPLETED
-    assert scheduled.decision.rule_ids == ("FBK-2",)
-    assert scheduled.callback_id == "t1:after_service"

@@ -238,6 +238,20 @@ class ExtensionRewardGranted(Event):
     granted_at: datetime
 
 
+class KeyCustomerNoted(Event):
+    """FBK-2: an organisation or customer name is a key customer, always on the morning list.
+
+    Keyed by `key-customer:<name>`, not by a ticket.
+    """
+
+    event_type: ClassVar[str] = "repairline.feedback.KeyCustomerNoted"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = FEEDBACK_EVENTS
+
+    name: str = Field(min_length=1)
+    note: str = ""
+
+
 # Every event this context publishes, for the registry.
 EVENTS: tuple[type[Event], ...] = (
     CallbackScheduled,
@@ -253,4 +267,5 @@ EVENTS: tuple[type[Event], ...] = (
     SurveyAnswered,
     SurveySampleDrawn,
     ExtensionRewardGranted,
+    KeyCustomerNoted,
 )

@@ -5,19 +5,10 @@ from __future__ import annotations
 import sys
 
 from repairline_feedback.api import routes
-from repairline_feedback.handlers import (
-    CALLBACK_TIMER,
-    COMPLAINT_TIMER,
-    CallbackList,
-    Cases,
-    Complaints,
-    ScheduleCallbacks,
-    Served,
-    Surveys,
-    complaint_timer,
-    on_callback_due,
-)
+from repairline_feedback.commands import Needs
 from repairline_feedback.migrations import MIGRATIONS
+from repairline_feedback.projections import PROJECTIONS
+from repairline_feedback.reactions import ScheduleCallbacks, timer_handlers
 from repairline_platform.cli import run_cli
 from repairline_platform.runtime import ServiceSpec
 
@@ -26,18 +17,11 @@ SPEC = ServiceSpec(
     default_port=8104,
     migrations=MIGRATIONS,
     handlers=lambda rt: [
-        ScheduleCallbacks(rt.pack),
-        CallbackList(),
-        Served(),
-        Complaints(),
-        Cases(),
-        Surveys(),
+        ScheduleCallbacks(Needs.on_postgres(rt.pack)),
+        *(projection() for projection in PROJECTIONS),
     ],
     routes=routes,
-    timer_handlers=lambda rt: {
-        CALLBACK_TIMER: on_callback_due,
-        COMPLAINT_TIMER: complaint_timer(rt.pack),
-    },
+    timer_handlers=lambda rt: timer_handlers(Needs.on_postgres(rt.pack)),
     description="Callbacks, satisfaction, complaints and follow-ups.",
 )
 

@@ -106,3 +106,21 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "003_survey_samples",
+        """
+        -- FBK-7: the drawn yearly samples, a projection of SurveySampleDrawn
+        create table survey_samples (
+            survey_year integer primary key,
+            percent integer not null,
+            population integer not null,
+            sample text[] not null,
+            reason text not null,
+            decision jsonb not null,
+            drawn_at timestamptz not null
+        );
+        """,
+    )
+]

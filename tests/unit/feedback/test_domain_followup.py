@@ -1,8 +1,8 @@
-"""Feedback's pure decisions: FBK-1..7 and the WAR-11 reward."""
+"""A ticket's follow-up: callbacks (FBK-1..5) and the yearly survey's WAR-11 reward."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,8 +14,9 @@ from repairline_contracts.feedback import (
     CallbackScheduled,
     RevisitRequested,
 )
-from repairline_feedback import domain as d
+from repairline_feedback.domain import followup as d
 from repairline_rules import load_pack
+from repairline_rules.refusals import IllegalTransition
 
 WH = load_pack("water-heater")
 SW = load_pack("software-support")
@@ -47,7 +48,7 @@ def test_fbk_3_an_unreached_customer_is_retried_until_the_attempts_run_out():
     assert first.retry_at == datetime(2030, 6, 4, 11, 0, tzinfo=SH)
     last = d.decide_unreached(WH, due_callback(5), ticket_id="t1", now=NOW)
     assert (last.attempts_exhausted, last.retry_at) == (True, None)
-    with pytest.raises(d.IllegalTransition) as not_due:
+    with pytest.raises(IllegalTransition) as not_due:
         d.decide_unreached(WH, d.Callback("c", attempts=1, due_attempt=1), ticket_id="t1", now=NOW)
     assert not_due.value.state == "retry_pending"
 
@@ -95,7 +96,7 @@ def test_fbk_5_dissatisfied_sends_someone_on_site_and_schedules_two_follow_ups()
     assert (revisit.case_id, revisit.reason, revisit.engineer_id) == ("k1", "still leaking", "e1")
     assert isinstance(week, CallbackScheduled) and isinstance(month, CallbackScheduled)
     assert week.due_at.date() == date(2030, 6, 11) and month.due_at.date() == date(2030, 7, 4)
-    with pytest.raises(d.IllegalTransition, match="reason"):
+    with pytest.raises(IllegalTransition, match="reason"):
         d.decide_outcome(
             WH,
             due_callback(),
@@ -108,66 +109,9 @@ def test_fbk_5_dissatisfied_sends_someone_on_site_and_schedules_two_follow_ups()
         )
 
 
-def filed(kind="attitude", engineer="e1", paid=None):
-    return d.decide_complaint(
-        SW,
-        complaint_id="c1",
-        ticket_id="t1",
-        channel="email",
-        kind=kind,
-        description="x",
-        engineer_id=engineer,
-        outlet_id="o1",
-        amount_paid_fen=paid,
-        now=NOW,
-    )
-
-
-@pytest.mark.parametrize(
-    ("kind", "engineer", "triggers"),
-    [
-        ("overcharge", "e1", ("FEE-5",)),
-        ("attitude", "e1", ("PEN-1",)),
-        ("quality", "e1", ("PEN-1",)),
-        ("lateness", "e1", ("PEN-1",)),
-        ("attitude", None, ()),
-    ],
-)
-def test_fbk_6_a_complaint_is_classified_and_names_the_rules_a_verification_sets_off(
-    kind, engineer, triggers
-):
-    complaint = filed(kind, engineer)
-    assert complaint.triggers == triggers
-    assert complaint.answer_by == datetime(2030, 6, 7, 18, 0, tzinfo=SH)  # 3 working days
-
-
-def test_fbk_6_unanswered_by_the_deadline_is_escalated_once():
-    complaint = d.fold_complaint([filed()])
-    assert d.decide_breach(SW, complaint, now=NOW + timedelta(days=1)) is None
-    breach = d.decide_breach(SW, complaint, now=datetime(2030, 6, 7, 18, 1, tzinfo=SH))
-    assert breach is not None and breach.decision.rule_ids == ("FBK-6",)
-    escalated = d.fold_complaint([filed(), breach])
-    assert escalated.state == "escalated"
-    assert d.decide_breach(SW, escalated, now=datetime(2030, 6, 9, tzinfo=SH)) is None
-    late = d.decide_answer(escalated, answer="sorry", now=datetime(2030, 6, 10, tzinfo=SH))
-    assert late.within_deadline is False
-
-
-def test_fbk_6_a_verified_complaint_carries_what_billing_needs():
-    verified = d.decide_verification(
-        d.fold_complaint([filed("overcharge", paid=8000)]),
-        verified=True,
-        finding="yes",
-        now=NOW,
-    )
-    assert (verified.amount_paid_fen, verified.triggers) == (8000, ("FEE-5",))
-    with pytest.raises(d.IllegalTransition, match="amount"):
-        d.decide_verification(
-            d.fold_complaint([filed("overcharge")]), verified=True, finding="x", now=NOW
-        )
-    decided = d.fold_complaint([filed(), verified])
-    with pytest.raises(d.IllegalTransition):
-        d.decide_verification(decided, verified=False, finding="x", now=NOW)
+def test_fbk_3_a_not_reached_attempt_event_keeps_its_retry():
+    attempted = d.decide_unreached(WH, due_callback(), ticket_id="t1", now=NOW)
+    assert isinstance(attempted, CallbackAttempted) and attempted.reached is False
 
 
 def test_war_11_a_constructive_survey_answer_earns_12_more_months():
@@ -204,45 +148,11 @@ def test_war_11_a_constructive_survey_answer_earns_12_more_months():
     assert len(plain) == 1
 
 
-@pytest.mark.parametrize(
-    ("part", "whole", "text"), [(2, 3, "66.66"), (3, 3, "100.00"), (0, 4, "0.00"), (0, 0, "")]
-)
-def test_fbk_7_percentages_are_computed_with_integers(part, whole, text):
-    assert d.percent(part, whole) == text
-
-
-def test_fbk_3_a_not_reached_attempt_event_keeps_its_retry():
-    attempted = d.decide_unreached(WH, due_callback(), ticket_id="t1", now=NOW)
-    assert isinstance(attempted, CallbackAttempted) and attempted.reached is False
-
-
-# -- FBK-7: only the drawn sample answers ---------------------------------------------------
-
-
-def test_fbk_7_the_yearly_sample_is_drawn_once_and_fixed():
-    drawn = d.decide_sample(
-        WH, year=2030, ticket_ids=["a", "b", "c", "d"], percent=50, drawn=None, now=NOW
-    )
-    assert (drawn.ticket_id, drawn.survey_year, drawn.population) == ("survey:2030", 2030, 4)
-    assert len(drawn.sample) == 2 and set(drawn.sample) <= {"a", "b", "c", "d"}
-    assert drawn.decision.rule_ids == ("FBK-7",)
-    again = d.decide_sample(
-        WH, year=2030, ticket_ids=["d", "c", "b", "a"], percent=50, drawn=None, now=NOW
-    )
-    assert again.sample == drawn.sample  # reproducible from the same population
-    with pytest.raises(d.IllegalTransition) as refused:
-        d.decide_sample(WH, year=2030, ticket_ids=["a"], percent=50, drawn=drawn, now=NOW)
-    assert refused.value.state == "drawn"
-
-
-def test_fbk_7_a_survey_answer_outside_the_years_sample_is_refused_with_the_reason():
-    drawn = d.decide_sample(WH, year=2030, ticket_ids=["a", "b"], percent=50, drawn=None, now=NOW)
-    [inside] = drawn.sample
-    outside = ({"a", "b"} - {inside}).pop()
-    d.check_sampled(drawn, ticket_id=inside, year=2030)
-    with pytest.raises(d.IllegalTransition, match="not in the 2030 survey sample") as no:
-        d.check_sampled(drawn, ticket_id=outside, year=2030)
-    assert no.value.state == "not_in_sample"
-    with pytest.raises(d.IllegalTransition, match="no survey sample") as undrawn:
-        d.check_sampled(None, ticket_id=inside, year=2031)
-    assert undrawn.value.state == "sample_not_drawn"
+def test_fbk_2_a_completed_repair_is_called_back_on_the_next_morning_list():
+    completed = datetime(2026, 6, 3, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+    scheduled = d.schedule_after_service(WH, ticket_id="t1", completed_at=completed)
+    local = scheduled.due_at.astimezone(WH.zone)
+    assert local.date() == date(2026, 6, 4)
+    assert scheduled.due_at > completed
+    assert scheduled.decision.rule_ids == ("FBK-2",)
+    assert scheduled.callback_id == "t1:after_service"

@@ -1,0 +1,351 @@
+"""Feedback's read models, each a declared projection: batched, replayable, and folding
+the same rows whatever the order its events arrive in.
+
+`Served` is feedback's own trimmed copy of the other contexts' facts (intake's
+requests, dispatch's assignments and completions, billing's outlet); the others fold
+feedback's own events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from repairline_contracts import topics
+from repairline_contracts.billing import ChargeAssessed
+from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted
+from repairline_contracts.feedback import (
+    CallbackAttempted,
+    CallbackCompleted,
+    CallbackDue,
+    CallbackScheduled,
+    ComplaintAnswered,
+    ComplaintDismissed,
+    ComplaintEscalated,
+    ComplaintFiled,
+    ComplaintVerified,
+    ExtensionRewardGranted,
+    KeyCustomerNoted,
+    RevisitRequested,
+    SurveyAnswered,
+    SurveySampleDrawn,
+)
+from repairline_contracts.intake import RepairRequested
+from repairline_platform.eventstore import Delivered, UnitOfWork
+
+JSONB = ("decision", "answers")
+
+
+def _json(model: Any) -> str | None:
+    return json.dumps(model.model_dump(mode="json")) if model is not None else None
+
+
+async def upsert(
+    conn: Any, table: str, key: str, row: Mapping[str, Any], merge: Mapping[str, str] = {}
+) -> None:
+    """Insert the row or fold it into the one there: a column keeps its first value
+    (`coalesce`) unless `merge` says how the two combine."""
+    cols = list(row)
+    values = ", ".join(f"${i}::jsonb" if c in JSONB else f"${i}" for i, c in enumerate(cols, 1))
+    updates = ", ".join(
+        f"{c} = {merge.get(c, f'coalesce(t.{c}, excluded.{c})')}" for c in cols if c != key
+    )
+    conflict = f"({key}) do update set {updates}" if updates else "do nothing"
+    await conn.execute(
+        f"insert into {table} as t ({', '.join(cols)}) values ({values}) on conflict {conflict}",
+        *row.values(),
+    )
+
+
+# -- callbacks (FBK-1..5) -----------------------------------------------------------------
+
+CALLBACK_STATUS = """
+    status = case
+        when completed_at is not null then 'completed'
+        when exhausted then 'exhausted'
+        when due_attempt > attempts then 'due'
+        when attempts > 0 then 'retry_pending'
+        else 'scheduled' end
+"""
+
+CALLBACK_MERGE = {
+    "fired_at": "least(t.fired_at, excluded.fired_at)",
+    "last_fired_at": "greatest(t.last_fired_at, excluded.last_fired_at)",
+    "due_attempt": "greatest(t.due_attempt, excluded.due_attempt)",
+    "attempts": "greatest(t.attempts, excluded.attempts)",
+    "exhausted": "t.exhausted or excluded.exhausted",
+    "retry_at": "greatest(t.retry_at, excluded.retry_at)",
+    "status": "t.status",
+    "status_rank": "t.status_rank",
+}
+
+
+def _callback_row(e: Any) -> dict[str, Any]:
+    match e:
+        case CallbackScheduled():
+            return {"reason": e.reason, "due_at": e.due_at, "decision": _json(e.decision)}
+        case CallbackDue():
+            return {
+                "due_at": e.due_at,
+                "fired_at": e.fired_at,
+                "last_fired_at": e.fired_at,
+                "due_attempt": e.attempt,
+            }
+        case CallbackAttempted():
+            return {
+                "attempts": e.attempt,
+                "exhausted": e.attempts_exhausted,
+                "retry_at": e.retry_at,
+            }
+        case CallbackCompleted():
+            return {
+                "grade": e.grade,
+                "answers": _json(e.answers),
+                "outcome_reason": e.reason,
+                "completed_at": e.completed_at,
+                "engineer_id": e.engineer_id,
+                "outlet_id": e.outlet_id,
+            }
+    return {}
+
+
+class CallbackList:
+    """Projection: callbacks with their attempts, outcome and status."""
+
+    name = "callback-list"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset(
+        {
+            CallbackScheduled.event_type,
+            CallbackDue.event_type,
+            CallbackAttempted.event_type,
+            CallbackCompleted.event_type,
+        }
+    )
+    tables = ("callbacks",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e: Any = item.event
+            row = {"callback_id": e.callback_id, "ticket_id": e.ticket_id, "due_at": None}
+            row |= _callback_row(e) | {"status": "scheduled", "status_rank": 0}
+            await upsert(uow.conn, "callbacks", "callback_id", row, CALLBACK_MERGE)
+            await uow.conn.execute(
+                f"update callbacks set {CALLBACK_STATUS} where callback_id = $1", e.callback_id
+            )
+
+
+# -- who was served: feedback's copy of the other contexts' facts -------------------------
+
+
+def _served_row(e: Any) -> dict[str, Any]:
+    match e:
+        case RepairRequested():
+            return {
+                "region": e.region,
+                "customer_name": e.customer.name,
+                "mobile": e.customer.mobile,
+                "phone": e.customer.phone,
+                "organisation": e.customer.organisation,
+                "key_account_id": getattr(e, "key_account_id", None),
+                "serial_no": e.product.serial_no,
+                "product_line": e.product.line,
+                "purchase_date": e.product.purchase_date,
+                "requested_at": e.requested_at,
+            }
+        case EngineerAssigned():
+            return {
+                "engineer_id": e.engineer_id,
+                "service_point_id": getattr(e, "service_point_id", None),
+            }
+        case RepairCompleted():
+            return {"engineer_id": e.engineer_id, "completed_at": e.completed_at}
+        case ChargeAssessed():
+            return {"outlet_id": e.outlet_id}
+    return {}
+
+
+class Served:
+    """Projection: every ticket served, with who served it, for lists and reports.
+
+    Holds the customer's contact for the callback staff; it never goes to a log.
+    """
+
+    name = "served"
+    topics = (topics.INTAKE_EVENTS, topics.DISPATCH_EVENTS, topics.BILLING_EVENTS)
+    event_types = frozenset(
+        {
+            RepairRequested.event_type,
+            EngineerAssigned.event_type,
+            RepairCompleted.event_type,
+            ChargeAssessed.event_type,
+        }
+    )
+    tables = ("served",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            # the engineer who completed the job wins over the one first assigned
+            merge = (
+                {"engineer_id": "excluded.engineer_id"} if isinstance(e, RepairCompleted) else {}
+            )
+            row = {"ticket_id": e.ticket_id, **_served_row(e)}
+            await upsert(uow.conn, "served", "ticket_id", row, merge)
+
+
+# -- complaints (FBK-6) -------------------------------------------------------------------
+
+
+def _complaint_row(e: Any) -> dict[str, Any]:
+    match e:
+        case ComplaintFiled():
+            return {
+                "channel": e.channel,
+                "kind": e.kind,
+                "description": e.description,
+                "engineer_id": e.engineer_id,
+                "outlet_id": e.outlet_id,
+                "amount_paid_fen": e.amount_paid_fen,
+                "answer_by": e.answer_by,
+                "triggers": list(e.triggers),
+                "decision": _json(e.decision),
+                "filed_at": e.filed_at,
+            }
+        case ComplaintAnswered():
+            return {
+                "answer": e.answer,
+                "answered_at": e.answered_at,
+                "within_deadline": e.within_deadline,
+            }
+        case ComplaintEscalated():
+            return {"escalated_at": e.escalated_at}
+        case ComplaintVerified():
+            return {"verified": True, "finding": e.finding, "decided_at": e.verified_at}
+        case ComplaintDismissed():
+            return {"verified": False, "finding": e.finding, "decided_at": e.dismissed_at}
+    return {}
+
+
+class Complaints:
+    """Projection: complaints, their answer clock and outcome (FBK-6)."""
+
+    name = "complaints"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset(
+        {
+            ComplaintFiled.event_type,
+            ComplaintAnswered.event_type,
+            ComplaintEscalated.event_type,
+            ComplaintVerified.event_type,
+            ComplaintDismissed.event_type,
+        }
+    )
+    tables = ("complaints",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e: Any = item.event
+            row = {"complaint_id": e.complaint_id, "ticket_id": e.ticket_id, **_complaint_row(e)}
+            await upsert(uow.conn, "complaints", "complaint_id", row)
+
+
+class Cases:
+    """Projection: dissatisfied cases that sent someone on site (FBK-5)."""
+
+    name = "cases"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset({RevisitRequested.event_type})
+    tables = ("cases",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            assert isinstance(e, RevisitRequested)
+            await uow.conn.execute(
+                "insert into cases values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
+                " on conflict do nothing",
+                e.case_id,
+                e.ticket_id,
+                e.reason,
+                e.engineer_id,
+                e.outlet_id,
+                _json(e.decision),
+                e.requested_at,
+                item.envelope.id,
+            )
+
+
+# -- surveys (FBK-7, WAR-11) and key customers (FBK-2) ------------------------------------
+
+
+def _survey_row(e: Any) -> dict[str, Any]:
+    if isinstance(e, SurveyAnswered):
+        return {
+            "survey_year": e.survey_year,
+            "grade": e.grade,
+            "answer": e.answer,
+            "constructive": e.constructive,
+            "answered_at": e.answered_at,
+        }
+    return {"reward": e.reward, "extended_ends_on": e.extended_ends_on}
+
+
+class Surveys:
+    """Projection: yearly survey answers and WAR-11 rewards (FBK-7)."""
+
+    name = "surveys"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset({SurveyAnswered.event_type, ExtensionRewardGranted.event_type})
+    tables = ("surveys",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            row = {"ticket_id": item.event.ticket_id, **_survey_row(item.event)}
+            await upsert(uow.conn, "surveys", "ticket_id", row)
+
+
+class SurveySamples:
+    """Projection: the drawn yearly samples (FBK-7); the first drawn is the one kept."""
+
+    name = "survey-samples"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset({SurveySampleDrawn.event_type})
+    tables = ("survey_samples",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            assert isinstance(e, SurveySampleDrawn)
+            await uow.conn.execute(
+                "insert into survey_samples values ($1, $2, $3, $4, $5, $6::jsonb, $7)"
+                " on conflict do nothing",
+                e.survey_year,
+                e.percent,
+                e.population,
+                list(e.sample),
+                e.reason,
+                _json(e.decision),
+                e.drawn_at,
+            )
+
+
+class KeyCustomers:
+    """Projection: key customers (FBK-2), always on the morning list; the last note wins
+    (a key customer's events share one stream, so they arrive in order)."""
+
+    name = "key-customers"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset({KeyCustomerNoted.event_type})
+    tables = ("key_customers",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            assert isinstance(e, KeyCustomerNoted)
+            row = {"name": e.name, "note": e.note}
+            await upsert(uow.conn, "key_customers", "name", row, {"note": "excluded.note"})
+
+
+PROJECTIONS = (CallbackList, Served, Complaints, Cases, Surveys, SurveySamples, KeyCustomers)

@@ -1,0 +1,128 @@
+"""Feedback's HTTP request models, with their examples; each turns into one command."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from repairline_contracts.feedback import CallbackAnswers, ComplaintChannel, ComplaintKind, Grade
+from repairline_feedback.domain.complaint import AnswerComplaint, FileComplaint, VerifyComplaint
+from repairline_feedback.domain.followup import AnswerSurvey, RecordCallback
+from repairline_feedback.domain.key_customer import NoteKeyCustomer
+from repairline_feedback.domain.sample import DrawSample
+
+
+def _config(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+class AttemptIn(BaseModel):
+    """FBK-3..5: one call of a due callback."""
+
+    model_config = _config(
+        {"reached": False},
+        {"reached": True, "grade": "dissatisfied", "reason": "still no hot water"},
+    )
+
+    reached: bool = Field(description="FBK-3: only a reached customer makes a valid callback.")
+    answers: CallbackAnswers = Field(default_factory=CallbackAnswers, description="FBK-4.")
+    grade: Grade | None = Field(default=None, description="FBK-5, when reached.")
+    reason: str | None = Field(default=None, max_length=2000, description="FBK-5: why.")
+
+    @model_validator(mode="after")
+    def _graded_when_reached(self) -> AttemptIn:
+        if self.reached and self.grade is None:
+            raise ValueError("a reached customer's callback needs a grade (FBK-5)")
+        if self.grade == "dissatisfied" and not (self.reason or "").strip():
+            raise ValueError("a dissatisfied callback needs its reason (FBK-5)")
+        return self
+
+    def command(self, callback_id: str) -> RecordCallback:
+        return RecordCallback(callback_id, self.reached, self.answers, self.grade, self.reason)
+
+
+class ComplaintIn(BaseModel):
+    """FBK-6: a complaint about a ticket, from any channel."""
+
+    model_config = _config(
+        {
+            "ticket_id": "T-1",
+            "channel": "hotline",
+            "kind": "overcharge",
+            "description": "charged 80 yuan",
+            "amount_paid_fen": 8000,
+        }
+    )
+
+    ticket_id: str = Field(min_length=1)
+    channel: ComplaintChannel
+    kind: ComplaintKind
+    description: str = Field(min_length=1, max_length=4000)
+    engineer_id: str | None = Field(default=None, description="Default: the ticket's engineer.")
+    amount_paid_fen: int | None = Field(default=None, ge=0, description="Overcharge: paid.")
+
+    def command(self) -> FileComplaint:
+        return FileComplaint(
+            self.ticket_id,
+            self.channel,
+            self.kind,
+            self.description,
+            self.engineer_id,
+            self.amount_paid_fen,
+        )
+
+
+class AnswerIn(BaseModel):
+    model_config = _config({"answer": "sorry; refund on its way"})
+
+    answer: str = Field(min_length=1, max_length=4000)
+
+    def command(self, complaint_id: str) -> AnswerComplaint:
+        return AnswerComplaint(complaint_id, self.answer)
+
+
+class VerificationIn(BaseModel):
+    model_config = _config({"verified": True, "finding": "recorded call confirms it"})
+
+    verified: bool
+    finding: str = Field(min_length=1, max_length=4000)
+
+    def command(self, complaint_id: str) -> VerifyComplaint:
+        return VerifyComplaint(complaint_id, self.verified, self.finding)
+
+
+class SurveyIn(BaseModel):
+    model_config = _config(
+        {"year": 2026, "grade": "average", "answer": "a timer would help", "constructive": True}
+    )
+
+    year: int = Field(ge=2000, le=2100)
+    grade: Grade
+    answer: str = Field(min_length=1, max_length=4000)
+    constructive: bool = Field(description="WAR-11: judged constructive by the service manager.")
+    reward: Literal["free_repair", "warranty_extension"] = "free_repair"
+
+    def command(self, ticket_id: str) -> AnswerSurvey:
+        return AnswerSurvey(
+            ticket_id, self.year, self.grade, self.answer, self.constructive, self.reward
+        )
+
+
+class SampleIn(BaseModel):
+    model_config = _config({"year": 2026, "percent": 10})
+
+    year: int = Field(ge=2000, le=2100)
+    percent: int = Field(default=10, ge=1, le=100, description="FBK-7: share of customers.")
+
+    def command(self) -> DrawSample:
+        return DrawSample(self.year, self.percent)
+
+
+class KeyCustomerIn(BaseModel):
+    model_config = _config({"note": "framework agreement"})
+
+    note: str = ""
+
+    def command(self, name: str) -> NoteKeyCustomer:
+        return NoteKeyCustomer(name, self.note)
