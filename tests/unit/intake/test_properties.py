@@ -71,7 +71,7 @@ def decided(pack: str, cmd: ticket.RequestRepair) -> tuple[ticket.IntakeTicket, 
     return ticket.fold(new.ticket_id, events), events
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(requests())
 def test_int_1_to_int_7_a_decided_request_folds_into_a_ticket_holding_what_it_waits_for(request):
     pack, cmd = request
@@ -88,7 +88,7 @@ def test_int_1_to_int_7_a_decided_request_folds_into_a_ticket_holding_what_it_wa
     assert (state.depot is not None) == ticket.takes_a_queue_place(cmd)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(requests())
 def test_int_1_the_same_request_decided_again_on_its_ticket_is_refused(request):
     pack, cmd = request
@@ -100,7 +100,7 @@ def test_int_1_the_same_request_decided_again_on_its_ticket_is_refused(request):
         )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(requests(), st.text(min_size=1, max_size=20))
 def test_a_ticket_cancelled_once_cannot_be_cancelled_again(request, reason):
     pack, cmd = request
@@ -118,7 +118,7 @@ def test_a_ticket_cancelled_once_cannot_be_cancelled_again(request, reason):
     assert err.value.state == "cancelled"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(requests(), st.data())
 def test_war_6_to_war_9_a_remedy_chosen_once_cannot_be_chosen_again(request, data):
     pack, cmd = request
@@ -137,7 +137,7 @@ def test_war_6_to_war_9_a_remedy_chosen_once_cannot_be_chosen_again(request, dat
         ticket.decide_remedy(after, choose, now=NOW)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.text(alphabet="ABC0123456789", min_size=1, max_size=12),
     st.sampled_from(sorted(LINES.values())),
