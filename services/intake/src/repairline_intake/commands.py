@@ -88,7 +88,7 @@ async def _new_or_dup(cmd: ticket.RequestRepair, intake: Intake, uow: Any) -> Co
 
 
 async def verify_request(cmd: ticket.VerifyRequest, intake: Intake) -> CommandResult:
-    """INT-3."""
+    """INT-3: the missing facts completed; the ticket then goes on to dispatch."""
     return await _on_ticket(
         intake,
         cmd.ticket_id,
@@ -97,7 +97,7 @@ async def verify_request(cmd: ticket.VerifyRequest, intake: Intake) -> CommandRe
 
 
 async def give_guidance(cmd: ticket.GiveGuidance, intake: Intake) -> CommandResult:
-    """INT-5, FBK-1."""
+    """INT-5: guidance given on the phone, with FBK-1's callback time."""
     return await _on_ticket(
         intake,
         cmd.ticket_id,
@@ -106,7 +106,7 @@ async def give_guidance(cmd: ticket.GiveGuidance, intake: Intake) -> CommandResu
 
 
 async def request_visit(cmd: ticket.RequestVisit, intake: Intake) -> CommandResult:
-    """INT-5."""
+    """INT-5: the customer insists on a visit (paid for misreport, misuse, software)."""
     return await _on_ticket(
         intake,
         cmd.ticket_id,
@@ -115,7 +115,7 @@ async def request_visit(cmd: ticket.RequestVisit, intake: Intake) -> CommandResu
 
 
 async def decide_warranty(cmd: ticket.DecideWarranty, intake: Intake) -> CommandResult:
-    """WAR-1..5."""
+    """WAR-1..5: the warranty decided from proof shown after intake."""
     return await _on_ticket(
         intake,
         cmd.ticket_id,
@@ -124,7 +124,7 @@ async def decide_warranty(cmd: ticket.DecideWarranty, intake: Intake) -> Command
 
 
 async def choose_remedy(cmd: ticket.ChooseRemedy, intake: Intake) -> CommandResult:
-    """WAR-6..9."""
+    """WAR-6..9: the customer's remedy; a return or an exchange closes the ticket."""
     return await _on_ticket(
         intake, cmd.ticket_id, lambda t, u: ticket.decide_remedy(t, cmd, now=u.now())
     )
@@ -132,26 +132,28 @@ async def choose_remedy(cmd: ticket.ChooseRemedy, intake: Intake) -> CommandResu
 
 async def cancel_ticket(cmd: ticket.CancelTicket, intake: Intake) -> CommandResult:
     """A ticket cancelled unless its repair is completed."""
-
-    async def decide(t: IntakeTicket, u: Any) -> list[Event]:
-        done = await intake.store(u).repair_completed(cmd.ticket_id)
-        return ticket.decide_cancellation(t, cmd, repair_completed=done, now=u.now())
-
+    decide = _knowing_completion(intake, cmd, ticket.decide_cancellation)
     return await _on_ticket(intake, cmd.ticket_id, decide)
 
 
 async def call_for_pickup(cmd: ticket.CallForPickup, intake: Intake) -> CommandResult:
-    """INT-8."""
-
-    async def decide(t: IntakeTicket, u: Any) -> list[Event]:
-        done = await intake.store(u).repair_completed(cmd.ticket_id)
-        return ticket.decide_ready_call(t, cmd, repair_completed=done, now=u.now())
-
+    """INT-8: the customer called once the depot repair is completed."""
+    decide = _knowing_completion(intake, cmd, ticket.decide_ready_call)
     return await _on_ticket(intake, cmd.ticket_id, decide)
 
 
+def _knowing_completion(intake: Intake, cmd: Any, decide: Callable[..., list[Event]]) -> Any:
+    """A decision that needs to know whether dispatch completed the ticket's repair."""
+
+    async def decided(t: IntakeTicket, uow: Any) -> list[Event]:
+        done = await intake.store(uow).repair_completed(cmd.ticket_id)
+        return decide(t, cmd, repair_completed=done, now=uow.now())
+
+    return decided
+
+
 async def hand_over(cmd: ticket.HandOver, intake: Intake) -> CommandResult:
-    """INT-8."""
+    """INT-8: the machine handed over against the voucher, tested and signed for."""
     return await _on_ticket(
         intake,
         cmd.ticket_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import reduce
 
 from repairline_contracts.base import Event
 from repairline_contracts.intake import SaleRecorded
@@ -69,7 +70,4 @@ def evolve(record: SalesRecord, event: Event) -> SalesRecord:
 
 
 def fold(stream_id: str, events: Iterable[Event]) -> SalesRecord:
-    record = SalesRecord(stream_id)
-    for event in events:
-        record = evolve(record, event)
-    return record
+    return reduce(evolve, events, SalesRecord(stream_id))

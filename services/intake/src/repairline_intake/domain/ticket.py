@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 from repairline_contracts.base import Decision, Event
@@ -301,10 +302,7 @@ def _verified(ticket: IntakeTicket, event: RequestVerified) -> IntakeTicket:
 
 
 def fold(ticket_id: str, events: Iterable[Event]) -> IntakeTicket:
-    ticket = IntakeTicket(ticket_id)
-    for event in events:
-        ticket = evolve(ticket, event)
-    return ticket
+    return reduce(evolve, events, IntakeTicket(ticket_id))
 
 
 # -- a new request -----------------------------------------------------------------------
