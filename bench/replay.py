@@ -146,7 +146,7 @@ async def main() -> None:
         rt = Runtime(INTAKE, settings)
         await rt.open_storage()
         try:
-            [view] = rt.handlers
+            view = next(h for h in rt.handlers if h.name == "ticket-view")
             stats = await replay_projection(rt, view, force=True)
             rows = await rt.pool.fetchval("select count(*) from ticket_view")
         finally:

@@ -356,6 +356,26 @@ class DuplicateReported(Event):
     reported_at: datetime
 
 
+class SaleRecorded(Event):
+    """The maker's sales record of a unit (WAR-3): used to start the warranty when the
+    customer has no proof of purchase; a later record of the same serial number replaces
+    it. Stream and key: `sales-record:<serial_no>`."""
+
+    event_type: ClassVar[str] = "repairline.intake.SaleRecorded"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = INTAKE_EVENTS
+
+    ticket_id: str = Field(
+        description="Not a ticket: the sales record stream `sales-record:<serial_no>`, also"
+        " the Kafka key."
+    )
+    serial_no: str
+    product_line: str
+    model: str | None = None
+    sold_on: date = Field(description="The sale date the maker recorded (WAR-3, WAR-5).")
+    recorded_at: datetime
+
+
 # Every event this context publishes, for the registry.
 EVENTS: tuple[type[Event], ...] = (
     RepairRequested,
@@ -372,4 +392,5 @@ EVENTS: tuple[type[Event], ...] = (
     TicketClosed,
     TicketCancelled,
     DuplicateReported,
+    SaleRecorded,
 )

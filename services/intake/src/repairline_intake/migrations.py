@@ -67,3 +67,13 @@ MIGRATIONS.append(
         """,
     )
 )
+
+MIGRATIONS.append(
+    Migration(
+        "003_sales_record_events",
+        """
+        alter table sales_records add column version integer not null default 0;
+        alter table sales_records add column event_id text;
+        """,
+    )
+)

@@ -1,9 +1,15 @@
-"""Intake's projection: a ticket's whole status and timeline, from every context."""
+"""Intake's read models, each a declared projection: batched, replayable, compared after
+replay.
+
+- `TicketView`: a ticket's whole status, facts and timeline, from every context's events
+  (intake's trimmed copy of dispatch's, billing's and feedback's facts).
+- `SalesRecords`: the maker's sales records by serial number (WAR-3), from `SaleRecorded`.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +18,9 @@ from repairline_contracts import intake as i
 from repairline_contracts import topics
 from repairline_contracts.base import Event
 from repairline_contracts.billing import ChargeAssessed
+from repairline_contracts.envelope import Envelope
 from repairline_contracts.feedback import CallbackDue, CallbackScheduled
-from repairline_platform.eventstore import Delivered, UnitOfWork
+from repairline_platform.eventstore import Delivered, Projection, UnitOfWork
 
 # Other contexts' events the view shows, by type (their classes belong to their owners).
 QUOTE_ISSUED = "repairline.billing.QuoteIssued"
@@ -209,6 +216,9 @@ def _order(env: Any) -> tuple[datetime, int, str]:
 
 
 class TicketView:
+    """A ticket's status, facts and timeline across the four contexts (`GET /tickets/{id}`),
+    and the facts intake's commands read (serial numbers on open tickets, completions)."""
+
     name = "ticket-view"
     topics = (
         topics.INTAKE_EVENTS,
@@ -225,144 +235,148 @@ class TicketView:
         fact_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
         for item in items:
             env, e = item.envelope, item.event
-            status, rank = STATUS[env.type]
             timeline.append(
-                (
-                    env.id,
-                    e.ticket_id,
-                    env.type,
-                    env.source,
-                    env.time,
-                    json.dumps(summary(e)),
-                )
+                (env.id, e.ticket_id, env.type, env.source, env.time, json.dumps(summary(e)))
             )
             for key, value in facts(e).items():
                 row = (e.ticket_id, key, json.dumps(value), *_order(env))
                 current = fact_rows.get((e.ticket_id, key))
                 if current is None or row[3:] > current[3:]:
                     fact_rows[(e.ticket_id, key)] = row
-            request = e if isinstance(e, i.RepairRequested) else None
-            row = {
-                "status": status,
-                "order": _order(env) if status else None,
-                "rank": rank,
-                "service_request_no": request and request.service_request_no,
-                "repair_order_no": request and request.repair_order_no,
-                "channel": request and request.channel.value,
-                "region": request.region if request else env.region,
-                "product_line": request and request.product.line,
-                "needs_verification": request and request.needs_verification,
-                "verification_issues": json.dumps(list(request.verification_issues))
-                if request
-                else None,
-                "requested_at": request and request.requested_at,
-                "engineer_id": e.engineer_id
-                if isinstance(e, d.EngineerAssigned | d.RepairCompleted)
-                else None,
-                "charge_total_fen": e.total_fen if isinstance(e, ChargeAssessed) else None,
-                "callback_due_at": e.due_at if isinstance(e, CallbackScheduled) else None,
-                "updated_at": env.time,
-            }
-            if isinstance(e, i.RequestVerified):
-                row["verified"] = True
-            _merge(views, e.ticket_id, row)
+            _merge(views, e.ticket_id, _view_row(env, e))
         await uow.conn.execute(
             "insert into ticket_timeline"
             " select * from unnest($1::text[], $2::text[], $3::text[], $4::text[],"
             " $5::timestamptz[], $6::jsonb[]) on conflict (event_id) do nothing",
-            *(list(column) for column in zip(*timeline, strict=True)),
+            *_columns(timeline),
         )
         if fact_rows:
-            await uow.conn.execute(
-                """
-                insert into ticket_facts as f (ticket_id, key, value, at, version, event_id)
-                select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[],
-                    $5::int[], $6::text[])
-                on conflict (ticket_id, key) do update set
-                    value = excluded.value, at = excluded.at, version = excluded.version,
-                    event_id = excluded.event_id
-                where (excluded.at, excluded.version, excluded.event_id)
-                    > (f.at, f.version, f.event_id)
-                """,
-                *(list(column) for column in zip(*fact_rows.values(), strict=True)),
-            )
-        rows = [
-            (
-                ticket_id,
-                v["status"] or "requested",
-                v["rank"],
-                v["service_request_no"],
-                v["repair_order_no"],
-                v["channel"],
-                v["region"],
-                v["product_line"],
-                False if v.get("verified") else v["needs_verification"],
-                v["verification_issues"],
-                v["requested_at"],
-                v["engineer_id"],
-                v["charge_total_fen"],
-                v["callback_due_at"],
-                v["updated_at"],
-                v["order"][0] if v["order"] else None,
-                v["order"][1] if v["order"] else None,
-                v["order"][2] if v["order"] else None,
-                v.get("verified", False),
-            )
-            for ticket_id, v in views.items()
-        ]
-        await uow.conn.execute(
-            """
-            insert into ticket_view as v (ticket_id, status, status_rank, service_request_no,
-                repair_order_no, channel, region, product_line, needs_verification,
-                verification_issues, requested_at, engineer_id, charge_total_fen,
-                callback_due_at, updated_at, status_at, status_version, status_event, verified)
-            select * from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],
-                $6::text[], $7::text[], $8::text[], $9::bool[], $10::jsonb[],
-                $11::timestamptz[], $12::text[], $13::bigint[], $14::timestamptz[],
-                $15::timestamptz[], $16::timestamptz[], $17::int[], $18::text[], $19::bool[])
-            on conflict (ticket_id) do update set
-                status = case
-                    when excluded.status_at is null then v.status
-                    when v.status_at is null then excluded.status
-                    when (excluded.status_at, excluded.status_version, excluded.status_event)
-                         > (v.status_at, v.status_version, v.status_event)
-                    then excluded.status else v.status end,
-                status_at = case
-                    when excluded.status_at is null then v.status_at
-                    when v.status_at is null then excluded.status_at
-                    when (excluded.status_at, excluded.status_version, excluded.status_event)
-                         > (v.status_at, v.status_version, v.status_event)
-                    then excluded.status_at else v.status_at end,
-                status_version = case
-                    when excluded.status_at is null then v.status_version
-                    when v.status_at is null then excluded.status_version
-                    when (excluded.status_at, excluded.status_version, excluded.status_event)
-                         > (v.status_at, v.status_version, v.status_event)
-                    then excluded.status_version else v.status_version end,
-                status_event = case
-                    when excluded.status_at is null then v.status_event
-                    when v.status_at is null then excluded.status_event
-                    when (excluded.status_at, excluded.status_version, excluded.status_event)
-                         > (v.status_at, v.status_version, v.status_event)
-                    then excluded.status_event else v.status_event end,
-                status_rank = greatest(v.status_rank, excluded.status_rank),
-                service_request_no = coalesce(v.service_request_no, excluded.service_request_no),
-                repair_order_no = coalesce(v.repair_order_no, excluded.repair_order_no),
-                channel = coalesce(v.channel, excluded.channel),
-                region = coalesce(v.region, excluded.region),
-                product_line = coalesce(v.product_line, excluded.product_line),
-                needs_verification = case when v.verified or excluded.verified then false
-                    else coalesce(v.needs_verification, excluded.needs_verification) end,
-                verification_issues = coalesce(v.verification_issues, excluded.verification_issues),
-                requested_at = coalesce(v.requested_at, excluded.requested_at),
-                engineer_id = coalesce(excluded.engineer_id, v.engineer_id),
-                charge_total_fen = coalesce(excluded.charge_total_fen, v.charge_total_fen),
-                callback_due_at = coalesce(excluded.callback_due_at, v.callback_due_at),
-                updated_at = greatest(v.updated_at, excluded.updated_at),
-                verified = v.verified or excluded.verified
-            """,
-            *(list(column) for column in zip(*rows, strict=True)),
+            await uow.conn.execute(_UPSERT_FACTS, *_columns(fact_rows.values()))
+        await uow.conn.execute(_UPSERT_VIEWS, *_columns(_view_rows(views)))
+
+
+def _columns(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _view_row(env: Envelope, e: Event) -> dict[str, Any]:
+    """One event's contribution to its ticket's row."""
+    status, rank = STATUS[env.type]
+    request = e if isinstance(e, i.RepairRequested) else None
+    row = {
+        "status": status,
+        "order": _order(env) if status else None,
+        "rank": rank,
+        "service_request_no": request and request.service_request_no,
+        "repair_order_no": request and request.repair_order_no,
+        "channel": request and request.channel.value,
+        "region": request.region if request else env.region,
+        "product_line": request and request.product.line,
+        "needs_verification": request and request.needs_verification,
+        "verification_issues": json.dumps(list(request.verification_issues)) if request else None,
+        "requested_at": request and request.requested_at,
+        "engineer_id": e.engineer_id
+        if isinstance(e, d.EngineerAssigned | d.RepairCompleted)
+        else None,
+        "charge_total_fen": e.total_fen if isinstance(e, ChargeAssessed) else None,
+        "callback_due_at": e.due_at if isinstance(e, CallbackScheduled) else None,
+        "updated_at": env.time,
+    }
+    if isinstance(e, i.RequestVerified):
+        row["verified"] = True
+    return row
+
+
+def _view_rows(views: dict[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            ticket_id,
+            v["status"] or "requested",
+            v["rank"],
+            v["service_request_no"],
+            v["repair_order_no"],
+            v["channel"],
+            v["region"],
+            v["product_line"],
+            False if v.get("verified") else v["needs_verification"],
+            v["verification_issues"],
+            v["requested_at"],
+            v["engineer_id"],
+            v["charge_total_fen"],
+            v["callback_due_at"],
+            v["updated_at"],
+            v["order"][0] if v["order"] else None,
+            v["order"][1] if v["order"] else None,
+            v["order"][2] if v["order"] else None,
+            v.get("verified", False),
         )
+        for ticket_id, v in views.items()
+    ]
+
+
+_UPSERT_FACTS = """
+    insert into ticket_facts as f (ticket_id, key, value, at, version, event_id)
+    select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[],
+        $5::int[], $6::text[])
+    on conflict (ticket_id, key) do update set
+        value = excluded.value, at = excluded.at, version = excluded.version,
+        event_id = excluded.event_id
+    where (excluded.at, excluded.version, excluded.event_id)
+        > (f.at, f.version, f.event_id)
+"""
+
+# The latest status by (time, stream version, event id); first-seen request facts; the
+# latest engineer, charge and callback.
+_UPSERT_VIEWS = """
+    insert into ticket_view as v (ticket_id, status, status_rank, service_request_no,
+        repair_order_no, channel, region, product_line, needs_verification,
+        verification_issues, requested_at, engineer_id, charge_total_fen,
+        callback_due_at, updated_at, status_at, status_version, status_event, verified)
+    select * from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],
+        $6::text[], $7::text[], $8::text[], $9::bool[], $10::jsonb[],
+        $11::timestamptz[], $12::text[], $13::bigint[], $14::timestamptz[],
+        $15::timestamptz[], $16::timestamptz[], $17::int[], $18::text[], $19::bool[])
+    on conflict (ticket_id) do update set
+        status = case
+            when excluded.status_at is null then v.status
+            when v.status_at is null then excluded.status
+            when (excluded.status_at, excluded.status_version, excluded.status_event)
+                 > (v.status_at, v.status_version, v.status_event)
+            then excluded.status else v.status end,
+        status_at = case
+            when excluded.status_at is null then v.status_at
+            when v.status_at is null then excluded.status_at
+            when (excluded.status_at, excluded.status_version, excluded.status_event)
+                 > (v.status_at, v.status_version, v.status_event)
+            then excluded.status_at else v.status_at end,
+        status_version = case
+            when excluded.status_at is null then v.status_version
+            when v.status_at is null then excluded.status_version
+            when (excluded.status_at, excluded.status_version, excluded.status_event)
+                 > (v.status_at, v.status_version, v.status_event)
+            then excluded.status_version else v.status_version end,
+        status_event = case
+            when excluded.status_at is null then v.status_event
+            when v.status_at is null then excluded.status_event
+            when (excluded.status_at, excluded.status_version, excluded.status_event)
+                 > (v.status_at, v.status_version, v.status_event)
+            then excluded.status_event else v.status_event end,
+        status_rank = greatest(v.status_rank, excluded.status_rank),
+        service_request_no = coalesce(v.service_request_no, excluded.service_request_no),
+        repair_order_no = coalesce(v.repair_order_no, excluded.repair_order_no),
+        channel = coalesce(v.channel, excluded.channel),
+        region = coalesce(v.region, excluded.region),
+        product_line = coalesce(v.product_line, excluded.product_line),
+        needs_verification = case when v.verified or excluded.verified then false
+            else coalesce(v.needs_verification, excluded.needs_verification) end,
+        verification_issues = coalesce(v.verification_issues, excluded.verification_issues),
+        requested_at = coalesce(v.requested_at, excluded.requested_at),
+        engineer_id = coalesce(excluded.engineer_id, v.engineer_id),
+        charge_total_fen = coalesce(excluded.charge_total_fen, v.charge_total_fen),
+        callback_due_at = coalesce(excluded.callback_due_at, v.callback_due_at),
+        updated_at = greatest(v.updated_at, excluded.updated_at),
+        verified = v.verified or excluded.verified
+"""
 
 
 _FIRST_WINS = (
@@ -395,3 +409,41 @@ def _merge(views: dict[str, dict[str, Any]], ticket_id: str, row: dict[str, Any]
             current[key] = row[key]
     current["updated_at"] = max(current["updated_at"], row["updated_at"])
     current["verified"] = current.get("verified", False) or row.get("verified", False)
+
+
+class SalesRecords:
+    """WAR-3: the latest sales record of each serial number, read by new requests."""
+
+    name = "sales-records"
+    topics = (topics.INTAKE_EVENTS,)
+    event_types = frozenset({i.SaleRecorded.event_type})
+    tables = ("sales_records",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        latest: dict[str, tuple[Any, ...]] = {}
+        for item in items:
+            env, e = item.envelope, item.event
+            assert isinstance(e, i.SaleRecorded)
+            row = (e.serial_no, e.product_line, e.model, e.sold_on, e.recorded_at)
+            row += (env.streamversion, env.id)
+            if e.serial_no not in latest or row[5] > latest[e.serial_no][5]:
+                latest[e.serial_no] = row
+        await uow.conn.execute(
+            """
+            insert into sales_records as s (serial_no, product_line, model, sold_on,
+                recorded_at, version, event_id)
+            select * from unnest($1::text[], $2::text[], $3::text[], $4::date[],
+                $5::timestamptz[], $6::int[], $7::text[])
+            on conflict (serial_no) do update set
+                product_line = excluded.product_line, model = excluded.model,
+                sold_on = excluded.sold_on, recorded_at = excluded.recorded_at,
+                version = excluded.version, event_id = excluded.event_id
+            where excluded.version > s.version
+            """,
+            *_columns(latest.values()),
+        )
+
+
+def all_projections() -> list[Projection]:
+    """Every read model of intake, for the composition root and replay."""
+    return [TicketView(), SalesRecords()]

@@ -1,4 +1,4 @@
-"""Intake's ticket lifecycle as pure decisions: channels, triage, warranty, remedies, depot."""
+"""Intake's ticket as pure decisions: channels, triage, warranty, remedies, depot."""
 
 from __future__ import annotations
 
@@ -22,19 +22,18 @@ from repairline_contracts.intake import (
     VisitRequested,
     WarrantyDecided,
 )
-from repairline_intake import domain
-from repairline_intake.domain import IllegalTransition, NewRequest, RequestRefused
+from repairline_intake.domain import ticket as domain
+from repairline_intake.domain.ticket import RequestRepair
 from repairline_rules import load_pack
+from repairline_rules.refusals import IllegalTransition, InvalidInput, Refused
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 24)
+NUMBERS = domain.TicketNumbers(day="20261124", seq=1, queue_place=1)
 
 
-def request(pack: str = "water-heater", **kw: Any) -> NewRequest:
+def request(**kw: Any) -> RequestRepair:
     base: dict[str, Any] = {
-        "ticket_id": str(uuid.uuid4()),
-        "service_request_no": "SR1",
-        "repair_order_no": "RO1",
         "channel": Channel.HOTLINE,
         "region": "cn-east",
         "city_tier": CityTier.PROVINCIAL_CAPITAL,
@@ -48,11 +47,21 @@ def request(pack: str = "water-heater", **kw: Any) -> NewRequest:
         "urgency": Urgency.NORMAL,
     }
     base.update(kw)
-    return NewRequest(**base)
+    return RequestRepair(**base)
 
 
-def decide(pack: str = "water-heater", **kw: Any) -> list[Any]:
-    return domain.decide_intake(load_pack(pack), request(pack, **kw), now=NOW)
+def decide(
+    pack: str = "water-heater", *, sold_on_by_serial: date | None = None, **kw: Any
+) -> list[Any]:
+    new = domain.IntakeTicket(str(uuid.uuid4()))
+    return domain.decide_request(
+        new,
+        request(**kw),
+        numbers=NUMBERS,
+        sold_on_by_serial=sold_on_by_serial,
+        pack=load_pack(pack),
+        now=NOW,
+    )
 
 
 def test_int_1_int_3_a_plain_request_is_one_event_sent_to_a_visit():
@@ -62,11 +71,31 @@ def test_int_1_int_3_a_plain_request_is_one_event_sent_to_a_visit():
     assert event.held_for == () and not event.needs_verification
 
 
+def test_int_2_the_request_is_numbered_by_the_business_day_and_its_region():
+    [event] = decide()
+    assert event.service_request_no == "SR20261124000001"
+    assert event.repair_order_no == "RO-CN-EAST-20261124-000001"
+    assert domain.business_day(load_pack("water-heater"), NOW) == "20261124"
+
+
+def test_int_2_int_7_each_channel_brings_what_it_must_before_anything_is_counted():
+    with pytest.raises(InvalidInput) as err:
+        domain.check_request(request(channel=Channel.DEALER))
+    assert err.value.field == "dealer"
+    with pytest.raises(InvalidInput) as err:
+        domain.check_request(request(channel=Channel.DEPOT))
+    assert err.value.field == "service_mode"
+    with pytest.raises(InvalidInput) as err:
+        domain.check_request(request(channel=Channel.DEPOT, service_mode=ServiceMode.DEPOT))
+    assert err.value.field == "depot"
+
+
 def test_int_4_a_dealer_drop_off_without_the_end_customer_is_refused_with_the_reason():
-    with pytest.raises(RequestRefused) as err:
+    with pytest.raises(Refused) as err:
         decide(channel=Channel.DEALER, customer=Customer(name="Li Wei"))
-    assert "contact" in err.value.event.reason
-    assert err.value.event.decision.rule_ids == ("INT-4",)
+    [event] = err.value.events
+    assert "contact" in event.reason
+    assert event.decision.rule_ids == ("INT-4",)
 
 
 def test_int_5_misuse_goes_to_guidance_first_and_an_insisting_customer_pays_the_visit():
@@ -74,14 +103,18 @@ def test_int_5_misuse_goes_to_guidance_first_and_an_insisting_customer_pays_the_
     [requested] = decide("home-appliance", fault_kind="misuse")
     assert requested.held_for == ("phone_guidance",)
     ticket = domain.fold(requested.ticket_id, [requested])
-    guided = domain.decide_guidance(pack, ticket, notes="n", now=NOW)
+    [guided] = domain.decide_guidance(
+        ticket, domain.GiveGuidance(ticket.ticket_id, "n"), pack=pack, now=NOW
+    )
     assert guided.callback_due_at == NOW + timedelta(hours=2)  # FBK-1
-    events = domain.decide_visit_request(pack, ticket, reason="customer_insists", now=NOW)
+    insist = domain.RequestVisit(ticket.ticket_id, reason="customer_insists")
+    events = domain.decide_visit_request(ticket, insist, pack=pack, now=NOW)
     assert [type(e) for e in events] == [VisitRequested, WarrantyDecided]
     assert events[1].chargeable and "INT-5" in events[1].decision.rule_ids
     after = domain.fold(requested.ticket_id, [requested, guided, *events])
     with pytest.raises(IllegalTransition) as err:
-        domain.decide_visit_request(pack, after, reason="again", now=NOW)
+        again = domain.RequestVisit(ticket.ticket_id, reason="again")
+        domain.decide_visit_request(after, again, pack=pack, now=NOW)
     assert err.value.state == "open"
 
 
@@ -129,6 +162,12 @@ def test_war_4_a_card_for_another_serial_number_makes_the_repair_chargeable():
     assert "card_mismatch" in warranty.exclusions and warranty.chargeable
 
 
+def test_war_1_to_war_5_an_unknown_product_line_is_invalid_input_naming_the_field():
+    with pytest.raises(InvalidInput) as err:
+        decide(product=Product(line="spaceship"), proof=domain.ProofFacts(invoice_date=TODAY))
+    assert err.value.field == "product.line"
+
+
 def test_war_6_to_war_8_remedies_hold_the_ticket_until_the_customer_chooses():
     events = decide(
         product=Product(line="instant_water_heater", purchase_date=TODAY - timedelta(days=3)),
@@ -137,11 +176,12 @@ def test_war_6_to_war_8_remedies_hold_the_ticket_until_the_customer_chooses():
     requested, offered = events
     assert isinstance(offered, RemedyOffered) and requested.held_for == ("remedy_choice",)
     ticket = domain.fold(requested.ticket_id, events)
-    chosen = domain.decide_remedy(ticket, kind="exchange", now=NOW)
+    exchange = domain.ChooseRemedy(ticket.ticket_id, kind="exchange")
+    chosen = domain.decide_remedy(ticket, exchange, now=NOW)
     assert isinstance(chosen[-1], TicketClosed) and chosen[-1].reason == "exchanged"
     closed = domain.fold(requested.ticket_id, [*events, *chosen])
     with pytest.raises(IllegalTransition) as err:
-        domain.decide_remedy(closed, kind="return", now=NOW)
+        domain.decide_remedy(closed, domain.ChooseRemedy(ticket.ticket_id, "return"), now=NOW)
     assert err.value.state == "closed"
     software = decide(
         "software-support",
@@ -159,40 +199,36 @@ def test_int_7_int_8_depot_intake_then_pickup_with_the_voucher():
         service_mode=ServiceMode.DEPOT,
         product=Product(line="notebook"),
         depot=domain.DepotFacts(data_backup_reminded=True, voucher_signed=True),
-        queue_no="Q1124-001",
-        voucher_no="V1",
     )
     depot = events[-1]
     assert isinstance(depot, DepotIntakeRecorded)
+    assert (depot.queue_no, depot.voucher_no) == ("Q1124-001", "V20261124000001")
     assert depot.inspection_expected_at == NOW + timedelta(minutes=20)
     assert depot.promised_repair_by is not None and "DSP-3" in depot.decision.rule_ids
     ticket = domain.fold(depot.ticket_id, events)
+    call = domain.CallForPickup(ticket.ticket_id, reached=True)
     with pytest.raises(IllegalTransition) as err:
-        domain.decide_ready_call(ticket, repair_completed=False, reached=True, now=NOW)
+        domain.decide_ready_call(ticket, call, repair_completed=False, now=NOW)
     assert err.value.state == "in_repair"
-    called = domain.decide_ready_call(ticket, repair_completed=True, reached=True, now=NOW)
+    [called] = domain.decide_ready_call(ticket, call, repair_completed=True, now=NOW)
     ready = domain.evolve(ticket, called)
     with pytest.raises(IllegalTransition) as err:
-        domain.decide_pickup(
-            pack,
-            ready,
-            voucher_no="V2",
-            tested_by_customer=True,
-            acceptance_signed=True,
-            fee_told_fen=None,
-            now=NOW,
-        )
+        domain.decide_pickup(ready, hand_over(ticket, "V2", fee=None), pack=pack, now=NOW)
     assert err.value.state == "ready_for_pickup"
-    picked = domain.decide_pickup(
-        pack,
-        ready,
-        voucher_no="V1",
-        tested_by_customer=True,
-        acceptance_signed=True,
-        fee_told_fen=0,
-        now=NOW,
+    [picked] = domain.decide_pickup(
+        ready, hand_over(ticket, depot.voucher_no, fee=0), pack=pack, now=NOW
     )
     assert domain.evolve(ready, picked).state == "closed"
+
+
+def hand_over(ticket: domain.IntakeTicket, voucher_no: str, fee: int | None) -> domain.HandOver:
+    return domain.HandOver(
+        ticket.ticket_id,
+        voucher_no=voucher_no,
+        tested_by_customer=True,
+        acceptance_signed=True,
+        fee_told_fen=fee,
+    )
 
 
 def test_int_3_verification_completes_the_facts_or_names_what_is_still_missing():
@@ -200,26 +236,26 @@ def test_int_3_verification_completes_the_facts_or_names_what_is_still_missing()
     [requested] = decide(customer=Customer(name="Li Wei"))
     ticket = domain.fold(requested.ticket_id, [requested])
     assert ticket.status == "needs_verification"
-    with pytest.raises(IllegalTransition, match="still: missing: address") as err:
-        domain.decide_verification(
-            pack,
-            ticket,
-            customer=Customer(name="Li", mobile="139000000"),
+
+    def verify(customer: Customer) -> domain.VerifyRequest:
+        return domain.VerifyRequest(
+            ticket.ticket_id,
+            customer=customer,
             product=requested.product,
             customer_wants="repair",
             urgency=Urgency.NORMAL,
             location=None,
-            now=NOW,
+        )
+
+    with pytest.raises(IllegalTransition, match="still: missing: address") as err:
+        domain.decide_verification(
+            ticket, verify(Customer(name="Li", mobile="139000000")), pack=pack, now=NOW
         )
     assert err.value.state == "needs_verification"
-    verified = domain.decide_verification(
-        pack,
+    [verified] = domain.decide_verification(
         ticket,
-        customer=Customer(name="Li", mobile="139000000", address="1 Road"),
-        product=requested.product,
-        customer_wants="repair",
-        urgency=Urgency.NORMAL,
-        location=None,
+        verify(Customer(name="Li", mobile="139000000", address="1 Road")),
+        pack=pack,
         now=NOW,
     )
     assert domain.evolve(ticket, verified).status == "open"
@@ -228,12 +264,21 @@ def test_int_3_verification_completes_the_facts_or_names_what_is_still_missing()
 def test_a_cancelled_or_completed_ticket_cannot_be_cancelled_again():
     [requested] = decide()
     ticket = domain.fold(requested.ticket_id, [requested])
+    cancel = domain.CancelTicket(ticket.ticket_id, reason="r")
     with pytest.raises(IllegalTransition) as err:
-        domain.decide_cancellation(ticket, reason="r", repair_completed=True, now=NOW)
+        domain.decide_cancellation(ticket, cancel, repair_completed=True, now=NOW)
     assert err.value.state == "repair_completed"
-    cancelled = domain.evolve(
-        ticket, domain.decide_cancellation(ticket, reason="r", repair_completed=False, now=NOW)
-    )
+    [event] = domain.decide_cancellation(ticket, cancel, repair_completed=False, now=NOW)
+    cancelled = domain.evolve(ticket, event)
     with pytest.raises(IllegalTransition) as err:
-        domain.decide_cancellation(cancelled, reason="r", repair_completed=False, now=NOW)
+        domain.decide_cancellation(cancelled, cancel, repair_completed=False, now=NOW)
     assert err.value.state == "cancelled"
+
+
+def test_a_repeated_serial_number_is_noted_on_its_open_ticket_and_refused_with_a_409_state():
+    [requested] = decide()
+    ticket = domain.fold(requested.ticket_id, [requested])
+    [noted] = domain.decide_duplicate(ticket, request(channel=Channel.APP), now=NOW)
+    assert (noted.ticket_id, noted.serial_no, noted.channel) == (ticket.ticket_id, "S1", "app")
+    refusal = domain.duplicate_refusal("S1", ticket.ticket_id)
+    assert refusal.state == "duplicate_of_open_ticket" and ticket.ticket_id in refusal.message

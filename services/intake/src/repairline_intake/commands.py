@@ -1,0 +1,187 @@
+"""Intake's commands, one function each, run through the platform's one command path.
+
+Each takes its command object and the `Intake` it runs against (units of work, the
+policy pack, the store), and answers a `CommandResult`. Correlation and causation ids
+come from the bound command context (the HTTP request's).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from repairline_contracts.base import Event
+from repairline_contracts.intake import DuplicateReported
+from repairline_intake.domain import sales_record, ticket
+from repairline_intake.domain.ticket import IntakeTicket
+from repairline_intake.store import PostgresStore, Store
+from repairline_platform import commands
+from repairline_platform.commands import CommandResult, Stream
+from repairline_platform.logging import get_logger
+from repairline_rules.packs import PolicyPack
+
+log = get_logger(__name__)
+
+TICKET = Stream("ticket", ticket.fold, lambda t: t.region)
+SALES_RECORD = Stream("sales record", sales_record.fold)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What intake's commands run against."""
+
+    unit_of_work: Callable[[], AbstractAsyncContextManager[Any]]
+    pack: PolicyPack
+    store: Callable[[Any], Store] = PostgresStore
+    """The store over a unit of work (PostgreSQL's; unit tests give a fake)."""
+
+
+async def request_repair(cmd: ticket.RequestRepair, intake: Intake) -> CommandResult:
+    """INT-1..7, WAR-1..9: a new ticket with its numbers; or, when the serial number is on
+    an open ticket, the duplicate noted there and refused (409)."""
+    ticket.check_request(cmd)
+    result = await commands.in_unit(intake.unit_of_work, lambda uow: _new_or_dup(cmd, intake, uow))
+    if result.refused is not None:
+        log.info("repair request refused", ticket_id=result.stream_id, rule_id="INT-4")
+        raise result.refused
+    if result.events == (DuplicateReported.__name__,):  # noted on the open ticket
+        raise ticket.duplicate_refusal(cmd.product.serial_no or "", result.stream_id)
+    log.info("repair requested", ticket_id=result.stream_id, event_id=result.event_ids[0])
+    return result
+
+
+async def _new_or_dup(cmd: ticket.RequestRepair, intake: Intake, uow: Any) -> CommandResult:
+    store = intake.store(uow)
+    serial = cmd.product.serial_no
+    open_ticket = await store.open_ticket_with_serial(serial) if serial else None
+    if open_ticket is not None:
+
+        def duplicate(t: IntakeTicket, u: Any) -> list[Event]:
+            return ticket.decide_duplicate(t, cmd, now=u.now())
+
+        return await commands.run(uow, TICKET, open_ticket, duplicate)
+    day = ticket.business_day(intake.pack, uow.now())
+    numbers = ticket.TicketNumbers(
+        day=day,
+        seq=await store.next_ticket_seq(),
+        queue_place=await store.next_queue_place(day) if ticket.takes_a_queue_place(cmd) else None,
+    )
+    sold_on = await store.sale_date(serial) if cmd.proof is None and serial else None
+
+    def decide(t: IntakeTicket, u: Any) -> list[Event]:
+        return ticket.decide_request(
+            t, cmd, numbers=numbers, sold_on_by_serial=sold_on, pack=intake.pack, now=u.now()
+        )
+
+    return await commands.run(
+        uow,
+        TICKET,
+        str(uuid.uuid4()),
+        decide,
+        create=True,
+        region=cmd.region,
+        data=lambda _, events: ticket.request_outcome(events),
+    )
+
+
+async def verify_request(cmd: ticket.VerifyRequest, intake: Intake) -> CommandResult:
+    """INT-3: the missing facts completed; the ticket then goes on to dispatch."""
+    return await _on_ticket(
+        intake,
+        cmd.ticket_id,
+        lambda t, u: ticket.decide_verification(t, cmd, pack=intake.pack, now=u.now()),
+    )
+
+
+async def give_guidance(cmd: ticket.GiveGuidance, intake: Intake) -> CommandResult:
+    """INT-5: guidance given on the phone, with FBK-1's callback time."""
+    return await _on_ticket(
+        intake,
+        cmd.ticket_id,
+        lambda t, u: ticket.decide_guidance(t, cmd, pack=intake.pack, now=u.now()),
+    )
+
+
+async def request_visit(cmd: ticket.RequestVisit, intake: Intake) -> CommandResult:
+    """INT-5: the customer insists on a visit (paid for misreport, misuse, software)."""
+    return await _on_ticket(
+        intake,
+        cmd.ticket_id,
+        lambda t, u: ticket.decide_visit_request(t, cmd, pack=intake.pack, now=u.now()),
+    )
+
+
+async def decide_warranty(cmd: ticket.DecideWarranty, intake: Intake) -> CommandResult:
+    """WAR-1..5: the warranty decided from proof shown after intake."""
+    return await _on_ticket(
+        intake,
+        cmd.ticket_id,
+        lambda t, u: ticket.decide_later_warranty(t, cmd, pack=intake.pack, now=u.now()),
+    )
+
+
+async def choose_remedy(cmd: ticket.ChooseRemedy, intake: Intake) -> CommandResult:
+    """WAR-6..9: the customer's remedy; a return or an exchange closes the ticket."""
+    return await _on_ticket(
+        intake, cmd.ticket_id, lambda t, u: ticket.decide_remedy(t, cmd, now=u.now())
+    )
+
+
+async def cancel_ticket(cmd: ticket.CancelTicket, intake: Intake) -> CommandResult:
+    """A ticket cancelled unless its repair is completed."""
+    decide = _knowing_completion(intake, cmd, ticket.decide_cancellation)
+    return await _on_ticket(intake, cmd.ticket_id, decide)
+
+
+async def call_for_pickup(cmd: ticket.CallForPickup, intake: Intake) -> CommandResult:
+    """INT-8: the customer called once the depot repair is completed."""
+    decide = _knowing_completion(intake, cmd, ticket.decide_ready_call)
+    return await _on_ticket(intake, cmd.ticket_id, decide)
+
+
+def _knowing_completion(intake: Intake, cmd: Any, decide: Callable[..., list[Event]]) -> Any:
+    """A decision that needs to know whether dispatch completed the ticket's repair."""
+
+    async def decided(t: IntakeTicket, uow: Any) -> list[Event]:
+        done = await intake.store(uow).repair_completed(cmd.ticket_id)
+        return decide(t, cmd, repair_completed=done, now=uow.now())
+
+    return decided
+
+
+async def hand_over(cmd: ticket.HandOver, intake: Intake) -> CommandResult:
+    """INT-8: the machine handed over against the voucher, tested and signed for."""
+    return await _on_ticket(
+        intake,
+        cmd.ticket_id,
+        lambda t, u: ticket.decide_pickup(t, cmd, pack=intake.pack, now=u.now()),
+    )
+
+
+async def record_sale(cmd: sales_record.RecordSale, intake: Intake) -> CommandResult:
+    """WAR-3: the maker's sales record of a serial number, created or replaced."""
+    stream_id = sales_record.stream_id(cmd.serial_no)
+
+    async def work(uow: Any) -> CommandResult:
+        exists = bool(await uow.load_stream(stream_id))
+        return await commands.run(
+            uow,
+            SALES_RECORD,
+            stream_id,
+            lambda r, u: sales_record.decide(r, cmd, now=u.now()),
+            create=not exists,
+            data=lambda *_: asdict(cmd),
+        )
+
+    return await commands.in_unit(intake.unit_of_work, work)
+
+
+async def _on_ticket(
+    intake: Intake,
+    ticket_id: str,
+    decide: Callable[[IntakeTicket, Any], Sequence[Event] | Any],
+) -> CommandResult:
+    return await commands.execute(intake.unit_of_work, TICKET, ticket_id, decide)

@@ -1,0 +1,42 @@
+"""What intake's routes answer from its projections: read-only queries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from repairline_rules.refusals import NotFound
+
+# Columns of ticket_view that order its updates; not part of the answer.
+_INTERNAL = ("status_at", "status_version", "status_event", "verified")
+
+
+async def ticket(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
+    """The ticket's current status, its facts and its timeline across all four services."""
+    view = await pool.fetchrow("select * from ticket_view where ticket_id = $1", ticket_id)
+    if view is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    timeline = await pool.fetch(
+        "select event_id, event_type, source, occurred_at, summary from ticket_timeline"
+        " where ticket_id = $1 order by occurred_at, event_type",
+        ticket_id,
+    )
+    facts = await pool.fetch(
+        "select key, value from ticket_facts where ticket_id = $1 order by key", ticket_id
+    )
+    out = {k: v for k, v in dict(view).items() if k not in _INTERNAL}
+    out["verification_issues"] = json.loads(out["verification_issues"] or "[]")
+    out["facts"] = {f["key"]: json.loads(f["value"]) for f in facts}
+    out["timeline"] = [
+        {
+            "event_id": t["event_id"],
+            "type": t["event_type"],
+            "source": t["source"],
+            "time": t["occurred_at"].isoformat(),
+            **json.loads(t["summary"]),
+        }
+        for t in timeline
+    ]
+    return out
