@@ -250,8 +250,13 @@ class KafkaLogEnds:
         self._client_id = client_id
 
     async def __call__(self, topics: Iterable[str]) -> dict[PartitionKey, tuple[int, int]]:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka import AIOKafkaConsumer
 
+        from repairline_platform.kafka import topic_partitions
+
+        tps = await topic_partitions(self._bootstrap, sorted(set(topics)))
+        if not tps:
+            return {}
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
             client_id=self._client_id,
@@ -260,14 +265,6 @@ class KafkaLogEnds:
         )
         await consumer.start()
         try:
-            await consumer.topics()  # a full metadata refresh
-            tps = [
-                TopicPartition(topic, p)
-                for topic in sorted(set(topics))
-                for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            if not tps:
-                return {}
             beginnings = await consumer.beginning_offsets(tps)
             ends = await consumer.end_offsets(tps)
         finally:
