@@ -4,7 +4,8 @@
     python -m deploy.manifests --render deploy/k8s/overlays/cn-east   # print one as YAML
 
 Built-in kinds are validated (strictly: an unknown field is an error) against the
-Kubernetes API schemas of KUBERNETES_VERSION shipped by `kubernetes-validate`; the
+Kubernetes API schemas of KUBERNETES_VERSION shipped by `kubernetes-validate` (its
+strict schemas, loaded once per kind); the
 Strimzi and KEDA custom resources against the openAPIV3Schema of their CRDs, kept in
 `deploy/k8s/crds/<operator>-<version>/`, also strictly.
 
@@ -21,6 +22,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
+import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -265,6 +269,39 @@ def load_crd_schemas(root: Path = K8S / "crds") -> dict[tuple[str, str], CrdSche
     return found
 
 
+@functools.cache
+def _definitions(kubernetes_version: str) -> Any:
+    from referencing import Resource as SchemaResource
+
+    return SchemaResource.from_contents(_schema_file(kubernetes_version, "_definitions.json"))
+
+
+def _schema_file(kubernetes_version: str, name: str) -> Any:
+    """A schema file shipped by kubernetes-validate (its strict variant)."""
+    from importlib.resources import files
+
+    directory = files("kubernetes_validate") / "kubernetes-json-schema"
+    path = directory / f"v{kubernetes_version}-local-strict" / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+@functools.cache
+def builtin_validator(kubernetes_version: str, api_version: str, kind: str) -> Any:
+    """The validator kubernetes-validate would build for this kind, built once."""
+    import jsonschema
+    from referencing import Registry
+    from referencing import Resource as SchemaResource
+
+    api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema = _schema_file(kubernetes_version, f"{kind.lower()}-{api}.json")
+    if schema is None:
+        return None
+    registry = _definitions(kubernetes_version) @ (
+        SchemaResource.from_contents(schema) @ Registry()
+    )
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
 def validate(
     resources: Iterable[Resource],
     crds: dict[tuple[str, str], CrdSchema],
@@ -272,25 +309,22 @@ def validate(
 ) -> list[str]:
     """Every problem found, one line each (empty when all is valid)."""
     import jsonschema
-    import kubernetes_validate
 
     problems = []
     for resource in resources:
         where = "/".join(p for p in identity(resource)[1:] if p)
         key = (resource.get("apiVersion", ""), resource.get("kind", ""))
         if key in crds:
-            validator = jsonschema.Draft7Validator(crds[key].schema)
-            for error in sorted(validator.iter_errors(resource), key=lambda e: list(e.path)):
-                path = ".".join(str(p) for p in error.absolute_path) or "<root>"
-                problems.append(f"{where}: {path}: {error.message} ({crds[key].source})")
-            continue
-        try:
-            kubernetes_validate.validate(resource, kubernetes_version, strict=True)
-        except kubernetes_validate.ValidationError as exc:
-            path = ".".join(str(p) for p in exc.absolute_path) or "<root>"
-            problems.append(f"{where}: {path}: {exc.message}")
-        except kubernetes_validate.SchemaNotFoundError:
+            validator, source = jsonschema.Draft7Validator(crds[key].schema), crds[key].source
+        else:
+            validator = builtin_validator(kubernetes_version, *key)
+            source = f"Kubernetes {kubernetes_version}"
+        if validator is None:
             problems.append(f"{where}: no schema for {key[0]} {key[1]}")
+            continue
+        for error in sorted(validator.iter_errors(resource), key=lambda e: list(e.path)):
+            path = ".".join(str(p) for p in error.absolute_path) or "<root>"
+            problems.append(f"{where}: {path}: {error.message} ({source})")
     return problems
 
 
