@@ -191,3 +191,21 @@ async def test_http_requests_are_counted_by_route_template_and_status() -> None:
         == 2
     )
     assert "process_cpu_seconds_total" in scraped.text
+
+
+async def test_dead_letters_are_counted_per_consumer_once_published() -> None:
+    m = ServiceMetrics()
+    sent: list[object] = []
+
+    async def publish(letters: Any) -> None:
+        sent.extend(letters)
+
+    @dataclass
+    class Letter:
+        consumer: str
+
+    count = metrics.counting_dead_letters(publish, m)
+    await count([Letter("billing.charging"), Letter("billing.charging"), Letter("billing.trips")])
+    assert len(sent) == 3
+    assert sample(m, "repairline_dead_letters_total", consumer="billing.charging") == 2
+    assert sample(m, "repairline_dead_letters_total", consumer="billing.trips") == 1

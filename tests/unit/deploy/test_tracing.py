@@ -113,3 +113,34 @@ async def test_a_request_answers_its_traceparent_and_binds_the_trace_for_its_log
     (span,) = exporter.get_finished_spans()
     assert span.name == "POST /tickets/{ticket_id}/arrival"
     assert span.attributes["http.response.status_code"] == 200
+
+
+def test_each_applied_event_is_logged_with_its_ticket_and_the_callers_trace() -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Env:
+        type: str
+        subject: str
+        id: str
+        traceparent: str | None
+
+    class Log:
+        def __init__(self) -> None:
+            self.lines: list[dict[str, object]] = []
+
+        def info(self, event: str, **fields: object) -> None:
+            self.lines.append({"event": event, **fields})
+
+    dispatch, spans = recording("dispatch")
+    log = Log()
+    tracing.log_applied(
+        dispatch,
+        "dispatch.assignment",
+        [Env("repairline.intake.RepairRequested", "T1", "e1", CALLER), Env("x", "T2", "e2", None)],
+        log,
+    )
+    first, second = log.lines
+    assert first["ticket_id"] == "T1" and first["trace_id"] == CALLER_TRACE
+    assert second["ticket_id"] == "T2" and second["trace_id"] != CALLER_TRACE
+    assert [s.kind for s in spans.get_finished_spans()] == [SpanKind.CONSUMER] * 2

@@ -13,7 +13,7 @@ share or double-register a metric.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -361,6 +361,19 @@ class HttpMetricsMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
             self.metrics.observe_http(scope["method"], route, status, time.perf_counter() - started)
+
+
+def counting_dead_letters(
+    publish: Callable[[Sequence[Any]], Awaitable[None]], metrics: ServiceMetrics
+) -> Callable[[Sequence[Any]], Awaitable[None]]:
+    """The dead-letter publisher, counting what it sent per consumer once Kafka has it."""
+
+    async def publish_and_count(letters: Sequence[Any]) -> None:
+        await publish(letters)
+        for letter in letters:
+            metrics.dead_lettered(letter.consumer)
+
+    return publish_and_count
 
 
 def runtime_consumers(runtime: Any) -> list[Consumer]:

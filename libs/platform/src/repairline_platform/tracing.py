@@ -16,7 +16,7 @@ own `OTEL_EXPORTER_OTLP_*` settings; `OTEL_SDK_DISABLED=true` turns tracing off;
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -125,6 +125,25 @@ class Tracing:
     def shutdown(self) -> None:
         if self.provider is not None:
             self.provider.shutdown()
+
+
+def log_applied(tracing: Tracing, consumer: str, envelopes: Iterable[Any], log: Any) -> None:
+    """One log line per applied event, in a span continued from the event's `traceparent`.
+
+    The line names the ticket (the envelope's subject) and carries the trace id of the
+    request that caused the event, so a ticket's trace can be followed through the logs.
+    """
+    for envelope in envelopes:
+        traceparent = getattr(envelope, TRACEPARENT, None)
+        with tracing.consume_span(consumer, envelope.type, traceparent):
+            log.info(
+                "event applied",
+                consumer=consumer,
+                ticket_id=envelope.subject,
+                event_type=envelope.type,
+                event_id=envelope.id,
+                **trace_ids(current_traceparent()),
+            )
 
 
 def configure(service: str, env: Mapping[str, str] | None = None) -> Tracing:
