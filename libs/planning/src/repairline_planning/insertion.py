@@ -170,7 +170,7 @@ class Insertion:
             engineer, route = self.engineers[engineer_id], self.routes[engineer_id]
             home_index, stops = len(lat), route.stops
             points = [engineer.home, *(self.jobs[s.job_id].location for s in stops)]
-            legs = [*(s.travel for s in stops[1:]), route.travel_home] if stops else [0]
+            legs = [*(s.travel for s in stops), route.travel_home] if stops else [0]
             for p, point in enumerate(points):
                 lat.append(point.lat)
                 lon.append(point.lon)

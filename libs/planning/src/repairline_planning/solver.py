@@ -24,7 +24,7 @@ DUE_PRIORITY = 100
 PROFILE = "car"
 
 
-def _latest(job: Job) -> int:
+def latest(job: Job) -> int:
     """DSP-3: close the window at the deadline when it falls inside it."""
     if job.sla_due is not None and job.earliest <= job.sla_due < job.latest:
         return job.sla_due
@@ -72,14 +72,14 @@ def vroom_input(instance: Instance, travel: TravelModel) -> vroom.Input:
         )
     base = len(instance.engineers)
     for index, job in enumerate(instance.jobs):
-        if job.earliest > _latest(job):
+        if job.earliest > latest(job):
             continue
         problem.add_job(
             vroom.Job(
                 index,
                 location=base + index,
                 default_service=job.duration,
-                time_windows=[vroom.TimeWindow(job.earliest, _latest(job))],
+                time_windows=[vroom.TimeWindow(job.earliest, latest(job))],
                 skills={skills[job.skill]},
                 priority=DUE_PRIORITY if job.sla_due is not None else 0,
             )
