@@ -78,6 +78,7 @@ test-e2e: infra-up
 
 bench: infra-up
 	$(PY) -m bench.replay
+	$(PY) -m bench.dispatch
 
 clean:
 	-$(SERVICES) stop

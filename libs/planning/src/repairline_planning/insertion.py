@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from repairline_planning.model import Instance, Job
+from repairline_planning.model import Engineer, Instance, Job
 from repairline_planning.plan import Plan
 from repairline_planning.schedule import Route, arrival, service_start, time_route
 from repairline_planning.travel import TravelModel
@@ -30,20 +30,6 @@ class Placement:
     added_travel: int
 
 
-@dataclass
-class _Places:
-    """Every place of insertion of some engineers, flattened for numpy."""
-
-    engineers: list[str]
-    lat: np.ndarray
-    lon: np.ndarray
-    owner: np.ndarray  # index into engineers
-    position: np.ndarray  # insert before this stop (len(stops): before going home)
-    following: np.ndarray  # index of the next place (the engineer's home after the last)
-    base: np.ndarray  # travel from this place to the next today
-    free_at: np.ndarray  # when the engineer can leave this place
-
-
 class Insertion:
     """A committed plan that takes new jobs one at a time (and gives them back)."""
 
@@ -51,13 +37,25 @@ class Insertion:
         self.instance, self.travel = instance, travel
         self.jobs = {j.job_id: j for j in instance.jobs}
         self.engineers = {e.engineer_id: e for e in instance.engineers}
-        self.routes: dict[str, Route] = dict(plan.routes)
+        self.routes: dict[str, Route] = {
+            e.engineer_id: plan.routes.get(e.engineer_id) or _empty(e) for e in instance.engineers
+        }
         self.unplanned = dict(plan.unplanned)
-        self._skilled: dict[str, list[str]] = {}
+        self._index = {e.engineer_id: i for i, e in enumerate(instance.engineers)}
+        self._slot, size = [], 0
         for e in instance.engineers:
-            for skill in e.skills:
-                self._skilled.setdefault(skill, []).append(e.engineer_id)
-        self._cache: dict[tuple[str, ...], _Places] = {}
+            self._slot.append(size)
+            size += e.capacity + 1
+        self.lat, self.lon, self.base, self.free_at, self.next_latest = (
+            np.zeros(size) for _ in range(5)
+        )
+        self.owner, self.position, self.following = (
+            np.zeros(size, dtype=np.int64) for _ in range(3)
+        )
+        self.valid, self.next_is_job = np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
+        self.room = np.zeros(len(instance.engineers), dtype=bool)
+        for e in instance.engineers:
+            self._write(e.engineer_id)
 
     def plan(self, method: str) -> Plan:
         return Plan(method, dict(self.routes), dict(self.unplanned))
@@ -71,7 +69,7 @@ class Insertion:
             self.unplanned[job.job_id] = "no engineer with the skill has a place on time"
             return None
         self.unplanned.pop(job.job_id, None)
-        self._apply(job, placement)
+        self.apply(job, placement)
         return placement
 
     def remove(self, job_id: str) -> None:
@@ -85,33 +83,32 @@ class Insertion:
         self.unplanned.pop(job_id, None)
 
     def best_place(self, job: Job, only: Iterable[str] | None = None) -> Placement | None:
-        able = [
-            e
-            for e in (list(only) if only is not None else self._skilled.get(job.skill, []))
-            if job.skill in self.engineers[e].skills
-            and len(self.routes[e].stops) < self.engineers[e].capacity
-        ]
-        if not able:
+        names = only if only is not None else self.engineers
+        able = np.zeros(len(self.room), dtype=bool)
+        able[[self._index[e] for e in names if job.skill in self.engineers[e].skills]] = True
+        mask = self.valid & (able & self.room)[self.owner]
+        if not mask.any():
             return None
-        places = self._places(tuple(able))
-        to_job = self.travel.row(job.location, places.lat, places.lon)
-        added = to_job + to_job[places.following] - places.base
-        soonest = np.maximum(places.free_at + to_job + self.instance.margin, job.earliest)
-        fits = soonest <= job.latest
+        to_job = self.travel.row(job.location, self.lat, self.lon)
+        added = to_job + to_job[self.following] - self.base
+        soonest = np.maximum(self.free_at + to_job + self.instance.margin, job.earliest)
+        into_next = np.where(self.next_is_job, self.instance.margin, 0)
+        onwards = soonest + job.duration + to_job[self.following] + into_next
+        fits = mask & (soonest <= job.latest) & (onwards <= self.next_latest)
         if job.sla_due is not None:
-            on_time = self._first(job, places, to_job, added, fits & (soonest <= job.sla_due))
+            on_time = self._first(job, to_job, added, fits & (soonest <= job.sla_due))
             if on_time is not None and on_time.start <= job.sla_due:
                 return on_time
-        return self._first(job, places, to_job, added, fits)
+        return self._first(job, to_job, added, fits)
 
-    def _first(self, job, places: _Places, to_job, added, mask) -> Placement | None:
+    def _first(self, job, to_job, added, mask) -> Placement | None:
         candidates = np.flatnonzero(mask)
         late = None
         for i in candidates[np.argsort(added[candidates], kind="stable")]:
-            engineer_id = places.engineers[places.owner[i]]
-            position = int(places.position[i])
+            engineer_id = self.instance.engineers[self.owner[i]].engineer_id
+            position = int(self.position[i])
             start = self._fits(
-                engineer_id, position, job, int(to_job[i]), int(to_job[places.following[i]])
+                engineer_id, position, job, int(to_job[i]), int(to_job[self.following[i]])
             )
             if start is None:
                 continue
@@ -143,7 +140,8 @@ class Insertion:
         home_leg = leg_out if position == len(stops) else route.travel_home
         return start if arrival(clock, home_leg, lunch) <= engineer.shift.end else None
 
-    def _apply(self, job: Job, placement: Placement) -> None:
+    def apply(self, job: Job, placement: Placement) -> None:
+        """Puts the job where ``placement`` says and re-times that engineer's day."""
         ids = [s.job_id for s in self.routes[placement.engineer_id].stops]
         ids.insert(placement.position, job.job_id)
         self._retime(placement.engineer_id, ids)
@@ -156,30 +154,40 @@ class Insertion:
         self.routes[engineer_id] = time_route(
             engineer, jobs, legs[:-1], legs[-1], self.instance.margin
         )
-        self._cache = {k: v for k, v in self._cache.items() if engineer_id not in k}
+        self._write(engineer_id)
 
-    def _places(self, able: tuple[str, ...]) -> _Places:
-        cached = self._cache.get(able)
-        if cached is None:
-            cached = self._cache[able] = self._flatten(able)
-        return cached
+    def _write(self, engineer_id: str) -> None:
+        """Lays out the engineer's places of insertion in his block of the arrays."""
+        index, engineer = self._index[engineer_id], self.engineers[engineer_id]
+        route, slot = self.routes[engineer_id], self._slot[self._index[engineer_id]]
+        stops, margin = route.stops, self.instance.margin
+        points = [engineer.home, *(self.jobs[s.job_id].location for s in stops)]
+        legs = [*(s.travel for s in stops), route.travel_home] if stops else [0]
+        latest, bound = [], engineer.shift.end
+        for p in range(len(stops) - 1, -1, -1):  # latest starts, lunch left out: an upper bound
+            job = self.jobs[stops[p].job_id]
+            into = legs[p + 1] + (margin if p + 1 < len(stops) else 0)
+            bound = min(job.latest, bound - into - job.duration)
+            latest.append(bound)
+        latest = [*reversed(latest), engineer.shift.end]
+        end = slot + engineer.capacity + 1
+        self.valid[slot:end] = False
+        for p, point in enumerate(points):
+            i = slot + p
+            self.lat[i], self.lon[i], self.owner[i], self.position[i] = (
+                point.lat,
+                point.lon,
+                index,
+                p,
+            )
+            self.following[i] = i + 1 if p < len(stops) else slot
+            self.next_is_job[i] = p < len(stops)
+            self.base[i] = legs[p]
+            self.free_at[i] = stops[p - 1].end if p else route.leave_home
+            self.next_latest[i] = latest[p]
+            self.valid[i] = True
+        self.room[index] = len(stops) < engineer.capacity
 
-    def _flatten(self, able: tuple[str, ...]) -> _Places:
-        lat, lon, owner, position, following, base, free_at = ([] for _ in range(7))
-        for index, engineer_id in enumerate(able):
-            engineer, route = self.engineers[engineer_id], self.routes[engineer_id]
-            home_index, stops = len(lat), route.stops
-            points = [engineer.home, *(self.jobs[s.job_id].location for s in stops)]
-            legs = [*(s.travel for s in stops), route.travel_home] if stops else [0]
-            for p, point in enumerate(points):
-                lat.append(point.lat)
-                lon.append(point.lon)
-                owner.append(index)
-                position.append(p)
-                following.append(home_index + p + 1 if p < len(stops) else home_index)
-                base.append(legs[p] if stops else 0)
-                free_at.append(stops[p - 1].end if p else route.leave_home)
-        return _Places(
-            list(able),
-            *(np.array(a) for a in (lat, lon, owner, position, following, base, free_at)),
-        )
+
+def _empty(engineer: Engineer) -> Route:
+    return Route(engineer.engineer_id, (), engineer.shift.start, engineer.shift.start, 0)
