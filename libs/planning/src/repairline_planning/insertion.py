@@ -191,3 +191,11 @@ class Insertion:
 
 def _empty(engineer: Engineer) -> Route:
     return Route(engineer.engineer_id, (), engineer.shift.start, engineer.shift.start, 0)
+
+
+def complete(plan: Plan, instance: Instance, travel: TravelModel) -> Plan:
+    """Inserts the jobs a solve left out where they still fit (a due job late)."""
+    inserter = Insertion(instance, travel, plan)
+    for job_id in sorted(plan.unplanned):
+        inserter.insert(instance.job(job_id))
+    return inserter.plan(plan.method)

@@ -63,6 +63,14 @@ class Job:
     def latest(self) -> int:
         return self.window.end
 
+    @property
+    def due_latest(self) -> int:
+        """DSP-3: the latest start with the window closed at the deadline (when the
+        deadline falls inside it): the solvers plan due jobs on time first."""
+        if self.sla_due is not None and self.earliest <= self.sla_due < self.latest:
+            return self.sla_due
+        return self.latest
+
 
 @dataclass(frozen=True)
 class Engineer:

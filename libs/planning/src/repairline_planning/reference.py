@@ -11,9 +11,10 @@ PyVRP has no skills and no breaks, so the instance is reshaped, exactly:
   lasts the trip plus the lunch hour, and no trip leads back to the morning;
 - DSP-6: every trip into a job lasts the margin longer; capacity: each job delivers one.
 
-Every job is optional with a prize worth more than any trip, so the most jobs are planned
-first, then the least travel. Jobs due today have their window closed at the deadline
-first, as the planner does, and those left out are inserted late the same way.
+Every job is optional with a prize worth more than any trip (a due job's ten times more),
+so the due jobs are planned first, then the most jobs, then the least travel. Jobs due
+today have their window closed at the deadline first, as the planner does, and those
+left out are inserted late the same way.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ import pyvrp
 from pyvrp.constants import MAX_VALUE
 from pyvrp.stop import MaxRuntime
 
+from repairline_planning.insertion import complete
 from repairline_planning.model import Instance, Job
 from repairline_planning.plan import Plan, build_plan
-from repairline_planning.solver import complete, latest
 from repairline_planning.travel import TravelModel
 
 PRIZE = 10_000_000
+DUE_PRIZE = 10 * PRIZE  # DSP-3: a job due today is worth ten others
 
 
 def _copies(instance: Instance) -> list[tuple[Job, bool, int, int]]:
@@ -38,8 +40,8 @@ def _copies(instance: Instance) -> list[tuple[Job, bool, int, int]]:
         raise ValueError("the reference needs one lunch hour for every engineer")
     copies = []
     for job in instance.jobs:
-        morning = (job.earliest, min(latest(job), lunch.start - job.duration))
-        afternoon = (max(job.earliest, lunch.end), latest(job))
+        morning = (job.earliest, min(job.due_latest, lunch.start - job.duration))
+        afternoon = (max(job.earliest, lunch.end), job.due_latest)
         for after, (early, late) in ((False, morning), (True, afternoon)):
             if early <= late:
                 copies.append((job, after, early, late))
@@ -89,7 +91,7 @@ def reference_data(instance: Instance, travel: TravelModel) -> tuple[pyvrp.Probl
             service_duration=job.duration,
             tw_early=early,
             tw_late=late,
-            prize=PRIZE,
+            prize=DUE_PRIZE if job.sla_due is not None else PRIZE,
             required=False,
             group=group_of.get(i),
         )
@@ -120,17 +122,48 @@ def reference_data(instance: Instance, travel: TravelModel) -> tuple[pyvrp.Probl
     return data, copies
 
 
-def reference_plan(
-    instance: Instance, travel: TravelModel, *, budget_seconds: float, seed: int = 1
+def _warm_start(data: pyvrp.ProblemData, copies, start: Plan, instance: Instance):
+    """``start``'s routes as a PyVRP solution: each stop as the copy its time falls in."""
+    index = {(c[0].job_id, c[1]): i for i, c in enumerate(copies)}
+    lunch_end = instance.engineers[0].lunch.end
+    vehicle = {e.engineer_id: i for i, e in enumerate(instance.engineers)}
+    routes = []
+    for engineer_id, route in start.routes.items():
+        visits = [index.get((s.job_id, s.start >= lunch_end)) for s in route.stops]
+        visits = [v for v in visits if v is not None]
+        if visits:
+            routes.append(pyvrp.Route(data, visits, vehicle[engineer_id]))
+    return pyvrp.Solution(data, routes)
+
+
+def solve_pyvrp(
+    instance: Instance,
+    travel: TravelModel,
+    budget_seconds: float,
+    *,
+    seed: int = 1,
+    start: Plan | None = None,
+    method: str = "reference",
 ) -> Plan:
-    """PyVRP's best plan within ``budget_seconds``."""
+    """PyVRP's best plan within ``budget_seconds`` (from ``start`` if given), re-timed,
+    not yet completed."""
     data, copies = reference_data(instance, travel)
-    result = pyvrp.solve(data, MaxRuntime(budget_seconds), seed=seed, display=False)
+    initial = _warm_start(data, copies, start, instance) if start is not None else None
+    result = pyvrp.solve(
+        data, MaxRuntime(budget_seconds), seed=seed, display=False, initial_solution=initial
+    )
     sequences = {
         instance.engineers[route.vehicle_type()].engineer_id: [
             copies[step.idx][0].job_id for step in route.schedule() if step.is_client()
         ]
         for route in result.best.routes()
     }
-    plan = build_plan(instance, travel, sequences, "reference")
+    return build_plan(instance, travel, sequences, method)
+
+
+def reference_plan(
+    instance: Instance, travel: TravelModel, *, budget_seconds: float, seed: int = 1
+) -> Plan:
+    """PyVRP's best plan within ``budget_seconds``, from scratch, completed."""
+    plan = solve_pyvrp(instance, travel, budget_seconds, seed=seed)
     return complete(plan, instance, travel)

@@ -1,34 +1,33 @@
-"""The day planner on VROOM (pyvroom): skills, shifts, the lunch break, windows, task
-limits and priorities are native to it, and it is built for answers within seconds.
+"""The day planner: VROOM (pyvroom) first, then PyVRP from VROOM's plan.
 
-Objectives in order: DSP-3 first (a job due on site today is first planned with its
-window closed at the deadline and a high priority), then travel (VROOM's cost), then
-balance (only as a figure today). A due job that cannot be planned by its deadline is
-then inserted where it is least late (`insertion`), so it is planned, late, rather than
-dropped. The solver's sequences are re-timed by the shared timing rule (`schedule`).
+VROOM has skills, shifts, the lunch break, windows, task limits and priorities natively
+and finds a good plan in a fraction of the budget, at any size; PyVRP (the reference
+solver, `reference`) then improves that plan for the rest of the budget, starting from
+it. The better of the two is kept (most jobs planned, fewest DSP-3 misses, least travel).
+
+Objectives in order: DSP-3 first (a job due on site today is planned with its window
+closed at the deadline, with a high priority in VROOM), then travel (both solvers' cost),
+then balance (a figure only today). A due job that cannot be planned by its deadline is
+then inserted where it is least late (`insertion.complete`), so it is planned, late,
+rather than dropped. The solvers' sequences are re-timed by the shared timing rule.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import numpy as np
 import vroom
 
-from repairline_planning.insertion import Insertion
-from repairline_planning.model import Instance, Job
-from repairline_planning.plan import Plan, build_plan
+from repairline_planning.insertion import complete
+from repairline_planning.model import Instance
+from repairline_planning.plan import Plan, build_plan, sla_missed
+from repairline_planning.reference import solve_pyvrp
 from repairline_planning.travel import TravelModel
 
 DUE_PRIORITY = 100
 PROFILE = "car"
-
-
-def latest(job: Job) -> int:
-    """DSP-3: close the window at the deadline when it falls inside it."""
-    if job.sla_due is not None and job.earliest <= job.sla_due < job.latest:
-        return job.sla_due
-    return job.latest
 
 
 def _durations(instance: Instance, travel: TravelModel) -> np.ndarray:
@@ -39,47 +38,43 @@ def _durations(instance: Instance, travel: TravelModel) -> np.ndarray:
     return seconds.astype(np.uint32)
 
 
+def _vehicle(index: int, engineer, skills: dict[str, int]) -> vroom.Vehicle:
+    lunch = vroom.Break(
+        1,
+        time_windows=[vroom.TimeWindow(engineer.lunch.start, engineer.lunch.start)],
+        service=engineer.lunch.length,
+    )
+    return vroom.Vehicle(
+        index,
+        start=index,
+        end=index,
+        profile=PROFILE,
+        skills={skills[s] for s in engineer.skills},
+        time_window=vroom.TimeWindow(engineer.shift.start, engineer.shift.end),
+        breaks=[lunch],
+        max_tasks=engineer.capacity,
+    )
+
+
 def vroom_input(instance: Instance, travel: TravelModel) -> vroom.Input:
-    """The instance as a VROOM problem."""
+    """The instance as a VROOM problem: a vehicle per engineer starting and ending at
+    home, lunch as a break fixed at its hour, a job per job that some engineer can do."""
     problem = vroom.Input()
     problem.set_durations_matrix(PROFILE, _durations(instance, travel))
-    skills = {line: i for i, line in enumerate(sorted({j.skill for j in instance.jobs}))}
-    skills.update(
-        {
-            s: len(skills) + i
-            for i, s in enumerate(
-                sorted({s for e in instance.engineers for s in e.skills} - set(skills))
-            )
-        }
-    )
+    lines = sorted({s for e in instance.engineers for s in e.skills})
+    skills = {line: i for i, line in enumerate(lines)}
     for index, engineer in enumerate(instance.engineers):
-        lunch = vroom.Break(
-            1,
-            time_windows=[vroom.TimeWindow(engineer.lunch.start, engineer.lunch.start)],
-            service=engineer.lunch.length,
-        )
-        problem.add_vehicle(
-            vroom.Vehicle(
-                index,
-                start=index,
-                end=index,
-                profile=PROFILE,
-                skills={skills[s] for s in engineer.skills},
-                time_window=vroom.TimeWindow(engineer.shift.start, engineer.shift.end),
-                breaks=[lunch],
-                max_tasks=engineer.capacity,
-            )
-        )
+        problem.add_vehicle(_vehicle(index, engineer, skills))
     base = len(instance.engineers)
     for index, job in enumerate(instance.jobs):
-        if job.earliest > latest(job):
+        if job.skill not in skills or job.earliest > job.due_latest:
             continue
         problem.add_job(
             vroom.Job(
                 index,
                 location=base + index,
                 default_service=job.duration,
-                time_windows=[vroom.TimeWindow(job.earliest, latest(job))],
+                time_windows=[vroom.TimeWindow(job.earliest, job.due_latest)],
                 skills={skills[job.skill]},
                 priority=DUE_PRIORITY if job.sla_due is not None else 0,
             )
@@ -87,10 +82,10 @@ def vroom_input(instance: Instance, travel: TravelModel) -> vroom.Input:
     return problem
 
 
-def plan_day(
-    instance: Instance, travel: TravelModel, *, budget_seconds: float, threads: int = 1
+def solve_vroom(
+    instance: Instance, travel: TravelModel, budget_seconds: float, threads: int = 1
 ) -> Plan:
-    """The day plan within ``budget_seconds`` of solving."""
+    """VROOM's plan within the budget, re-timed, not yet completed."""
     solution = vroom_input(instance, travel).solve(
         exploration_level=5, nb_threads=threads, timeout=timedelta(seconds=budget_seconds)
     )
@@ -100,12 +95,35 @@ def plan_day(
     for vehicle, job in zip(steps["vehicle_id"], steps["id"], strict=True):
         engineer = instance.engineers[int(vehicle)].engineer_id
         sequences.setdefault(engineer, []).append(instance.jobs[int(job)].job_id)
-    return complete(build_plan(instance, travel, sequences, "plan"), instance, travel)
+    return build_plan(instance, travel, sequences, "plan")
 
 
-def complete(plan: Plan, instance: Instance, travel: TravelModel) -> Plan:
-    """Inserts the jobs a solve left out where they still fit (a due job late)."""
-    inserter = Insertion(instance, travel, plan)
-    for job_id in sorted(plan.unplanned):
-        inserter.insert(instance.job(job_id))
-    return inserter.plan(plan.method)
+def _score(instance: Instance, plan: Plan) -> tuple[int, int, int]:
+    """DSP-3 misses, then jobs left out, then travel."""
+    travel = sum(r.travel for r in plan.routes.values())
+    return sla_missed(instance, plan), len(plan.unplanned), travel
+
+
+def plan_day(
+    instance: Instance,
+    travel: TravelModel,
+    *,
+    budget_seconds: float,
+    threads: int = 1,
+    improve_share: float = 0.5,
+    clock: Callable[[], float] | None = None,
+) -> Plan:
+    """The day plan within about ``budget_seconds``: VROOM for the first part, PyVRP from
+    VROOM's plan for the rest (``improve_share`` of it). With a ``clock`` (seconds, e.g.
+    ``time.monotonic``) PyVRP gets what is really left, less a tenth kept for
+    completing the plan, so the whole call keeps to the budget."""
+    started = clock() if clock else 0.0
+    first = solve_vroom(instance, travel, budget_seconds * (1 - improve_share), threads)
+    candidates = [complete(first, instance, travel)]
+    left = budget_seconds * improve_share
+    if clock is not None:
+        left = budget_seconds * 0.9 - (clock() - started)
+    if improve_share > 0 and left > 0.05:
+        improved = solve_pyvrp(instance, travel, left, seed=1, start=first, method="plan")
+        candidates.append(complete(improved, instance, travel))
+    return min(candidates, key=lambda p: _score(instance, p))
