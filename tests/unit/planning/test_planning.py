@@ -16,6 +16,7 @@ from repairline_planning.greedy import plan_greedy
 from repairline_planning.insertion import Insertion
 from repairline_planning.model import HOUR, Window
 from repairline_planning.plan import Plan, build_plan, job_reasons
+from repairline_planning.proposal import Booking, changes, proposal
 from repairline_planning.reference import reference_plan
 from repairline_planning.schedule import Stop
 from repairline_planning.solver import plan_day
@@ -143,3 +144,24 @@ def test_dsp_1_every_job_has_a_reason_in_the_rules_words():
     reasons = job_reasons(instance, plan)
     assert set(reasons) == {j.job_id for j in instance.jobs}
     assert all(r.startswith("DSP-1: ") for r in reasons.values())
+
+
+def test_dsp_2_committing_emits_only_changes_and_never_moves_an_agreed_window():
+    instance = generate(20, 3, seed=4)
+    plan = plan_day(instance, TRAVEL, budget_seconds=0.3)
+    first = changes(instance, plan, {})
+    planned = plan.assignments()
+    assert {c.job_id for c in first if c.kind == "assign"} == set(planned)
+    bookings = {
+        c.job_id: Booking(c.engineer_id, c.window, instance.job(c.job_id).agreed)
+        for c in first
+        if c.kind == "schedule"
+    }
+    assert changes(instance, plan, bookings) == []
+    job_id = next(iter(bookings))
+    start = bookings[job_id].window[0]
+    elsewhere = Booking(planned[job_id], (start.replace(hour=6), start.replace(hour=7)), True)
+    moved = changes(instance, plan, {**bookings, job_id: elsewhere})
+    assert [(c.kind, c.job_id) for c in moved] == [("propose_reschedule", job_id)]
+    shown = proposal(instance, plan)
+    assert sum(len(r["stops"]) for r in shown["routes"]) == len(planned)
