@@ -139,36 +139,41 @@ def run_size(jobs: int, engineers: int, seed: int, scale: float, factor: float) 
     }
 
 
+def _urgent(job: Job) -> Job:
+    """A new job due on site by 15:00 (or as its window allows)."""
+    return replace(job, sla_due=max(job.earliest, 15 * 3600))
+
+
 def run_insertion(jobs: int, engineers: int, inserts: int) -> dict:
-    """A committed day of ``jobs`` jobs built by insertion, then ``inserts`` new urgent
-    jobs (due on site within the day) inserted one at a time."""
+    """A committed day of ``jobs`` planned jobs (offered one at a time until that many
+    are planned), then ``inserts`` new urgent jobs inserted one at a time."""
     travel = SpeedModel()
-    instance = generate(jobs + inserts, engineers, seed=7)
-    day_jobs, new = instance.jobs[:jobs], instance.jobs[jobs:]
-    day = Insertion(replace(instance, jobs=day_jobs), travel, Plan("committed", {}, {}))
-    for job in day_jobs:
-        day.insert(job)
-    planned = sum(len(r.stops) for r in day.routes.values())
+    offered = generate(jobs * 2 + inserts, engineers, seed=7)
+    day = Insertion(replace(offered, jobs=()), travel, Plan("committed", {}, {}))
+    committed = []
+    for job in offered.jobs[inserts:]:
+        if day.insert(job) is not None:
+            committed.append(job)
+        if len(committed) == jobs:
+            break
+    day.unplanned.clear()
+    new = [_urgent(j) for j in offered.jobs[:inserts]]
     latencies = []
     for job in new:
-        urgent = replace(job, sla_due=max(job.earliest, 15 * 3600))
         started = time.perf_counter_ns()
-        day.insert(urgent)
+        day.insert(job)
         latencies.append((time.perf_counter_ns() - started) / 1e6)
     latencies.sort()
-    committed = replace(
-        instance, jobs=(*day_jobs, *(replace(j, sla_due=max(j.earliest, 15 * 3600)) for j in new))
-    )
-    violations = len(check(committed, day.plan("committed"), travel))
+    instance = replace(offered, jobs=(*committed, *new))
     result = {
         "size": f"{jobs}x{engineers}",
-        "committed_planned": planned,
+        "committed_planned": len(committed),
         "inserts": len(latencies),
         "inserted": sum(1 for j in new if j.job_id not in day.unplanned),
         "insert_p50_ms": round(statistics.median(latencies), 3),
         "insert_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 3),
         "insert_max_ms": round(latencies[-1], 3),
-        "hard_violations": violations,
+        "hard_violations": len(check(instance, day.plan("committed"), travel)),
     }
     print(f"insertion: {result}")
     return result
