@@ -17,7 +17,7 @@ help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
 	@echo "make stop       stop the four services (make infra-down stops Kafka and PostgreSQL)"
 	@echo "make test       lint, start the infrastructure, run unit, integration and e2e tests"
-	@echo "make bench      replay throughput against raw Kafka consumption"
+	@echo "make bench      replay throughput against raw Kafka; day plans against greedy"
 	@echo "make lint       ruff, import contracts, schema and rules-doc drift"
 
 $(UV):
