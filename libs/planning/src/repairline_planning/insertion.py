@@ -95,28 +95,24 @@ class Insertion:
         into_next = np.where(self.next_is_job, self.instance.margin, 0)
         onwards = soonest + job.duration + to_job[self.following] + into_next
         fits = mask & (soonest <= job.latest) & (onwards <= self.next_latest)
-        if job.sla_due is not None:
-            on_time = self._first(job, to_job, added, fits & (soonest <= job.sla_due))
-            if on_time is not None and on_time.start <= job.sla_due:
+        if job.sla_due is not None:  # DSP-3: only places that may start on time, first
+            on_time = self._first(job, to_job, added, fits & (soonest <= job.sla_due), job.sla_due)
+            if on_time is not None:
                 return on_time
-        return self._first(job, to_job, added, fits)
+        return self._first(job, to_job, added, fits, None)
 
-    def _first(self, job, to_job, added, mask) -> Placement | None:
+    def _first(self, job, to_job, added, mask, deadline: int | None) -> Placement | None:
+        """The cheapest place in ``mask`` where the job fits (and starts by ``deadline``)."""
         candidates = np.flatnonzero(mask)
-        late = None
         for i in candidates[np.argsort(added[candidates], kind="stable")]:
             engineer_id = self.instance.engineers[self.owner[i]].engineer_id
             position = int(self.position[i])
             start = self._fits(
                 engineer_id, position, job, int(to_job[i]), int(to_job[self.following[i]])
             )
-            if start is None:
-                continue
-            found = Placement(job.job_id, engineer_id, position, start, int(added[i]))
-            if job.sla_due is None or start <= job.sla_due:
-                return found
-            late = late or found
-        return late
+            if start is not None and (deadline is None or start <= deadline):
+                return Placement(job.job_id, engineer_id, position, start, int(added[i]))
+        return None
 
     def _fits(self, engineer_id: str, position: int, job: Job, leg_in: int, leg_out: int):
         """The job's start if it fits before stop ``position``, else None. Times the day
