@@ -145,8 +145,9 @@ def _urgent(job: Job) -> Job:
 
 
 def run_insertion(jobs: int, engineers: int, inserts: int) -> dict:
-    """A committed day of ``jobs`` planned jobs (offered one at a time until that many
-    are planned), then ``inserts`` new urgent jobs inserted one at a time."""
+    """A committed day of up to ``jobs`` planned jobs (offered one at a time until that
+    many are planned or twice as many were offered), then ``inserts`` new urgent jobs
+    inserted one at a time, each after a cancellation of a committed job (untimed)."""
     travel = SpeedModel()
     offered = generate(jobs * 2 + inserts, engineers, seed=7)
     day = Insertion(replace(offered, jobs=()), travel, Plan("committed", {}, {}))
@@ -159,14 +160,16 @@ def run_insertion(jobs: int, engineers: int, inserts: int) -> dict:
     day.unplanned.clear()
     new = [_urgent(j) for j in offered.jobs[:inserts]]
     latencies, cpu = [], []
-    for job in new:
+    for cancelled, job in zip(committed[::7], new, strict=False):
+        day.remove(cancelled.job_id)  # a cancellation frees a place now and then
         started, cpu_started = time.perf_counter_ns(), time.process_time_ns()
         day.insert(job)
         latencies.append((time.perf_counter_ns() - started) / 1e6)
         cpu.append((time.process_time_ns() - cpu_started) / 1e6)
     latencies.sort()
     cpu.sort()
-    instance = replace(offered, jobs=(*committed, *new))
+    gone = {j.job_id for j in committed[::7][: len(new)]}
+    instance = replace(offered, jobs=(*(j for j in committed if j.job_id not in gone), *new))
     result = {
         "size": f"{jobs}x{engineers}",
         "committed_planned": len(committed),
