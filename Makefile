@@ -23,7 +23,7 @@ help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
 	@echo "make stop       stop the four services (make infra-down stops Kafka and PostgreSQL)"
 	@echo "make test       lint, start the infrastructure, run unit, integration and e2e tests"
-	@echo "make bench      replay throughput against raw Kafka consumption"
+	@echo "make bench      replay throughput against raw Kafka; day plans against greedy"
 	@echo "make chaos      2,000 tickets through two instances of every service under faults"
 	@echo "make lint       ruff, import contracts, schema and rules-doc drift"
 
@@ -97,6 +97,7 @@ test-e2e: infra-up
 
 bench: infra-up
 	$(PY) -m bench.replay
+	$(PY) -m bench.dispatch
 
 # Two instances of every service under faults, on a broker and database of its own
 # (.local/chaos, ports 29092 and 25432); CHAOS_TICKETS, CHAOS_KILLS to change the size.

@@ -1,0 +1,1 @@
+"""Day plans for dispatch: pure of I/O except the routing solvers."""
