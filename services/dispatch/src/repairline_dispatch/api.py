@@ -10,33 +10,32 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from repairline_contracts.base import Event
 from repairline_contracts.dispatch import RepairRecord
 from repairline_contracts.intake import CityTier
 from repairline_dispatch import domain
+from repairline_dispatch.domain.roster import engineer_changed, service_point_changed
 from repairline_dispatch.handlers import (
     Ctx,
     _point,
     append,
     assign,
     confirm_by,
-    engineer_changed,
     escalation_on_booking,
     fixed_before,
     load_engineers,
     load_visit,
     record_roster,
-    service_point_changed,
     sla_resumed,
     ticket_facts,
 )
 from repairline_platform.eventstore import UnitOfWork, retry_on_concurrency
-from repairline_platform.http import Conflict, NotFound
+from repairline_platform.http import NotFound
 from repairline_platform.logging import get_logger
 from repairline_platform.runtime import Runtime
+from repairline_rules import refusals
 
 log = get_logger(__name__)
 
@@ -279,13 +278,6 @@ def _window(w: WindowIn) -> tuple[datetime, datetime]:
     return w.window_start, w.window_end
 
 
-def _violation(exc: domain.RuleViolation) -> JSONResponse:
-    content = {"error": "rule_violation", "rule_id": exc.rule_id, "reason": str(exc)}
-    if exc.field is not None:
-        content["field"] = exc.field
-    return JSONResponse(status_code=422, content=content)
-
-
 def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
     router = APIRouter(tags=["dispatch"])
 
@@ -491,18 +483,12 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
         decide: Callable[[domain.Visit, UnitOfWork], Awaitable[Event | list[Event]]],
         cid: str,
     ) -> Any:
-        try:
+        if True:
             async with rt.unit_of_work() as uow:
                 events, visit = await load_visit(uow, ticket_id)
                 if not events:
                     raise NotFound(f"dispatch has no ticket {ticket_id}")
-                try:
-                    decided = await decide(visit, uow)
-                except domain.IllegalTransition as exc:
-                    state = (
-                        exc.state.value if isinstance(exc.state, domain.VisitState) else exc.state
-                    )
-                    raise Conflict(str(exc), current_state=state) from exc
+                decided = await decide(visit, uow)
                 new = decided if isinstance(decided, list) else [decided]
                 after = visit
                 for event in new:
@@ -527,8 +513,6 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
                     await assign(
                         uow, ctx(), ticket_id, correlation_id=cid, causation=envelopes[-1].id
                     )
-        except domain.RuleViolation as exc:
-            return _violation(exc)
         log.info("visit updated", ticket_id=ticket_id, event_id=envelopes[0].id, correlation_id=cid)
         return CommandDone(
             ticket_id=ticket_id,
@@ -580,7 +564,7 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
 
         async def decide(v: domain.Visit, uow: UnitOfWork) -> Event:
             if v.engineer_id is None:
-                raise domain.IllegalTransition("no engineer is assigned yet", v.state)
+                raise refusals.IllegalTransition("no engineer is assigned yet", v.state)
             engineer = await _engineer(uow, v)
             travel, location = await _travel(uow, engineer, ticket_id, _window(body))
             facts = await ticket_facts(uow, ticket_id)
@@ -607,7 +591,7 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
 
         async def decide(v: domain.Visit, uow: UnitOfWork) -> list[Event]:
             if v.engineer_id is None:
-                raise domain.IllegalTransition("no engineer is assigned yet", v.state)
+                raise refusals.IllegalTransition("no engineer is assigned yet", v.state)
             engineer = await _engineer(uow, v)
             travel, location = await _travel(uow, engineer, ticket_id, _window(body))
             return domain.decide_reschedule(
@@ -636,7 +620,7 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
 
         async def decide(v: domain.Visit, uow: UnitOfWork) -> Event:
             if v.state is not domain.VisitState.ASSIGNED or v.engineer_id is None:
-                raise domain.IllegalTransition(
+                raise refusals.IllegalTransition(
                     f"only an assigned job can be reassigned; the visit is {v.state.value}", v.state
                 )
             return domain.EngineerReleased(

@@ -23,11 +23,12 @@ from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope
 from repairline_contracts.intake import GeoPoint
 from repairline_dispatch import domain
+from repairline_dispatch.domain.roster import pack_hours, parse_hours
 from repairline_dispatch.settings import DispatchSettings
 from repairline_platform.eventstore import Delivered, UnitOfWork
 from repairline_platform.timers import Timer
 from repairline_rules import triage
-from repairline_rules.packs import WEEKDAYS, PolicyPack
+from repairline_rules.packs import PolicyPack
 
 # Billing's and feedback's events, subscribed to by type: their classes are theirs.
 QUOTE_ACCEPTED = "repairline.billing.QuoteAccepted"
@@ -59,31 +60,6 @@ async def load_visit(uow: UnitOfWork, ticket_id: str) -> tuple[list[Event], doma
 
 def _point(lat: float | None, lon: float | None) -> GeoPoint | None:
     return None if lat is None or lon is None else GeoPoint(lat=lat, lon=lon)
-
-
-def pack_hours(pack: PolicyPack) -> tuple[domain.WorkHours, ...]:
-    """Engineers work the network's business hours unless their own are given."""
-    cal = pack.calendar
-    hours = []
-    for index, name in enumerate(WEEKDAYS):
-        if name not in cal.workdays:
-            continue
-        for span in cal.hours_by_day.get(name, cal.hours):
-            hours.append(domain.WorkHours(frozenset({index}), span.start_minute, span.end_minute))
-    return tuple(hours)
-
-
-def parse_hours(raw: Any) -> tuple[domain.WorkHours, ...] | None:
-    if raw is None:
-        return None
-    spans = json.loads(raw) if isinstance(raw, str) else raw
-    out = []
-    for span in spans:
-        sh, sm = (int(x) for x in span["start"].split(":"))
-        eh, em = (int(x) for x in span["end"].split(":"))
-        days = frozenset(WEEKDAYS.index(day) for day in span["days"])
-        out.append(domain.WorkHours(days, sh * 60 + sm, eh * 60 + em))
-    return tuple(out)
 
 
 async def load_engineers(
@@ -129,7 +105,7 @@ async def load_engineers(
             active=r["active"],
             capacity=r["capacity"],
             home=_point(r["home_lat"], r["home_lon"]),
-            hours=parse_hours(r["hours"]) or default_hours,
+            hours=parse_hours(json.loads(r["hours"]) if r["hours"] else None) or default_hours,
             service_point_id=r["service_point_id"],
             busy=tuple(busy.get(r["engineer_id"], ())),
         )
@@ -933,12 +909,6 @@ class KeyAccountFile:
 # -- the roster as events -------------------------------------------------------------------
 
 
-def _change(previous: asyncpg.Record | None, active: bool) -> str:
-    if previous is None:
-        return "registered"
-    return "deactivated" if previous["active"] and not active else "updated"
-
-
 async def record_roster(
     uow: UnitOfWork,
     event: d.EngineerRosterChanged | d.ServicePointChanged,
@@ -954,54 +924,6 @@ async def record_roster(
         causation_id=f"http:{correlation_id}",
     )
     return envelope
-
-
-def engineer_changed(
-    engineer_id: str,
-    previous: asyncpg.Record | None,
-    record: dict[str, Any],
-    *,
-    now: datetime,
-) -> d.EngineerRosterChanged:
-    """The roster event for an engineer's new record (`record`: the API's body, no name)."""
-    home = record.get("home") or {}
-    hours = record.get("working_hours")
-    return d.EngineerRosterChanged(
-        ticket_id=f"engineer:{engineer_id}",
-        engineer_id=engineer_id,
-        change=_change(previous, record["active"]),  # type: ignore[arg-type]
-        region=record["region"],
-        skills=tuple(sorted(set(record["skills"]))),
-        active=record["active"],
-        capacity=record.get("capacity"),
-        home_lat=home.get("lat"),
-        home_lon=home.get("lon"),
-        working_hours=tuple(d.WorkingHours(**h) for h in hours) if hours else None,
-        service_point_id=record.get("service_point_id"),
-        changed_at=now,
-    )
-
-
-def service_point_changed(
-    service_point_id: str,
-    previous: asyncpg.Record | None,
-    record: dict[str, Any],
-    *,
-    now: datetime,
-) -> d.ServicePointChanged:
-    location = record.get("location") or {}
-    return d.ServicePointChanged(
-        ticket_id=f"service-point:{service_point_id}",
-        service_point_id=service_point_id,
-        change=_change(previous, record["active"]),  # type: ignore[arg-type]
-        name=record["name"],
-        region=record["region"],
-        city_tier=record["city_tier"],
-        lat=location.get("lat"),
-        lon=location.get("lon"),
-        active=record["active"],
-        changed_at=now,
-    )
 
 
 class RosterLog:

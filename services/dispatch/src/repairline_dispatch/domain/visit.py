@@ -1,13 +1,13 @@
-"""Dispatch decisions: pure functions, no I/O, no clock (times are passed in).
+"""The visit: a ticket as dispatch handles it, from assignment to the signed repair.
 
 `evolve` folds a ticket's dispatch events into a `Visit`; each `decide_*` takes the
-visit and the command's facts and returns the events to append, or raises
-`IllegalTransition` naming the state the visit is in (answered 409).
+visit and the command's facts and returns the events to append, or raises a refusal
+(`IllegalTransition` naming the state the visit is in, answered 409; `Refused` naming
+the rule, answered 422). Pure: no I/O, no clock (times are passed in).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -51,9 +51,11 @@ from repairline_contracts.dispatch import (
     WrongPartOnSite,
 )
 from repairline_contracts.intake import GeoPoint
+from repairline_dispatch.domain.roster import Engineer, fit, rank
 from repairline_rules import dispatch as rules
 from repairline_rules.calendar import Pause
 from repairline_rules.packs import PolicyPack
+from repairline_rules.refusals import IllegalTransition, Refused
 
 # DSP-12: an installation job includes a 10-minute test run (the rulebook's number).
 INSTALLATION_TEST_RUN_MINUTES = 10
@@ -82,38 +84,6 @@ OPEN_STATES = frozenset(
         VisitState.NEEDS_REBOOKING,
     }
 )
-
-
-@dataclass(frozen=True)
-class WorkHours:
-    """Hours an engineer works on some weekdays (0 = Monday), local minutes after midnight."""
-
-    days: frozenset[int]
-    start_minute: int
-    end_minute: int
-
-
-@dataclass(frozen=True)
-class Busy:
-    """An appointment the engineer already has (for conflicts and travel)."""
-
-    start: datetime
-    end: datetime
-    location: GeoPoint | None = None
-
-
-@dataclass(frozen=True)
-class Engineer:
-    engineer_id: str
-    region: str
-    skills: frozenset[str]
-    open_jobs: int
-    active: bool = True
-    capacity: int | None = None
-    home: GeoPoint | None = None
-    hours: tuple[WorkHours, ...] = ()
-    service_point_id: str | None = None
-    busy: tuple[Busy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,21 +128,6 @@ class Visit:
     @property
     def paused_for(self) -> str | None:
         return self.waiting_for[-1] if self.paused else None
-
-
-class IllegalTransition(Exception):
-    def __init__(self, message: str, state: VisitState | str) -> None:
-        super().__init__(message)
-        self.state = state
-
-
-class RuleViolation(ValueError):
-    """The command breaks a rule of the visit (answered 422 with the rule id)."""
-
-    def __init__(self, rule_id: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.rule_id = rule_id
-        self.field = field
 
 
 def _pause(visit: Visit, waiting_for: str, at: datetime) -> Visit:
@@ -327,116 +282,10 @@ def _stamp(pack: PolicyPack, *rule_ids: str) -> Decision:
     return Decision(pack_id=pack.id, pack_version=pack.version, rule_ids=tuple(rule_ids))
 
 
-def _decision(d: object) -> Decision:
-    return Decision(pack_id=d.pack_id, pack_version=d.pack_version, rule_ids=d.rule_ids)  # type: ignore[attr-defined]
-
-
-# -- assignment (DSP-1) ---------------------------------------------------------------------
-
-
-def travel_minutes(a: GeoPoint | None, b: GeoPoint | None, *, speed_kmh: float) -> int | None:
-    """Straight-line (great-circle) distance at a configured speed, rounded up."""
-    if a is None or b is None:
-        return None
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    km = 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
-    return math.ceil(km / speed_kmh * 60)
-
-
-def _on_duty(engineer: Engineer, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
-    if not engineer.hours:
-        return True
-    s, e = start.astimezone(zone), end.astimezone(zone)
-    if s.date() != (e - timedelta(microseconds=1)).date():
-        return False
-    first, last = s.hour * 60 + s.minute, (e.hour * 60 + e.minute) or 1440
-    return any(
-        s.weekday() in h.days and h.start_minute <= first and last <= h.end_minute
-        for h in engineer.hours
-    )
-
-
-@dataclass(frozen=True)
-class Fit:
-    """Why an engineer can (or cannot) take a job."""
-
-    engineer: Engineer
-    travel: int | None
-    problem: str | None = None
-
-
-def fit(
-    engineer: Engineer,
-    *,
-    window: tuple[datetime, datetime] | None,
-    location: GeoPoint | None,
-    speed_kmh: float,
-    zone: ZoneInfo,
-    new_job: bool = True,
-) -> Fit:
-    """DSP-1: capacity, working hours, the engineer's other appointments and the travel
-    between them. Travel is counted from the previous appointment, else from home.
-    Capacity limits taking a ``new_job``; booking or moving one he already holds adds no
-    load (it is among his open jobs already)."""
-    if new_job and engineer.capacity is not None and engineer.open_jobs >= engineer.capacity:
-        return Fit(engineer, None, f"at capacity ({engineer.capacity} open jobs)")
-    if window is None:
-        return Fit(engineer, travel_minutes(engineer.home, location, speed_kmh=speed_kmh))
-    start, end = window
-    if not _on_duty(engineer, start, end, zone):
-        return Fit(engineer, None, "off duty then")
-    before = [b for b in engineer.busy if b.end <= start]
-    origin = max(before, key=lambda b: b.end).location if before else engineer.home
-    for b in engineer.busy:
-        to_us = travel_minutes(b.location, location, speed_kmh=speed_kmh) or 0
-        from_us = travel_minutes(location, b.location, speed_kmh=speed_kmh) or 0
-        if start < b.end + timedelta(minutes=to_us) and b.start < end + timedelta(minutes=from_us):
-            local = b.start.astimezone(zone).strftime("%H:%M")
-            return Fit(engineer, None, f"busy at {local} (with travel)")
-    return Fit(engineer, travel_minutes(origin, location, speed_kmh=speed_kmh))
-
-
-def rank(
-    engineers: Sequence[Engineer],
-    *,
-    region: str,
-    skill: str,
-    window: tuple[datetime, datetime] | None = None,
-    location: GeoPoint | None = None,
-    exclude: frozenset[str] = frozenset(),
-    speed_kmh: float = 30.0,
-    zone: ZoneInfo | None = None,
-) -> tuple[list[Fit], list[Fit]]:
-    """DSP-1: (able engineers best first, engineers of the region and skill who cannot).
-
-    Best: least travel, then fewest open jobs, then the lowest id, so the choice is
-    reproducible on replay.
-    """
-    zone = zone or ZoneInfo("UTC")
-    matching = [
-        e
-        for e in engineers
-        if e.active and e.region == region and skill in e.skills and e.engineer_id not in exclude
-    ]
-    fits = [
-        fit(e, window=window, location=location, speed_kmh=speed_kmh, zone=zone) for e in matching
-    ]
-    able = sorted(
-        (f for f in fits if f.problem is None),
-        key=lambda f: (f.travel or 0, f.engineer.open_jobs, f.engineer.engineer_id),
-    )
-    return able, [f for f in fits if f.problem is not None]
-
-
-def choose_engineer(engineers: Sequence[Engineer], *, region: str, skill: str) -> Engineer | None:
-    """DSP-1: an active engineer of the ticket's region and skill with the fewest open jobs.
-
-    Ties go to the lowest engineer id so the choice is reproducible on replay.
-    """
-    able, _ = rank(engineers, region=region, skill=skill)
-    return able[0].engineer if able else None
+def _violation(rule_id: str, message: str, field: str | None = None) -> Refused:
+    """A rule of the visit broken: answered 422 with the rule id (and the field, if one)."""
+    details = {"field": field} if field is not None else {}
+    return Refused(message, rule_id=rule_id, **details)
 
 
 @dataclass(frozen=True)
@@ -581,8 +430,10 @@ def response_deadlines(
     except ValueError:
         return Deadlines()
     if depot_line:
-        return Deadlines(repair_by=d.depot_repair_by or d.factory_repair_by, decision=_decision(d))
-    return Deadlines(visit_by=d.visit_by, fix_by=d.fix_by, decision=_decision(d))
+        return Deadlines(
+            repair_by=d.depot_repair_by or d.factory_repair_by, decision=Decision.of(d)
+        )
+    return Deadlines(visit_by=d.visit_by, fix_by=d.fix_by, decision=Decision.of(d))
 
 
 # -- appointments (DSP-2, DSP-6, INT-6) -------------------------------------------------------
@@ -654,7 +505,7 @@ def check_lead(pack: PolicyPack, window: tuple[datetime, datetime], now: datetim
     """DSP-2: refuse a window earlier than the pack's `appointment_min_lead_days`."""
     lead = rules.appointment_lead(pack, window_start=window[0], now=now)
     if not lead.allowed:
-        raise RuleViolation(
+        raise _violation(
             "DSP-2",
             f"window_start is too early: {lead.reason}"
             f" (dispatch.appointment_min_lead_days = {lead.min_lead_days})",
@@ -664,9 +515,9 @@ def check_lead(pack: PolicyPack, window: tuple[datetime, datetime], now: datetim
 
 def _check_window(window: tuple[datetime, datetime], now: datetime) -> None:
     if window[1] <= window[0]:
-        raise RuleViolation("DSP-2", "the window must end after it starts")
+        raise _violation("DSP-2", "the window must end after it starts")
     if window[1] <= now:
-        raise RuleViolation("DSP-2", "the window is already over")
+        raise _violation("DSP-2", "the window is already over")
 
 
 def decide_reschedule(
@@ -793,7 +644,7 @@ def decide_delay(
         agree_new_time=decided.agree_new_time,
         tell_dispatcher=decided.tell_dispatcher,
         reason=decided.reason,
-        decision=_decision(decided),
+        decision=Decision.of(decided),
     )
 
 
@@ -833,7 +684,7 @@ def decide_not_found(
         note_left_at=plan.note_left_at,
         reported_to=plan.report_to,
         reported_at=now,
-        decision=_decision(plan),
+        decision=Decision.of(plan),
     )
 
 
@@ -929,9 +780,9 @@ def decide_consent(
     disk work a signature after a backup offer. DSP-10: only an adult can consent."""
     _need(visit, (VisitState.ON_SITE, VisitState.IN_PROGRESS), "recording consent")
     if not adult_present:
-        raise RuleViolation("DSP-10", "only an adult can consent: phone the customer and wait")
+        raise _violation("DSP-10", "only an adult can consent: phone the customer and wait")
     if disk_operation and not (backup_offered and signed_by):
-        raise RuleViolation("DSP-11", "a disk operation needs a backup offer and a signature")
+        raise _violation("DSP-11", "a disk operation needs a backup offer and a signature")
     return ConsentRecorded(
         ticket_id=visit.ticket_id,
         fault_reproduced=fault_reproduced,
@@ -990,7 +841,7 @@ def decide_completion(
         )
     _paid_work_accepted(visit, chargeable, quote_accepted)
     if job_kind == "installation" and (test_run_minutes or 0) < INSTALLATION_TEST_RUN_MINUTES:
-        raise RuleViolation(
+        raise _violation(
             "DSP-12", f"an installation includes a {INSTALLATION_TEST_RUN_MINUTES}-minute test run"
         )
     assert visit.engineer_id is not None
@@ -1265,7 +1116,7 @@ def decide_unreachable(
             depart_by=a.depart_by,
             reason=decided.reason,
             recorded_at=now,
-            decision=_decision(decided),
+            decision=Decision.of(decided),
         )
     ]
     if decided.send_standard_sms:
@@ -1275,7 +1126,7 @@ def decide_unreachable(
                 appointment_id=a.appointment_id,
                 template="unreachable_customer",
                 sent_at=now,
-                decision=_decision(decided),
+                decision=Decision.of(decided),
             )
         )
     if decided.next_step == "go_anyway":
@@ -1288,7 +1139,7 @@ def decide_unreachable(
                 reported_to=decided.report_to or "coordinator",
                 reason=decided.reason,
                 decided_at=now,
-                decision=_decision(decided),
+                decision=Decision.of(decided),
             )
         )
     return out
