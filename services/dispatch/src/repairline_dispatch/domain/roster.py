@@ -272,3 +272,30 @@ def service_point_changed(
         active=record["active"],
         changed_at=now,
     )
+
+
+# -- key accounts (DSP-13) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeKeyAccount:
+    key_account_id: str
+    organisation: str
+    units: int
+    service_point_id: str | None = None
+
+
+def key_account_stream(key_account_id: str) -> str:
+    return f"key-account:{key_account_id}"
+
+
+def key_account_changed(cmd: ChangeKeyAccount, *, now: datetime) -> d.KeyAccountChanged:
+    """DSP-13: a business customer locked to a depot, with its fleet size."""
+    return d.KeyAccountChanged(
+        ticket_id=key_account_stream(cmd.key_account_id),
+        key_account_id=cmd.key_account_id,
+        organisation=cmd.organisation,
+        units=cmd.units,
+        service_point_id=cmd.service_point_id,
+        changed_at=now,
+    )

@@ -9,7 +9,7 @@ the rule, answered 422). Pure: no I/O, no clock (times are passed in).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -53,6 +53,7 @@ from repairline_contracts.dispatch import (
 from repairline_contracts.intake import GeoPoint
 from repairline_dispatch.domain.roster import Engineer, fit, rank
 from repairline_rules import dispatch as rules
+from repairline_rules import triage
 from repairline_rules.calendar import Pause
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import IllegalTransition, Refused
@@ -299,14 +300,43 @@ class Deadlines:
 
 
 @dataclass(frozen=True)
-class JobFacts:
-    """What dispatch knows of a ticket from intake."""
+class Job:
+    """What dispatch knows of a ticket from other contexts (intake's request, trimmed, and
+    billing's quote): dispatch's own copy, kept by a projection of their events."""
 
-    region: str
-    skill: str
-    window: tuple[datetime, datetime] | None = None
+    ticket_id: str
+    region: str | None = None
+    skill: str | None = None
+    city_tier: str | None = None
+    service_mode: str | None = None
     location: GeoPoint | None = None
-    deadlines: Deadlines = field(default_factory=Deadlines)
+    window: tuple[datetime, datetime] | None = None
+    job_kind: str | None = None
+    holds: tuple[str, ...] = ()
+    requested_at: datetime | None = None
+    chargeable: bool = False
+    quote_id: str | None = None
+    quote_state: str | None = None
+    closed: bool = False
+    fault_kind: str | None = None
+
+    @property
+    def assignable(self) -> bool:
+        """Known, not held (INT-3, INT-5, WAR-6..9), not closed, its quote not refused."""
+        return (
+            self.region is not None
+            and not self.holds
+            and not self.closed
+            and self.quote_state != "refused"
+        )
+
+    @property
+    def quote_accepted(self) -> bool:
+        return self.quote_state == "accepted"
+
+    @property
+    def central_city(self) -> bool:
+        return self.city_tier in ("municipality", "provincial_capital")
 
 
 def decide_assignment(
@@ -434,6 +464,23 @@ def response_deadlines(
             repair_by=d.depot_repair_by or d.factory_repair_by, decision=Decision.of(d)
         )
     return Deadlines(visit_by=d.visit_by, fix_by=d.fix_by, decision=Decision.of(d))
+
+
+def job_deadlines(
+    pack: PolicyPack, job: Job, *, service_point_exists: bool, pauses: Sequence[Pause] = ()
+) -> Deadlines:
+    """DSP-3 for a job: central city, a service point in the region, a depot line, and the
+    pauses that held the clock."""
+    if job.requested_at is None:
+        return Deadlines()
+    return response_deadlines(
+        pack,
+        received_at=job.requested_at,
+        central_city=job.central_city,
+        service_point_exists=service_point_exists,
+        depot_line=job.skill if job.service_mode == "depot" else None,
+        pauses=pauses,
+    )
 
 
 # -- appointments (DSP-2, DSP-6, INT-6) -------------------------------------------------------
@@ -1150,3 +1197,354 @@ def decide_customer_reached(visit: Visit, *, channel: str, now: datetime) -> Cus
     if visit.paused_for != "customer":
         raise IllegalTransition("nobody is waiting for the customer", visit.state)
     return CustomerReached(ticket_id=visit.ticket_id, channel=channel, reached_at=now)
+
+
+# -- DSP-1 the dispatcher takes a job back ------------------------------------------------------
+
+
+def decide_reassignment(visit: Visit, *, reason: str, now: datetime) -> EngineerReleased:
+    """DSP-1: only an assigned job can be taken back; it goes to another engineer."""
+    if visit.state is not VisitState.ASSIGNED or visit.engineer_id is None:
+        raise IllegalTransition(
+            f"only an assigned job can be reassigned; the visit is {visit.state.value}",
+            visit.state,
+        )
+    return EngineerReleased(
+        ticket_id=visit.ticket_id, engineer_id=visit.engineer_id, reason=reason, released_at=now
+    )
+
+
+# -- DSP-1 with the customer's window (INT-6) -----------------------------------------------------
+
+
+def confirm_by(pack: PolicyPack, job: Job) -> datetime | None:
+    """INT-6: the visit time is confirmed within the pack's minutes of the request."""
+    if job.requested_at is None:
+        return None
+    return triage.confirmation_deadlines(pack, received_at=job.requested_at).confirm_visit_by
+
+
+def customer_window(
+    visit: Visit, job: Job, *, revisit: bool, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The window the customer asked for on the call, unless it has passed (book a new one
+    with him) or this is a revisit (FBK-5: someone goes at once, whatever the old window)."""
+    if revisit or visit.revisit_cases or job.window is None:
+        return None
+    return job.window if job.window[1] > now else None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What DSP-1 weighs for one ticket besides the visit: the job, the engineers of its
+    region and skill, its DSP-3 deadlines, and the travel speed."""
+
+    job: Job
+    engineers: Sequence[Engineer]
+    deadlines: Deadlines
+    speed_kmh: float
+
+
+def decide_assign(
+    pack: PolicyPack, visit: Visit, a: Assignment, *, now: datetime, revisit: bool = False
+) -> list[Event]:
+    """DSP-1: assign (and book the customer's window, DSP-2 and INT-6), or raise the alert
+    that the ticket waits; nothing when the job cannot be assigned now."""
+    job = a.job
+    if not job.assignable or job.region is None or job.skill is None:
+        return []
+    window = customer_window(visit, job, revisit=revisit, now=now)
+    decided = decide_assignment(
+        visit,
+        a.engineers,
+        region=job.region,
+        skill=job.skill,
+        now=now,
+        window=window,
+        location=job.location,
+        deadlines=a.deadlines,
+        speed_kmh=a.speed_kmh,
+        zone=pack.zone,
+        revisit=revisit,
+    )
+    if decided is None:
+        return []
+    if not isinstance(decided, EngineerAssigned) or window is None:
+        return [decided]
+    engineer = next(e for e in a.engineers if e.engineer_id == decided.engineer_id)
+    booked = decide_appointment(
+        pack,
+        evolve(visit, decided),
+        engineer,
+        window=window,
+        travel=decided.travel_minutes or 0,
+        confirm_by=confirm_by(pack, job),
+        now=now,
+        speed_kmh=a.speed_kmh,
+        location=job.location,
+        customer_window=True,
+    )
+    return [decided, booked]
+
+
+def travel_for(
+    engineer: Engineer,
+    window: tuple[datetime, datetime],
+    location: GeoPoint | None,
+    *,
+    speed_kmh: float,
+    zone: ZoneInfo,
+) -> int:
+    """DSP-6: minutes from the engineer's previous appointment (or home) to the job."""
+    return (
+        fit(engineer, window=window, location=location, speed_kmh=speed_kmh, zone=zone).travel or 0
+    )
+
+
+# -- timers: what is checked when ---------------------------------------------------------------
+
+SLA_TIMER = "sla"
+DEPARTURE_TIMER = "departure_check"
+MISSED_TIMER = "missed_check"
+
+
+@dataclass(frozen=True)
+class Due:
+    """A check to run at `due_at` on the ticket's stream (a durable timer)."""
+
+    timer_id: str
+    kind: str
+    stream_id: str
+    due_at: datetime
+    payload: dict[str, object]
+
+
+def _sla_dues(
+    ticket_id: str,
+    dues: tuple[datetime | None, datetime | None, datetime | None],
+    version: int,
+    warn: timedelta,
+) -> list[Due]:
+    """DSP-3: approaching and breached per deadline; a recomputed version has its own
+    timers, and the older ones, when they fire, find their version superseded."""
+    suffix = f":v{version}" if version else ""
+    out = []
+    for deadline, due in zip(("visit", "fix", "repair"), dues, strict=True):
+        if due is None:
+            continue
+        for phase, at in (("approaching", due - warn), ("breached", due)):
+            payload = {"deadline": deadline, "phase": phase, "due_at": due.isoformat()}
+            out.append(
+                Due(
+                    f"{SLA_TIMER}:{ticket_id}:{deadline}:{phase}{suffix}",
+                    SLA_TIMER,
+                    ticket_id,
+                    at,
+                    {**payload, "version": version},
+                )
+            )
+    return out
+
+
+def timers_for(events: Sequence[Event], *, warn: timedelta) -> list[Due]:
+    """The checks the decided events call for: DSP-3 deadlines on assignment and on their
+    recomputation; DSP-6/7 departure and PEN-7 missed appointment for each booking."""
+    out: list[Due] = []
+    for event in events:
+        match event:
+            case EngineerAssigned():
+                dues = (event.visit_by, event.fix_by, event.repair_by)
+                out += _sla_dues(event.ticket_id, dues, 0, warn)
+            case SlaDeadlinesRecomputed():
+                dues = (event.visit_by, event.fix_by, event.repair_by)
+                out += _sla_dues(event.ticket_id, dues, event.version, warn)
+            case AppointmentScheduled() | AppointmentRescheduled():
+                payload: dict[str, object] = {"appointment_id": event.appointment_id}
+                for kind, due in (
+                    (DEPARTURE_TIMER, event.depart_by),
+                    (MISSED_TIMER, event.window_end),
+                ):
+                    out.append(
+                        Due(f"{kind}:{event.appointment_id}", kind, event.ticket_id, due, payload)
+                    )
+    return out
+
+
+def decide_check(
+    pack: PolicyPack, visit: Visit, *, kind: str, payload: dict[str, object], now: datetime
+) -> list[Event]:
+    """A due timer's check: DSP-3 deadline, DSP-6/7 departure or PEN-7 missed appointment."""
+    if kind == SLA_TIMER:
+        decided: Event | None = sla_check(
+            pack,
+            visit,
+            deadline=str(payload["deadline"]),
+            phase=str(payload["phase"]),
+            due_at=datetime.fromisoformat(str(payload["due_at"])),
+            now=now,
+            version=int(payload.get("version", 0)),  # type: ignore[call-overload]
+        )
+    elif kind == DEPARTURE_TIMER:
+        decided = departure_check(
+            pack, visit, appointment_id=str(payload["appointment_id"]), now=now
+        )
+    else:
+        decided = missed_check(pack, visit, appointment_id=str(payload["appointment_id"]), now=now)
+    return [decided] if decided is not None else []
+
+
+# -- the visit's commands ---------------------------------------------------------------------
+
+Window = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Assign:
+    """DSP-1: assign the ticket (a revisit, FBK-5, goes at once whatever the old window)."""
+
+    ticket_id: str
+    revisit: bool = False
+
+
+@dataclass(frozen=True)
+class BookVisit:
+    """DSP-2: book the window agreed with the customer (INT-6 confirmation)."""
+
+    ticket_id: str
+    window: Window
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    ticket_id: str
+    window: Window
+    reason: str
+    requested_by: str
+    customer_consents: bool
+
+
+@dataclass(frozen=True)
+class Reassign:
+    ticket_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Depart:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class ReportDelay:
+    ticket_id: str
+    expected_arrival: datetime
+    cause: str | None
+    new_window: Window | None = None
+
+
+@dataclass(frozen=True)
+class Arrive:
+    ticket_id: str
+    engineer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportCustomerNotFound:
+    ticket_id: str
+    at_business: bool = False
+
+
+@dataclass(frozen=True)
+class ReportPart:
+    ticket_id: str
+    part: str
+    status: str
+    customer_has_time: bool = False
+    new_window: Window | None = None
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    ticket_id: str
+    urgent_ticket_id: str
+    minutes_still_needed: int
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    ticket_id: str
+    fault_reproduced: bool
+    disassembly: bool = False
+    disk_operation: bool = False
+    backup_offered: bool = False
+    signed_by: str | None = None
+    adult_present: bool = True
+
+
+@dataclass(frozen=True)
+class StartWork:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class Complete:
+    ticket_id: str
+    resolution: str
+    signed_by: str | None = None
+    repair_record: RepairRecord | None = None
+    test_run_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class CarryForward:
+    ticket_id: str
+    done: str
+    remaining: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    ticket_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReportUnreachable:
+    ticket_id: str
+    attempt_at: datetime
+    channel: str
+
+
+@dataclass(frozen=True)
+class RecordCustomerReached:
+    ticket_id: str
+    channel: str = "phone"
+
+
+@dataclass(frozen=True)
+class EndVisit:
+    """No work: the quote refused, the ticket closed or cancelled. `only_if_known`: not for
+    a ticket dispatch never handled (a cancelled held ticket has no visit to end)."""
+
+    ticket_id: str
+    reason: str
+    quote_id: str | None = None
+    only_if_known: bool = False
+
+
+@dataclass(frozen=True)
+class OpenRevisit:
+    """FBK-5: a dissatisfied customer gets someone on site at once."""
+
+    ticket_id: str
+    case_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """A due timer's check on the visit."""
+
+    ticket_id: str
+    kind: str
+    payload: dict[str, object]

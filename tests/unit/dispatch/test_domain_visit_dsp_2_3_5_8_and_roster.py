@@ -23,7 +23,7 @@ from repairline_contracts.dispatch import (
 from repairline_dispatch import domain
 from repairline_dispatch.domain import Engineer, IllegalTransition, Visit, VisitState
 from repairline_dispatch.domain.roster import engineer_changed
-from repairline_dispatch.handlers import DispatchBoard, RosterLog
+from repairline_dispatch.projections import DispatchBoard, RosterLog
 from repairline_rules import dispatch as rules
 from repairline_rules import load_pack
 from repairline_rules.refusals import Refused
