@@ -86,6 +86,9 @@ class UnitOfWork:
     origin: Origin
     topic_for: Callable[[str], str]
     inline: Sequence[Projection] = ()
+    inline_prefix: str = ""
+    """The service's consumer-name prefix, so an inline projection marks what it applied
+    under the name its Kafka consumer deduplicates on (`<service>.<projection>`)."""
     appended: list[Envelope] = field(default_factory=list)
 
     def now(self) -> datetime:
@@ -168,7 +171,11 @@ class UnitOfWork:
             mine = [i for i in items if i.envelope.type in projection.event_types]
             if mine:
                 await projection.handle(self, mine)
-                await mark_processed(self.conn, projection.name, [i.envelope.id for i in mine])
+                await mark_processed(
+                    self.conn,
+                    f"{self.inline_prefix}{projection.name}",
+                    [i.envelope.id for i in mine],
+                )
         self.appended.extend(envelopes)
         return envelopes
 

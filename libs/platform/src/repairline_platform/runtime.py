@@ -128,6 +128,7 @@ class Runtime:
                 origin=self.origin,
                 topic_for=self.topic,
                 inline=inline,  # type: ignore[arg-type]
+                inline_prefix=f"{self.spec.name}.",
             )
             yield uow
         if uow.appended and self.relay is not None:
