@@ -14,8 +14,6 @@ from repairline_dispatch.projections import (
     DispatchBoard,
     Jobs,
     KeyAccountFile,
-    KeyAccounts,
-    Roster,
     RosterLog,
     Workload,
 )
@@ -51,16 +49,14 @@ SPEC = ServiceSpec(
     name="dispatch",
     default_port=8102,
     migrations=MIGRATIONS,
-    # the copy of other contexts' facts and the roster come first: replay rebuilds in
-    # this order, and the workload and key-account file read them
+    # the copy of other contexts' facts comes first: replay rebuilds in this order, and
+    # the workload and the key-account file read it
     handlers=lambda rt: [
         JOBS,
-        Roster(),
-        KeyAccounts(),
+        RosterLog(),
         Workload(),
         DispatchBoard(),
         KeyAccountFile(),
-        RosterLog(),
         IntakeReactions(ctx(rt), JOBS),
         QuoteReactions(ctx(rt), JOBS),
         RevisitReactions(ctx(rt)),

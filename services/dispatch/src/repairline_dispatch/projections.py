@@ -1,12 +1,14 @@
 """Dispatch's read models, each a declared projection: batched, replayable by `replay`.
 
 - `Jobs`: dispatch's own trimmed copy of intake's requests and billing's quotes
-  (`dispatch_tickets`); order-free and idempotent, so the reactions that read it bring
-  it up to date with the batch they react to before they decide.
-- `Roster`: engineers and service points, from their roster events; `KeyAccounts`.
+  (`dispatch_tickets`), applied by the reactions that read those topics, each fact just
+  before they react to it.
+- `RosterLog`: engineers and service points and the log of their changes, from their
+  roster events.
 - `Workload`: engineers' open jobs, active appointments, waiting tickets and DSP-5
   experience, from the visits' events (applied in the command's own transaction).
-- `DispatchBoard`, `KeyAccountFile` (DSP-13), `RosterLog`: the dispatcher's views.
+- `DispatchBoard` and `KeyAccountFile` (DSP-13: key accounts and their repair history):
+  the dispatcher's views.
 """
 
 from __future__ import annotations
@@ -63,12 +65,14 @@ class Jobs:
     """Dispatch's copy of the facts it needs from intake (the request, its holds, the
     warranty's chargeability, closed or cancelled) and billing (the quote's state).
 
-    Every fact commutes with the others and applying one twice changes nothing (released
-    holds are a set beside the request's holds; a verified location wins over the
-    requested one), so a reaction may apply the facts it reacts to before this
-    projection's own consumer gets to them, and replay ends where live did."""
+    Not consumed on its own: the reactions that read intake's and billing's topics apply
+    each fact here just before they react to it, in the same transaction (one consumer
+    per topic keeps dead letters single); replay rebuilds it from the topics. Applying a
+    fact twice changes nothing (released holds are a set beside the request's holds; a
+    verified location wins over the requested one)."""
 
     name = "jobs"
+    subscribed = False
     topics = (topics.INTAKE_EVENTS, topics.BILLING_EVENTS)
     event_types = frozenset(
         {
@@ -86,10 +90,7 @@ class Jobs:
     tables = ("dispatch_tickets",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        """Rows are written in ticket order (each ticket's facts in their own order), so
-        this consumer and a reaction applying the same batch never wait on each other
-        in a cycle."""
-        for item in sorted(items, key=lambda it: str(it.envelope.data.get("ticket_id", ""))):
+        for item in items:
             await self.apply(uow, item)
 
     async def apply(self, uow: UnitOfWork, item: Delivered) -> None:
@@ -184,32 +185,8 @@ _SERVICE_POINT = """
 """
 
 
-class Roster:
-    """Engineers (all but the name, which the log never keeps) and service points, from
-    `EngineerRosterChanged` and `ServicePointChanged`."""
-
-    name = "roster"
-    topics = (topics.DISPATCH_EVENTS,)
-    event_types = frozenset(cls.event_type for cls in d.ROSTER_EVENTS)
-    tables = ("engineers", "service_points")
-
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            if isinstance(e, d.EngineerRosterChanged):
-                await uow.conn.execute(_ENGINEER, *_engineer(e))
-            elif isinstance(e, d.ServicePointChanged):
-                await uow.conn.execute(
-                    _SERVICE_POINT,
-                    e.service_point_id,
-                    e.name,
-                    e.region,
-                    e.city_tier,
-                    e.lat,
-                    e.lon,
-                    e.active,
-                    e.changed_at,
-                )
+def _service_point(e: d.ServicePointChanged) -> tuple[Any, ...]:
+    return (e.service_point_id, e.name, e.region, e.city_tier, e.lat, e.lon, e.active, e.changed_at)
 
 
 def _engineer(e: d.EngineerRosterChanged) -> tuple[Any, ...]:
@@ -226,28 +203,6 @@ def _engineer(e: d.EngineerRosterChanged) -> tuple[Any, ...]:
         json.dumps(hours) if hours else None,
         e.service_point_id,
     )
-
-
-class KeyAccounts:
-    """DSP-13: the key accounts, from `KeyAccountChanged`."""
-
-    name = "key-accounts"
-    topics = (topics.DISPATCH_EVENTS,)
-    event_types = frozenset({d.KeyAccountChanged.event_type})
-    tables = ("key_accounts",)
-
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        await uow.conn.executemany(
-            "insert into key_accounts (key_account_id, organisation, units, service_point_id,"
-            " updated_at) values ($1, $2, $3, $4, $5) on conflict (key_account_id) do update"
-            " set organisation = excluded.organisation, units = excluded.units,"
-            " service_point_id = excluded.service_point_id, updated_at = excluded.updated_at",
-            [
-                (e.key_account_id, e.organisation, e.units, e.service_point_id, e.changed_at)
-                for e in (item.event for item in items)
-                if isinstance(e, d.KeyAccountChanged)
-            ],
-        )
 
 
 _OFF_APPOINTMENTS = "update appointments set active = false where ticket_id = $1"
@@ -482,7 +437,8 @@ class DispatchBoard:
 
 
 class KeyAccountFile:
-    """Projection (DSP-13): key accounts' repair history, for the maintenance file.
+    """Projection (DSP-13): the key accounts (from `KeyAccountChanged`) and their repair
+    history, for the maintenance file.
 
     Reads dispatch's own events only (one consumer of intake's topic per service keeps
     dead letters single); the account, serial number and line come from the ticket's
@@ -491,10 +447,36 @@ class KeyAccountFile:
 
     name = "key-account-file"
     topics = (topics.DISPATCH_EVENTS,)
-    event_types = frozenset({d.EngineerAssigned.event_type, d.RepairCompleted.event_type})
-    tables = ("repair_history",)
+    event_types = frozenset(
+        {
+            d.EngineerAssigned.event_type,
+            d.RepairCompleted.event_type,
+            d.KeyAccountChanged.event_type,
+        }
+    )
+    tables = ("repair_history", "key_accounts")
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        accounts = [i.event for i in items if isinstance(i.event, d.KeyAccountChanged)]
+        if accounts:
+            await self._accounts(uow, accounts)
+        await self._history(uow, [i for i in items if not isinstance(i.event, d.KeyAccountChanged)])
+
+    async def _accounts(self, uow: UnitOfWork, accounts: Sequence[d.KeyAccountChanged]) -> None:
+        await uow.conn.executemany(
+            "insert into key_accounts (key_account_id, organisation, units, service_point_id,"
+            " updated_at) values ($1, $2, $3, $4, $5) on conflict (key_account_id) do update"
+            " set organisation = excluded.organisation, units = excluded.units,"
+            " service_point_id = excluded.service_point_id, updated_at = excluded.updated_at",
+            [
+                (e.key_account_id, e.organisation, e.units, e.service_point_id, e.changed_at)
+                for e in accounts
+            ],
+        )
+
+    async def _history(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        if not items:
+            return
         tickets = sorted({item.event.ticket_id for item in items})
         facts = {
             r["ticket_id"]: r
@@ -549,15 +531,22 @@ class KeyAccountFile:
 
 
 class RosterLog:
-    """Projection: the roster log, every change to engineers and service points, from
-    their events (oldest first by time and stream version)."""
+    """Projection: engineers (all but the name, which the log never keeps) and service
+    points as they are now, and the roster log, every change to them (oldest first by
+    time and stream version), from `EngineerRosterChanged` and `ServicePointChanged`."""
 
     name = "roster-log"
     topics = (topics.DISPATCH_EVENTS,)
     event_types = frozenset(cls.event_type for cls in d.ROSTER_EVENTS)
-    tables = ("roster_log",)
+    tables = ("roster_log", "engineers", "service_points")
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            if isinstance(e, d.EngineerRosterChanged):
+                await uow.conn.execute(_ENGINEER, *_engineer(e))
+            elif isinstance(e, d.ServicePointChanged):
+                await uow.conn.execute(_SERVICE_POINT, *_service_point(e))
         await uow.conn.executemany(
             "insert into roster_log (event_id, subject, version, type, data, recorded_at)"
             " values ($1, $2, $3, $4, $5::jsonb, $6) on conflict do nothing",

@@ -2,10 +2,11 @@
 
 `IntakeReactions` (intake's requests, holds, closed and cancelled tickets), `QuoteReactions`
 (billing's refused quotes end the visit) and `RevisitReactions` (feedback's FBK-5
-revisits) decide and append; they never write a read model. Each first brings dispatch's
-copy of the other context's facts (the `Jobs` projection, given by the composition root)
-up to date with the batch it reacts to, since the copy's own consumer may not have
-read it yet. Timers: DSP-3 deadlines, DSP-6/7 departure checks, PEN-7 missed appointments.
+revisits) decide and append; they never write a read model themselves. Being the one
+consumer of the other context's topic, each applies the fact to dispatch's copy (the
+`Jobs` projection, given by the composition root, not consumed on its own) just before
+it reacts to it, in the same transaction. Timers: DSP-3 deadlines, DSP-6/7 departure
+checks, PEN-7 missed appointments.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ class IntakeReactions:
         self.jobs = jobs
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        await self.jobs.handle(uow, items)
         for item in items:
+            await self.jobs.handle(uow, [item])
             command = self.command(item.event)
             if command is not None:
                 with reacting_to(item.envelope):
@@ -96,8 +97,8 @@ class QuoteReactions:
         self.jobs = jobs
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        await self.jobs.handle(uow, items)
         for item in items:
+            await self.jobs.handle(uow, [item])
             if item.envelope.type != QUOTE_REFUSED:
                 continue
             data = item.envelope.data
