@@ -22,11 +22,8 @@ from repairline_contracts import intake as i
 from repairline_contracts import topics
 from repairline_contracts.envelope import Envelope
 from repairline_dispatch import domain
+from repairline_dispatch.domain.visit import INTAKE_FACTS, QUOTE_ACCEPTED, QUOTE_REFUSED
 from repairline_platform.eventstore import Delivered, UnitOfWork
-
-# Billing's events, read by type: their classes are billing's.
-QUOTE_ACCEPTED = "repairline.billing.QuoteAccepted"
-QUOTE_REFUSED = "repairline.billing.QuoteRefused"
 
 HOLD_VERIFICATION = "verification"
 
@@ -74,19 +71,7 @@ class Jobs:
     name = "jobs"
     subscribed = False
     topics = (topics.INTAKE_EVENTS, topics.BILLING_EVENTS)
-    event_types = frozenset(
-        {
-            i.RepairRequested.event_type,
-            i.RequestVerified.event_type,
-            i.VisitRequested.event_type,
-            i.RemedyChosen.event_type,
-            i.WarrantyDecided.event_type,
-            i.TicketClosed.event_type,
-            i.TicketCancelled.event_type,
-            QUOTE_ACCEPTED,
-            QUOTE_REFUSED,
-        }
-    )
+    event_types = INTAKE_FACTS | {QUOTE_ACCEPTED, QUOTE_REFUSED}
     tables = ("dispatch_tickets",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:

@@ -22,9 +22,7 @@ from repairline_platform.commands import bound, reacting_to
 from repairline_platform.eventstore import Delivered, UnitOfWork
 from repairline_platform.timers import Timer
 
-# Billing's and feedback's events, subscribed to by type: their classes are theirs.
-QUOTE_ACCEPTED = "repairline.billing.QuoteAccepted"
-QUOTE_REFUSED = "repairline.billing.QuoteRefused"
+# Feedback's event, subscribed to by type: its class is feedback's.
 REVISIT_REQUESTED = "repairline.feedback.RevisitRequested"
 
 
@@ -40,17 +38,7 @@ class IntakeReactions:
 
     name = "assignment"
     topics = (topics.INTAKE_EVENTS,)
-    event_types = frozenset(
-        {
-            i.RepairRequested.event_type,
-            i.RequestVerified.event_type,
-            i.VisitRequested.event_type,
-            i.RemedyChosen.event_type,
-            i.WarrantyDecided.event_type,
-            i.TicketClosed.event_type,
-            i.TicketCancelled.event_type,
-        }
-    )
+    event_types = visit.INTAKE_FACTS
 
     def __init__(self, ctx: commands.Ctx, jobs: Copy) -> None:
         self.ctx = ctx
@@ -90,7 +78,7 @@ class QuoteReactions:
 
     name = "quotes"
     topics = (topics.BILLING_EVENTS,)
-    event_types = frozenset({QUOTE_ACCEPTED, QUOTE_REFUSED})
+    event_types = frozenset({visit.QUOTE_ACCEPTED, visit.QUOTE_REFUSED})
 
     def __init__(self, ctx: commands.Ctx, jobs: Copy) -> None:
         self.ctx = ctx
@@ -99,7 +87,7 @@ class QuoteReactions:
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         for item in items:
             await self.jobs.handle(uow, [item])
-            if item.envelope.type != QUOTE_REFUSED:
+            if item.envelope.type != visit.QUOTE_REFUSED:
                 continue
             data = item.envelope.data
             reason = f"quote refused: {data.get('reason', '')}".rstrip(": ")

@@ -50,7 +50,16 @@ from repairline_contracts.dispatch import (
     WorkStarted,
     WrongPartOnSite,
 )
-from repairline_contracts.intake import GeoPoint
+from repairline_contracts.intake import (
+    GeoPoint,
+    RemedyChosen,
+    RepairRequested,
+    RequestVerified,
+    TicketCancelled,
+    TicketClosed,
+    VisitRequested,
+    WarrantyDecided,
+)
 from repairline_dispatch.domain.roster import Engineer, fit, rank
 from repairline_rules import dispatch as rules
 from repairline_rules import triage
@@ -297,6 +306,24 @@ class Deadlines:
     fix_by: datetime | None = None
     repair_by: datetime | None = None
     decision: Decision | None = None
+
+
+# The other contexts' facts dispatch copies and acts on; billing's are read by type
+# (their classes are billing's).
+INTAKE_FACTS = frozenset(
+    cls.event_type
+    for cls in (
+        RepairRequested,
+        RequestVerified,
+        VisitRequested,
+        RemedyChosen,
+        WarrantyDecided,
+        TicketClosed,
+        TicketCancelled,
+    )
+)
+QUOTE_ACCEPTED = "repairline.billing.QuoteAccepted"
+QUOTE_REFUSED = "repairline.billing.QuoteRefused"
 
 
 @dataclass(frozen=True)
