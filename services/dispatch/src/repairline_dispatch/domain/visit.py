@@ -159,6 +159,16 @@ def _resume(visit: Visit, waiting_for: str, at: datetime) -> Visit:
     return replace(visit, pauses=(*visit.pauses[:-1], Pause(start=last.start, end=end)))
 
 
+def _appointment(event: AppointmentScheduled | AppointmentRescheduled) -> Appointment:
+    return Appointment(
+        event.appointment_id,
+        event.engineer_id,
+        event.window_start,
+        event.window_end,
+        event.depart_by,
+    )
+
+
 def evolve(visit: Visit, event: Event) -> Visit:
     match event:
         case AssignmentWaiting():
@@ -192,26 +202,14 @@ def evolve(visit: Visit, event: Event) -> Visit:
             return replace(
                 visit,
                 state=VisitState.ASSIGNED,
-                appointment=Appointment(
-                    event.appointment_id,
-                    event.engineer_id,
-                    event.window_start,
-                    event.window_end,
-                    event.depart_by,
-                ),
+                appointment=_appointment(event),
                 appointments_made=visit.appointments_made + 1,
                 unreachable_attempts=0,
             )
         case AppointmentRescheduled():
             return replace(
                 visit,
-                appointment=Appointment(
-                    event.appointment_id,
-                    event.engineer_id,
-                    event.window_start,
-                    event.window_end,
-                    event.depart_by,
-                ),
+                appointment=_appointment(event),
                 appointments_made=visit.appointments_made + 1,
                 unreachable_attempts=0,
                 state=VisitState.ASSIGNED
