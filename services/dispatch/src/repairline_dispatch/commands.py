@@ -2,10 +2,10 @@
 
 A visit command loads the ticket's stream once, decides, and appends what follows from
 the decision in the same append: DSP-3 deadlines recomputed when a pause ended, DSP-5
-escalation when a visit was booked, DSP-1 assignment when the engineer was released or a
-revisit opened, and the timers the new events call for. Routes call the commands that
-take a `Ctx` (they open their own unit of work, retried on a concurrent write);
-reactions and timers call the ones that also take the unit they hold.
+escalation when a visit was booked, and the timers the new events call for. When the
+engineer was released or a revisit opened, DSP-1 assigns again in an append of its own.
+Routes call the commands that take a `Ctx` (they open their own unit of work, retried on
+a concurrent write); reactions and timers call the ones that also take the unit they hold.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from repairline_contracts.base import Event
-from repairline_contracts.dispatch import AppointmentScheduled, RevisitOpened
+from repairline_contracts.dispatch import AppointmentScheduled
 from repairline_dispatch.domain import roster, visit
 from repairline_dispatch.domain.visit import Visit, VisitState
 from repairline_dispatch.settings import DispatchSettings
@@ -81,9 +81,24 @@ async def on_visit(
         await _schedule(scope, new)
         return new
 
-    return await commands.run(
+    result = await commands.run(
         scope.uow, VISIT, ticket_id, decided, create=create, region=region, data=_state_after
     )
+    if result.events and result.data["state"] == VisitState.NEW.value:
+        await _reassign(scope, result)
+    return result
+
+
+async def _reassign(scope: Scope, released: CommandResult) -> None:
+    """DSP-1 again when the command released the engineer or reopened the visit: its own
+    append, caused by the event that released it."""
+    revisit = "RevisitOpened" in released.events
+
+    def decide(v: Visit, s: Scope) -> Awaitable[list[Event]]:
+        return _assignment(s, v, revisit=revisit)
+
+    with commands.bound(commands.current_context().correlation_id, released.event_ids[-1]):
+        await on_visit(scope, released.stream_id, decide)
 
 
 def _state_after(before: Visit, events: Sequence[Event]) -> dict[str, Any]:
@@ -98,19 +113,11 @@ def _evolved(v: Visit, events: Sequence[Event]) -> Visit:
 
 
 async def _follow_ups(scope: Scope, before: Visit, new: Sequence[Event]) -> list[Event]:
-    """DSP-3 recomputed deadlines, DSP-5 escalation, and DSP-1 when the visit is open again."""
+    """DSP-3 deadlines recomputed when a pause ended; DSP-5 escalation of a booked visit."""
     after = _evolved(before, new)
-    out = [
-        e
-        for e in (await _sla_resumed(scope, before, after), await _escalation(scope, after, new))
-        if e is not None
-    ]
-    after = _evolved(after, out)
-    if new and after.state is VisitState.NEW:  # released or reopened: back to DSP-1
-        revisit = any(isinstance(e, RevisitOpened) for e in new)
-        assigned = await _assignment(scope, after, revisit=revisit)
-        out += assigned + await _follow_ups(scope, after, assigned)
-    return out
+    resumed = await _sla_resumed(scope, before, after)
+    escalated = await _escalation(scope, after, new)
+    return [e for e in (resumed, escalated) if e is not None]
 
 
 async def _sla_resumed(scope: Scope, before: Visit, after: Visit) -> Event | None:
