@@ -99,9 +99,10 @@ def roster_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ct
 
     @router.put("/key-accounts/{key_account_id}")
     async def put_key_account(key_account_id: str, body: KeyAccountIn) -> dict[str, Any]:
-        """DSP-13: a key account; its tickets carry its id from intake."""
-        await commands.change_key_account(body.command(key_account_id), ctx_of(rt))
-        return {"key_account_id": key_account_id, **body.model_dump()}
+        """DSP-13: a key account (a KeyAccountChanged event on stream `key-account:<id>`);
+        its tickets carry its id from intake."""
+        result = await commands.change_key_account(body.command(key_account_id), ctx_of(rt))
+        return {**result.answer("stream_id"), "key_account_id": key_account_id, **body.model_dump()}
 
     @router.get("/key-accounts/{key_account_id}/file")
     async def maintenance_file(key_account_id: str) -> dict[str, Any]:
