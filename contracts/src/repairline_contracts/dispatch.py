@@ -568,6 +568,24 @@ class ServicePointChanged(Event):
     changed_at: datetime
 
 
+class KeyAccountChanged(Event):
+    """A key account (DSP-13) registered or changed: the organisation, its fleet size and
+    its depot. Stream and key: `key-account:<id>`."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.KeyAccountChanged"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    ticket_id: str = Field(
+        description="Not a ticket: the stream `key-account:<id>`, also the Kafka key."
+    )
+    key_account_id: str
+    organisation: str
+    units: int = Field(ge=1)
+    service_point_id: str | None = None
+    changed_at: datetime
+
+
 # Roster events: keyed by `engineer:<id>` / `service-point:<id>`, not by a ticket.
 ROSTER_EVENTS: tuple[type[Event], ...] = (EngineerRosterChanged, ServicePointChanged)
 
@@ -605,7 +623,10 @@ EVENTS: tuple[type[Event], ...] = (
     CustomerReached,
     SlaDeadlinesRecomputed,
     *ROSTER_EVENTS,
+    KeyAccountChanged,
 )
 
-# The events of a ticket's visit (every event but the roster's).
-TICKET_EVENTS: tuple[type[Event], ...] = tuple(e for e in EVENTS if e not in ROSTER_EVENTS)
+# The events of a ticket's visit (every event but the roster's and the key accounts').
+TICKET_EVENTS: tuple[type[Event], ...] = tuple(
+    e for e in EVENTS if e not in (*ROSTER_EVENTS, KeyAccountChanged)
+)

@@ -56,6 +56,13 @@ def is_projection(handler: Handler) -> bool:
     return hasattr(handler, "tables")
 
 
+def is_subscribed(handler: Handler) -> bool:
+    """False for a copy of another context's facts that the service's reactions apply
+    with the events they react to (one consumer per topic per service keeps dead letters
+    single); replay rebuilds it like any other projection."""
+    return getattr(handler, "subscribed", True)
+
+
 @dataclass
 class Runtime:
     spec: ServiceSpec
@@ -230,7 +237,8 @@ class Runtime:
             self.producer, self.topic(DEAD_LETTER), f"/{self.name}", self.clock
         )
         for handler in self.handlers:
-            self._subscribe(handler, dead_letters)
+            if is_subscribed(handler):
+                self._subscribe(handler, dead_letters)
         await self.broker.start()
         self.ready = True
         log.info("service started", pack=self.pack.id, pack_version=str(self.pack.version))

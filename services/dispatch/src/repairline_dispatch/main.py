@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import sys
 from functools import cache
+from typing import Any
 
 from repairline_dispatch.api import routes
-from repairline_dispatch.handlers import (
-    Ctx,
+from repairline_dispatch.commands import Ctx
+from repairline_dispatch.domain.roster import pack_hours
+from repairline_dispatch.migrations import MIGRATIONS
+from repairline_dispatch.projections import (
     DispatchBoard,
-    IntakeReactions,
+    Jobs,
     KeyAccountFile,
+    RosterLog,
+    Workload,
+)
+from repairline_dispatch.reactions import (
+    IntakeReactions,
     QuoteReactions,
     RevisitReactions,
-    RosterLog,
     timer_handlers,
 )
-from repairline_dispatch.migrations import MIGRATIONS
 from repairline_dispatch.settings import DispatchSettings
+from repairline_dispatch.store import PgStore
 from repairline_platform.cli import run_cli
 from repairline_platform.runtime import Runtime, ServiceSpec
 
@@ -29,20 +36,30 @@ def _settings() -> DispatchSettings:
 
 def ctx(rt: Runtime) -> Ctx:
     """The pack is loaded when the runtime opens its storage; settings once per process."""
-    return Ctx(pack=rt.pack, settings=_settings())
 
+    def store(uow: Any) -> PgStore:
+        return PgStore(uow.conn, pack_hours(rt.pack))
+
+    return Ctx(pack=rt.pack, settings=_settings(), unit_of_work=rt.unit_of_work, store=store)
+
+
+JOBS = Jobs()
 
 SPEC = ServiceSpec(
     name="dispatch",
     default_port=8102,
     migrations=MIGRATIONS,
+    # the copy of other contexts' facts comes first: replay rebuilds in this order, and
+    # the workload and the key-account file read it
     handlers=lambda rt: [
-        IntakeReactions(ctx(rt)),
-        QuoteReactions(ctx(rt)),
-        RevisitReactions(ctx(rt)),
+        JOBS,
+        RosterLog(),
+        Workload(),
         DispatchBoard(),
         KeyAccountFile(),
-        RosterLog(),
+        IntakeReactions(ctx(rt), JOBS),
+        QuoteReactions(ctx(rt), JOBS),
+        RevisitReactions(ctx(rt)),
     ],
     routes=lambda rt: routes(rt, ctx),
     timer_handlers=lambda rt: timer_handlers(ctx(rt)),

@@ -171,3 +171,20 @@ MIGRATIONS.append(
         """,
     )
 )
+
+MIGRATIONS.append(
+    Migration(
+        "004_projections_of_events",
+        """
+        alter table dispatch_tickets add column released_holds text[] not null default '{}';
+        alter table dispatch_tickets add column location_verified boolean not null default false;
+        alter table engineers alter column name drop not null;
+        create table engineer_names (
+            engineer_id text primary key,
+            name text not null
+        );
+        insert into engineer_names (engineer_id, name)
+            select engineer_id, name from engineers where name is not null;
+        """,
+    )
+)

@@ -21,10 +21,12 @@ from repairline_contracts.dispatch import (
     StandardSmsSent,
 )
 from repairline_dispatch import domain
-from repairline_dispatch.domain import Engineer, IllegalTransition, RuleViolation, Visit, VisitState
-from repairline_dispatch.handlers import DispatchBoard, RosterLog, engineer_changed
+from repairline_dispatch.domain import Engineer, IllegalTransition, Visit, VisitState
+from repairline_dispatch.domain.roster import engineer_changed
+from repairline_dispatch.projections import DispatchBoard, RosterLog
 from repairline_rules import dispatch as rules
 from repairline_rules import load_pack
+from repairline_rules.refusals import Refused
 
 OFFICE = load_pack("office-equipment")
 HOME = load_pack("home-appliance")
@@ -79,11 +81,11 @@ def test_dsp_2_office_equipment_books_at_least_one_day_ahead():
     assert rules.appointment_lead(HOME, window_start=at(5), now=NOW).allowed  # no lead asked
     visit = Visit("t1", VisitState.ASSIGNED, engineer_id="a", region="r", skill="copier")
     engineer = Engineer("a", "r", frozenset({"copier"}), 0)
-    with pytest.raises(RuleViolation) as refused:
+    with pytest.raises(Refused) as refused:
         domain.decide_appointment(
             OFFICE, visit, engineer, window=(at(5), at(6)), travel=10, confirm_by=None, now=NOW
         )
-    assert refused.value.rule_id == "DSP-2" and refused.value.field == "window_start"
+    assert refused.value.rule_id == "DSP-2" and refused.value.details["field"] == "window_start"
     assert "appointment_min_lead_days" in str(refused.value)
     tomorrow = domain.decide_appointment(
         OFFICE, visit, engineer, window=(at(29), at(30)), travel=10, confirm_by=None, now=NOW
@@ -106,7 +108,7 @@ def test_dsp_2_office_equipment_books_at_least_one_day_ahead():
 def test_dsp_2_a_consented_reschedule_is_held_to_the_lead_a_refused_one_is_not():
     engineer = Engineer("a", "r", frozenset({"copier"}), 0)
     kw: dict[str, Any] = {"reason": "x", "requested_by": "engineer", "travel": 5, "now": NOW}
-    with pytest.raises(RuleViolation) as refused:
+    with pytest.raises(Refused) as refused:
         domain.decide_reschedule(
             OFFICE, booked(), engineer, window=(at(7), at(8)), customer_consents=True, **kw
         )

@@ -1,15 +1,15 @@
-"""Dispatch decisions: pure functions, no I/O, no clock (times are passed in).
+"""The visit: a ticket as dispatch handles it, from assignment to the signed repair.
 
 `evolve` folds a ticket's dispatch events into a `Visit`; each `decide_*` takes the
-visit and the command's facts and returns the events to append, or raises
-`IllegalTransition` naming the state the visit is in (answered 409).
+visit and the command's facts and returns the events to append, or raises a refusal
+(`IllegalTransition` naming the state the visit is in, answered 409; `Refused` naming
+the rule, answered 422). Pure: no I/O, no clock (times are passed in).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -50,10 +50,22 @@ from repairline_contracts.dispatch import (
     WorkStarted,
     WrongPartOnSite,
 )
-from repairline_contracts.intake import GeoPoint
+from repairline_contracts.intake import (
+    GeoPoint,
+    RemedyChosen,
+    RepairRequested,
+    RequestVerified,
+    TicketCancelled,
+    TicketClosed,
+    VisitRequested,
+    WarrantyDecided,
+)
+from repairline_dispatch.domain.roster import Engineer, fit, rank
 from repairline_rules import dispatch as rules
+from repairline_rules import triage
 from repairline_rules.calendar import Pause
 from repairline_rules.packs import PolicyPack
+from repairline_rules.refusals import IllegalTransition, Refused
 
 # DSP-12: an installation job includes a 10-minute test run (the rulebook's number).
 INSTALLATION_TEST_RUN_MINUTES = 10
@@ -82,38 +94,6 @@ OPEN_STATES = frozenset(
         VisitState.NEEDS_REBOOKING,
     }
 )
-
-
-@dataclass(frozen=True)
-class WorkHours:
-    """Hours an engineer works on some weekdays (0 = Monday), local minutes after midnight."""
-
-    days: frozenset[int]
-    start_minute: int
-    end_minute: int
-
-
-@dataclass(frozen=True)
-class Busy:
-    """An appointment the engineer already has (for conflicts and travel)."""
-
-    start: datetime
-    end: datetime
-    location: GeoPoint | None = None
-
-
-@dataclass(frozen=True)
-class Engineer:
-    engineer_id: str
-    region: str
-    skills: frozenset[str]
-    open_jobs: int
-    active: bool = True
-    capacity: int | None = None
-    home: GeoPoint | None = None
-    hours: tuple[WorkHours, ...] = ()
-    service_point_id: str | None = None
-    busy: tuple[Busy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,21 +140,6 @@ class Visit:
         return self.waiting_for[-1] if self.paused else None
 
 
-class IllegalTransition(Exception):
-    def __init__(self, message: str, state: VisitState | str) -> None:
-        super().__init__(message)
-        self.state = state
-
-
-class RuleViolation(ValueError):
-    """The command breaks a rule of the visit (answered 422 with the rule id)."""
-
-    def __init__(self, rule_id: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.rule_id = rule_id
-        self.field = field
-
-
 def _pause(visit: Visit, waiting_for: str, at: datetime) -> Visit:
     """DSP-3: hold the clock; one pause at a time (parts take over a customer wait)."""
     if visit.paused:
@@ -192,6 +157,16 @@ def _resume(visit: Visit, waiting_for: str, at: datetime) -> Visit:
     last = visit.pauses[-1]
     end = max(at, last.start)
     return replace(visit, pauses=(*visit.pauses[:-1], Pause(start=last.start, end=end)))
+
+
+def _appointment(event: AppointmentScheduled | AppointmentRescheduled) -> Appointment:
+    return Appointment(
+        event.appointment_id,
+        event.engineer_id,
+        event.window_start,
+        event.window_end,
+        event.depart_by,
+    )
 
 
 def evolve(visit: Visit, event: Event) -> Visit:
@@ -227,26 +202,14 @@ def evolve(visit: Visit, event: Event) -> Visit:
             return replace(
                 visit,
                 state=VisitState.ASSIGNED,
-                appointment=Appointment(
-                    event.appointment_id,
-                    event.engineer_id,
-                    event.window_start,
-                    event.window_end,
-                    event.depart_by,
-                ),
+                appointment=_appointment(event),
                 appointments_made=visit.appointments_made + 1,
                 unreachable_attempts=0,
             )
         case AppointmentRescheduled():
             return replace(
                 visit,
-                appointment=Appointment(
-                    event.appointment_id,
-                    event.engineer_id,
-                    event.window_start,
-                    event.window_end,
-                    event.depart_by,
-                ),
+                appointment=_appointment(event),
                 appointments_made=visit.appointments_made + 1,
                 unreachable_attempts=0,
                 state=VisitState.ASSIGNED
@@ -327,116 +290,10 @@ def _stamp(pack: PolicyPack, *rule_ids: str) -> Decision:
     return Decision(pack_id=pack.id, pack_version=pack.version, rule_ids=tuple(rule_ids))
 
 
-def _decision(d: object) -> Decision:
-    return Decision(pack_id=d.pack_id, pack_version=d.pack_version, rule_ids=d.rule_ids)  # type: ignore[attr-defined]
-
-
-# -- assignment (DSP-1) ---------------------------------------------------------------------
-
-
-def travel_minutes(a: GeoPoint | None, b: GeoPoint | None, *, speed_kmh: float) -> int | None:
-    """Straight-line (great-circle) distance at a configured speed, rounded up."""
-    if a is None or b is None:
-        return None
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    km = 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
-    return math.ceil(km / speed_kmh * 60)
-
-
-def _on_duty(engineer: Engineer, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
-    if not engineer.hours:
-        return True
-    s, e = start.astimezone(zone), end.astimezone(zone)
-    if s.date() != (e - timedelta(microseconds=1)).date():
-        return False
-    first, last = s.hour * 60 + s.minute, (e.hour * 60 + e.minute) or 1440
-    return any(
-        s.weekday() in h.days and h.start_minute <= first and last <= h.end_minute
-        for h in engineer.hours
-    )
-
-
-@dataclass(frozen=True)
-class Fit:
-    """Why an engineer can (or cannot) take a job."""
-
-    engineer: Engineer
-    travel: int | None
-    problem: str | None = None
-
-
-def fit(
-    engineer: Engineer,
-    *,
-    window: tuple[datetime, datetime] | None,
-    location: GeoPoint | None,
-    speed_kmh: float,
-    zone: ZoneInfo,
-    new_job: bool = True,
-) -> Fit:
-    """DSP-1: capacity, working hours, the engineer's other appointments and the travel
-    between them. Travel is counted from the previous appointment, else from home.
-    Capacity limits taking a ``new_job``; booking or moving one he already holds adds no
-    load (it is among his open jobs already)."""
-    if new_job and engineer.capacity is not None and engineer.open_jobs >= engineer.capacity:
-        return Fit(engineer, None, f"at capacity ({engineer.capacity} open jobs)")
-    if window is None:
-        return Fit(engineer, travel_minutes(engineer.home, location, speed_kmh=speed_kmh))
-    start, end = window
-    if not _on_duty(engineer, start, end, zone):
-        return Fit(engineer, None, "off duty then")
-    before = [b for b in engineer.busy if b.end <= start]
-    origin = max(before, key=lambda b: b.end).location if before else engineer.home
-    for b in engineer.busy:
-        to_us = travel_minutes(b.location, location, speed_kmh=speed_kmh) or 0
-        from_us = travel_minutes(location, b.location, speed_kmh=speed_kmh) or 0
-        if start < b.end + timedelta(minutes=to_us) and b.start < end + timedelta(minutes=from_us):
-            local = b.start.astimezone(zone).strftime("%H:%M")
-            return Fit(engineer, None, f"busy at {local} (with travel)")
-    return Fit(engineer, travel_minutes(origin, location, speed_kmh=speed_kmh))
-
-
-def rank(
-    engineers: Sequence[Engineer],
-    *,
-    region: str,
-    skill: str,
-    window: tuple[datetime, datetime] | None = None,
-    location: GeoPoint | None = None,
-    exclude: frozenset[str] = frozenset(),
-    speed_kmh: float = 30.0,
-    zone: ZoneInfo | None = None,
-) -> tuple[list[Fit], list[Fit]]:
-    """DSP-1: (able engineers best first, engineers of the region and skill who cannot).
-
-    Best: least travel, then fewest open jobs, then the lowest id, so the choice is
-    reproducible on replay.
-    """
-    zone = zone or ZoneInfo("UTC")
-    matching = [
-        e
-        for e in engineers
-        if e.active and e.region == region and skill in e.skills and e.engineer_id not in exclude
-    ]
-    fits = [
-        fit(e, window=window, location=location, speed_kmh=speed_kmh, zone=zone) for e in matching
-    ]
-    able = sorted(
-        (f for f in fits if f.problem is None),
-        key=lambda f: (f.travel or 0, f.engineer.open_jobs, f.engineer.engineer_id),
-    )
-    return able, [f for f in fits if f.problem is not None]
-
-
-def choose_engineer(engineers: Sequence[Engineer], *, region: str, skill: str) -> Engineer | None:
-    """DSP-1: an active engineer of the ticket's region and skill with the fewest open jobs.
-
-    Ties go to the lowest engineer id so the choice is reproducible on replay.
-    """
-    able, _ = rank(engineers, region=region, skill=skill)
-    return able[0].engineer if able else None
+def _violation(rule_id: str, message: str, field: str | None = None) -> Refused:
+    """A rule of the visit broken: answered 422 with the rule id (and the field, if one)."""
+    details = {"field": field} if field is not None else {}
+    return Refused(message, rule_id=rule_id, **details)
 
 
 @dataclass(frozen=True)
@@ -449,15 +306,62 @@ class Deadlines:
     decision: Decision | None = None
 
 
-@dataclass(frozen=True)
-class JobFacts:
-    """What dispatch knows of a ticket from intake."""
+# The other contexts' facts dispatch copies and acts on; billing's are read by type
+# (their classes are billing's).
+INTAKE_FACTS = frozenset(
+    cls.event_type
+    for cls in (
+        RepairRequested,
+        RequestVerified,
+        VisitRequested,
+        RemedyChosen,
+        WarrantyDecided,
+        TicketClosed,
+        TicketCancelled,
+    )
+)
+QUOTE_ACCEPTED = "repairline.billing.QuoteAccepted"
+QUOTE_REFUSED = "repairline.billing.QuoteRefused"
 
-    region: str
-    skill: str
-    window: tuple[datetime, datetime] | None = None
+
+@dataclass(frozen=True)
+class Job:
+    """What dispatch knows of a ticket from other contexts (intake's request, trimmed, and
+    billing's quote): dispatch's own copy, kept by a projection of their events."""
+
+    ticket_id: str
+    region: str | None = None
+    skill: str | None = None
+    city_tier: str | None = None
+    service_mode: str | None = None
     location: GeoPoint | None = None
-    deadlines: Deadlines = field(default_factory=Deadlines)
+    window: tuple[datetime, datetime] | None = None
+    job_kind: str | None = None
+    holds: tuple[str, ...] = ()
+    requested_at: datetime | None = None
+    chargeable: bool = False
+    quote_id: str | None = None
+    quote_state: str | None = None
+    closed: bool = False
+    fault_kind: str | None = None
+
+    @property
+    def assignable(self) -> bool:
+        """Known, not held (INT-3, INT-5, WAR-6..9), not closed, its quote not refused."""
+        return (
+            self.region is not None
+            and not self.holds
+            and not self.closed
+            and self.quote_state != "refused"
+        )
+
+    @property
+    def quote_accepted(self) -> bool:
+        return self.quote_state == "accepted"
+
+    @property
+    def central_city(self) -> bool:
+        return self.city_tier in ("municipality", "provincial_capital")
 
 
 def decide_assignment(
@@ -581,8 +485,27 @@ def response_deadlines(
     except ValueError:
         return Deadlines()
     if depot_line:
-        return Deadlines(repair_by=d.depot_repair_by or d.factory_repair_by, decision=_decision(d))
-    return Deadlines(visit_by=d.visit_by, fix_by=d.fix_by, decision=_decision(d))
+        return Deadlines(
+            repair_by=d.depot_repair_by or d.factory_repair_by, decision=Decision.of(d)
+        )
+    return Deadlines(visit_by=d.visit_by, fix_by=d.fix_by, decision=Decision.of(d))
+
+
+def job_deadlines(
+    pack: PolicyPack, job: Job, *, service_point_exists: bool, pauses: Sequence[Pause] = ()
+) -> Deadlines:
+    """DSP-3 for a job: central city, a service point in the region, a depot line, and the
+    pauses that held the clock."""
+    if job.requested_at is None:
+        return Deadlines()
+    return response_deadlines(
+        pack,
+        received_at=job.requested_at,
+        central_city=job.central_city,
+        service_point_exists=service_point_exists,
+        depot_line=job.skill if job.service_mode == "depot" else None,
+        pauses=pauses,
+    )
 
 
 # -- appointments (DSP-2, DSP-6, INT-6) -------------------------------------------------------
@@ -654,7 +577,7 @@ def check_lead(pack: PolicyPack, window: tuple[datetime, datetime], now: datetim
     """DSP-2: refuse a window earlier than the pack's `appointment_min_lead_days`."""
     lead = rules.appointment_lead(pack, window_start=window[0], now=now)
     if not lead.allowed:
-        raise RuleViolation(
+        raise _violation(
             "DSP-2",
             f"window_start is too early: {lead.reason}"
             f" (dispatch.appointment_min_lead_days = {lead.min_lead_days})",
@@ -664,9 +587,9 @@ def check_lead(pack: PolicyPack, window: tuple[datetime, datetime], now: datetim
 
 def _check_window(window: tuple[datetime, datetime], now: datetime) -> None:
     if window[1] <= window[0]:
-        raise RuleViolation("DSP-2", "the window must end after it starts")
+        raise _violation("DSP-2", "the window must end after it starts")
     if window[1] <= now:
-        raise RuleViolation("DSP-2", "the window is already over")
+        raise _violation("DSP-2", "the window is already over")
 
 
 def decide_reschedule(
@@ -793,7 +716,7 @@ def decide_delay(
         agree_new_time=decided.agree_new_time,
         tell_dispatcher=decided.tell_dispatcher,
         reason=decided.reason,
-        decision=_decision(decided),
+        decision=Decision.of(decided),
     )
 
 
@@ -833,7 +756,7 @@ def decide_not_found(
         note_left_at=plan.note_left_at,
         reported_to=plan.report_to,
         reported_at=now,
-        decision=_decision(plan),
+        decision=Decision.of(plan),
     )
 
 
@@ -929,9 +852,9 @@ def decide_consent(
     disk work a signature after a backup offer. DSP-10: only an adult can consent."""
     _need(visit, (VisitState.ON_SITE, VisitState.IN_PROGRESS), "recording consent")
     if not adult_present:
-        raise RuleViolation("DSP-10", "only an adult can consent: phone the customer and wait")
+        raise _violation("DSP-10", "only an adult can consent: phone the customer and wait")
     if disk_operation and not (backup_offered and signed_by):
-        raise RuleViolation("DSP-11", "a disk operation needs a backup offer and a signature")
+        raise _violation("DSP-11", "a disk operation needs a backup offer and a signature")
     return ConsentRecorded(
         ticket_id=visit.ticket_id,
         fault_reproduced=fault_reproduced,
@@ -990,7 +913,7 @@ def decide_completion(
         )
     _paid_work_accepted(visit, chargeable, quote_accepted)
     if job_kind == "installation" and (test_run_minutes or 0) < INSTALLATION_TEST_RUN_MINUTES:
-        raise RuleViolation(
+        raise _violation(
             "DSP-12", f"an installation includes a {INSTALLATION_TEST_RUN_MINUTES}-minute test run"
         )
     assert visit.engineer_id is not None
@@ -1265,7 +1188,7 @@ def decide_unreachable(
             depart_by=a.depart_by,
             reason=decided.reason,
             recorded_at=now,
-            decision=_decision(decided),
+            decision=Decision.of(decided),
         )
     ]
     if decided.send_standard_sms:
@@ -1275,7 +1198,7 @@ def decide_unreachable(
                 appointment_id=a.appointment_id,
                 template="unreachable_customer",
                 sent_at=now,
-                decision=_decision(decided),
+                decision=Decision.of(decided),
             )
         )
     if decided.next_step == "go_anyway":
@@ -1288,7 +1211,7 @@ def decide_unreachable(
                 reported_to=decided.report_to or "coordinator",
                 reason=decided.reason,
                 decided_at=now,
-                decision=_decision(decided),
+                decision=Decision.of(decided),
             )
         )
     return out
@@ -1299,3 +1222,354 @@ def decide_customer_reached(visit: Visit, *, channel: str, now: datetime) -> Cus
     if visit.paused_for != "customer":
         raise IllegalTransition("nobody is waiting for the customer", visit.state)
     return CustomerReached(ticket_id=visit.ticket_id, channel=channel, reached_at=now)
+
+
+# -- DSP-1 the dispatcher takes a job back ------------------------------------------------------
+
+
+def decide_reassignment(visit: Visit, *, reason: str, now: datetime) -> EngineerReleased:
+    """DSP-1: only an assigned job can be taken back; it goes to another engineer."""
+    if visit.state is not VisitState.ASSIGNED or visit.engineer_id is None:
+        raise IllegalTransition(
+            f"only an assigned job can be reassigned; the visit is {visit.state.value}",
+            visit.state,
+        )
+    return EngineerReleased(
+        ticket_id=visit.ticket_id, engineer_id=visit.engineer_id, reason=reason, released_at=now
+    )
+
+
+# -- DSP-1 with the customer's window (INT-6) -----------------------------------------------------
+
+
+def confirm_by(pack: PolicyPack, job: Job) -> datetime | None:
+    """INT-6: the visit time is confirmed within the pack's minutes of the request."""
+    if job.requested_at is None:
+        return None
+    return triage.confirmation_deadlines(pack, received_at=job.requested_at).confirm_visit_by
+
+
+def customer_window(
+    visit: Visit, job: Job, *, revisit: bool, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The window the customer asked for on the call, unless it has passed (book a new one
+    with him) or this is a revisit (FBK-5: someone goes at once, whatever the old window)."""
+    if revisit or visit.revisit_cases or job.window is None:
+        return None
+    return job.window if job.window[1] > now else None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What DSP-1 weighs for one ticket besides the visit: the job, the engineers of its
+    region and skill, its DSP-3 deadlines, and the travel speed."""
+
+    job: Job
+    engineers: Sequence[Engineer]
+    deadlines: Deadlines
+    speed_kmh: float
+
+
+def decide_assign(
+    pack: PolicyPack, visit: Visit, a: Assignment, *, now: datetime, revisit: bool = False
+) -> list[Event]:
+    """DSP-1: assign (and book the customer's window, DSP-2 and INT-6), or raise the alert
+    that the ticket waits; nothing when the job cannot be assigned now."""
+    job = a.job
+    if not job.assignable or job.region is None or job.skill is None:
+        return []
+    window = customer_window(visit, job, revisit=revisit, now=now)
+    decided = decide_assignment(
+        visit,
+        a.engineers,
+        region=job.region,
+        skill=job.skill,
+        now=now,
+        window=window,
+        location=job.location,
+        deadlines=a.deadlines,
+        speed_kmh=a.speed_kmh,
+        zone=pack.zone,
+        revisit=revisit,
+    )
+    if decided is None:
+        return []
+    if not isinstance(decided, EngineerAssigned) or window is None:
+        return [decided]
+    engineer = next(e for e in a.engineers if e.engineer_id == decided.engineer_id)
+    booked = decide_appointment(
+        pack,
+        evolve(visit, decided),
+        engineer,
+        window=window,
+        travel=decided.travel_minutes or 0,
+        confirm_by=confirm_by(pack, job),
+        now=now,
+        speed_kmh=a.speed_kmh,
+        location=job.location,
+        customer_window=True,
+    )
+    return [decided, booked]
+
+
+def travel_for(
+    engineer: Engineer,
+    window: tuple[datetime, datetime],
+    location: GeoPoint | None,
+    *,
+    speed_kmh: float,
+    zone: ZoneInfo,
+) -> int:
+    """DSP-6: minutes from the engineer's previous appointment (or home) to the job."""
+    return (
+        fit(engineer, window=window, location=location, speed_kmh=speed_kmh, zone=zone).travel or 0
+    )
+
+
+# -- timers: what is checked when ---------------------------------------------------------------
+
+SLA_TIMER = "sla"
+DEPARTURE_TIMER = "departure_check"
+MISSED_TIMER = "missed_check"
+
+
+@dataclass(frozen=True)
+class Due:
+    """A check to run at `due_at` on the ticket's stream (a durable timer)."""
+
+    timer_id: str
+    kind: str
+    stream_id: str
+    due_at: datetime
+    payload: dict[str, object]
+
+
+def _sla_dues(
+    ticket_id: str,
+    dues: tuple[datetime | None, datetime | None, datetime | None],
+    version: int,
+    warn: timedelta,
+) -> list[Due]:
+    """DSP-3: approaching and breached per deadline; a recomputed version has its own
+    timers, and the older ones, when they fire, find their version superseded."""
+    suffix = f":v{version}" if version else ""
+    out = []
+    for deadline, due in zip(("visit", "fix", "repair"), dues, strict=True):
+        if due is None:
+            continue
+        for phase, at in (("approaching", due - warn), ("breached", due)):
+            payload = {"deadline": deadline, "phase": phase, "due_at": due.isoformat()}
+            out.append(
+                Due(
+                    f"{SLA_TIMER}:{ticket_id}:{deadline}:{phase}{suffix}",
+                    SLA_TIMER,
+                    ticket_id,
+                    at,
+                    {**payload, "version": version},
+                )
+            )
+    return out
+
+
+def timers_for(events: Sequence[Event], *, warn: timedelta) -> list[Due]:
+    """The checks the decided events call for: DSP-3 deadlines on assignment and on their
+    recomputation; DSP-6/7 departure and PEN-7 missed appointment for each booking."""
+    out: list[Due] = []
+    for event in events:
+        match event:
+            case EngineerAssigned():
+                dues = (event.visit_by, event.fix_by, event.repair_by)
+                out += _sla_dues(event.ticket_id, dues, 0, warn)
+            case SlaDeadlinesRecomputed():
+                dues = (event.visit_by, event.fix_by, event.repair_by)
+                out += _sla_dues(event.ticket_id, dues, event.version, warn)
+            case AppointmentScheduled() | AppointmentRescheduled():
+                payload: dict[str, object] = {"appointment_id": event.appointment_id}
+                for kind, due in (
+                    (DEPARTURE_TIMER, event.depart_by),
+                    (MISSED_TIMER, event.window_end),
+                ):
+                    out.append(
+                        Due(f"{kind}:{event.appointment_id}", kind, event.ticket_id, due, payload)
+                    )
+    return out
+
+
+def decide_check(
+    pack: PolicyPack, visit: Visit, *, kind: str, payload: dict[str, object], now: datetime
+) -> list[Event]:
+    """A due timer's check: DSP-3 deadline, DSP-6/7 departure or PEN-7 missed appointment."""
+    if kind == SLA_TIMER:
+        decided: Event | None = sla_check(
+            pack,
+            visit,
+            deadline=str(payload["deadline"]),
+            phase=str(payload["phase"]),
+            due_at=datetime.fromisoformat(str(payload["due_at"])),
+            now=now,
+            version=int(payload.get("version", 0)),  # type: ignore[call-overload]
+        )
+    elif kind == DEPARTURE_TIMER:
+        decided = departure_check(
+            pack, visit, appointment_id=str(payload["appointment_id"]), now=now
+        )
+    else:
+        decided = missed_check(pack, visit, appointment_id=str(payload["appointment_id"]), now=now)
+    return [decided] if decided is not None else []
+
+
+# -- the visit's commands ---------------------------------------------------------------------
+
+Window = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Assign:
+    """DSP-1: assign the ticket (a revisit, FBK-5, goes at once whatever the old window)."""
+
+    ticket_id: str
+    revisit: bool = False
+
+
+@dataclass(frozen=True)
+class BookVisit:
+    """DSP-2: book the window agreed with the customer (INT-6 confirmation)."""
+
+    ticket_id: str
+    window: Window
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    ticket_id: str
+    window: Window
+    reason: str
+    requested_by: str
+    customer_consents: bool
+
+
+@dataclass(frozen=True)
+class Reassign:
+    ticket_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Depart:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class ReportDelay:
+    ticket_id: str
+    expected_arrival: datetime
+    cause: str | None
+    new_window: Window | None = None
+
+
+@dataclass(frozen=True)
+class Arrive:
+    ticket_id: str
+    engineer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportCustomerNotFound:
+    ticket_id: str
+    at_business: bool = False
+
+
+@dataclass(frozen=True)
+class ReportPart:
+    ticket_id: str
+    part: str
+    status: str
+    customer_has_time: bool = False
+    new_window: Window | None = None
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    ticket_id: str
+    urgent_ticket_id: str
+    minutes_still_needed: int
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    ticket_id: str
+    fault_reproduced: bool
+    disassembly: bool = False
+    disk_operation: bool = False
+    backup_offered: bool = False
+    signed_by: str | None = None
+    adult_present: bool = True
+
+
+@dataclass(frozen=True)
+class StartWork:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class Complete:
+    ticket_id: str
+    resolution: str
+    signed_by: str | None = None
+    repair_record: RepairRecord | None = None
+    test_run_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class CarryForward:
+    ticket_id: str
+    done: str
+    remaining: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    ticket_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReportUnreachable:
+    ticket_id: str
+    attempt_at: datetime
+    channel: str
+
+
+@dataclass(frozen=True)
+class RecordCustomerReached:
+    ticket_id: str
+    channel: str = "phone"
+
+
+@dataclass(frozen=True)
+class EndVisit:
+    """No work: the quote refused, the ticket closed or cancelled. `only_if_known`: not for
+    a ticket dispatch never handled (a cancelled held ticket has no visit to end)."""
+
+    ticket_id: str
+    reason: str
+    quote_id: str | None = None
+    only_if_known: bool = False
+
+
+@dataclass(frozen=True)
+class OpenRevisit:
+    """FBK-5: a dissatisfied customer gets someone on site at once."""
+
+    ticket_id: str
+    case_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """A due timer's check on the visit."""
+
+    ticket_id: str
+    kind: str
+    payload: dict[str, object]

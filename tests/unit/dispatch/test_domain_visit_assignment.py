@@ -1,3 +1,5 @@
+"""The visit aggregate: DSP-1 assignment and the transitions a visit refuses, named by state."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -14,6 +14,7 @@ from repairline_contracts.dispatch import (
     EngineerAssigned,
     EngineerReleased,
     MissedAppointment,
+    RepairRecord,
     RescheduleRefused,
     RevisitOpened,
     SlaDeadlineBreached,
@@ -24,12 +25,12 @@ from repairline_dispatch.domain import (
     Busy,
     Engineer,
     IllegalTransition,
-    RuleViolation,
     Visit,
     VisitState,
     WorkHours,
 )
 from repairline_rules import load_pack
+from repairline_rules.refusals import Refused
 
 PACK = load_pack("home-appliance")
 # Tuesday 24 November 2026, 09:00 in Shanghai
@@ -280,7 +281,7 @@ def test_dsp_4_a_part_replaced_before_and_needed_again_gets_a_spare_of_the_spare
             visit_in(VisitState.ON_SITE),
             resolution="x",
             now=NOW,
-            repair_record=domain.RepairRecord(fault_found="f", parts_replaced=("pump",)),
+            repair_record=RepairRecord(fault_found="f", parts_replaced=("pump",)),
         ),
     )
     again = domain.evolve(
@@ -315,7 +316,7 @@ def test_fee_4_dsp_11_chargeable_work_waits_for_the_accepted_quote():
 
 def test_dsp_11_disk_work_needs_a_backup_offer_and_a_signature_dsp_10_an_adult():
     on_site = visit_in(VisitState.ON_SITE)
-    with pytest.raises(RuleViolation) as err:
+    with pytest.raises(Refused) as err:
         domain.decide_consent(
             on_site,
             fault_reproduced=True,
@@ -327,7 +328,7 @@ def test_dsp_11_disk_work_needs_a_backup_offer_and_a_signature_dsp_10_an_adult()
             now=NOW,
         )
     assert err.value.rule_id == "DSP-11"
-    with pytest.raises(RuleViolation) as err:
+    with pytest.raises(Refused) as err:
         domain.decide_consent(
             on_site,
             fault_reproduced=True,
@@ -343,7 +344,7 @@ def test_dsp_11_disk_work_needs_a_backup_offer_and_a_signature_dsp_10_an_adult()
 
 def test_dsp_12_an_installation_needs_its_ten_minute_test_run():
     on_site = visit_in(VisitState.ON_SITE)
-    with pytest.raises(RuleViolation):
+    with pytest.raises(Refused):
         domain.decide_completion(
             on_site, resolution="x", now=NOW, job_kind="installation", test_run_minutes=5
         )

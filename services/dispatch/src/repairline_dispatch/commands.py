@@ -1,0 +1,589 @@
+"""Dispatch's commands, each through the platform's one command path.
+
+A visit command loads the ticket's stream once, decides, and appends what follows from
+the decision in the same append: DSP-3 deadlines recomputed when a pause ended, DSP-5
+escalation when a visit was booked, and the timers the new events call for. When the
+engineer was released or a revisit opened, DSP-1 assigns again in an append of its own.
+Routes call the commands that take a `Ctx` (they open their own unit of work, retried on
+a concurrent write); reactions and timers call the ones that also take the unit they hold.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from repairline_contracts.base import Event
+from repairline_contracts.dispatch import AppointmentScheduled
+from repairline_dispatch.domain import roster, visit
+from repairline_dispatch.domain.visit import Visit, VisitState
+from repairline_dispatch.settings import DispatchSettings
+from repairline_dispatch.store import DispatchStore
+from repairline_platform import commands
+from repairline_platform.commands import CommandResult
+from repairline_rules.packs import PolicyPack
+from repairline_rules.refusals import IllegalTransition, NotFound
+
+VISIT = commands.Stream("dispatch ticket", visit.fold, region_of=lambda v: v.region)
+ROSTER = commands.Stream("roster record", roster.fold)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What dispatch's commands need: the pack, the settings, units of work and the store."""
+
+    pack: PolicyPack
+    settings: DispatchSettings
+    unit_of_work: Callable[[], AbstractAsyncContextManager[Any]]
+    store: Callable[[Any], DispatchStore]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One command in one unit: the service, the unit, the store and the time."""
+
+    ctx: Ctx
+    uow: Any
+    store: DispatchStore
+
+    @property
+    def now(self) -> datetime:
+        return self.uow.now()
+
+    @property
+    def pack(self) -> PolicyPack:
+        return self.ctx.pack
+
+    @property
+    def speed(self) -> float:
+        return self.ctx.settings.travel_kmh
+
+
+Decide = Callable[[Visit, Scope], "Sequence[Event] | Awaitable[Sequence[Event]]"]
+
+
+# -- the visit's command path ------------------------------------------------------------------
+
+
+async def on_visit(
+    scope: Scope, ticket_id: str, decide: Decide, *, create: bool = False, region: str | None = None
+) -> CommandResult:
+    """Decide on the ticket's visit, with what follows from the decision, and append."""
+
+    async def decided(v: Visit, _: Any) -> list[Event]:
+        out = decide(v, scope)
+        new = list(await out if inspect.isawaitable(out) else out)
+        new += await _follow_ups(scope, v, new)
+        await _schedule(scope, new)
+        return new
+
+    result = await commands.run(
+        scope.uow, VISIT, ticket_id, decided, create=create, region=region, data=_state_after
+    )
+    if result.events and result.data["state"] == VisitState.NEW.value:
+        await _reassign(scope, result)
+    return result
+
+
+async def _reassign(scope: Scope, released: CommandResult) -> None:
+    """DSP-1 again when the command released the engineer or reopened the visit: its own
+    append, caused by the event that released it."""
+    revisit = "RevisitOpened" in released.events
+
+    def decide(v: Visit, s: Scope) -> Awaitable[list[Event]]:
+        return _assignment(s, v, revisit=revisit)
+
+    with commands.bound(commands.current_context().correlation_id, released.event_ids[-1]):
+        await on_visit(scope, released.stream_id, decide)
+
+
+def _state_after(before: Visit, events: Sequence[Event]) -> dict[str, Any]:
+    after = _evolved(before, events)
+    return {"event": events[0].event_type if events else None, "state": after.state.value}
+
+
+def _evolved(v: Visit, events: Sequence[Event]) -> Visit:
+    for event in events:
+        v = visit.evolve(v, event)
+    return v
+
+
+async def _follow_ups(scope: Scope, before: Visit, new: Sequence[Event]) -> list[Event]:
+    """DSP-3 deadlines recomputed when a pause ended; DSP-5 escalation of a booked visit."""
+    after = _evolved(before, new)
+    resumed = await _sla_resumed(scope, before, after)
+    escalated = await _escalation(scope, after, new)
+    return [e for e in (resumed, escalated) if e is not None]
+
+
+async def _sla_resumed(scope: Scope, before: Visit, after: Visit) -> Event | None:
+    """DSP-3: the deadlines recomputed when a pause ends (None when none ended)."""
+    if not before.paused or after.paused:
+        return None
+    job = await scope.store.job(after.ticket_id)
+    if job is None:
+        return None
+    deadlines = visit.job_deadlines(
+        scope.pack,
+        job,
+        service_point_exists=await scope.store.has_service_point(job.region),
+        pauses=after.pauses,
+    )
+    return visit.decide_sla_resumed(scope.pack, before, after, deadlines, now=scope.now)
+
+
+async def _escalation(scope: Scope, after: Visit, new: Sequence[Event]) -> Event | None:
+    """DSP-5: when a visit is booked (with the assignment, or later), its engineer is
+    escalated to technical support if he never completed such a repair."""
+    booked = [e for e in new if isinstance(e, AppointmentScheduled)]
+    if not booked:
+        return None
+    job = await scope.store.job(after.ticket_id)
+    fault_kind = job.fault_kind if job else None
+    engineer_id = booked[-1].engineer_id
+    return visit.decide_escalation(
+        scope.pack,
+        after,
+        engineer_id=engineer_id,
+        product_line=after.skill,
+        fault_kind=fault_kind,
+        fixed_before=await scope.store.fixed_before(engineer_id, after.skill, fault_kind),
+        now=scope.now,
+    )
+
+
+async def _assignment(scope: Scope, v: Visit, *, revisit: bool = False) -> list[Event]:
+    """DSP-1 for the ticket, from the job, the engineers who could take it and DSP-3."""
+    job = await scope.store.job(v.ticket_id)
+    if job is None or not job.assignable or job.region is None or job.skill is None:
+        return []
+    engineers = await scope.store.engineers(job.region, job.skill, ticket_id=v.ticket_id)
+    has_point = await scope.store.has_service_point(job.region)
+    deadlines = visit.job_deadlines(scope.pack, job, service_point_exists=has_point)
+    weighed = visit.Assignment(job, engineers, deadlines, scope.speed)
+    return visit.decide_assign(scope.pack, v, weighed, now=scope.now, revisit=revisit)
+
+
+async def _schedule(scope: Scope, events: Sequence[Event]) -> None:
+    warn = timedelta(minutes=scope.ctx.settings.sla_warning_minutes)
+    correlation_id = commands.current_context().correlation_id
+    for due in visit.timers_for(events, warn=warn):
+        await scope.uow.schedule(
+            due.timer_id,
+            kind=due.kind,
+            stream_id=due.stream_id,
+            due_at=due.due_at,
+            payload=due.payload,
+            correlation_id=correlation_id,
+        )
+
+
+def _scope(ctx: Ctx, uow: Any) -> Scope:
+    return Scope(ctx, uow, ctx.store(uow))
+
+
+async def _execute(ctx: Ctx, ticket_id: str, decide: Decide) -> CommandResult:
+    """A route's command on an existing visit, in a unit of its own."""
+    return await commands.in_unit(
+        ctx.unit_of_work, lambda uow: on_visit(_scope(ctx, uow), ticket_id, decide)
+    )
+
+
+async def _exists(uow: Any, stream_id: str) -> bool:
+    return bool(await uow.stream_version(stream_id))
+
+
+# -- reactions and timers: inside the unit they hold --------------------------------------------
+
+
+async def assign(cmd: visit.Assign, ctx: Ctx, uow: Any) -> CommandResult | None:
+    """DSP-1: assign the ticket, or raise the alert that it waits; None when it cannot be
+    assigned now (unknown, held, closed, its quote refused)."""
+    scope = _scope(ctx, uow)
+    job = await scope.store.job(cmd.ticket_id)
+    if job is None or not job.assignable:
+        return None
+
+    def decide(v: Visit, s: Scope) -> Awaitable[list[Event]]:
+        return _assignment(s, v, revisit=cmd.revisit)
+
+    create = not await _exists(uow, cmd.ticket_id)
+    return await on_visit(scope, cmd.ticket_id, decide, create=create, region=job.region)
+
+
+async def end_visit(cmd: visit.EndVisit, ctx: Ctx, uow: Any) -> CommandResult | None:
+    """No work (quote refused, ticket closed or cancelled); nothing when already over."""
+    known = await _exists(uow, cmd.ticket_id)
+    if cmd.only_if_known and not known:
+        return None
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        ended = visit.decide_end(v, reason=cmd.reason, now=s.now, quote_id=cmd.quote_id)
+        return [ended] if ended is not None else []
+
+    return await on_visit(_scope(ctx, uow), cmd.ticket_id, decide, create=not known)
+
+
+async def open_revisit(cmd: visit.OpenRevisit, ctx: Ctx, uow: Any) -> CommandResult | None:
+    """FBK-5: someone goes on site at once (assigned in the same decision); once per case."""
+    if not await _exists(uow, cmd.ticket_id):
+        return None
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        opened = visit.decide_revisit(v, case_id=cmd.case_id, reason=cmd.reason, now=s.now)
+        return [opened] if opened is not None else []
+
+    return await on_visit(_scope(ctx, uow), cmd.ticket_id, decide)
+
+
+async def check(cmd: visit.Check, ctx: Ctx, uow: Any) -> CommandResult | None:
+    """A due timer: DSP-3 deadline, DSP-6/7 departure or PEN-7 missed appointment."""
+    if not await _exists(uow, cmd.ticket_id):
+        return None
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return visit.decide_check(s.pack, v, kind=cmd.kind, payload=cmd.payload, now=s.now)
+
+    return await on_visit(_scope(ctx, uow), cmd.ticket_id, decide)
+
+
+# -- the roster ---------------------------------------------------------------------------------
+
+
+async def change_engineer(cmd: roster.ChangeEngineer, ctx: Ctx) -> CommandResult:
+    """An EngineerRosterChanged on `engineer:<id>`; tickets waiting for such an engineer are
+    assigned in the same unit, each in its own conversation."""
+
+    async def work(uow: Any) -> CommandResult:
+        stream = roster.engineer_stream(cmd.engineer_id)
+
+        def decide(previous: roster.Record | None, u: Any) -> list[Event]:
+            return [roster.engineer_changed(cmd.engineer_id, previous, cmd.record, now=u.now())]
+
+        result = await commands.run(
+            uow, ROSTER, stream, decide, create=not await _exists(uow, stream)
+        )
+        store = ctx.store(uow)
+        await store.keep_name(cmd.engineer_id, cmd.name)
+        waiting = await store.waiting(cmd.record["region"], cmd.record["skills"])
+        for w in waiting:
+            with commands.bound(w.correlation_id, f"engineer:{cmd.engineer_id}"):
+                await assign(visit.Assign(w.ticket_id), ctx, uow)
+        return replace(result, data={"assigned_waiting": len(waiting)})
+
+    return await commands.in_unit(ctx.unit_of_work, work)
+
+
+async def change_service_point(cmd: roster.ChangeServicePoint, ctx: Ctx) -> CommandResult:
+    """A ServicePointChanged on `service-point:<id>`."""
+
+    async def work(uow: Any) -> CommandResult:
+        stream = roster.service_point_stream(cmd.service_point_id)
+
+        def decide(previous: roster.Record | None, u: Any) -> list[Event]:
+            return [
+                roster.service_point_changed(
+                    cmd.service_point_id, previous, cmd.record, now=u.now()
+                )
+            ]
+
+        create = not await _exists(uow, stream)
+        return await commands.run(uow, ROSTER, stream, decide, create=create)
+
+    return await commands.in_unit(ctx.unit_of_work, work)
+
+
+async def change_key_account(cmd: roster.ChangeKeyAccount, ctx: Ctx) -> CommandResult:
+    """DSP-13: a KeyAccountChanged on `key-account:<id>`."""
+
+    async def work(uow: Any) -> CommandResult:
+        stream = roster.key_account_stream(cmd.key_account_id)
+
+        def decide(_: roster.Record | None, u: Any) -> list[Event]:
+            return [roster.key_account_changed(cmd, now=u.now())]
+
+        create = not await _exists(uow, stream)
+        return await commands.run(uow, ROSTER, stream, decide, create=create)
+
+    return await commands.in_unit(ctx.unit_of_work, work)
+
+
+# -- the routes' visit commands ------------------------------------------------------------------
+
+
+async def _engineer(s: Scope, v: Visit) -> visit.Engineer:
+    if v.engineer_id is None:
+        raise IllegalTransition("no engineer is assigned yet", v.state)
+    engineer = await s.store.engineer(v.engineer_id, ticket_id=v.ticket_id)
+    if engineer is None:
+        raise NotFound(f"no engineer {v.engineer_id}")
+    return engineer
+
+
+async def _booking(
+    s: Scope, v: Visit, window: visit.Window, *, confirm: bool
+) -> visit.AppointmentScheduled:
+    """DSP-2: the window booked with the assigned engineer, travel from his previous job."""
+    engineer = await _engineer(s, v)
+    job = await s.store.job(v.ticket_id)
+    location = job.location if job else None
+    return visit.decide_appointment(
+        s.pack,
+        v,
+        engineer,
+        window=window,
+        travel=visit.travel_for(engineer, window, location, speed_kmh=s.speed, zone=s.pack.zone),
+        confirm_by=visit.confirm_by(s.pack, job) if confirm and job else None,
+        now=s.now,
+        speed_kmh=s.speed,
+        location=location,
+    )
+
+
+async def _rescheduling(
+    s: Scope, v: Visit, window: visit.Window, reason: str, by: str, consents: bool
+) -> list[Event]:
+    engineer = await _engineer(s, v)
+    job = await s.store.job(v.ticket_id)
+    location = job.location if job else None
+    return visit.decide_reschedule(
+        s.pack,
+        v,
+        engineer,
+        window=window,
+        reason=reason,
+        requested_by=by,
+        customer_consents=consents,
+        travel=visit.travel_for(engineer, window, location, speed_kmh=s.speed, zone=s.pack.zone),
+        now=s.now,
+        speed_kmh=s.speed,
+        location=location,
+    )
+
+
+async def book_visit(cmd: visit.BookVisit, ctx: Ctx) -> CommandResult:
+    """DSP-2: book the window agreed with the customer, confirmed by INT-6's deadline."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        return [await _booking(s, v, cmd.window, confirm=True)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def reschedule(cmd: visit.Reschedule, ctx: Ctx) -> CommandResult:
+    """DSP-2: a new window with a reason; refused by the customer, back to DSP-1."""
+
+    def decide(v: Visit, s: Scope) -> Awaitable[list[Event]]:
+        by, consents = cmd.requested_by, cmd.customer_consents
+        return _rescheduling(s, v, cmd.window, cmd.reason, by, consents)
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def reassign(cmd: visit.Reassign, ctx: Ctx) -> CommandResult:
+    """DSP-1: the dispatcher takes the job back and gives it to another engineer."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return [visit.decide_reassignment(v, reason=cmd.reason, now=s.now)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def depart(cmd: visit.Depart, ctx: Ctx) -> CommandResult:
+    """DSP-6: the engineer leaves for the customer (late if after the planned time)."""
+    return await _execute(ctx, cmd.ticket_id, lambda v, s: [visit.decide_departure(v, now=s.now)])
+
+
+async def report_delay(cmd: visit.ReportDelay, ctx: Ctx) -> CommandResult:
+    """DSP-7: the notice checked; with an agreed new window, the visit is rescheduled."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        delayed = visit.decide_delay(
+            s.pack, v, expected_arrival=cmd.expected_arrival, cause=cmd.cause, now=s.now
+        )
+        if cmd.new_window is None or not delayed.agree_new_time:
+            return [delayed]
+        reason = f"DSP-7 delay: {delayed.reason}"
+        moved = visit.evolve(v, delayed)
+        return [delayed, *await _rescheduling(s, moved, cmd.new_window, reason, "engineer", True)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def arrive(cmd: visit.Arrive, ctx: Ctx) -> CommandResult:
+    """The assigned engineer is at the customer's address."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return [visit.decide_arrival(v, engineer_id=cmd.engineer_id, now=s.now)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def report_customer_not_found(cmd: visit.ReportCustomerNotFound, ctx: Ctx) -> CommandResult:
+    """DSP-9: after the wait the note is left and the visit rebooked."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return [visit.decide_not_found(s.pack, v, at_business=cmd.at_business, now=s.now)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def report_part(cmd: visit.ReportPart, ctx: Ctx) -> CommandResult:
+    """DSP-4: needed, backordered, arrived (booked at once with a new window) or wrong."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        event = visit.decide_parts(
+            v,
+            part=cmd.part,
+            status=cmd.status,
+            customer_has_time=cmd.customer_has_time,
+            now=s.now,
+        )
+        if cmd.status != "arrived" or cmd.new_window is None:
+            return [event]
+        return [event, await _booking(s, visit.evolve(v, event), cmd.new_window, confirm=False)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def interrupt(cmd: visit.Interrupt, ctx: Ctx) -> CommandResult:
+    """DSP-10: an urgent job came in; it is reassigned if this engineer had it."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        released = False
+        if v.engineer_id is not None and await _exists(s.uow, cmd.urgent_ticket_id):
+            engineer_id = v.engineer_id
+
+            def release(urgent: Visit, s2: Scope) -> list[Event]:
+                event = visit.release_for_urgent(urgent, engineer_id=engineer_id, now=s2.now)
+                return [event] if event is not None else []
+
+            released = bool((await on_visit(s, cmd.urgent_ticket_id, release)).events)
+        return [
+            visit.decide_interruption(
+                v,
+                urgent_ticket_id=cmd.urgent_ticket_id,
+                minutes_still_needed=cmd.minutes_still_needed,
+                reassigned=released,
+                now=s.now,
+            )
+        ]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def record_consent(cmd: visit.RecordConsent, ctx: Ctx) -> CommandResult:
+    """DSP-11 consent (a signature after a backup offer for disk work); DSP-10 an adult."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return [
+            visit.decide_consent(
+                v,
+                fault_reproduced=cmd.fault_reproduced,
+                disassembly=cmd.disassembly,
+                disk_operation=cmd.disk_operation,
+                backup_offered=cmd.backup_offered,
+                signed_by=cmd.signed_by,
+                adult_present=cmd.adult_present,
+                now=s.now,
+            )
+        ]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def start_work(cmd: visit.StartWork, ctx: Ctx) -> CommandResult:
+    """Work begins; a chargeable job only after its quote was accepted (DSP-11, FEE-4)."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        job = await s.store.job(v.ticket_id) or visit.Job(v.ticket_id)
+        return [
+            visit.decide_work_start(
+                v,
+                chargeable=job.chargeable,
+                quote_accepted=job.quote_accepted,
+                quote_id=job.quote_id,
+                now=s.now,
+            )
+        ]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def complete(cmd: visit.Complete, ctx: Ctx) -> CommandResult:
+    """DSP-12: done, tested and signed for, the repair record filed."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        job = await s.store.job(v.ticket_id) or visit.Job(v.ticket_id)
+        return [
+            visit.decide_completion(
+                v,
+                resolution=cmd.resolution,
+                now=s.now,
+                chargeable=job.chargeable,
+                quote_accepted=job.quote_accepted,
+                signed_by=cmd.signed_by,
+                repair_record=cmd.repair_record,
+                test_run_minutes=cmd.test_run_minutes,
+                job_kind=job.job_kind or "repair",
+            )
+        ]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def carry_forward(cmd: visit.CarryForward, ctx: Ctx) -> CommandResult:
+    """Partly done: the rest is carried forward to a new visit (book it next)."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return [visit.decide_carry_forward(v, done=cmd.done, remaining=cmd.remaining, now=s.now)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def escalate(cmd: visit.Escalate, ctx: Ctx) -> CommandResult:
+    """DSP-5: the dispatcher escalates the fault to technical support before the visit."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        job = await s.store.job(v.ticket_id)
+        fault_kind = job.fault_kind if job else None
+        fixed = bool(v.engineer_id) and await s.store.fixed_before(
+            v.engineer_id or "", v.skill, fault_kind
+        )
+        escalated = visit.decide_escalation(
+            s.pack,
+            v,
+            engineer_id=v.engineer_id,
+            product_line=v.skill,
+            fault_kind=fault_kind,
+            fixed_before=fixed,
+            now=s.now,
+            manual_reason=cmd.reason,
+        )
+        return [escalated] if escalated is not None else []
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def report_unreachable(cmd: visit.ReportUnreachable, ctx: Ctx) -> CommandResult:
+    """DSP-8: a failed attempt: try later (the DSP-3 clock held) or go anyway."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return visit.decide_unreachable(
+            s.pack, v, attempt_at=cmd.attempt_at, channel=cmd.channel, now=s.now
+        )
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def record_customer_reached(cmd: visit.RecordCustomerReached, ctx: Ctx) -> CommandResult:
+    """DSP-8: the customer answered; the DSP-3 clock resumes with recomputed deadlines."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return [visit.decide_customer_reached(v, channel=cmd.channel, now=s.now)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)

@@ -1,0 +1,549 @@
+"""Dispatch's read models, each a declared projection: batched, replayable by `replay`.
+
+- `Jobs`: dispatch's own trimmed copy of intake's requests and billing's quotes
+  (`dispatch_tickets`), applied by the reactions that read those topics, each fact just
+  before they react to it.
+- `RosterLog`: engineers and service points and the log of their changes, from their
+  roster events.
+- `Workload`: engineers' open jobs, active appointments, waiting tickets and DSP-5
+  experience, from the visits' events (applied in the command's own transaction).
+- `DispatchBoard` and `KeyAccountFile` (DSP-13: key accounts and their repair history):
+  the dispatcher's views.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from repairline_contracts import dispatch as d
+from repairline_contracts import intake as i
+from repairline_contracts import topics
+from repairline_contracts.envelope import Envelope
+from repairline_dispatch import domain
+from repairline_dispatch.domain.visit import INTAKE_FACTS, QUOTE_ACCEPTED, QUOTE_REFUSED
+from repairline_platform.eventstore import Delivered, UnitOfWork
+
+HOLD_VERIFICATION = "verification"
+
+# which hold each intake fact releases (INT-3 verification, INT-5 phone guidance, WAR-6..9)
+RELEASES = {
+    i.RequestVerified.event_type: HOLD_VERIFICATION,
+    i.VisitRequested.event_type: "phone_guidance",
+}
+
+
+def released_hold(event: Any) -> str | None:
+    """The hold an intake fact releases, if any (a remedy releases only when it is repair)."""
+    if isinstance(event, i.RemedyChosen):
+        return "remedy_choice" if event.remedy.kind == "repair" else None
+    return RELEASES.get(event.event_type)
+
+
+_REQUESTED = """
+    insert into dispatch_tickets as t (ticket_id, region, skill, city_tier, service_mode, lat,
+        lon, window_start, window_end, key_account_id, job_kind, holds, requested_at,
+        serial_no, closed, fault_kind)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, false, $15)
+    on conflict (ticket_id) do update set region = excluded.region,
+        skill = excluded.skill, city_tier = excluded.city_tier,
+        service_mode = excluded.service_mode,
+        lat = case when t.location_verified then t.lat else excluded.lat end,
+        lon = case when t.location_verified then t.lon else excluded.lon end,
+        window_start = excluded.window_start, window_end = excluded.window_end,
+        key_account_id = excluded.key_account_id, job_kind = excluded.job_kind,
+        holds = excluded.holds, requested_at = excluded.requested_at,
+        serial_no = excluded.serial_no, fault_kind = excluded.fault_kind
+"""
+
+
+class Jobs:
+    """Dispatch's copy of the facts it needs from intake (the request, its holds, the
+    warranty's chargeability, closed or cancelled) and billing (the quote's state).
+
+    Not consumed on its own: the reactions that read intake's and billing's topics apply
+    each fact here just before they react to it, in the same transaction (one consumer
+    per topic keeps dead letters single); replay rebuilds it from the topics. Applying a
+    fact twice changes nothing (released holds are a set beside the request's holds; a
+    verified location wins over the requested one)."""
+
+    name = "jobs"
+    subscribed = False
+    topics = (topics.INTAKE_EVENTS, topics.BILLING_EVENTS)
+    event_types = INTAKE_FACTS | {QUOTE_ACCEPTED, QUOTE_REFUSED}
+    tables = ("dispatch_tickets",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            await self.apply(uow, item)
+
+    async def apply(self, uow: UnitOfWork, item: Delivered) -> None:
+        e, conn = item.event, uow.conn
+        if item.envelope.type in (QUOTE_ACCEPTED, QUOTE_REFUSED):
+            await conn.execute(
+                "insert into dispatch_tickets (ticket_id, quote_id, quote_state, holds, closed)"
+                " values ($1, $2, $3, '{}', false) on conflict (ticket_id) do update"
+                " set quote_id = excluded.quote_id, quote_state = excluded.quote_state",
+                item.envelope.data["ticket_id"],
+                item.envelope.data.get("quote_id"),
+                "accepted" if item.envelope.type == QUOTE_ACCEPTED else "refused",
+            )
+        elif isinstance(e, i.RepairRequested):
+            await conn.execute(_REQUESTED, *_requested(e))
+        elif isinstance(e, i.WarrantyDecided):
+            await conn.execute(
+                "insert into dispatch_tickets (ticket_id, chargeable, holds, closed)"
+                " values ($1, $2, '{}', false) on conflict (ticket_id) do update"
+                " set chargeable = excluded.chargeable",
+                e.ticket_id,
+                e.chargeable,
+            )
+        elif isinstance(e, i.TicketClosed | i.TicketCancelled):
+            await conn.execute(
+                "update dispatch_tickets set closed = true where ticket_id = $1", e.ticket_id
+            )
+        else:
+            await self._release(uow, e)
+
+    async def _release(self, uow: UnitOfWork, e: Any) -> None:
+        if isinstance(e, i.RequestVerified) and e.location is not None:
+            await uow.conn.execute(
+                "update dispatch_tickets set lat = $2, lon = $3, location_verified = true"
+                " where ticket_id = $1",
+                e.ticket_id,
+                e.location.lat,
+                e.location.lon,
+            )
+        hold = released_hold(e)
+        if hold is not None:
+            await uow.conn.execute(
+                "update dispatch_tickets set released_holds = released_holds || $2::text"
+                " where ticket_id = $1 and not ($2 = any(released_holds))",
+                e.ticket_id,
+                hold,
+            )
+
+
+def _requested(e: i.RepairRequested) -> tuple[Any, ...]:
+    holds = list(e.held_for)
+    if e.needs_verification:
+        holds.append(HOLD_VERIFICATION)
+    window = e.preferred_window
+    return (
+        e.ticket_id,
+        e.region,
+        e.product.line,
+        e.city_tier.value,
+        e.service_mode.value,
+        e.location and e.location.lat,
+        e.location and e.location.lon,
+        window and window.start,
+        window and window.end,
+        e.key_account_id,
+        e.job_kind,
+        holds,
+        e.requested_at,
+        e.product.serial_no,
+        e.triage and e.triage.fault_kind,
+    )
+
+
+_ENGINEER = """
+    insert into engineers (engineer_id, region, skills, active, updated_at, capacity,
+        home_lat, home_lon, hours, service_point_id)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
+    on conflict (engineer_id) do update set region = excluded.region,
+        skills = excluded.skills, active = excluded.active, updated_at = excluded.updated_at,
+        capacity = excluded.capacity, home_lat = excluded.home_lat,
+        home_lon = excluded.home_lon, hours = excluded.hours,
+        service_point_id = excluded.service_point_id
+"""
+
+_SERVICE_POINT = """
+    insert into service_points (service_point_id, name, region, city_tier, lat, lon, active,
+        updated_at)
+    values ($1, $2, $3, $4, $5, $6, $7, $8)
+    on conflict (service_point_id) do update set name = excluded.name,
+        region = excluded.region, city_tier = excluded.city_tier, lat = excluded.lat,
+        lon = excluded.lon, active = excluded.active, updated_at = excluded.updated_at
+"""
+
+
+def _service_point(e: d.ServicePointChanged) -> tuple[Any, ...]:
+    return (e.service_point_id, e.name, e.region, e.city_tier, e.lat, e.lon, e.active, e.changed_at)
+
+
+def _engineer(e: d.EngineerRosterChanged) -> tuple[Any, ...]:
+    hours = [h.model_dump(mode="json") for h in e.working_hours] if e.working_hours else None
+    return (
+        e.engineer_id,
+        e.region,
+        list(e.skills),
+        e.active,
+        e.changed_at,
+        e.capacity,
+        e.home_lat,
+        e.home_lon,
+        json.dumps(hours) if hours else None,
+        e.service_point_id,
+    )
+
+
+_OFF_APPOINTMENTS = "update appointments set active = false where ticket_id = $1"
+_CLOSE_JOB = "update engineer_jobs set open = false where ticket_id = $1"
+_NOT_WAITING = "delete from waiting_tickets where ticket_id = $1"
+
+
+class Workload:
+    """What DSP-1 weighs: each engineer's open jobs and active appointments (with the
+    job's location, for travel), the tickets waiting for an engineer, and the repairs
+    each engineer completed (DSP-5), from the visits' events."""
+
+    name = "workload"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset(
+        cls.event_type
+        for cls in (
+            d.EngineerAssigned,
+            d.AssignmentWaiting,
+            d.AppointmentScheduled,
+            d.AppointmentRescheduled,
+            d.EngineerReleased,
+            d.CustomerNotFound,
+            d.PartsBackordered,
+            d.WorkCarriedForward,
+            d.WrongPartOnSite,
+            d.RepairCompleted,
+            d.VisitEndedWithoutRepair,
+        )
+    )
+    tables = ("engineer_jobs", "waiting_tickets", "appointments", "engineer_repairs")
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            await self._apply(uow, item.event, item.envelope)
+
+    async def _apply(self, uow: UnitOfWork, e: Any, env: Envelope) -> None:
+        conn, t = uow.conn, e.ticket_id
+        match e:
+            case d.EngineerAssigned():
+                await conn.execute(
+                    "insert into engineer_jobs (ticket_id, engineer_id, open)"
+                    " values ($1, $2, true) on conflict (ticket_id) do update"
+                    " set engineer_id = excluded.engineer_id, open = true",
+                    t,
+                    e.engineer_id,
+                )
+                await conn.execute(_NOT_WAITING, t)
+            case d.AssignmentWaiting():
+                await conn.execute(
+                    "insert into waiting_tickets (ticket_id, region, skill, since,"
+                    " correlation_id) values ($1, $2, $3, $4, $5) on conflict do nothing",
+                    t,
+                    e.region,
+                    e.skill,
+                    e.since,
+                    env.correlationid,
+                )
+            case d.AppointmentScheduled() | d.AppointmentRescheduled():
+                await conn.execute(_OFF_APPOINTMENTS, t)
+                await conn.execute(
+                    "insert into appointments (appointment_id, ticket_id, engineer_id,"
+                    " starts_at, ends_at, lat, lon, active)"
+                    " select $1::text, $2::text, $3::text, $4::timestamptz, $5::timestamptz,"
+                    " t.lat, t.lon, true"
+                    " from (select 1) one left join dispatch_tickets t on t.ticket_id = $2"
+                    " on conflict (appointment_id) do nothing",
+                    e.appointment_id,
+                    t,
+                    e.engineer_id,
+                    e.window_start,
+                    e.window_end,
+                )
+            case d.EngineerReleased():
+                await conn.execute(_CLOSE_JOB, t)
+                await conn.execute(_OFF_APPOINTMENTS, t)
+            case d.CustomerNotFound() | d.PartsBackordered() | d.WorkCarriedForward():
+                await conn.execute(_OFF_APPOINTMENTS, t)
+            case d.WrongPartOnSite():
+                if not e.fetch_now:
+                    await conn.execute(_OFF_APPOINTMENTS, t)
+            case d.RepairCompleted() | d.VisitEndedWithoutRepair():
+                await self._over(uow, e)
+
+    async def _over(self, uow: UnitOfWork, e: Any) -> None:
+        t = e.ticket_id
+        if isinstance(e, d.RepairCompleted):  # DSP-5: the engineer's experience
+            await uow.conn.execute(
+                "insert into engineer_repairs (engineer_id, product_line, fault_kind)"
+                " select $1, coalesce(skill, ''), coalesce(fault_kind, '')"
+                " from dispatch_tickets where ticket_id = $2 on conflict do nothing",
+                e.engineer_id,
+                t,
+            )
+        for sql in (_CLOSE_JOB, _OFF_APPOINTMENTS, _NOT_WAITING):
+            await uow.conn.execute(sql, t)
+
+
+_ALERTS = {
+    d.AssignmentWaiting.event_type: "unassignable",
+    d.SlaDeadlineApproaching.event_type: "sla_approaching",
+    d.SlaDeadlineBreached.event_type: "sla_breached",
+    d.LatenessNoticeDue.event_type: "lateness_notice_due",
+    d.MissedAppointment.event_type: "missed_appointment",
+    d.RescheduleRefused.event_type: "reschedule_refused",
+    d.AppointmentRescheduled.event_type: "rescheduled",
+    d.EngineerDelayed.event_type: "engineer_delayed",
+    d.CustomerNotFound.event_type: "customer_not_found",
+    d.PartsBackordered.event_type: "parts_backordered",
+    d.VisitInterrupted.event_type: "interrupted",
+    d.RevisitOpened.event_type: "revisit",
+    d.EscalatedToTechnicalSupport.event_type: "escalated",
+    d.CustomerUnreachable.event_type: "customer_unreachable",
+    d.StandardSmsSent.event_type: "standard_sms_sent",
+    d.GoingToAddressAnyway.event_type: "going_anyway",
+    d.SlaDeadlinesRecomputed.event_type: "sla_recomputed",
+}
+
+
+class DispatchBoard:
+    """Projection: each ticket's visit (state, engineer, appointment, reschedules) folded
+    from its whole stream, and the dispatcher's alerts and reschedule log."""
+
+    name = "board"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset(cls.event_type for cls in d.TICKET_EVENTS)
+    tables = ("dispatch_board", "dispatch_alerts", "dispatch_reschedules")
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        tickets = sorted({item.event.ticket_id for item in items})
+        rows = await uow.conn.fetch(
+            "select stream_id, envelope from events where stream_id = any($1::text[])"
+            " order by stream_id, stream_version",
+            tickets,
+        )
+        streams: dict[str, list[Envelope]] = {}
+        for r in rows:
+            streams.setdefault(r["stream_id"], []).append(
+                Envelope.model_validate_json(r["envelope"])
+            )
+        board = []
+        for ticket_id in tickets:
+            envs = streams.get(ticket_id) or [
+                i.envelope for i in items if i.event.ticket_id == ticket_id
+            ]
+            visit = domain.Visit(ticket_id)
+            reschedules = 0
+            service_point = None
+            for env in envs:
+                event = env.event()
+                visit = domain.evolve(visit, event)
+                if isinstance(event, d.AppointmentRescheduled):
+                    reschedules += 1
+                if isinstance(event, d.EngineerAssigned):
+                    service_point = event.service_point_id
+            a = visit.appointment
+            board.append(
+                (
+                    ticket_id,
+                    visit.state.value,
+                    len(envs),
+                    visit.engineer_id,
+                    visit.region,
+                    visit.skill,
+                    visit.waiting_reason,
+                    max(env.time for env in envs),
+                    a and a.start,
+                    a and a.end,
+                    reschedules,
+                    service_point,
+                    envs[-1].type.rsplit(".", 1)[-1],
+                )
+            )
+        await uow.conn.executemany(
+            """
+            insert into dispatch_board as b (ticket_id, state, state_rank, engineer_id, region,
+                skill, waiting_reason, updated_at, appointment_start, appointment_end,
+                reschedules, service_point_id, last_event)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            on conflict (ticket_id) do update set
+                state = excluded.state, state_rank = excluded.state_rank,
+                engineer_id = excluded.engineer_id, region = excluded.region,
+                skill = excluded.skill, waiting_reason = excluded.waiting_reason,
+                updated_at = excluded.updated_at,
+                appointment_start = excluded.appointment_start,
+                appointment_end = excluded.appointment_end,
+                reschedules = excluded.reschedules,
+                service_point_id = excluded.service_point_id, last_event = excluded.last_event
+            where excluded.state_rank >= b.state_rank
+            """,
+            board,
+        )
+        alerts, log = [], []
+        for item in items:
+            env, e = item.envelope, item.event
+            kind = _ALERTS.get(env.type)
+            if kind is None:
+                continue
+            data = e.model_dump(mode="json")
+            alerts.append((env.id, e.ticket_id, kind, json.dumps(data), env.time))
+            if isinstance(e, d.AppointmentRescheduled | d.RescheduleRefused):
+                refused = isinstance(e, d.RescheduleRefused)
+                log.append(
+                    (
+                        env.id,
+                        e.ticket_id,
+                        e.engineer_id,
+                        None if refused else e.previous_start,
+                        None if refused else e.previous_end,
+                        e.proposed_start if refused else e.window_start,
+                        e.proposed_end if refused else e.window_end,
+                        e.reason,
+                        "customer" if refused else e.requested_by,
+                        not refused,
+                        env.time,
+                    )
+                )
+        if alerts:
+            await uow.conn.executemany(
+                "insert into dispatch_alerts (event_id, ticket_id, kind, detail, at)"
+                " values ($1, $2, $3, $4::jsonb, $5) on conflict do nothing",
+                alerts,
+            )
+        if log:
+            await uow.conn.executemany(
+                "insert into dispatch_reschedules (event_id, ticket_id, engineer_id,"
+                " previous_start, previous_end, window_start, window_end, reason, requested_by,"
+                " accepted, at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                " on conflict do nothing",
+                log,
+            )
+
+
+class KeyAccountFile:
+    """Projection (DSP-13): the key accounts (from `KeyAccountChanged`) and their repair
+    history, for the maintenance file.
+
+    Reads dispatch's own events only (one consumer of intake's topic per service keeps
+    dead letters single); the account, serial number and line come from the ticket's
+    intake facts, which dispatch stores before it ever assigns the ticket.
+    """
+
+    name = "key-account-file"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset(
+        {
+            d.EngineerAssigned.event_type,
+            d.RepairCompleted.event_type,
+            d.KeyAccountChanged.event_type,
+        }
+    )
+    tables = ("repair_history", "key_accounts")
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        accounts = [i.event for i in items if isinstance(i.event, d.KeyAccountChanged)]
+        if accounts:
+            await self._accounts(uow, accounts)
+        await self._history(uow, [i for i in items if not isinstance(i.event, d.KeyAccountChanged)])
+
+    async def _accounts(self, uow: UnitOfWork, accounts: Sequence[d.KeyAccountChanged]) -> None:
+        await uow.conn.executemany(
+            "insert into key_accounts (key_account_id, organisation, units, service_point_id,"
+            " updated_at) values ($1, $2, $3, $4, $5) on conflict (key_account_id) do update"
+            " set organisation = excluded.organisation, units = excluded.units,"
+            " service_point_id = excluded.service_point_id, updated_at = excluded.updated_at",
+            [
+                (e.key_account_id, e.organisation, e.units, e.service_point_id, e.changed_at)
+                for e in accounts
+            ],
+        )
+
+    async def _history(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        if not items:
+            return
+        tickets = sorted({item.event.ticket_id for item in items})
+        facts = {
+            r["ticket_id"]: r
+            for r in await uow.conn.fetch(
+                "select ticket_id, key_account_id, serial_no, skill, requested_at"
+                " from dispatch_tickets where ticket_id = any($1::text[])"
+                " and key_account_id is not null",
+                tickets,
+            )
+        }
+        merged: dict[str, list[Any]] = {}
+        for item in items:
+            e = item.event
+            f = facts.get(e.ticket_id)
+            if f is None:
+                continue
+            row = merged.setdefault(
+                e.ticket_id,
+                [
+                    e.ticket_id,
+                    f["key_account_id"],
+                    f["serial_no"],
+                    f["skill"],
+                    f["requested_at"],
+                    None,
+                    None,
+                    None,
+                ],
+            )
+            if isinstance(e, d.RepairCompleted) and (row[5] is None or e.completed_at > row[5]):
+                row[5:8] = [e.completed_at, e.resolution, e.engineer_id]
+        if not merged:
+            return
+        await uow.conn.executemany(
+            """
+            insert into repair_history as h (ticket_id, key_account_id, serial_no, product_line,
+                requested_at, completed_at, resolution, engineer_id)
+            values ($1, $2, $3, $4, $5, $6, $7, $8)
+            on conflict (ticket_id) do update set
+                completed_at = case when h.completed_at is null
+                    or excluded.completed_at > h.completed_at
+                    then excluded.completed_at else h.completed_at end,
+                resolution = case when h.completed_at is null
+                    or excluded.completed_at > h.completed_at
+                    then excluded.resolution else h.resolution end,
+                engineer_id = case when h.completed_at is null
+                    or excluded.completed_at > h.completed_at
+                    then excluded.engineer_id else h.engineer_id end
+            """,
+            [tuple(r) for r in merged.values()],
+        )
+
+
+class RosterLog:
+    """Projection: engineers (all but the name, which the log never keeps) and service
+    points as they are now, and the roster log, every change to them (oldest first by
+    time and stream version), from `EngineerRosterChanged` and `ServicePointChanged`."""
+
+    name = "roster-log"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset(cls.event_type for cls in d.ROSTER_EVENTS)
+    tables = ("roster_log", "engineers", "service_points")
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            if isinstance(e, d.EngineerRosterChanged):
+                await uow.conn.execute(_ENGINEER, *_engineer(e))
+            elif isinstance(e, d.ServicePointChanged):
+                await uow.conn.execute(_SERVICE_POINT, *_service_point(e))
+        await uow.conn.executemany(
+            "insert into roster_log (event_id, subject, version, type, data, recorded_at)"
+            " values ($1, $2, $3, $4, $5::jsonb, $6) on conflict do nothing",
+            [
+                (
+                    item.envelope.id,
+                    item.event.ticket_id,
+                    item.envelope.streamversion,
+                    item.envelope.type.rsplit(".", 1)[-1],
+                    json.dumps(item.event.model_dump(mode="json", exclude={"ticket_id"})),
+                    item.envelope.time,
+                )
+                for item in items
+            ],
+        )

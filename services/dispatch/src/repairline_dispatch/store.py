@@ -1,0 +1,186 @@
+"""The reads a dispatch decision needs beyond its own stream, behind a small protocol.
+
+A command asks the store for the ticket's job (dispatch's copy of intake's request and
+billing's quote), the engineers who could take it (with their open jobs and other
+appointments), whether the region has a service point (DSP-3), and an engineer's
+experience (DSP-5). `PgStore` answers from dispatch's projections in the command's own
+transaction; unit tests answer from a hand-written fake.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+
+from repairline_contracts.intake import GeoPoint
+from repairline_dispatch.domain.roster import Busy, Engineer, WorkHours, parse_hours
+from repairline_dispatch.domain.visit import Job
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A ticket no engineer could take, and the conversation it belongs to."""
+
+    ticket_id: str
+    correlation_id: str
+
+
+class DispatchStore(Protocol):
+    async def job(self, ticket_id: str) -> Job | None: ...
+
+    async def engineers(self, region: str, skill: str, *, ticket_id: str) -> list[Engineer]:
+        """Active engineers of a region and skill, with load and other appointments."""
+        ...
+
+    async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None: ...
+
+    async def has_service_point(self, region: str | None) -> bool: ...
+
+    async def fixed_before(
+        self, engineer_id: str, product_line: str | None, fault_kind: str | None
+    ) -> bool:
+        """DSP-5: has the engineer completed a repair of this line (and fault kind)?"""
+        ...
+
+    async def keep_name(self, engineer_id: str, name: str) -> None:
+        """An engineer's name: personal data, kept beside the roster, never in the event log."""
+        ...
+
+    async def waiting(self, region: str, skills: Sequence[str]) -> list[Waiting]:
+        """Tickets waiting for an engineer of the region with one of the skills, oldest first."""
+        ...
+
+
+def point(lat: float | None, lon: float | None) -> GeoPoint | None:
+    return None if lat is None or lon is None else GeoPoint(lat=lat, lon=lon)
+
+
+def job_of(row: asyncpg.Record | dict[str, Any]) -> Job:
+    window = None if row["window_start"] is None else (row["window_start"], row["window_end"])
+    released = set(row["released_holds"] or ())
+    return Job(
+        ticket_id=row["ticket_id"],
+        region=row["region"],
+        skill=row["skill"],
+        city_tier=row["city_tier"],
+        service_mode=row["service_mode"],
+        location=point(row["lat"], row["lon"]),
+        window=window,
+        job_kind=row["job_kind"],
+        holds=tuple(h for h in row["holds"] or () if h not in released),
+        requested_at=row["requested_at"],
+        chargeable=bool(row["chargeable"]),
+        quote_id=row["quote_id"],
+        quote_state=row["quote_state"],
+        closed=row["closed"],
+        fault_kind=row["fault_kind"],
+    )
+
+
+_ENGINEERS = (
+    "select e.engineer_id, e.region, e.skills, e.active, e.capacity, e.home_lat,"
+    " e.home_lon, e.hours, e.service_point_id,"
+    " (select count(*) from engineer_jobs j where j.engineer_id = e.engineer_id and j.open)"
+    " as open_jobs from engineers e where "
+)
+
+
+class PgStore:
+    """The store on dispatch's tables, in the command's transaction. A job is read once
+    per command (the store lives as long as one command)."""
+
+    def __init__(self, conn: asyncpg.Connection, default_hours: tuple[WorkHours, ...]) -> None:
+        self.conn = conn
+        self.default_hours = default_hours
+        self._jobs: dict[str, Job | None] = {}
+
+    async def job(self, ticket_id: str) -> Job | None:
+        if ticket_id not in self._jobs:
+            row = await self.conn.fetchrow(
+                "select * from dispatch_tickets where ticket_id = $1", ticket_id
+            )
+            self._jobs[ticket_id] = job_of(row) if row is not None else None
+        return self._jobs[ticket_id]
+
+    async def engineers(self, region: str, skill: str, *, ticket_id: str) -> list[Engineer]:
+        rows = await self.conn.fetch(
+            _ENGINEERS + "e.region = $1 and $2 = any(e.skills) and e.active", region, skill
+        )
+        return await self._with_appointments(rows, ticket_id)
+
+    async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None:
+        rows = await self.conn.fetch(_ENGINEERS + "e.engineer_id = $1", engineer_id)
+        found = await self._with_appointments(rows, ticket_id)
+        return found[0] if found else None
+
+    async def _with_appointments(
+        self, rows: Sequence[asyncpg.Record], ticket_id: str
+    ) -> list[Engineer]:
+        busy: dict[str, list[Busy]] = {}
+        if rows:
+            for b in await self.conn.fetch(
+                "select engineer_id, starts_at, ends_at, lat, lon from appointments"
+                " where active and engineer_id = any($1::text[]) and ticket_id <> $2",
+                [r["engineer_id"] for r in rows],
+                ticket_id,
+            ):
+                busy.setdefault(b["engineer_id"], []).append(
+                    Busy(b["starts_at"], b["ends_at"], point(b["lat"], b["lon"]))
+                )
+        return [self._engineer(r, tuple(busy.get(r["engineer_id"], ()))) for r in rows]
+
+    def _engineer(self, r: asyncpg.Record, busy: tuple[Busy, ...]) -> Engineer:
+        hours = parse_hours(json.loads(r["hours"]) if r["hours"] else None)
+        return Engineer(
+            engineer_id=r["engineer_id"],
+            region=r["region"],
+            skills=frozenset(r["skills"]),
+            open_jobs=r["open_jobs"],
+            active=r["active"],
+            capacity=r["capacity"],
+            home=point(r["home_lat"], r["home_lon"]),
+            hours=hours or self.default_hours,
+            service_point_id=r["service_point_id"],
+            busy=busy,
+        )
+
+    async def has_service_point(self, region: str | None) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "select 1 from service_points where region = $1 limit 1", region
+            )
+        )
+
+    async def fixed_before(
+        self, engineer_id: str, product_line: str | None, fault_kind: str | None
+    ) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "select 1 from engineer_repairs where engineer_id = $1 and product_line = $2"
+                " and ($3::text is null or fault_kind = $3) limit 1",
+                engineer_id,
+                product_line or "",
+                fault_kind,
+            )
+        )
+
+    async def keep_name(self, engineer_id: str, name: str) -> None:
+        await self.conn.execute(
+            "insert into engineer_names (engineer_id, name) values ($1, $2)"
+            " on conflict (engineer_id) do update set name = excluded.name",
+            engineer_id,
+            name,
+        )
+
+    async def waiting(self, region: str, skills: Sequence[str]) -> list[Waiting]:
+        rows = await self.conn.fetch(
+            "select ticket_id, correlation_id from waiting_tickets"
+            " where region = $1 and skill = any($2::text[]) order by since",
+            region,
+            list(skills),
+        )
+        return [Waiting(r["ticket_id"], r["correlation_id"]) for r in rows]

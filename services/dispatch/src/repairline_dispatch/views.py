@@ -1,0 +1,117 @@
+"""What dispatch's routes answer from its projections: read-only queries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from repairline_rules.refusals import NotFound
+
+
+async def engineers(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    """The roster with each engineer's open jobs."""
+    rows = await pool.fetch(
+        "select e.engineer_id, coalesce(n.name, e.name) as name, e.region, e.skills, e.active,"
+        " e.capacity, e.service_point_id,"
+        " (select count(*) from engineer_jobs j where j.engineer_id = e.engineer_id"
+        "  and j.open) as open_jobs"
+        " from engineers e left join engineer_names n using (engineer_id)"
+        " order by e.engineer_id"
+    )
+    return [dict(r) for r in rows]
+
+
+async def schedule(pool: asyncpg.Pool, engineer_id: str) -> list[dict[str, Any]]:
+    """The engineer's active appointments, in order."""
+    rows = await pool.fetch(
+        "select appointment_id, ticket_id, starts_at, ends_at from appointments"
+        " where engineer_id = $1 and active order by starts_at",
+        engineer_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def roster_log(pool: asyncpg.Pool, subject: str | None) -> list[dict[str, Any]]:
+    """Changes to engineers and service points, oldest first."""
+    rows = await pool.fetch(
+        "select event_id, subject, version, type, data, recorded_at from roster_log"
+        " where $1::text is null or subject = $1 order by recorded_at, subject, version",
+        subject,
+    )
+    return [{**dict(r), "data": json.loads(r["data"])} for r in rows]
+
+
+async def service_points(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "select service_point_id, name, region, city_tier, active from service_points"
+        " order by service_point_id"
+    )
+    return [dict(r) for r in rows]
+
+
+async def maintenance_file(pool: asyncpg.Pool, key_account_id: str) -> dict[str, Any]:
+    """DSP-13: the key account's repair history and failure rate."""
+    account = await pool.fetchrow(
+        "select * from key_accounts where key_account_id = $1", key_account_id
+    )
+    if account is None:
+        raise NotFound(f"no key account {key_account_id}")
+    history = await pool.fetch(
+        "select ticket_id, serial_no, product_line, requested_at, completed_at, resolution,"
+        " engineer_id from repair_history where key_account_id = $1"
+        " order by requested_at, ticket_id",
+        key_account_id,
+    )
+    repaired = [h for h in history if h["completed_at"] is not None]
+    units_failed = len({h["serial_no"] for h in history if h["serial_no"]})
+    return {
+        "key_account_id": key_account_id,
+        "organisation": account["organisation"],
+        "units": account["units"],
+        "tickets": len(history),
+        "repairs_completed": len(repaired),
+        "units_failed": units_failed,
+        "failure_rate": round(units_failed / account["units"], 4),
+        "history": [dict(h) for h in history],
+        "rule_id": "DSP-13",
+    }
+
+
+async def board(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
+    """The visit as the dispatcher sees it, with its reschedules and alerts, the DSP-5
+    escalations and the DSP-3 deadlines now in force."""
+    row = await pool.fetchrow("select * from dispatch_board where ticket_id = $1", ticket_id)
+    if row is None:
+        raise NotFound(f"dispatch has no ticket {ticket_id}")
+    out = dict(row)
+    out["reschedule_log"] = [
+        dict(r)
+        for r in await pool.fetch(
+            "select window_start, window_end, previous_start, previous_end, reason,"
+            " requested_by, accepted, at from dispatch_reschedules where ticket_id = $1"
+            " order by at",
+            ticket_id,
+        )
+    ]
+    alerts = await pool.fetch(
+        "select kind, detail, at from dispatch_alerts where ticket_id = $1 order by at, kind",
+        ticket_id,
+    )
+    out["alerts"] = [{"kind": r["kind"], "at": r["at"]} for r in alerts]
+    out["escalations"] = [json.loads(r["detail"]) for r in alerts if r["kind"] == "escalated"]
+    recomputed = [json.loads(r["detail"]) for r in alerts if r["kind"] == "sla_recomputed"]
+    out["sla"] = max(recomputed, key=lambda x: x["version"]) if recomputed else None
+    return out
+
+
+async def alerts(pool: asyncpg.Pool, kind: str | None, limit: int) -> list[dict[str, Any]]:
+    """The dispatcher's alerts, newest first."""
+    rows = await pool.fetch(
+        "select event_id, ticket_id, kind, detail, at from dispatch_alerts"
+        " where $1::text is null or kind = $1 order by at desc, event_id limit $2",
+        kind,
+        limit,
+    )
+    return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]

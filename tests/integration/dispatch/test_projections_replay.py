@@ -1,0 +1,197 @@
+"""Every dispatch projection rebuilt by `replay` equals the live one (real Kafka and
+PostgreSQL): the copy of intake's and billing's facts, the roster, key accounts, the
+workload, the board, the key-account file and the roster log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from repairline_contracts.billing import QuoteAccepted, QuoteRefused
+from repairline_contracts.intake import (
+    GeoPoint,
+    RepairRequested,
+    RequestVerified,
+    TicketCancelled,
+    TimeWindow,
+    Urgency,
+)
+from repairline_contracts.topics import BILLING_EVENTS, INTAKE_EVENTS
+from tests.support.factories import repair_requested
+from tests.support.infra import (
+    ROOT,
+    ServiceProcess,
+    connect,
+    drop_database,
+    envelope_bytes,
+    eventually,
+    produce,
+)
+
+TABLES = (
+    "dispatch_tickets",
+    "engineers",
+    "service_points",
+    "key_accounts",
+    "engineer_jobs",
+    "waiting_tickets",
+    "appointments",
+    "engineer_repairs",
+    "dispatch_board",
+    "dispatch_alerts",
+    "dispatch_reschedules",
+    "repair_history",
+    "roster_log",
+)
+CONSUMERS = ("dispatch.assignment", "dispatch.quotes")
+HANGZHOU = GeoPoint(lat=30.27, lon=120.15)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def requests(now: datetime) -> list[Any]:
+    """Requests of every kind dispatch copies, with the facts that follow them."""
+    plain = [repair_requested() for _ in range(6)]
+    nobody = repair_requested(region="cn-north")
+    window = TimeWindow(start=_working_hour(now), end=_working_hour(now) + timedelta(hours=1))
+    booked = repair_requested().model_copy(
+        update={"preferred_window": window, "location": HANGZHOU, "key_account_id": "ka-1"}
+    )
+    held = repair_requested().model_copy(update={"needs_verification": True})
+    verified = RequestVerified(
+        ticket_id=held.ticket_id,
+        customer=held.customer,
+        product=held.product,
+        customer_wants=None,
+        urgency=Urgency.NORMAL,
+        location=HANGZHOU,
+        resolved_issues=(),
+        verified_with=("dispatcher", "customer"),
+        verified_at=now,
+    )
+    cancelled = TicketCancelled(
+        ticket_id=plain[0].ticket_id, reason="fixed itself", cancelled_at=now
+    )
+    return [*plain, nobody, booked, held, verified, cancelled]
+
+
+def _working_hour(now: datetime) -> datetime:
+    """10:00 in Shanghai on a Tuesday to Thursday at least two days ahead (business hours)."""
+    day = now.astimezone(SHANGHAI).date() + timedelta(days=2)
+    while day.weekday() not in (1, 2, 3):
+        day += timedelta(days=1)
+    return datetime.combine(day, time(10, 0), SHANGHAI)
+
+
+def quotes(accepted: RepairRequested, refused: RepairRequested, now: datetime) -> list[Any]:
+    return [
+        QuoteAccepted(
+            ticket_id=accepted.ticket_id, quote_id="q-1", total_fen=3000, accepted_at=now
+        ),
+        QuoteRefused(
+            ticket_id=refused.ticket_id, quote_id="q-2", refused_at=now, reason="too dear"
+        ),
+    ]
+
+
+async def test_every_dispatch_projection_replayed_equals_the_live_one(prefix: str):
+    database = f"{prefix.rstrip('.')}_dispatch"
+    service = ServiceProcess("dispatch", prefix=prefix, database=database).start()
+    db = await connect(database)
+    try:
+        roster(service)
+        now = datetime.now(UTC)
+        facts = requests(now)
+        await produce(
+            prefix + INTAKE_EVENTS, [(e.ticket_id.encode(), envelope_bytes(e)) for e in facts]
+        )
+        plain = facts[:6]
+        money = quotes(plain[1], plain[2], now)
+        await produce(
+            prefix + BILLING_EVENTS, [(e.ticket_id.encode(), envelope_bytes(e)) for e in money]
+        )
+        await eventually(lambda: _consumed(db, len(facts), len(money)), timeout=90)
+        for r in plain[3:5]:
+            assert service.request("POST", f"/tickets/{r.ticket_id}/arrival", {})[0] == 200
+        done = service.request(
+            "POST", f"/tickets/{plain[3].ticket_id}/completion", {"resolution": "fixed"}
+        )
+        assert done[0] == 200, done
+        assert done[1]["events"] == ["RepairCompleted"] and done[1]["correlation_id"]
+        live = await _settled(db)
+        assert len(live["engineer_repairs"]) == 1 and live["waiting_tickets"]
+        assert live["key_accounts"] and live["appointments"] and live["engineers"]
+
+        assert service.terminate() == 0
+        replayed = _replay(service)
+        assert replayed.returncode == 0, replayed.stderr
+        for name in ("dispatch.jobs", "dispatch.workload", "dispatch.roster-log"):
+            assert name in replayed.stdout
+        rebuilt = await _snapshot(db)
+        for table in TABLES:
+            assert rebuilt[table] == live[table], table
+    finally:
+        await db.close()
+        service.terminate()
+        await drop_database(database)
+
+
+def roster(service: ServiceProcess) -> None:
+    point = {"name": "Hangzhou outlet", "region": "cn-east", "city_tier": "provincial_capital"}
+    assert service.request("PUT", "/service-points/sp-1", point)[0] == 200
+    for engineer_id in ("eng-a", "eng-b"):
+        body = {
+            "name": engineer_id.upper(),
+            "region": "cn-east",
+            "skills": ["instant_water_heater"],
+        }
+        assert service.request("PUT", f"/engineers/{engineer_id}", body)[0] == 200
+    account = {"organisation": "Acme Trading", "units": 40, "service_point_id": "sp-1"}
+    assert service.request("PUT", "/key-accounts/ka-1", account)[0] == 200
+    assert service.request("PUT", "/key-accounts/ka-1", {**account, "units": 42})[0] == 200
+
+
+async def _consumed(db: Any, intake: int, billing: int) -> bool:
+    rows = await db.fetch(
+        "select consumer, sum(next_offset) as n from consumer_offsets"
+        " where consumer = any($1::text[]) group by consumer",
+        list(CONSUMERS),
+    )
+    got = {r["consumer"]: r["n"] for r in rows}
+    wanted = {
+        "dispatch.assignment": intake,
+        "dispatch.quotes": billing,
+    }
+    return all(got.get(name, 0) >= n for name, n in wanted.items())
+
+
+async def _settled(db: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """The live tables once nothing is left to publish or to consume of dispatch's own."""
+
+    async def quiet() -> dict[str, list[tuple[Any, ...]]] | None:
+        if await db.fetchval("select count(*) from events where published_at is null"):
+            return None
+        first = await _snapshot(db)
+        return first if first == await _snapshot(db) else None
+
+    return await eventually(quiet, timeout=60, interval=0.5)
+
+
+async def _snapshot(db: Any) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    for table in TABLES:
+        rows = await db.fetch(f"select * from {table}")
+        out[table] = sorted((tuple(r.values()) for r in rows), key=repr)
+    return out
+
+
+def _replay(service: ServiceProcess) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "repairline-dispatch"), "replay"],
+        env={**os.environ, **service.env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )

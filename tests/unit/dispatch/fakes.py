@@ -1,0 +1,101 @@
+"""A hand-written fake of dispatch's store and the context of its commands, in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from repairline_dispatch.commands import Ctx
+from repairline_dispatch.domain.roster import Engineer
+from repairline_dispatch.domain.visit import Job
+from repairline_dispatch.settings import DispatchSettings
+from repairline_dispatch.store import Waiting
+from repairline_platform.clock import FixedClock
+from repairline_platform.testing import InMemoryEventStore
+from repairline_rules import load_pack
+
+# Tuesday 24 November 2026, 09:00 in Shanghai
+NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeStore:
+    """What dispatch's projections would answer, set by each test."""
+
+    jobs: dict[str, Job] = field(default_factory=dict)
+    roster: dict[str, Engineer] = field(default_factory=dict)
+    service_point_regions: set[str] = field(default_factory=set)
+    repairs: set[tuple[str, str | None]] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)
+    waiting_tickets: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    async def job(self, ticket_id: str) -> Job | None:
+        return self.jobs.get(ticket_id)
+
+    async def engineers(self, region: str, skill: str, *, ticket_id: str) -> list[Engineer]:
+        return [
+            e for e in self.roster.values() if e.active and e.region == region and skill in e.skills
+        ]
+
+    async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None:
+        return self.roster.get(engineer_id)
+
+    async def has_service_point(self, region: str | None) -> bool:
+        return region in self.service_point_regions
+
+    async def fixed_before(
+        self, engineer_id: str, product_line: str | None, fault_kind: str | None
+    ) -> bool:
+        return (engineer_id, product_line) in self.repairs
+
+    async def keep_name(self, engineer_id: str, name: str) -> None:
+        self.names[engineer_id] = name
+
+    async def waiting(self, region: str, skills: Sequence[str]) -> list[Waiting]:
+        return [
+            Waiting(ticket_id, correlation_id)
+            for ticket_id, r, skill, correlation_id in self.waiting_tickets
+            if r == region and skill in skills
+        ]
+
+
+def job(ticket_id: str = "t1", **over: Any) -> Job:
+    base = Job(
+        ticket_id,
+        region="cn-east",
+        skill="instant_water_heater",
+        city_tier="provincial_capital",
+        service_mode="on_site",
+        requested_at=NOW,
+    )
+    return replace(base, **over)
+
+
+def engineer(engineer_id: str = "eng-1", **over: Any) -> Engineer:
+    base = Engineer(engineer_id, "cn-east", frozenset({"instant_water_heater"}), open_jobs=0)
+    return replace(base, **over)
+
+
+@dataclass
+class World:
+    """The in-memory event store, the fake store and the commands' context."""
+
+    events: InMemoryEventStore
+    store: FakeStore
+    ctx: Ctx
+    clock: FixedClock
+
+
+def world(pack: str = "water-heater") -> World:
+    clock = FixedClock(NOW)
+    events = InMemoryEventStore(clock)
+    store = FakeStore()
+    ctx = Ctx(
+        pack=load_pack(pack),
+        settings=DispatchSettings(),
+        unit_of_work=events.unit_of_work,
+        store=lambda uow: store,
+    )
+    return World(events, store, ctx, clock)
