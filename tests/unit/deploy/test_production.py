@@ -48,7 +48,14 @@ def consumer_groups(service: str) -> set[str]:
         def topic(self, canonical: str) -> str:
             return canonical
 
-    return {f"{service}.{h.name}" for h in spec.handlers(Runtime())}
+        def unit_of_work(self) -> None:
+            raise AssertionError("building the handlers opens no unit of work")
+
+    return {
+        f"{service}.{h.name}"
+        for h in spec.handlers(Runtime())
+        if getattr(h, "subscribed", True)  # a projection applied by a reaction has no group
+    }
 
 
 def test_the_region_is_set_in_the_services_configuration(region) -> None:
