@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help)
+    "export": ("repairline_ops.export", "the event log as Parquet per event type (and DuckDB)"),
 }
 
 

@@ -1,0 +1,274 @@
+"""`repairline export OUT`: the event log as Parquet, one dataset per event type.
+
+    repairline export exports/                      # every event topic, resumable
+    repairline export exports/ --topic billing --since 2026-01-01
+    repairline export exports/ --duckdb exports/repairline.duckdb
+
+Reads every partition up to the end offsets seen at the start, from where the last
+run stopped (or `--from-offset` on the first run). Personal fields hold a keyed hash
+(`REPAIRLINE_EXPORT_HASH_KEY`) unless `--with-personal-data` is given by a user listed
+in `REPAIRLINE_EXPORT_PERSONAL_DATA_USERS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from repairline_contracts.topics import CONTEXT_TOPICS
+from repairline_ops.decode import Decoded, Decoder
+from repairline_ops.personal import Hasher
+from repairline_ops.progress import TopicProgress
+from repairline_ops.sink import ParquetSink, StateMismatch
+from repairline_platform.kafka import topic_partitions
+
+
+class ExportSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPAIRLINE_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    topic_prefix: str = ""
+    export_hash_key: SecretStr | None = None
+    export_personal_data_users: str = ""  # comma-separated OS user names
+
+
+@dataclass
+class ExportOptions:
+    out: Path
+    topics: Sequence[str] = ()  # context names or canonical topic names; empty: all four
+    since: datetime | None = None
+    from_offset: int = 0
+    with_personal_data: bool = False
+    compression: str = "zstd"
+    batch: int = 50_000
+    max_records: int | None = None  # stop after about this many (a partial run)
+    progress: bool = True
+
+
+@dataclass
+class ExportReport:
+    records: dict[str, int] = field(default_factory=dict)  # topic -> records read this run
+    rows: dict[str, int] = field(default_factory=dict)  # dataset -> rows written this run
+    unreadable: int = 0
+    seconds: float = 0.0
+    complete: bool = False
+
+    @property
+    def per_second(self) -> float:
+        return sum(self.records.values()) / self.seconds if self.seconds else 0.0
+
+
+class ExportRefused(RuntimeError):
+    pass
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", type=Path, help="directory of the Parquet datasets (resumed if there)")
+    p.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        help="a context (intake, dispatch, billing, feedback) or topic; repeatable; default all",
+    )
+    p.add_argument("--since", type=_aware, help="only events at or after this time (ISO 8601)")
+    p.add_argument(
+        "--from-offset", type=int, default=0, help="first run: start every partition here"
+    )
+    p.add_argument(
+        "--with-personal-data",
+        action="store_true",
+        help="keep names, phones and addresses (authorised users only)",
+    )
+    p.add_argument("--duckdb", type=Path, help="also write a DuckDB file with views over the data")
+    p.add_argument("--compression", default="zstd", choices=["zstd", "snappy", "gzip", "none"])
+    p.add_argument("--batch", type=int, default=50_000, help="records per flush")
+    p.add_argument("--max-records", type=int, help="stop after about this many records")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    options = ExportOptions(
+        out=args.out,
+        topics=args.topic,
+        since=args.since,
+        from_offset=args.from_offset,
+        with_personal_data=args.with_personal_data,
+        compression=args.compression,
+        batch=args.batch,
+        max_records=args.max_records,
+        progress=not args.quiet,
+    )
+    try:
+        report = asyncio.run(export_log(options, ExportSettings()))
+    except (ExportRefused, StateMismatch) as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"exported {sum(report.records.values())} records into {sum(report.rows.values())} rows"
+        f" in {report.seconds:.1f}s ({report.per_second:,.0f}/s);"
+        f" {report.unreadable} unreadable; {'complete' if report.complete else 'partial'}"
+    )
+    if args.duckdb:
+        from repairline_ops.duck import write_database
+
+        views = write_database(args.duckdb, args.out, hashed=not args.with_personal_data)
+        print(f"wrote {len(views)} views to {args.duckdb}")
+    return 0
+
+
+def hasher_for(options: ExportOptions, settings: ExportSettings) -> Hasher | None:
+    if options.with_personal_data:
+        allowed = {u.strip() for u in settings.export_personal_data_users.split(",")}
+        if getpass.getuser() not in allowed:
+            raise ExportRefused(
+                f"{getpass.getuser()} may not export personal data"
+                " (REPAIRLINE_EXPORT_PERSONAL_DATA_USERS)"
+            )
+        return None
+    if settings.export_hash_key is None:
+        raise ExportRefused("set REPAIRLINE_EXPORT_HASH_KEY to hash the personal fields")
+    return Hasher(settings.export_hash_key.get_secret_value().encode())
+
+
+def chosen_topics(options: ExportOptions, settings: ExportSettings) -> list[str]:
+    names = options.topics or list(CONTEXT_TOPICS)
+    return [settings.topic_prefix + CONTEXT_TOPICS.get(n, n) for n in names]
+
+
+async def export_log(options: ExportOptions, settings: ExportSettings) -> ExportReport:
+    decoder = Decoder(hasher_for(options, settings))
+    sink = ParquetSink(
+        options.out,
+        with_personal_data=options.with_personal_data,
+        compression=options.compression,
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=32 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        tps = await topic_partitions(settings.kafka_bootstrap, chosen_topics(options, settings))
+        return await _Run(options, consumer, decoder, sink).run(tps)
+    finally:
+        await consumer.stop()
+
+
+class _Run:
+    def __init__(
+        self,
+        options: ExportOptions,
+        consumer: AIOKafkaConsumer,
+        decoder: Decoder,
+        sink: ParquetSink,
+    ) -> None:
+        self.options = options
+        self.consumer = consumer
+        self.decoder = decoder
+        self.sink = sink
+        self.report = ExportReport()
+        self._writing: asyncio.Task[None] | None = None
+
+    async def run(self, tps: list[TopicPartition]) -> ExportReport:
+        started = time.perf_counter()
+        end = await self.consumer.end_offsets(tps)
+        start = await self._seek(tps)
+        remaining = {tp for tp in tps if start[tp] < end[tp]}
+        todo = {tp.topic: 0 for tp in tps}
+        for tp in tps:
+            todo[tp.topic] += max(0, end[tp] - start[tp])
+        pending: list[Any] = []
+        offsets: dict[tuple[str, int], int] = {}
+        with TopicProgress(todo, enabled=self.options.progress) as progress:
+            while remaining and not self._enough():
+                fetched = await self.consumer.getmany(
+                    *remaining, timeout_ms=1000, max_records=min(10_000, self.options.batch)
+                )
+                for tp, records in fetched.items():
+                    records = [r for r in records if r.offset < end[tp]]
+                    if records:
+                        pending += records
+                        offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+                        progress.advance(tp.topic, len(records))
+                        self._count(tp.topic, len(records))
+                for tp in list(remaining):
+                    if await self.consumer.position(tp) >= end[tp]:
+                        remaining.discard(tp)
+                if len(pending) >= self.options.batch or not remaining or self._enough():
+                    await self._flush(pending, offsets)
+                    pending, offsets = [], {}
+            await self._flush(pending, offsets)
+            await self._wait_for_writer()
+        self.report.complete = not remaining
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    async def _seek(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        first = await self.consumer.beginning_offsets(tps)
+        self.consumer.assign(tps)
+        start = {}
+        for tp in tps:
+            recorded = self.sink.state.next_offset(tp.topic, tp.partition)
+            start[tp] = (
+                recorded if recorded is not None else max(first[tp], self.options.from_offset)
+            )
+            self.consumer.seek(tp, start[tp])
+        return start
+
+    def _count(self, topic: str, n: int) -> None:
+        self.report.records[topic] = self.report.records.get(topic, 0) + n
+
+    def _enough(self) -> bool:
+        limit = self.options.max_records
+        return limit is not None and sum(self.report.records.values()) >= limit
+
+    async def _flush(self, records: list[Any], offsets: Mapping[tuple[str, int], int]) -> None:
+        """Decode and write in a thread (Arrow releases the GIL) while the next batch is read;
+        flushes stay in order."""
+        if not records:
+            return
+        await self._wait_for_writer()
+        self._writing = asyncio.create_task(asyncio.to_thread(self._write, records, offsets))
+
+    async def _wait_for_writer(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
+
+    def _write(self, records: list[Any], offsets: Mapping[tuple[str, int], int]) -> None:
+        decoded = self.decoder.decode(records)
+        if self.options.since is not None:
+            decoded = _since(decoded, self.options.since)
+        self.sink.flush(decoded, offsets)
+        for dataset, table in decoded.tables.items():
+            self.report.rows[dataset] = self.report.rows.get(dataset, 0) + table.num_rows
+        self.report.unreadable += len(decoded.unreadable)
+
+
+def _since(decoded: Decoded, since: datetime) -> Decoded:
+    tables = {
+        name: table.filter(pc.greater_equal(table.column("ce_time"), since))
+        for name, table in decoded.tables.items()
+    }
+    return Decoded({n: t for n, t in tables.items() if t.num_rows}, decoded.unreadable)
+
+
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
