@@ -35,6 +35,7 @@ lint: setup
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 	$(PY) -m repairline_contracts.schemas --check
+	$(PY) -m repairline_contracts.asyncapi --check
 	$(PY) -m repairline_rules.docgen --check
 
 format: setup
@@ -43,6 +44,7 @@ format: setup
 
 schemas: setup
 	$(PY) -m repairline_contracts.schemas
+	$(PY) -m repairline_contracts.asyncapi
 
 docs: setup
 	$(PY) -m repairline_rules.docgen
