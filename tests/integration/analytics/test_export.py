@@ -34,26 +34,21 @@ def as_lists(value: Any) -> Any:
 
 
 def expected_data(envelope: Envelope, cols: EventColumns, hasher: Hasher) -> dict[str, Any]:
+    """The event's data as the export should hold it: every value, personal ones hashed."""
     event = envelope.event()
     data = as_lists(event.model_dump(mode="python"))
-    if cols.personal:
-        hashed = event.model_dump(mode="json")
-        hasher.scrub(hashed, cols.personal)
-        for path in cols.personal:
-            _copy_at(hashed, data, path)
-    return data
-
-
-def _copy_at(source: Any, target: Any, path: tuple[str, ...]) -> None:
-    head, rest = path[0], path[1:]
-    if head == "*":
-        for s, t in zip(source or (), target or (), strict=True):
-            _copy_at(s, t, rest)
-    elif source.get(head) is not None:
-        if rest:
-            _copy_at(source[head], target[head], rest)
+    wire = event.model_dump(mode="json")
+    for path in cols.personal:
+        *parents, leaf = path
+        source, target = wire, data
+        for name in parents:
+            source, target = source[name], target[name]
+            if source is None:
+                break
         else:
-            target[head] = source[head]
+            if source.get(leaf) is not None:
+                target[leaf] = hasher(leaf, source[leaf])
+    return data
 
 
 def personal_values(events: list[Envelope]) -> set[Any]:

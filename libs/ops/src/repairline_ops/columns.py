@@ -4,7 +4,8 @@ Every row holds the CloudEvents attributes and extensions (`ce_*`), where the re
 in Kafka (`kafka_*`) and the event's data fields as columns of their own: money as
 int64 fen, times as UTC timestamps (microseconds), dates as dates, nested models as
 structs and tuples as lists. Personal fields (`repairline_contracts.personal`) are
-strings holding a keyed hash unless the export includes personal data.
+read as they are on the wire and written as strings holding a keyed hash, unless the
+export includes personal data.
 """
 
 from __future__ import annotations
@@ -74,10 +75,9 @@ def dataset_name(event_type: str) -> str:
 def columns_for(cls: type[Event], *, hashed: bool) -> EventColumns:
     read_fields, final_fields, required = [], [], []
     for name, info in cls.model_fields.items():
+        read_t, final_t = _types(info.annotation, hashed)
         if hashed and is_personal(cls, name):
-            read_t = final_t = pa.string()
-        else:
-            read_t, final_t = _types(info.annotation, hashed)
+            final_t = pa.string()
         read_fields.append(pa.field(name, read_t))
         final_fields.append(pa.field(name, final_t))
         if info.is_required() and not _optional(info.annotation):
@@ -120,9 +120,7 @@ def _types(annotation: Any, hashed: bool) -> tuple[pa.DataType, pa.DataType]:
         return pa.list_(read_t), pa.list_(final_t)
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         pairs = [
-            (name, (pa.string(), pa.string()))
-            if hashed and is_personal(ann, name)
-            else (name, _types(info.annotation, hashed))
+            (name, _personal(_types(info.annotation, hashed), hashed and is_personal(ann, name)))
             for name, info in ann.model_fields.items()
         ]
         return (
@@ -130,6 +128,13 @@ def _types(annotation: Any, hashed: bool) -> tuple[pa.DataType, pa.DataType]:
             pa.struct([pa.field(n, f) for n, (_, f) in pairs]),
         )
     return _scalar(ann)
+
+
+def _personal(
+    types_: tuple[pa.DataType, pa.DataType], hashed: bool
+) -> tuple[pa.DataType, pa.DataType]:
+    """A hashed personal field is read as it is on the wire and written as its hash."""
+    return (types_[0], pa.string()) if hashed else types_
 
 
 def _scalar(ann: Any) -> tuple[pa.DataType, pa.DataType]:

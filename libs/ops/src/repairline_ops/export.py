@@ -15,24 +15,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pyarrow.compute as pc
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from repairline_contracts.topics import CONTEXT_TOPICS
-from repairline_ops.decode import Decoded, Decoder
 from repairline_ops.personal import Hasher
 from repairline_ops.progress import TopicProgress
 from repairline_ops.sink import ParquetSink, StateMismatch
+from repairline_ops.workers import FlushResult, FlushSetup, Raw, executor, write_flush
 from repairline_platform.kafka import topic_partitions
 
 
@@ -53,9 +54,10 @@ class ExportOptions:
     from_offset: int = 0
     with_personal_data: bool = False
     compression: str = "zstd"
-    batch: int = 50_000
+    batch: int = 100_000
     max_records: int | None = None  # stop after about this many (a partial run)
     progress: bool = True
+    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -94,8 +96,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--duckdb", type=Path, help="also write a DuckDB file with views over the data")
     p.add_argument("--compression", default="zstd", choices=["zstd", "snappy", "gzip", "none"])
-    p.add_argument("--batch", type=int, default=50_000, help="records per flush")
+    p.add_argument("--batch", type=int, default=100_000, help="records per flush")
     p.add_argument("--max-records", type=int, help="stop after about this many records")
+    p.add_argument(
+        "--workers", type=int, help="processes decoding and writing (default: CPUs, 4 at most)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -111,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         max_records=args.max_records,
         progress=not args.quiet,
     )
+    if args.workers:
+        options.workers = args.workers
     try:
         report = asyncio.run(export_log(options, ExportSettings()))
     except (ExportRefused, StateMismatch) as exc:
@@ -129,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def hasher_for(options: ExportOptions, settings: ExportSettings) -> Hasher | None:
+def hash_key_for(options: ExportOptions, settings: ExportSettings) -> bytes | None:
+    """The key personal fields are hashed with; None when an authorised user keeps them."""
     if options.with_personal_data:
         allowed = {u.strip() for u in settings.export_personal_data_users.split(",")}
         if getpass.getuser() not in allowed:
@@ -140,7 +148,9 @@ def hasher_for(options: ExportOptions, settings: ExportSettings) -> Hasher | Non
         return None
     if settings.export_hash_key is None:
         raise ExportRefused("set REPAIRLINE_EXPORT_HASH_KEY to hash the personal fields")
-    return Hasher(settings.export_hash_key.get_secret_value().encode())
+    key = settings.export_hash_key.get_secret_value().encode()
+    Hasher(key)  # refuses a short key before anything starts
+    return key
 
 
 def chosen_topics(options: ExportOptions, settings: ExportSettings) -> list[str]:
@@ -149,12 +159,10 @@ def chosen_topics(options: ExportOptions, settings: ExportSettings) -> list[str]
 
 
 async def export_log(options: ExportOptions, settings: ExportSettings) -> ExportReport:
-    decoder = Decoder(hasher_for(options, settings))
-    sink = ParquetSink(
-        options.out,
-        with_personal_data=options.with_personal_data,
-        compression=options.compression,
+    setup = FlushSetup(
+        options.out, hash_key_for(options, settings), options.compression, options.since
     )
+    sink = ParquetSink(options.out, with_personal_data=options.with_personal_data)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
@@ -165,25 +173,30 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
     await consumer.start()
     try:
         tps = await topic_partitions(settings.kafka_bootstrap, chosen_topics(options, settings))
-        return await _Run(options, consumer, decoder, sink).run(tps)
+        with executor(setup, options.workers) as pool:
+            return await _Run(options, consumer, pool, sink).run(tps)
     finally:
         await consumer.stop()
 
 
+@dataclass
+class _Flush:
+    seq: int
+    offsets: dict[tuple[str, int], int]
+    written: asyncio.Future[FlushResult]
+
+
 class _Run:
     def __init__(
-        self,
-        options: ExportOptions,
-        consumer: AIOKafkaConsumer,
-        decoder: Decoder,
-        sink: ParquetSink,
+        self, options: ExportOptions, consumer: AIOKafkaConsumer, pool: Executor, sink: ParquetSink
     ) -> None:
         self.options = options
         self.consumer = consumer
-        self.decoder = decoder
+        self.pool = pool
         self.sink = sink
         self.report = ExportReport()
-        self._writing: asyncio.Task[None] | None = None
+        self._in_flight: deque[_Flush] = deque()
+        self._next_seq = sink.state.seq + 1
 
     async def run(self, tps: list[TopicPartition]) -> ExportReport:
         started = time.perf_counter()
@@ -193,7 +206,7 @@ class _Run:
         todo = {tp.topic: 0 for tp in tps}
         for tp in tps:
             todo[tp.topic] += max(0, end[tp] - start[tp])
-        pending: list[Any] = []
+        pending: list[Raw] = []
         offsets: dict[tuple[str, int], int] = {}
         with TopicProgress(todo, enabled=self.options.progress) as progress:
             while remaining and not self._enough():
@@ -201,12 +214,13 @@ class _Run:
                     *remaining, timeout_ms=1000, max_records=min(10_000, self.options.batch)
                 )
                 for tp, records in fetched.items():
-                    records = [r for r in records if r.offset < end[tp]]
-                    if records:
-                        pending += records
-                        offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
-                        progress.advance(tp.topic, len(records))
-                        self._count(tp.topic, len(records))
+                    raw = [Raw(r.topic, r.partition, r.offset, r.value) for r in records]
+                    raw = [r for r in raw if r.offset < end[tp]]
+                    if raw:
+                        pending += raw
+                        offsets[(tp.topic, tp.partition)] = raw[-1].offset + 1
+                        progress.advance(tp.topic, len(raw))
+                        self._count(tp.topic, len(raw))
                 for tp in list(remaining):
                     if await self.consumer.position(tp) >= end[tp]:
                         remaining.discard(tp)
@@ -214,7 +228,7 @@ class _Run:
                     await self._flush(pending, offsets)
                     pending, offsets = [], {}
             await self._flush(pending, offsets)
-            await self._wait_for_writer()
+            await self._record(until_empty=True)
         self.report.complete = not remaining
         self.report.seconds = time.perf_counter() - started
         return self.report
@@ -238,35 +252,28 @@ class _Run:
         limit = self.options.max_records
         return limit is not None and sum(self.report.records.values()) >= limit
 
-    async def _flush(self, records: list[Any], offsets: Mapping[tuple[str, int], int]) -> None:
-        """Decode and write in a thread (Arrow releases the GIL) while the next batch is read;
-        flushes stay in order."""
+    async def _flush(self, records: list[Raw], offsets: dict[tuple[str, int], int]) -> None:
+        """Hand the flush to a worker; keep at most one flush per worker in flight."""
         if not records:
             return
-        await self._wait_for_writer()
-        self._writing = asyncio.create_task(asyncio.to_thread(self._write, records, offsets))
+        seq, self._next_seq = self._next_seq, self._next_seq + 1
+        written = asyncio.get_running_loop().run_in_executor(self.pool, write_flush, seq, records)
+        self._in_flight.append(_Flush(seq, offsets, written))
+        await self._record(until_empty=False)
 
-    async def _wait_for_writer(self) -> None:
-        if self._writing is not None:
-            writing, self._writing = self._writing, None
-            await writing
-
-    def _write(self, records: list[Any], offsets: Mapping[tuple[str, int], int]) -> None:
-        decoded = self.decoder.decode(records)
-        if self.options.since is not None:
-            decoded = _since(decoded, self.options.since)
-        self.sink.flush(decoded, offsets)
-        for dataset, table in decoded.tables.items():
-            self.report.rows[dataset] = self.report.rows.get(dataset, 0) + table.num_rows
-        self.report.unreadable += len(decoded.unreadable)
-
-
-def _since(decoded: Decoded, since: datetime) -> Decoded:
-    tables = {
-        name: table.filter(pc.greater_equal(table.column("ce_time"), since))
-        for name, table in decoded.tables.items()
-    }
-    return Decoded({n: t for n, t in tables.items() if t.num_rows}, decoded.unreadable)
+    async def _record(self, *, until_empty: bool) -> None:
+        """Record written flushes in sequence order."""
+        while self._in_flight and (
+            until_empty
+            or len(self._in_flight) > self.options.workers
+            or self._in_flight[0].written.done()
+        ):
+            flush = self._in_flight.popleft()
+            result = await flush.written
+            self.sink.record(flush.seq, flush.offsets, result.rows)
+            for dataset, n in result.rows.items():
+                self.report.rows[dataset] = self.report.rows.get(dataset, 0) + n
+            self.report.unreadable += result.unreadable
 
 
 def _aware(text: str) -> datetime:

@@ -1,7 +1,8 @@
 """Parquet files per event type and month, and the record of how far the export got.
 
-Each flush writes its files under a new sequence number, then records, in one atomic
-rename, that sequence number with the next offset of every partition. A run that
+Each flush writes its files under a new sequence number (flushes may be written in
+parallel), then, in sequence order, the state records in one atomic rename that
+sequence number with the next offset of every partition. A run that
 stops between the two leaves files of a sequence the state does not know: the next
 run deletes them before it starts, so no row is ever written twice.
 
@@ -53,9 +54,8 @@ class ExportState:
 
 
 class ParquetSink:
-    def __init__(self, out: Path, *, with_personal_data: bool, compression: str = "zstd") -> None:
+    def __init__(self, out: Path, *, with_personal_data: bool) -> None:
         self.out = out
-        self.compression = compression
         self.state = self._load(with_personal_data)
         self._remove_unrecorded()
 
@@ -80,27 +80,18 @@ class ParquetSink:
             if path.name.endswith(".tmp") or (part and int(part.group(1)) > self.state.seq):
                 path.unlink()
 
-    def flush(self, decoded: Decoded, offsets: Mapping[tuple[str, int], int]) -> None:
-        """Write the rows, then record them and the partitions' next offsets."""
-        seq = self.state.seq + 1
-        tables = dict(decoded.tables)
-        if decoded.unreadable:
-            tables[UNREADABLE] = _unreadable_table(decoded)
-        for dataset, table in tables.items():
-            for month, rows in months_of(dataset, table).items():
-                self._write(self.out / dataset / f"month={month}" / f"part-{seq:08d}.parquet", rows)
-                self.state.rows[dataset] = self.state.rows.get(dataset, 0) + rows.num_rows
+    def record(
+        self, seq: int, offsets: Mapping[tuple[str, int], int], rows: Mapping[str, int]
+    ) -> None:
+        """Flush `seq`'s files are written: record them and the partitions' next offsets."""
+        if seq != self.state.seq + 1:
+            raise AssertionError(f"flush {seq} recorded out of order (last {self.state.seq})")
+        for dataset, n in rows.items():
+            self.state.rows[dataset] = self.state.rows.get(dataset, 0) + n
         self.state.seq = seq
         for (topic, partition), next_offset in offsets.items():
             self.state.offsets[f"{topic}:{partition}"] = next_offset
         self._save()
-
-    def _write(self, path: Path, table: pa.Table) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(table, tmp, compression=self.compression)
-        _fsync(tmp)
-        os.replace(tmp, path)
 
     def _save(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -110,10 +101,26 @@ class ParquetSink:
         os.replace(tmp, self.out / STATE_FILE)
 
 
-def months_of(dataset: str, table: pa.Table) -> dict[str, pa.Table]:
-    if dataset == UNREADABLE:
-        return {"unknown": table}
-    return months(table)
+def write_files(out: Path, seq: int, decoded: Decoded, compression: str) -> dict[str, int]:
+    """Write one flush's rows, a file per dataset and month; rows written per dataset."""
+    tables = dict(decoded.tables)
+    if decoded.unreadable:
+        tables[UNREADABLE] = _unreadable_table(decoded)
+    rows: dict[str, int] = {}
+    for dataset, table in tables.items():
+        by_month = {"unknown": table} if dataset == UNREADABLE else months(table)
+        for month, part in by_month.items():
+            _write(out / dataset / f"month={month}" / f"part-{seq:08d}.parquet", part, compression)
+        rows[dataset] = table.num_rows
+    return rows
+
+
+def _write(path: Path, table: pa.Table, compression: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression=compression)
+    _fsync(tmp)
+    os.replace(tmp, path)
 
 
 def _unreadable_table(decoded: Decoded) -> pa.Table:
