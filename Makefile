@@ -17,7 +17,7 @@ help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
 	@echo "make stop       stop the four services (make infra-down stops Kafka and PostgreSQL)"
 	@echo "make test       lint, start the infrastructure, run unit, integration and e2e tests"
-	@echo "make bench      replay throughput against raw Kafka consumption"
+	@echo "make bench      replay and export throughput against raw Kafka consumption"
 	@echo "make lint       ruff, import contracts, schema and rules-doc drift"
 
 $(UV):
@@ -80,6 +80,7 @@ test-e2e: infra-up
 
 bench: infra-up
 	$(PY) -m bench.replay
+	$(PY) -m bench.export
 
 clean:
 	-$(SERVICES) stop

@@ -8,7 +8,9 @@ fields and is hashed) is copied, with fresh ids, until it holds BENCH_EVENTS eve
 the four topics. From the same run: the raw rate of an aiokafka consumer reading every
 partition from offset 0 (no parsing) and the rate of `repairline export` (parse, type,
 hash, write Parquet per event type and month, record its offsets). Goal: export at
-least half the raw rate. Results also go to .local/bench/export.json.
+least half the raw rate. The CPU time per event of each (the export's worker processes
+included) is reported too: on a shared machine the wall-clock ratio mostly says how
+busy the other processes are. Results also go to .local/bench/export.json.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import shutil
 import uuid
 from datetime import UTC, datetime
@@ -59,6 +62,15 @@ async def _produce(prefix: str, bootstrap: str, n: int) -> int:
     return sent
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished workers."""
+    own, workers = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
 async def main() -> None:
     n = int(os.environ.get("BENCH_EVENTS", "200000"))
     prefix = f"bench{uuid.uuid4().hex[:8]}."
@@ -71,8 +83,12 @@ async def main() -> None:
         print(f"bench: producing {n} events of every type to {prefix}* ...", flush=True)
         await _produce(prefix, bootstrap, n)
         event_topics = [prefix + t for t in CONTEXT_TOPICS.values()]
+        raw_cpu = _cpu_seconds()
         raw_n, raw_s = await _raw_consume(event_topics, bootstrap, n)
+        raw_cpu = _cpu_seconds() - raw_cpu
+        export_cpu = _cpu_seconds()
         report = await export_log(ExportOptions(out, progress=False), settings)
+        export_cpu = _cpu_seconds() - export_cpu
         exported = sum(report.records.values())
         rows = sum(report.rows.values())
         assert exported == raw_n == n and rows == n and report.unreadable == 0, report
@@ -85,6 +101,10 @@ async def main() -> None:
             "export_per_s": round(report.per_second),
             "export_seconds": round(report.seconds, 2),
             "export_to_raw_ratio": round(ratio, 4),
+            "export_workers": ExportOptions(out).workers,
+            "raw_cpu_us_per_event": round(raw_cpu / n * 1e6, 1),
+            "export_cpu_us_per_event": round(export_cpu / n * 1e6, 1),
+            "load_average_1m": os.getloadavg()[0],
             "parquet_bytes": sum(p.stat().st_size for p in out.rglob("*.parquet")),
             "measured_at": datetime.now(UTC).isoformat(),
         }
@@ -94,6 +114,11 @@ async def main() -> None:
             f" ({report.seconds:.1f} s)"
         )
         print(f"bench: export / raw ratio         {ratio:>10.3f}  (goal: at least 0.5)")
+        print(
+            f"bench: CPU per event: raw {result['raw_cpu_us_per_event']} us,"
+            f" export {result['export_cpu_us_per_event']} us (workers included);"
+            f" load average {result['load_average_1m']:.1f}"
+        )
         (ROOT / ".local" / "bench" / "export.json").write_text(json.dumps(result, indent=2) + "\n")
     finally:
         shutil.rmtree(out, ignore_errors=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.dataset as ds
 import pytest
 
@@ -18,7 +21,7 @@ from repairline_ops.export import ExportOptions, ExportRefused, export_log
 from repairline_ops.personal import Hasher
 from repairline_ops.sink import STATE_FILE
 from tests.integration.analytics.conftest import HASH_KEY, PublishedHistory
-from tests.support.infra import read_topic
+from tests.support.infra import KAFKA, ROOT, read_topic
 
 
 def rows_of(out: Path, dataset: str) -> list[dict[str, Any]]:
@@ -176,3 +179,35 @@ async def test_personal_data_needs_an_authorised_user(
             ExportOptions(tmp_path, with_personal_data=True, progress=False),
             history.settings(),
         )
+
+
+async def test_the_repairline_command_exports_and_writes_the_duckdb_file(
+    history: PublishedHistory, tmp_path: Path
+) -> None:
+    out, database = tmp_path / "cli", tmp_path / "cli.duckdb"
+    env = {
+        **os.environ,
+        "REPAIRLINE_KAFKA_BOOTSTRAP": KAFKA,
+        "REPAIRLINE_TOPIC_PREFIX": history.prefix,
+        "REPAIRLINE_EXPORT_HASH_KEY": HASH_KEY,
+    }
+    command = [str(ROOT / ".venv" / "bin" / "repairline"), "export", str(out)]
+    done = subprocess.run(
+        [*command, "--topic", "billing", "--duckdb", str(database), "--workers", "1"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    billing = sum(1 for e in history.events if e.type.startswith("repairline.billing."))
+    assert f"exported {billing} records into {billing} rows" in done.stdout
+    assert "wrote 77 views" in done.stdout
+    charges = duckdb.connect(str(database), read_only=True).execute(
+        "select count(*) from billing_charge_assessed"
+    )
+    assert charges.fetchone() == (
+        Counter(e.type for e in history.events)["repairline.billing.ChargeAssessed"],
+    )
+
+    del env["REPAIRLINE_EXPORT_HASH_KEY"]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "REPAIRLINE_EXPORT_HASH_KEY" in refused.stderr
