@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from repairline_contracts.registry import CURRENT, EVENT_TYPES
 from repairline_ops.columns import EventColumns, columns_for, dataset_name
 from repairline_ops.export import ExportOptions, ExportRefused, export_log
 from repairline_ops.personal import Hasher
+from repairline_ops.sample import CST
 from repairline_ops.sink import STATE_FILE
 from tests.integration.analytics.conftest import HASH_KEY, PublishedHistory
 from tests.support.infra import KAFKA, ROOT, read_topic
@@ -211,3 +213,23 @@ async def test_the_repairline_command_exports_and_writes_the_duckdb_file(
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2
     assert "REPAIRLINE_EXPORT_HASH_KEY" in refused.stderr
+
+
+async def test_an_export_from_a_date_or_an_offset(
+    history: PublishedHistory, tmp_path: Path
+) -> None:
+    since = datetime(2026, 10, 1, tzinfo=CST)
+    dated = await export_log(
+        ExportOptions(tmp_path / "since", topics=["dispatch"], since=since, progress=False),
+        history.settings(),
+    )
+    dispatch = [e for e in history.events if e.type.startswith("repairline.dispatch.")]
+    assert sum(dated.rows.values()) == sum(1 for e in dispatch if e.time >= since)
+    assert sum(dated.records.values()) == len(dispatch)  # read all, kept the later ones
+
+    records = await read_topic(history.prefix + "repairline.feedback.events")
+    from_offset = await export_log(
+        ExportOptions(tmp_path / "offset", topics=["feedback"], from_offset=20, progress=False),
+        history.settings(),
+    )
+    assert sum(from_offset.rows.values()) == sum(1 for r in records if r.offset >= 20)

@@ -16,7 +16,7 @@ import importlib
 import sys
 from datetime import datetime
 
-from repairline_platform.replay import replay_until
+from repairline_platform.replay import ReplayStats, replay_until
 from repairline_platform.runtime import Runtime, ServiceSpec
 from repairline_platform.settings import ServiceSettings
 
@@ -38,7 +38,7 @@ def spec_of(service: str) -> ServiceSpec:
 
 async def rebuild(
     spec: ServiceSpec, settings: ServiceSettings, until: datetime, schema: str | None
-):
+) -> tuple[str, list[ReplayStats]]:
     rt = Runtime(spec, settings)
     await rt.open_storage()
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import types
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
@@ -349,8 +348,3 @@ def _maybe_fined(h: History, t: str, region: str, outlet: str, done: datetime) -
             voided,
             region,
         )
-
-
-def events_of(history: list[Envelope]) -> Iterator[tuple[Envelope, Event]]:
-    for envelope in history:
-        yield envelope, envelope.event()
