@@ -195,7 +195,7 @@ async def test_the_repairline_command_exports_and_writes_the_duckdb_file(
     }
     command = [str(ROOT / ".venv" / "bin" / "repairline"), "export", str(out)]
     done = subprocess.run(
-        [*command, "--topic", "billing", "--duckdb", str(database), "--workers", "1"],
+        [*command, "--topic", "billing", "--duckdb", str(database), "--workers", "2"],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

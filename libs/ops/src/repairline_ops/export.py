@@ -67,6 +67,7 @@ class ExportReport:
     unreadable: int = 0
     seconds: float = 0.0
     complete: bool = False
+    worker_cpu_seconds: float = 0.0  # decoding and writing, in the workers
 
     @property
     def per_second(self) -> float:
@@ -274,6 +275,7 @@ class _Run:
             for dataset, n in result.rows.items():
                 self.report.rows[dataset] = self.report.rows.get(dataset, 0) + n
             self.report.unreadable += result.unreadable
+            self.report.worker_cpu_seconds += result.cpu_seconds
 
 
 def _aware(text: str) -> datetime:

@@ -8,6 +8,7 @@ The main process records the flushes in sequence order as they complete (see `si
 from __future__ import annotations
 
 import multiprocessing
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,7 @@ class FlushSetup:
 class FlushResult:
     rows: dict[str, int] = field(default_factory=dict)
     unreadable: int = 0
+    cpu_seconds: float = 0.0  # the worker's CPU time for this flush
 
 
 _decoder: Decoder | None = None
@@ -57,23 +59,23 @@ def _start(setup: FlushSetup) -> None:
 def write_flush(seq: int, records: list[Raw]) -> FlushResult:
     """Decode one flush's records and write its files (in a worker)."""
     assert _decoder is not None and _setup is not None, "worker not started"
+    started = time.process_time()
     decoded = _decoder.decode(records)
     if _setup.since is not None:
         decoded = _since(decoded, _setup.since)
     rows = write_files(_setup.out, seq, decoded, _setup.compression)
-    return FlushResult(rows, len(decoded.unreadable))
+    return FlushResult(rows, len(decoded.unreadable), time.process_time() - started)
 
 
 def executor(setup: FlushSetup, workers: int) -> Executor:
     """Worker processes, or one thread when a single worker is asked for."""
     if workers <= 1:
         return ThreadPoolExecutor(1, initializer=_start, initargs=(setup,))
-    return ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start,
-        initargs=(setup,),
-    )
+    # forked from a server that imported the decoding code once, not from this process
+    # (which runs an event loop and threads)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(setup,))
 
 
 def _since(decoded: Decoded, since: datetime) -> Decoded:
