@@ -8,9 +8,10 @@ fields and is hashed) is copied, with fresh ids, until it holds BENCH_EVENTS eve
 the four topics. From the same run: the raw rate of an aiokafka consumer reading every
 partition from offset 0 (no parsing) and the rate of `repairline export` (parse, type,
 hash, write Parquet per event type and month, record its offsets). Goal: export at
-least half the raw rate. The CPU time per event of each (the export's reading process and its
-workers' decoding and writing) is reported too: on a shared machine the wall-clock ratio mostly says how
-busy the other processes are. Results also go to .local/bench/export.json.
+least half the raw rate. The CPU time per event is reported too (raw reading; the
+export's reading process and its workers' decoding and writing): on a shared machine
+the wall-clock ratio mostly says how busy the other processes are. Results also go to
+.local/bench/export.json.
 """
 
 from __future__ import annotations
