@@ -87,7 +87,7 @@ class Decoder:
         return event_type
 
     def _normalised(self, record: Record, out: Decoded) -> bytes | None:
-        """Through the models: upcast, defaults filled, personal fields hashed."""
+        """Through the models: upcast to the current version, defaults filled in."""
         try:
             envelope = Envelope.from_bytes(record.value)
             data = envelope.event().model_dump(mode="json")

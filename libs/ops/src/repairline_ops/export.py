@@ -24,6 +24,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
@@ -33,7 +34,13 @@ from repairline_contracts.topics import CONTEXT_TOPICS
 from repairline_ops.personal import Hasher
 from repairline_ops.progress import TopicProgress
 from repairline_ops.sink import ParquetSink, StateMismatch
-from repairline_ops.workers import FlushResult, FlushSetup, Raw, executor, write_flush
+from repairline_ops.workers import (
+    FlushResult,
+    FlushSetup,
+    PartitionBatch,
+    executor,
+    write_flush,
+)
 from repairline_platform.kafka import topic_partitions
 
 
@@ -181,6 +188,15 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
 
 
 @dataclass
+class _Pending:
+    """Records read since the last flush, per partition."""
+
+    batches: list[PartitionBatch] = field(default_factory=list)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    count: int = 0
+
+
+@dataclass
 class _Flush:
     seq: int
     offsets: dict[tuple[str, int], int]
@@ -207,28 +223,21 @@ class _Run:
         todo = {tp.topic: 0 for tp in tps}
         for tp in tps:
             todo[tp.topic] += max(0, end[tp] - start[tp])
-        pending: list[Raw] = []
-        offsets: dict[tuple[str, int], int] = {}
+        pending = _Pending()
         with TopicProgress(todo, enabled=self.options.progress) as progress:
             while remaining and not self._enough():
                 fetched = await self.consumer.getmany(
                     *remaining, timeout_ms=1000, max_records=min(10_000, self.options.batch)
                 )
                 for tp, records in fetched.items():
-                    raw = [Raw(r.topic, r.partition, r.offset, r.value) for r in records]
-                    raw = [r for r in raw if r.offset < end[tp]]
-                    if raw:
-                        pending += raw
-                        offsets[(tp.topic, tp.partition)] = raw[-1].offset + 1
-                        progress.advance(tp.topic, len(raw))
-                        self._count(tp.topic, len(raw))
+                    self._take(pending, tp, records, end[tp], progress)
                 for tp in list(remaining):
                     if await self.consumer.position(tp) >= end[tp]:
                         remaining.discard(tp)
-                if len(pending) >= self.options.batch or not remaining or self._enough():
-                    await self._flush(pending, offsets)
-                    pending, offsets = [], {}
-            await self._flush(pending, offsets)
+                if pending.count >= self.options.batch or not remaining or self._enough():
+                    await self._flush(pending)
+                    pending = _Pending()
+            await self._flush(pending)
             await self._record(until_empty=True)
         self.report.complete = not remaining
         self.report.seconds = time.perf_counter() - started
@@ -246,20 +255,41 @@ class _Run:
             self.consumer.seek(tp, start[tp])
         return start
 
-    def _count(self, topic: str, n: int) -> None:
-        self.report.records[topic] = self.report.records.get(topic, 0) + n
+    def _take(
+        self,
+        pending: _Pending,
+        tp: TopicPartition,
+        records: list[Any],
+        end: int,
+        progress: TopicProgress,
+    ) -> None:
+        if records and records[-1].offset >= end:
+            records = [r for r in records if r.offset < end]
+        if not records:
+            return
+        pending.batches.append(
+            PartitionBatch(
+                tp.topic, tp.partition, [r.offset for r in records], [r.value for r in records]
+            )
+        )
+        pending.offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+        pending.count += len(records)
+        progress.advance(tp.topic, len(records))
+        self.report.records[tp.topic] = self.report.records.get(tp.topic, 0) + len(records)
 
     def _enough(self) -> bool:
         limit = self.options.max_records
         return limit is not None and sum(self.report.records.values()) >= limit
 
-    async def _flush(self, records: list[Raw], offsets: dict[tuple[str, int], int]) -> None:
+    async def _flush(self, pending: _Pending) -> None:
         """Hand the flush to a worker; keep at most one flush per worker in flight."""
-        if not records:
+        if not pending.count:
             return
         seq, self._next_seq = self._next_seq, self._next_seq + 1
-        written = asyncio.get_running_loop().run_in_executor(self.pool, write_flush, seq, records)
-        self._in_flight.append(_Flush(seq, offsets, written))
+        written = asyncio.get_running_loop().run_in_executor(
+            self.pool, write_flush, seq, pending.batches
+        )
+        self._in_flight.append(_Flush(seq, pending.offsets, written))
         await self._record(until_empty=False)
 
     async def _record(self, *, until_empty: bool) -> None:

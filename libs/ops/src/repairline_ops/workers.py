@@ -23,12 +23,21 @@ from repairline_ops.sink import write_files
 
 
 class Raw(NamedTuple):
-    """A Kafka record as a worker gets it."""
+    """A Kafka record as the decoder reads it."""
 
     topic: str
     partition: int
     offset: int
     value: bytes | None
+
+
+class PartitionBatch(NamedTuple):
+    """Consecutive records of one partition, as the reader hands them over."""
+
+    topic: str
+    partition: int
+    offsets: list[int]
+    values: list[bytes | None]
 
 
 @dataclass(frozen=True)
@@ -56,10 +65,15 @@ def _start(setup: FlushSetup) -> None:
     _decoder = Decoder(Hasher(setup.hash_key) if setup.hash_key is not None else None)
 
 
-def write_flush(seq: int, records: list[Raw]) -> FlushResult:
+def write_flush(seq: int, batches: list[PartitionBatch]) -> FlushResult:
     """Decode one flush's records and write its files (in a worker)."""
     assert _decoder is not None and _setup is not None, "worker not started"
     started = time.process_time()
+    records = [
+        Raw(b.topic, b.partition, offset, value)
+        for b in batches
+        for offset, value in zip(b.offsets, b.values, strict=True)
+    ]
     decoded = _decoder.decode(records)
     if _setup.since is not None:
         decoded = _since(decoded, _setup.since)
