@@ -77,7 +77,11 @@ def test_every_service_serves_the_catalogue_and_a_self_contained_page() -> None:
         handlers=lambda rt: [],
         routes=lambda rt: APIRouter(),
     )
-    client = TestClient(build_app(spec, ServiceSettings()))  # no lifespan: nothing connects
+    app = build_app(spec, ServiceSettings())
+    paths = app.openapi()["paths"]
+    assert "/asyncapi.json" in paths
+    assert "text/html" in paths["/asyncapi"]["get"]["responses"]["200"]["content"]
+    client = TestClient(app)  # no lifespan: nothing connects
     served = client.get("/asyncapi.json")
     assert served.status_code == 200
     assert served.json() == asyncapi.document()
