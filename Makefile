@@ -23,7 +23,7 @@ help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
 	@echo "make stop       stop the four services (make infra-down stops Kafka and PostgreSQL)"
 	@echo "make test       lint, start the infrastructure, run unit, integration and e2e tests"
-	@echo "make bench      replay throughput against raw Kafka; day plans against greedy"
+	@echo "make bench      replay and export against raw Kafka; day plans against greedy"
 	@echo "make chaos      2,000 tickets through two instances of every service under faults"
 	@echo "make lint       ruff, import contracts, schema and rules-doc drift"
 
@@ -42,6 +42,7 @@ lint: setup manifests
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 	$(PY) -m repairline_contracts.schemas --check
+	$(PY) -m repairline_contracts.asyncapi --check
 	$(PY) -m repairline_rules.docgen --check
 
 manifests: setup  # the Dockerfile linted; every overlay rendered and validated offline
@@ -56,6 +57,7 @@ format: setup
 
 schemas: setup
 	$(PY) -m repairline_contracts.schemas
+	$(PY) -m repairline_contracts.asyncapi
 
 docs: setup
 	$(PY) -m repairline_rules.docgen
@@ -97,6 +99,7 @@ test-e2e: infra-up
 
 bench: infra-up
 	$(PY) -m bench.replay
+	$(PY) -m bench.export
 	$(PY) -m bench.dispatch
 
 # Two instances of every service under faults, on a broker and database of its own

@@ -101,7 +101,7 @@ async def _produce(topic: str, bootstrap: str, n: int) -> float:
     return time.perf_counter() - started
 
 
-async def _raw_consume(topic: str, bootstrap: str, expected: int) -> tuple[int, float]:
+async def _raw_consume(topic: str | list[str], bootstrap: str, expected: int) -> tuple[int, float]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -111,7 +111,7 @@ async def _raw_consume(topic: str, bootstrap: str, expected: int) -> tuple[int, 
     )
     await consumer.start()
     try:
-        tps = await topic_partitions(bootstrap, [topic])
+        tps = await topic_partitions(bootstrap, [topic] if isinstance(topic, str) else topic)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)

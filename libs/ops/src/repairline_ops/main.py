@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help)
+    "export": ("repairline_ops.export", "the event log as Parquet per event type (and DuckDB)"),
+    "replay": ("repairline_ops.replay", "a service's projections as of a past moment, aside"),
 }
 
 

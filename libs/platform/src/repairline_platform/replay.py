@@ -8,16 +8,20 @@ Refuses to run while a live consumer of the same projection is in its group.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from repairline_platform import db
 from repairline_platform.consumer import DeadLetter, InboxConsumer
-from repairline_platform.eventstore import Handler
+from repairline_platform.eventstore import Delivered, Handler, UnitOfWork
 from repairline_platform.kafka import topic_partitions
 from repairline_platform.runtime import Runtime, is_projection
 
@@ -120,3 +124,84 @@ async def replay_projection(
 
 async def replay_all(rt: Runtime, *, force: bool = False) -> list[ReplayStats]:
     return [await replay_projection(rt, h, force=force) for h in rt.handlers if is_projection(h)]
+
+
+# -- as of a past moment, into a schema of its own -------------------------------------
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class UpTo:
+    """A projection that sees only the events that happened at or before `until`."""
+
+    inner: Handler
+    until: datetime
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self.inner.topics
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        return self.inner.event_types
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return self.inner.tables  # type: ignore[attr-defined]
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        then = [i for i in items if i.envelope.time <= self.until]
+        if then:
+            await self.inner.handle(uow, then)
+
+
+def as_of_schema(until: datetime) -> str:
+    """`asof_20261119t160000z`: the default schema of a rebuild as of `until` (UTC)."""
+    return f"asof_{until.astimezone(UTC):%Y%m%dt%H%M%Sz}"
+
+
+async def replay_until(
+    rt: Runtime, until: datetime, *, schema: str | None = None
+) -> tuple[str, list[ReplayStats]]:
+    """Rebuild every projection of the service as it stood at `until`, into `schema`.
+
+    The schema gets the service's own tables (migrations) and a copy of its event store
+    up to `until`; its projections are refilled from Kafka offset 0 with only the events
+    that happened by then. The live tables, offsets and service are not touched, so the
+    rebuild can run beside the live service and be compared with it in SQL.
+    """
+    if until.tzinfo is None:
+        raise ValueError("until must be timezone-aware")
+    schema = schema or as_of_schema(until)
+    if not _SCHEMA_NAME.match(schema) or schema in ("public", "pg_catalog"):
+        raise ValueError(f"not a schema name for a rebuild: {schema!r}")
+    await rt.pool.execute(f"create schema if not exists {schema}")
+    scoped = await asyncpg.create_pool(
+        rt.settings.dsn_for(f"repairline_{rt.name}"),
+        min_size=1,
+        max_size=4,
+        server_settings={"search_path": schema},
+    )
+    live = rt.pool
+    try:
+        async with scoped.acquire() as conn:
+            await db.migrate(conn, rt.spec.migrations)
+            await conn.execute("truncate table events")
+            await conn.execute(
+                "insert into events select * from public.events where recorded_at <= $1", until
+            )
+        rt.pool = scoped
+        stats = [
+            await replay_projection(rt, UpTo(h, until), force=True)
+            for h in rt.handlers
+            if is_projection(h)
+        ]
+    finally:
+        rt.pool = live
+        await scoped.close()
+    return schema, stats

@@ -360,6 +360,18 @@ def _platform_routes(rt: Runtime) -> APIRouter:
             raise Conflict(str(exc), current_state="system-clock") from exc
         return {"now": rt.clock.now().isoformat()}
 
+    from fastapi.responses import HTMLResponse
+
+    from repairline_platform import catalogue
+
+    @router.get("/asyncapi.json", summary="The event catalogue (AsyncAPI 3)")
+    async def asyncapi() -> dict[str, Any]:
+        return catalogue.document()
+
+    @router.get("/asyncapi", summary="The event catalogue, rendered", response_class=HTMLResponse)
+    async def asyncapi_page() -> Any:
+        return HTMLResponse(catalogue.page())
+
     return router
 
 
