@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from repairline_contracts.dispatch import ConsentRecorded, EngineerRosterChanged, RepairCompleted
+from repairline_contracts.feedback import KeyCustomerNoted
 from repairline_contracts.intake import Customer, RepairRequested, RequestVerified
 
 # model -> its personal fields; a field holding a model or a list of models is not listed
@@ -22,6 +23,7 @@ PERSONAL_FIELDS: dict[type[BaseModel], frozenset[str]] = {
     RepairCompleted: frozenset({"signed_by"}),
     ConsentRecorded: frozenset({"signed_by"}),
     EngineerRosterChanged: frozenset({"home_lat", "home_lon"}),
+    KeyCustomerNoted: frozenset({"name"}),  # a customer's (or an organisation's) name
 }
 
 
