@@ -152,8 +152,5 @@ async def test_fee_4_fbk_5_chargeable_work_waits_for_the_quote_and_dissatisfacti
             s == 200 and expected <= set(kinds_of(b)) and kinds_of(b).count("EngineerAssigned") == 2
         ),
     )
-    kinds = kinds_of(view)
-    # each service stamps its own clock (only feedback's was moved), so compare as sets
-    assert expected <= set(kinds)
-    assert kinds.count("EngineerAssigned") == 2  # the revisit was assigned too
+    kinds = kinds_of(view)  # the revisit was assigned too: two EngineerAssigned
     assert kinds.index("QuoteAccepted") < kinds.index("WorkStarted")
