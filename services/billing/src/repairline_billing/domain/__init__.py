@@ -62,10 +62,18 @@ from repairline_billing.domain.trip import decide_trip
 from repairline_contracts.billing import Evidence
 from repairline_rules.refusals import IllegalTransition
 
+# Published by the lifecycle contexts; billing reads them by type string and wire fields.
+WARRANTY_DECIDED = "repairline.intake.WarrantyDecided"
+MISSED_APPOINTMENT = "repairline.dispatch.MissedAppointment"
+CALLBACK_COMPLETED = "repairline.feedback.CallbackCompleted"
+
 __all__ = [
     "ASSESSMENT_KINDS",
+    "CALLBACK_COMPLETED",
+    "MISSED_APPOINTMENT",
     "REQUIRED_FORMS",
     "UNREACHABLE_WINDOW_DAYS",
+    "WARRANTY_DECIDED",
     "Account",
     "AssessmentFact",
     "Evidence",

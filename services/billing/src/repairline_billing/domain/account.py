@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any, Literal
 
 from repairline_billing.domain.pricing import (
+    PricingContext,
     PriorRepair,
     QuoteRequest,
     Reward,
@@ -24,9 +26,12 @@ from repairline_contracts.billing import (
     QuoteInputs,
     QuoteIssued,
     QuoteRefused,
+    RemoteServiceReported,
+    ServiceFormHandedIn,
+    ServiceRecordFiled,
 )
 from repairline_rules import fees, ledger
-from repairline_rules.packs import PolicyPack
+from repairline_rules.packs import NotInPack, PolicyPack, UnknownProduct
 from repairline_rules.refusals import IllegalTransition
 
 
@@ -304,3 +309,165 @@ def _unlisted_line(code: str, quantity: int) -> ChargeLine:
         rule_id="FEE-1",
         reason="not on the published price list: not charged",
     )
+
+
+# -- commands on the account -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueQuote:
+    """FEE-4: the engineer states the price before work."""
+
+    ticket_id: str
+    quote_id: str
+    request: QuoteRequest
+
+
+@dataclass(frozen=True)
+class AcceptQuote:
+    """FEE-4: the customer accepts the latest quote."""
+
+    ticket_id: str
+    quote_id: str
+
+
+@dataclass(frozen=True)
+class RefuseQuote:
+    """FEE-4: the customer refuses the latest quote: no work and no charge."""
+
+    ticket_id: str
+    quote_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChargeRepair:
+    """FEE-1, FEE-4: invoice a completed repair, once."""
+
+    ticket_id: str
+    completed_at: datetime
+    parts_replaced: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HandInForm:
+    """A service form reached the office (PEN-2 and PEN-5 check them)."""
+
+    ticket_id: str
+    form: Literal["implementation", "acceptance", "implementation_plan", "service_feedback"]
+    engineer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FileServiceRecord:
+    """The visit, trip or remote service is in the service record (PEN-3, PEN-4)."""
+
+    ticket_id: str
+    activity: Literal["visit", "trip", "remote"]
+    engineer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportRemoteService:
+    """The service desk logged a remote service (PEN-4 checks its record)."""
+
+    ticket_id: str
+    engineer_id: str
+
+
+AccountCommand = (
+    IssueQuote
+    | AcceptQuote
+    | RefuseQuote
+    | ChargeRepair
+    | HandInForm
+    | FileServiceRecord
+    | ReportRemoteService
+)
+
+
+def decide(
+    account: Account,
+    command: AccountCommand,
+    *,
+    pack: PolicyPack,
+    now: datetime,
+    pricing: PricingContext | None = None,
+) -> list[Event]:
+    """What the account records for ``command``; quotes and invoices need ``pricing``."""
+    match command:
+        case IssueQuote():
+            return [_issue(account, command, pack, now, _needed(pricing))]
+        case AcceptQuote():
+            return [decide_acceptance(account, command.quote_id, now=now)]
+        case RefuseQuote():
+            return [decide_refusal(account, command.quote_id, reason=command.reason, now=now)]
+        case ChargeRepair():
+            return [] if account.invoiced else [_invoice(account, command, pack, _needed(pricing))]
+        case HandInForm():
+            return [ServiceFormHandedIn(**_fields(command), handed_in_at=now)]
+        case FileServiceRecord():
+            return [ServiceRecordFiled(**_fields(command), filed_at=now)]
+        case ReportRemoteService():
+            return [RemoteServiceReported(**_fields(command), reported_at=now)]
+    raise TypeError(f"not an account command: {command!r}")
+
+
+def _fields(command: Any) -> dict[str, Any]:
+    return dict(vars(command))
+
+
+def _needed(pricing: PricingContext | None) -> PricingContext:
+    if pricing is None:
+        raise ValueError("pricing needs the ticket's facts")
+    return pricing
+
+
+def _issue(
+    account: Account, command: IssueQuote, pack: PolicyPack, now: datetime, ctx: PricingContext
+) -> QuoteIssued:
+    try:
+        return decide_quote(
+            pack,
+            account,
+            ctx.facts,
+            command.request,
+            quote_id=command.quote_id,
+            now=now,
+            prior=ctx.prior,
+            reward=ctx.reward,
+            contract_start=ctx.contract_start,
+        )
+    except (UnknownProduct, NotInPack) as exc:
+        raise IllegalTransition(str(exc), account.state) from exc
+
+
+def _invoice(
+    account: Account, command: ChargeRepair, pack: PolicyPack, ctx: PricingContext
+) -> ChargeAssessed:
+    return decide_charge(
+        pack,
+        ctx.facts,
+        completed_at=command.completed_at,
+        account=account,
+        prior=ctx.prior,
+        reward=ctx.reward,
+        contract_start=ctx.contract_start,
+        parts_replaced=command.parts_replaced,
+    )
+
+
+def forms_handed_in(events: Iterable[Event], zone: Any) -> dict[str, date]:
+    """The day each service form first reached the office (PEN-2, PEN-5)."""
+    forms: dict[str, date] = {}
+    for event in events:
+        if isinstance(event, ServiceFormHandedIn):
+            day = event.handed_in_at.astimezone(zone).date()
+            forms[event.form] = min(forms.get(event.form, day), day)
+    return forms
+
+
+def service_recorded(events: Iterable[Event], *, remote: bool) -> bool:
+    """Whether the visit or trip (or, remote, the remote service) is in the record."""
+    activities = ("remote",) if remote else ("visit", "trip")
+    return any(isinstance(e, ServiceRecordFiled) and e.activity in activities for e in events)

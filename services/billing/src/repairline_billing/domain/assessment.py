@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from repairline_contracts.base import Decision
+from repairline_contracts.base import Decision, Event
 from repairline_contracts.billing import (
     AssessmentCounts,
     EngineerAssessed,
@@ -66,3 +66,37 @@ def decide_assessment(
         decision=Decision.of(decided),
         assessed_at=now,
     )
+
+
+@dataclass(frozen=True)
+class AssessEngineer:
+    """PEN-8: score the engineer's month, once."""
+
+    engineer_id: str
+    period: str  # YYYY-MM
+
+
+def fold(stream_id: str, events: Iterable[Event]) -> bool:
+    """Whether the month of the stream is assessed."""
+    return any(isinstance(e, EngineerAssessed) for e in events)
+
+
+def decide(
+    assessed: bool,
+    command: AssessEngineer,
+    *,
+    pack: PolicyPack,
+    facts: Sequence[AssessmentFact],
+    now: datetime,
+) -> list[Event]:
+    """PEN-8 from the facts billing holds about the month; a second time is refused."""
+    return [
+        decide_assessment(
+            pack,
+            engineer_id=command.engineer_id,
+            period=command.period,
+            facts=facts,
+            assessed=assessed,
+            now=now,
+        )
+    ]

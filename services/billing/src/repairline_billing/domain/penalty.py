@@ -427,21 +427,68 @@ def decide_implementation_form_check(
 class PenaltyState:
     penalty_id: str
     status: str  # assessed | appealed | voided | upheld
+    ticket_id: str = ""
+
+
+def evolve(state: PenaltyState | None, event: Event) -> PenaltyState | None:
+    match event:
+        case PenaltyAssessed():
+            return PenaltyState(event.penalty_id, "assessed", event.ticket_id)
+        case PenaltyAppealed() if state:
+            return replace(state, status="appealed")
+        case PenaltyVoided() if state:
+            return replace(state, status="voided")
+        case PenaltyUpheld() if state:
+            return replace(state, status="upheld")
+    return state
 
 
 def fold_penalty(penalty_id: str, events: Iterable[Event]) -> PenaltyState | None:
+    """The penalty's state, or None before it is assessed (``penalty_id`` is its id)."""
     state: PenaltyState | None = None
     for event in events:
-        match event:
-            case PenaltyAssessed():
-                state = PenaltyState(penalty_id, "assessed")
-            case PenaltyAppealed() if state:
-                state = replace(state, status="appealed")
-            case PenaltyVoided() if state:
-                state = replace(state, status="voided")
-            case PenaltyUpheld() if state:
-                state = replace(state, status="upheld")
+        state = evolve(state, event)
     return state
+
+
+def fold(stream_id: str, events: Iterable[Event]) -> PenaltyState | None:
+    """The penalty of the stream `penalty:<id>`."""
+    return fold_penalty(stream_id.removeprefix("penalty:"), events)
+
+
+@dataclass(frozen=True)
+class AppealPenalty:
+    """The penalised engineer or outlet appeals; a manager rules."""
+
+    penalty_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RulePenalty:
+    """A manager voids or upholds an appealed penalty; nothing is ever deleted."""
+
+    penalty_id: str
+    void: bool
+    manager_id: str
+    reason: str
+
+
+def decide(
+    state: PenaltyState, command: AppealPenalty | RulePenalty, *, now: datetime
+) -> list[Event]:
+    """An appeal of an assessed penalty, or the ruling on an appealed one."""
+    if isinstance(command, AppealPenalty):
+        return [decide_appeal(state, state.ticket_id, reason=command.reason, now=now)]
+    ruling = decide_ruling(
+        state,
+        state.ticket_id,
+        void=command.void,
+        manager_id=command.manager_id,
+        reason=command.reason,
+        now=now,
+    )
+    return [ruling]
 
 
 def decide_appeal(
@@ -478,3 +525,208 @@ def decide_ruling(
         reason=reason,
         upheld_at=now,
     )
+
+
+# -- PEN-6: the engineer's unreachable record (stream `staff:<engineer>`) -----------------
+
+
+@dataclass(frozen=True)
+class RecordUnreachable:
+    """The coordinator could not reach the engineer (PEN-6)."""
+
+    engineer_id: str
+    ticket_id: str
+    note: str = ""
+    fine_fen: int | None = None
+
+
+def staff_stream(engineer_id: str) -> str:
+    return f"staff:{engineer_id}"
+
+
+def decide_unreachable_record(command: RecordUnreachable, *, now: datetime) -> list[Event]:
+    """The fact itself: kept whatever PEN-6 then decides."""
+    return [
+        StaffUnreachableRecorded(
+            ticket_id=command.ticket_id,
+            engineer_id=command.engineer_id,
+            note=command.note,
+            recorded_at=now,
+        )
+    ]
+
+
+def decide_unreachable_penalty(
+    pack: PolicyPack,
+    command: RecordUnreachable,
+    *,
+    outlet_id: str | None,
+    records: Sequence[tuple[str, str, datetime]],
+    now: datetime,
+) -> PenaltyAssessed | None:
+    """PEN-6 over every record so far; a fine outside the pack's range is refused."""
+    try:
+        return decide_unreachable(
+            pack,
+            engineer_id=command.engineer_id,
+            outlet_id=outlet_id,
+            records=records,
+            fine_fen=command.fine_fen,
+            now=now,
+        )
+    except ValueError as exc:
+        raise IllegalTransition(str(exc), "recorded") from exc
+
+
+# -- the penalty clocks (PEN-2..5) and the facts that start them --------------------------
+
+FORMS_CHECK = "forms_check"
+RECORD_CHECK = "record_check"
+REMOTE_RECORD_CHECK = "remote_record_check"
+IMPLEMENTATION_FORM_CHECK = "implementation_form_check"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A durable check that runs once its deadline has passed (a timer)."""
+
+    timer_id: str
+    kind: str
+    stream_id: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def completion_deadlines(
+    pack: PolicyPack,
+    *,
+    ticket_id: str,
+    completed_at: datetime,
+    event_id: str,
+    engineer_id: str | None,
+) -> list[Deadline]:
+    """PEN-2 (service forms) and PEN-5 (implementation form) start at the completion."""
+    p = pack.penalties
+    day = completed_at.astimezone(pack.zone).date()
+    payload = {"service_on": day.isoformat(), "event_id": event_id, "engineer_id": engineer_id}
+    clocks = [
+        (p.form_late_fen, f"forms:{ticket_id}", FORMS_CHECK, p.form_grace_days),
+        (
+            p.implementation_form_fen,
+            f"implementation-form:{ticket_id}",
+            IMPLEMENTATION_FORM_CHECK,
+            p.implementation_form_days,
+        ),
+    ]
+    return [
+        Deadline(timer_id, kind, ticket_id, check_deadline(pack, day, days), payload)
+        for amount, timer_id, kind, days in clocks
+        if amount is not None
+    ]
+
+
+def record_deadlines(
+    pack: PolicyPack,
+    *,
+    ticket_id: str,
+    at: datetime,
+    event_id: str,
+    engineer_id: str | None,
+    remote: bool = False,
+) -> list[Deadline]:
+    """PEN-3 (a visit, from the arrival) and PEN-4 (a remote service, from its report):
+    the service record is due by the end of the next day."""
+    p = pack.penalties
+    if (p.remote_unrecorded_fen if remote else p.visit_unrecorded_fen) is None:
+        return []
+    day = at.astimezone(pack.zone).date()
+    return [
+        Deadline(
+            f"remote-record:{event_id}" if remote else f"record:{ticket_id}:{event_id}",
+            REMOTE_RECORD_CHECK if remote else RECORD_CHECK,
+            ticket_id,
+            check_deadline(pack, day, p.form_grace_days),
+            {"visit_on": day.isoformat(), "event_id": event_id, "engineer_id": engineer_id},
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class CheckForms:
+    """PEN-2 or PEN-5 once the deadline has passed: what was handed in by when."""
+
+    ticket_id: str
+    engineer_id: str | None
+    service_on: date
+    completion_event_id: str
+    implementation: bool = False
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """PEN-3 or PEN-4 once the deadline has passed: is the service in the record?"""
+
+    ticket_id: str
+    engineer_id: str | None
+    visit_on: date
+    visit_event_id: str
+    remote: bool = False
+
+
+def decide_forms(
+    pack: PolicyPack,
+    command: CheckForms,
+    *,
+    handed_in: dict[str, date],
+    outlet_id: str | None,
+    now: datetime,
+) -> PenaltyAssessed | None:
+    common: dict[str, Any] = {
+        "ticket_id": command.ticket_id,
+        "engineer_id": command.engineer_id,
+        "outlet_id": outlet_id,
+        "handed_in": handed_in,
+        "on": now.astimezone(pack.zone).date(),
+        "completion_event_id": command.completion_event_id,
+        "now": now,
+    }
+    if command.implementation:
+        return decide_implementation_form_check(pack, implemented_on=command.service_on, **common)
+    return decide_forms_check(pack, service_on=command.service_on, **common)
+
+
+def decide_record(
+    pack: PolicyPack,
+    command: CheckRecord,
+    *,
+    recorded: bool,
+    outlet_id: str | None,
+    now: datetime,
+) -> PenaltyAssessed | None:
+    return decide_record_check(
+        pack,
+        ticket_id=command.ticket_id,
+        engineer_id=command.engineer_id,
+        outlet_id=outlet_id,
+        recorded=recorded,
+        visit_event_id=command.visit_event_id,
+        visit_on=command.visit_on,
+        now=now,
+        remote=command.remote,
+    )
+
+
+@dataclass(frozen=True)
+class JudgeComplaint:
+    """Feedback verified a complaint: FEE-5 and PEN-1 as its triggers say."""
+
+    complaint: VerifiedComplaint
+    triggers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class NoteMissedAppointment:
+    """PEN-7: dispatch's MissedAppointment, by its wire fields, and its event id."""
+
+    data: dict[str, Any]
+    event_id: str

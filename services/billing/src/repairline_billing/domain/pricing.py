@@ -249,3 +249,14 @@ def _recurrence(
 def decided_by(outcome: Decision, rule_ids: Iterable[str]) -> Decision:
     """The pack and version of ``outcome`` with every rule that took part, once each."""
     return Decision.of(outcome).model_copy(update={"rule_ids": tuple(dict.fromkeys(rule_ids))})
+
+
+@dataclass(frozen=True)
+class PricingContext:
+    """What billing holds about the ticket's unit when it prices it: the ticket's facts,
+    earlier invoiced repairs (WAR-10), a reward held (WAR-11) and a contract (FEE-8)."""
+
+    facts: TicketFacts
+    prior: tuple[PriorRepair, ...] = ()
+    reward: Reward | None = None
+    contract_start: date | None = None
