@@ -9,7 +9,7 @@ import pytest
 
 from repairline_billing import commands
 from repairline_billing.commands import Billing
-from repairline_billing.domain import penalty
+from repairline_billing.domain import outlet, penalty
 from repairline_billing.domain.account import (
     AcceptQuote,
     ChargeRepair,
@@ -20,6 +20,7 @@ from repairline_billing.domain.account import (
     ReportRemoteService,
 )
 from repairline_billing.domain.assessment import AssessEngineer, AssessmentFact
+from repairline_billing.domain.outlet import ChangeOutlet, RegisterContract
 from repairline_billing.domain.penalty import (
     AppealPenalty,
     CheckForms,
@@ -287,3 +288,27 @@ async def test_pen_8_an_engineer_is_assessed_once_a_month(world):
     assert month.counts.attitude_complaints == 1
     with pytest.raises(IllegalTransition):
         await world.run(commands.assess_engineer, AssessEngineer("e1", "2030-05"))
+
+
+# -- the outlet roster (FEE-6) and contracts (FEE-8) ---------------------------------------
+
+
+async def test_fee_6_roster_changes_share_one_stream_in_the_order_they_were_made(world):
+    await world.run(commands.change_outlet, ChangeOutlet("o1", "East", "cn-east", ("e1",)))
+    await world.run(commands.change_outlet, ChangeOutlet("o2", "West", "cn-west", ("e1", "e2")))
+    changes = world.memory.events(outlet.ROSTER_STREAM)
+    assert [(c.outlet_id, c.engineer_ids) for c in changes] == [
+        ("o1", ("e1",)),
+        ("o2", ("e1", "e2")),
+    ]
+
+
+async def test_fee_8_a_contract_is_registered_only_where_the_pack_has_contracts():
+    contract = RegisterContract("K1", "SN1", date(2030, 1, 1))
+    world = World(load_pack("office-equipment"))
+    with pytest.raises(IllegalTransition) as refused:
+        await World(SW).run(commands.register_contract, contract)
+    assert refused.value.state == "no-contracts"
+    registered = await world.run(commands.register_contract, contract)
+    [event] = world.memory.events(registered.stream_id)
+    assert (event.serial_no, event.starts_on) == ("SN1", date(2030, 1, 1))

@@ -34,7 +34,6 @@ from repairline_billing.schemas import (
 )
 from repairline_platform.commands import CommandResult
 from repairline_platform.runtime import Runtime
-from repairline_rules.refusals import IllegalTransition
 
 
 def recorded(result: CommandResult) -> dict[str, Any]:
@@ -166,24 +165,8 @@ def _settlement(router: APIRouter, rt: Runtime, billing: Any) -> None:
     @router.put("/outlets/{outlet_id}")
     async def put_outlet(outlet_id: str, body: OutletIn) -> dict[str, Any]:
         """The outlet roster: which outlet an engineer's work is settled to."""
-        async with rt.unit_of_work() as uow:
-            await uow.conn.execute(
-                "insert into outlets values ($1, $2, $3, $4) on conflict (outlet_id) do update"
-                " set name = excluded.name, region = excluded.region,"
-                " updated_at = excluded.updated_at",
-                outlet_id,
-                body.name,
-                body.region,
-                uow.now(),
-            )
-            for engineer_id in body.engineer_ids:
-                await uow.conn.execute(
-                    "insert into engineer_outlets values ($1, $2) on conflict (engineer_id)"
-                    " do update set outlet_id = excluded.outlet_id",
-                    engineer_id,
-                    outlet_id,
-                )
-        return {"outlet_id": outlet_id, **body.model_dump()}
+        result = await billing().execute(commands.change_outlet, body.command(outlet_id))
+        return {**result.answer("stream_id"), "outlet_id": outlet_id, **body.model_dump()}
 
     @router.get("/outlets")
     async def list_outlets() -> list[dict[str, Any]]:
@@ -210,18 +193,9 @@ def _settlement(router: APIRouter, rt: Runtime, billing: Any) -> None:
     @router.put("/contracts/{contract_id}")
     async def put_contract(contract_id: str, body: ContractIn) -> dict[str, Any]:
         """FEE-8: a maintenance contract for a unit; its visits are covered for a year."""
-        if rt.pack.fees.contract is None:
-            raise IllegalTransition(
-                f"pack {rt.pack.id} has no maintenance contracts (FEE-8)", "no-contracts"
-            )
-        await rt.pool.execute(
-            "insert into contracts values ($1, $2, $3) on conflict (contract_id) do update"
-            " set serial_no = excluded.serial_no, starts_on = excluded.starts_on",
-            contract_id,
-            body.serial_no,
-            body.starts_on,
-        )
-        return {"contract_id": contract_id, **body.model_dump(mode="json")}
+        result = await billing().execute(commands.register_contract, body.command(contract_id))
+        contract = {"contract_id": contract_id, **body.model_dump(mode="json")}
+        return {**result.answer("stream_id"), **contract}
 
 
 def _engineers(router: APIRouter, rt: Runtime, billing: Any) -> None:
@@ -249,9 +223,9 @@ def _engineers(router: APIRouter, rt: Runtime, billing: Any) -> None:
     async def assess(engineer_id: str, body: AssessmentIn) -> dict[str, Any]:
         """PEN-8: assess the engineer's month from the facts billing holds (complaints,
         missed appointments, repeat failures, callback grades); once per month."""
-        result = await billing().execute(commands.assess_engineer, body.command(engineer_id))
+        await billing().execute(commands.assess_engineer, body.command(engineer_id))
         [assessed] = await views.assessments(rt.pool, engineer_id, body.period)
-        return {**result.answer("stream_id"), **assessed}
+        return assessed  # what GET answers, field for field
 
     @router.get("/engineers/{engineer_id}/assessments", response_model=None)
     async def get_assessments(

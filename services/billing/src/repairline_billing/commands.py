@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from repairline_billing.domain import account, assessment, penalty, settlement, trip
+from repairline_billing.domain import account, assessment, outlet, penalty, settlement, trip
 from repairline_billing.domain.account import (
     AcceptQuote,
     ChargeRepair,
@@ -25,6 +25,7 @@ from repairline_billing.domain.account import (
     ReportRemoteService,
 )
 from repairline_billing.domain.assessment import AssessEngineer
+from repairline_billing.domain.outlet import ChangeOutlet, RegisterContract
 from repairline_billing.domain.penalty import (
     AppealPenalty,
     CheckForms,
@@ -100,6 +101,8 @@ TRIP = Stream("trip", trip.fold)
 ASSESSMENT = Stream("assessment", assessment.fold)
 STAFF = Stream("unreachable record", lambda _, events: len(events))
 REFUND = Stream("refund", lambda _, events: bool(events))
+ROSTER = Stream("outlet roster", outlet.fold)
+CONTRACT = Stream("maintenance contract", outlet.fold)
 
 
 async def _run_any(
@@ -443,4 +446,24 @@ async def assess_engineer(cmd: AssessEngineer, uow: Unit, billing: Billing) -> C
         lambda assessed, u: assessment.decide(
             assessed, cmd, pack=billing.pack, facts=facts, now=u.now()
         ),
+    )
+
+
+# -- the outlet roster (FEE-6) and maintenance contracts (FEE-8) ---------------------------
+
+
+async def change_outlet(cmd: ChangeOutlet, uow: Unit, billing: Billing) -> CommandResult:
+    """The roster's changes share one stream, so they are read back in order."""
+    return await _run_any(
+        uow, ROSTER, outlet.ROSTER_STREAM, lambda _, u: outlet.decide_outlet(cmd, now=u.now())
+    )
+
+
+async def register_contract(cmd: RegisterContract, uow: Unit, billing: Billing) -> CommandResult:
+    """FEE-8: a unit's maintenance contract, where the pack has them."""
+    return await _run_any(
+        uow,
+        CONTRACT,
+        outlet.contract_stream(cmd.contract_id),
+        lambda _, u: outlet.decide_contract(cmd, pack=billing.pack, now=u.now()),
     )

@@ -20,6 +20,8 @@ from repairline_contracts.base import Event
 from repairline_contracts.billing import (
     ChargeAssessed,
     EngineerAssessed,
+    MaintenanceContractRegistered,
+    OutletRosterChanged,
     OverchargeRefunded,
     PenaltyAppealed,
     PenaltyAssessed,
@@ -124,6 +126,58 @@ class Rewards:
         await uow.conn.executemany(
             "insert into rewards values ($1, $2, $3, $4, $5, null)"
             " on conflict (event_id) do nothing",
+            rows,
+        )
+
+
+# -- billing's reference data: the outlet roster (FEE-6), contracts (FEE-8) ----------------
+
+
+class Outlets:
+    """Projection: outlets and the outlet each engineer's work is settled to."""
+
+    name = "outlets"
+    topics = (topics.BILLING_EVENTS,)
+    event_types = frozenset({OutletRosterChanged.event_type})
+    tables = ("outlets", "engineer_outlets")
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            assert isinstance(e, OutletRosterChanged)
+            await uow.conn.execute(
+                "insert into outlets values ($1, $2, $3, $4) on conflict (outlet_id) do update"
+                " set name = excluded.name, region = excluded.region,"
+                " updated_at = excluded.updated_at",
+                e.outlet_id,
+                e.name,
+                e.region,
+                e.changed_at,
+            )
+            await uow.conn.executemany(
+                "insert into engineer_outlets values ($1, $2) on conflict (engineer_id)"
+                " do update set outlet_id = excluded.outlet_id",
+                [(engineer_id, e.outlet_id) for engineer_id in e.engineer_ids],
+            )
+
+
+class Contracts:
+    """Projection: FEE-8 maintenance contracts by serial number."""
+
+    name = "contracts"
+    topics = (topics.BILLING_EVENTS,)
+    event_types = frozenset({MaintenanceContractRegistered.event_type})
+    tables = ("contracts",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = [
+            (e.contract_id, e.serial_no, e.starts_on)
+            for i in items
+            if isinstance(e := i.event, MaintenanceContractRegistered)
+        ]
+        await uow.conn.executemany(
+            "insert into contracts values ($1, $2, $3) on conflict (contract_id) do update"
+            " set serial_no = excluded.serial_no, starts_on = excluded.starts_on",
             rows,
         )
 
@@ -506,6 +560,8 @@ def all_projections() -> list[Any]:
         Tickets(),
         Rewards(),
         CallbackGrades(),
+        Outlets(),
+        Contracts(),
         Charges(),
         Quotes(),
         Penalties(),

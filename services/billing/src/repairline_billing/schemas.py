@@ -18,6 +18,7 @@ from repairline_billing.domain.account import (
     ReportRemoteService,
 )
 from repairline_billing.domain.assessment import AssessEngineer
+from repairline_billing.domain.outlet import ChangeOutlet, RegisterContract
 from repairline_billing.domain.penalty import AppealPenalty, RecordUnreachable, RulePenalty
 from repairline_billing.domain.pricing import QuoteRequest
 from repairline_billing.domain.settlement import IssueStatement
@@ -115,6 +116,9 @@ class OutletIn(_In):
     region: str = Field(min_length=1, max_length=50)
     engineer_ids: list[str] = Field(default_factory=list, description="Engineers of the outlet.")
 
+    def command(self, outlet_id: str) -> ChangeOutlet:
+        return ChangeOutlet(outlet_id, self.name, self.region, tuple(self.engineer_ids))
+
 
 class SettlementIn(_In):
     period: str = Field(pattern=PERIOD, description="`YYYY-MM`.")
@@ -150,6 +154,9 @@ class TripIn(_In):
 class ContractIn(_In):
     serial_no: str = Field(min_length=1)
     starts_on: date
+
+    def command(self, contract_id: str) -> RegisterContract:
+        return RegisterContract(contract_id, self.serial_no, self.starts_on)
 
 
 def accept(ticket_id: str, quote_id: str) -> AcceptQuote:
