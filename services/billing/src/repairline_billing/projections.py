@@ -185,49 +185,84 @@ class Contracts:
 # -- billing's ledgers ----------------------------------------------------------------------
 
 
-class Charges:
+class Ledger:
+    """One row per event, written once: the shape of billing's plain ledgers. A subclass
+    names its event and table and says how an event becomes a row."""
+
+    name: str
+    topics = (topics.BILLING_EVENTS,)
+    event_types: frozenset[str]
+    tables: tuple[str, ...]
+
+    def row(self, event: Any, event_id: str) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = [self.row(item.event, item.envelope.id) for item in items]
+        if not rows:
+            return
+        marks = ", ".join(f"${n}" for n in range(1, len(rows[0]) + 1))
+        await uow.conn.executemany(
+            f"insert into {self.tables[0]} values ({marks}) on conflict do nothing", rows
+        )
+
+
+def _json(model: Any, field: str) -> str:
+    return json.dumps(model.model_dump(mode="json")[field])
+
+
+class Charges(Ledger):
     """Projection: the invoice of each ticket."""
 
     name = "charges"
-    topics = (topics.BILLING_EVENTS,)
     event_types = frozenset({ChargeAssessed.event_type})
     tables = ("charges",)
 
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        rows = []
-        for item in items:
-            e = item.event
-            assert isinstance(e, ChargeAssessed)
-            data = e.model_dump(mode="json")
-            rows.append(
-                (
-                    e.ticket_id,
-                    e.total_fen,
-                    e.currency,
-                    json.dumps(data["lines"]),
-                    json.dumps(data["inputs"]),
-                    json.dumps(data["decision"]),
-                    e.assessed_at,
-                    item.envelope.id,
-                    e.invoice_no,
-                    e.quote_id,
-                    e.matches_quote,
-                    e.quote_note,
-                    e.engineer_id,
-                    e.outlet_id,
-                )
-            )
-        await uow.conn.executemany(
-            "insert into charges (ticket_id, total_fen, currency, lines, inputs, decision,"
-            " assessed_at, event_id, invoice_no, quote_id, matches_quote, quote_note,"
-            " engineer_id, outlet_id)"
-            " values ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12,"
-            " $13, $14) on conflict (ticket_id) do nothing",
-            rows,
+    def row(self, e: ChargeAssessed, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.ticket_id,
+            e.total_fen,
+            e.currency,
+            _json(e, "lines"),
+            _json(e, "inputs"),
+            _json(e, "decision"),
+            e.assessed_at,
+            event_id,
+            e.invoice_no,
+            e.quote_id,
+            e.matches_quote,
+            e.quote_note,
+            e.engineer_id,
+            e.outlet_id,
         )
 
 
 QUOTE_RANK = {"issued": 1, "accepted": 2, "refused": 2}
+PENALTY_RANK = {"assessed": 1, "appealed": 2, "voided": 3, "upheld": 3}
+JSONB = frozenset({"lines", "inputs", "decision", "evidence"})
+
+
+async def _merge(
+    uow: UnitOfWork, table: str, key: str, values: dict[str, Any], ranks: dict[str, int]
+) -> None:
+    """Upsert a row whose facts may arrive in any order: a column once set keeps its
+    value, and the status only moves to a higher rank."""
+    values = {**values, "status_rank": ranks[values["status"]]}
+    columns = list(values)
+    marks = ", ".join(f"${i}::jsonb" if c in JSONB else f"${i}" for i, c in enumerate(columns, 1))
+    kept = ", ".join(
+        f"{c} = coalesce(t.{c}, excluded.{c})"
+        for c in columns
+        if c not in (key, "status", "status_rank")
+    )
+    await uow.conn.execute(
+        f"insert into {table} as t ({', '.join(columns)}) values ({marks})"
+        f" on conflict ({key}) do update set {kept},"
+        " status = case when excluded.status_rank > t.status_rank"
+        " then excluded.status else t.status end,"
+        " status_rank = greatest(t.status_rank, excluded.status_rank)",
+        *values.values(),
+    )
 
 
 class Quotes:
@@ -243,85 +278,24 @@ class Quotes:
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         for item in items:
             e = item.event
+            values: dict[str, Any] = {"quote_id": e.quote_id, "ticket_id": e.ticket_id}  # type: ignore[attr-defined]
             if isinstance(e, QuoteIssued):
-                data = e.model_dump(mode="json")
-                row = (
-                    e.quote_id,
-                    e.ticket_id,
-                    e.engineer_id,
-                    e.total_fen,
-                    json.dumps(data["lines"]),
-                    json.dumps(data["inputs"]),
-                    e.needs_customer_agreement,
-                    json.dumps(data["decision"]),
-                    e.issued_at,
-                    "issued",
-                    None,
-                    None,
-                    item.envelope.id,
+                values.update(
+                    engineer_id=e.engineer_id,
+                    total_fen=e.total_fen,
+                    lines=_json(e, "lines"),
+                    inputs=_json(e, "inputs"),
+                    needs_customer_agreement=e.needs_customer_agreement,
+                    decision=_json(e, "decision"),
+                    issued_at=e.issued_at,
+                    event_id=item.envelope.id,
+                    status="issued",
                 )
             elif isinstance(e, QuoteAccepted):
-                row = (
-                    e.quote_id,
-                    e.ticket_id,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    "accepted",
-                    e.accepted_at,
-                    None,
-                    None,
-                )
-            else:
-                assert isinstance(e, QuoteRefused)
-                row = (
-                    e.quote_id,
-                    e.ticket_id,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    "refused",
-                    e.refused_at,
-                    e.reason,
-                    None,
-                )
-            await uow.conn.execute(
-                """
-                insert into quotes as q (quote_id, ticket_id, engineer_id, total_fen, lines,
-                    inputs, needs_customer_agreement, decision, issued_at, status, status_rank,
-                    decided_at, refusal_reason, event_id)
-                values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8::jsonb, $9, $10, $14,
-                    $11, $12, $13)
-                on conflict (quote_id) do update set
-                    engineer_id = coalesce(q.engineer_id, excluded.engineer_id),
-                    total_fen = coalesce(q.total_fen, excluded.total_fen),
-                    lines = coalesce(q.lines, excluded.lines),
-                    inputs = coalesce(q.inputs, excluded.inputs),
-                    needs_customer_agreement = coalesce(q.needs_customer_agreement,
-                        excluded.needs_customer_agreement),
-                    decision = coalesce(q.decision, excluded.decision),
-                    issued_at = coalesce(q.issued_at, excluded.issued_at),
-                    event_id = coalesce(q.event_id, excluded.event_id),
-                    status = case when excluded.status_rank > q.status_rank
-                                  then excluded.status else q.status end,
-                    status_rank = greatest(q.status_rank, excluded.status_rank),
-                    decided_at = coalesce(q.decided_at, excluded.decided_at),
-                    refusal_reason = coalesce(q.refusal_reason, excluded.refusal_reason)
-                """,
-                *row,
-                QUOTE_RANK[row[9]],
-            )
-
-
-PENALTY_RANK = {"assessed": 1, "appealed": 2, "voided": 3, "upheld": 3}
+                values.update(status="accepted", decided_at=e.accepted_at)
+            elif isinstance(e, QuoteRefused):
+                values.update(status="refused", decided_at=e.refused_at, refusal_reason=e.reason)
+            await _merge(uow, "quotes", "quote_id", values, QUOTE_RANK)
 
 
 class Penalties:
@@ -330,166 +304,119 @@ class Penalties:
     name = "penalties"
     topics = (topics.BILLING_EVENTS,)
     event_types = frozenset(
-        {
-            PenaltyAssessed.event_type,
-            PenaltyAppealed.event_type,
-            PenaltyVoided.event_type,
-            PenaltyUpheld.event_type,
-        }
+        e.event_type for e in (PenaltyAssessed, PenaltyAppealed, PenaltyVoided, PenaltyUpheld)
     )
     tables = ("penalties",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         for item in items:
             e = item.event
-            base: dict[str, Any] = {"penalty_id": e.penalty_id, "ticket_id": e.ticket_id}  # type: ignore[attr-defined]
-            if isinstance(e, PenaltyAssessed):
-                data = e.model_dump(mode="json")
-                base.update(
-                    subject=e.subject,
-                    engineer_id=e.engineer_id,
-                    outlet_id=e.outlet_id,
-                    fine_fen=e.fine_fen,
-                    sanction=e.sanction,
-                    payee=e.payee,
-                    reason=e.reason,
-                    kind=e.kind,
-                    rule_ids=list(e.decision.rule_ids),
-                    evidence=json.dumps(data["evidence"]),
-                    decision=json.dumps(data["decision"]),
-                    offence_at=e.offence_at,
-                    assessed_at=e.assessed_at,
-                    event_id=item.envelope.id,
-                    status="assessed",
-                )
-            elif isinstance(e, PenaltyAppealed):
-                base.update(status="appealed", appeal_reason=e.reason, appealed_at=e.appealed_at)
-            elif isinstance(e, PenaltyVoided):
-                base.update(
-                    status="voided",
-                    manager_id=e.manager_id,
-                    ruling_reason=e.reason,
-                    ruled_at=e.voided_at,
-                )
-            elif isinstance(e, PenaltyUpheld):
-                base.update(
-                    status="upheld",
-                    manager_id=e.manager_id,
-                    ruling_reason=e.reason,
-                    ruled_at=e.upheld_at,
-                )
-            base["status_rank"] = PENALTY_RANK[base["status"]]
-            columns = list(base)
-            values = ", ".join(
-                f"${i}::jsonb" if c in ("evidence", "decision") else f"${i}"
-                for i, c in enumerate(columns, 1)
-            )
-            updates = ", ".join(
-                f"{c} = coalesce(p.{c}, excluded.{c})"
-                for c in columns
-                if c not in ("penalty_id", "status", "status_rank")
-            )
-            await uow.conn.execute(
-                f"insert into penalties as p ({', '.join(columns)}) values ({values})"
-                f" on conflict (penalty_id) do update set {updates},"
-                " status = case when excluded.status_rank > p.status_rank"
-                " then excluded.status else p.status end,"
-                " status_rank = greatest(p.status_rank, excluded.status_rank)",
-                *base.values(),
-            )
+            values: dict[str, Any] = {"penalty_id": e.penalty_id, "ticket_id": e.ticket_id}  # type: ignore[attr-defined]
+            values.update(_penalty_facts(e, item.envelope.id))
+            await _merge(uow, "penalties", "penalty_id", values, PENALTY_RANK)
 
 
-class Refunds:
+def _penalty_facts(e: Event, event_id: str) -> dict[str, Any]:
+    if isinstance(e, PenaltyAssessed):
+        return {
+            "subject": e.subject,
+            "engineer_id": e.engineer_id,
+            "outlet_id": e.outlet_id,
+            "fine_fen": e.fine_fen,
+            "sanction": e.sanction,
+            "payee": e.payee,
+            "reason": e.reason,
+            "kind": e.kind,
+            "rule_ids": list(e.decision.rule_ids),
+            "evidence": _json(e, "evidence"),
+            "decision": _json(e, "decision"),
+            "offence_at": e.offence_at,
+            "assessed_at": e.assessed_at,
+            "event_id": event_id,
+            "status": "assessed",
+        }
+    if isinstance(e, PenaltyAppealed):
+        return {"status": "appealed", "appeal_reason": e.reason, "appealed_at": e.appealed_at}
+    ruled_at = e.voided_at if isinstance(e, PenaltyVoided) else e.upheld_at  # type: ignore[attr-defined]
+    return {
+        "status": "voided" if isinstance(e, PenaltyVoided) else "upheld",
+        "manager_id": e.manager_id,  # type: ignore[attr-defined]
+        "ruling_reason": e.reason,  # type: ignore[attr-defined]
+        "ruled_at": ruled_at,
+    }
+
+
+class Refunds(Ledger):
     """Projection: FEE-5 refunds."""
 
     name = "refunds"
-    topics = (topics.BILLING_EVENTS,)
     event_types = frozenset({OverchargeRefunded.event_type})
     tables = ("refunds",)
 
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            assert isinstance(e, OverchargeRefunded)
-            data = e.model_dump(mode="json")
-            await uow.conn.execute(
-                "insert into refunds values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb,"
-                " $9, $10) on conflict do nothing",
-                e.complaint_id,
-                e.ticket_id,
-                e.outlet_id,
-                e.charged_fen,
-                e.tariff_fen,
-                e.refund_fen,
-                json.dumps(data["evidence"]),
-                json.dumps(data["decision"]),
-                e.refunded_at,
-                item.envelope.id,
-            )
+    def row(self, e: OverchargeRefunded, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.complaint_id,
+            e.ticket_id,
+            e.outlet_id,
+            e.charged_fen,
+            e.tariff_fen,
+            e.refund_fen,
+            _json(e, "evidence"),
+            _json(e, "decision"),
+            e.refunded_at,
+            event_id,
+        )
 
 
-class Settlements:
+class Settlements(Ledger):
     """Projection: FEE-6 statements per outlet and period."""
 
     name = "settlements"
-    topics = (topics.BILLING_EVENTS,)
     event_types = frozenset({SettlementStatementIssued.event_type})
     tables = ("settlements",)
 
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            assert isinstance(e, SettlementStatementIssued)
-            data = e.model_dump(mode="json")
-            await uow.conn.execute(
-                "insert into settlements values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9,"
-                " $10, $11::jsonb, $12, $13, $14) on conflict do nothing",
-                e.statement_id,
-                e.outlet_id,
-                e.period,
-                e.fees_fen,
-                e.refunds_fen,
-                e.fines_fen,
-                e.net_fen,
-                json.dumps(data["lines"]),
-                e.voucher_received_on,
-                e.pay_by,
-                json.dumps(data["decision"]),
-                e.issued_at,
-                item.envelope.id,
-                e.credits_fen,
-            )
+    def row(self, e: SettlementStatementIssued, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.statement_id,
+            e.outlet_id,
+            e.period,
+            e.fees_fen,
+            e.refunds_fen,
+            e.fines_fen,
+            e.net_fen,
+            _json(e, "lines"),
+            e.voucher_received_on,
+            e.pay_by,
+            _json(e, "decision"),
+            e.issued_at,
+            event_id,
+            e.credits_fen,
+        )
 
 
-class Trips:
+class Trips(Ledger):
     """Projection: FEE-7 travel allowances."""
 
     name = "trips"
-    topics = (topics.BILLING_EVENTS,)
     event_types = frozenset({TravelAllowanceGranted.event_type})
     tables = ("trips",)
 
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            assert isinstance(e, TravelAllowanceGranted)
-            await uow.conn.execute(
-                "insert into trips values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb,"
-                " $12, $13) on conflict do nothing",
-                e.trip_id,
-                e.ticket_id,
-                e.engineer_id,
-                e.departed_at,
-                e.returned_at,
-                e.trip_days,
-                e.meals_fen,
-                e.hotel_fen,
-                e.total_fen,
-                e.reason,
-                json.dumps(e.decision.model_dump(mode="json")),
-                e.granted_at,
-                item.envelope.id,
-            )
+    def row(self, e: TravelAllowanceGranted, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.trip_id,
+            e.ticket_id,
+            e.engineer_id,
+            e.departed_at,
+            e.returned_at,
+            e.trip_days,
+            e.meals_fen,
+            e.hotel_fen,
+            e.total_fen,
+            e.reason,
+            _json(e, "decision"),
+            e.granted_at,
+            event_id,
+        )
 
 
 class CallbackGrades:
@@ -520,38 +447,31 @@ class CallbackGrades:
         )
 
 
-class Assessments:
+class Assessments(Ledger):
     """Projection: PEN-8 assessments per engineer and month."""
 
     name = "assessments"
-    topics = (topics.BILLING_EVENTS,)
     event_types = frozenset({EngineerAssessed.event_type})
     tables = ("assessments",)
 
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            assert isinstance(e, EngineerAssessed)
-            data = e.model_dump(mode="json")
-            await uow.conn.execute(
-                "insert into assessments values ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-                " $10::jsonb, $11::jsonb, $12, $13::jsonb, $14, $15) on conflict do nothing",
-                f"{e.engineer_id}:{e.period}",
-                e.engineer_id,
-                e.period,
-                e.attitude,
-                e.quality,
-                e.efficiency,
-                e.satisfaction,
-                e.total,
-                e.band,
-                json.dumps(data["counts"]),
-                json.dumps(data["evidence"]),
-                e.reason,
-                json.dumps(data["decision"]),
-                e.assessed_at,
-                item.envelope.id,
-            )
+    def row(self, e: EngineerAssessed, event_id: str) -> tuple[Any, ...]:
+        return (
+            f"{e.engineer_id}:{e.period}",
+            e.engineer_id,
+            e.period,
+            e.attitude,
+            e.quality,
+            e.efficiency,
+            e.satisfaction,
+            e.total,
+            e.band,
+            _json(e, "counts"),
+            _json(e, "evidence"),
+            e.reason,
+            _json(e, "decision"),
+            e.assessed_at,
+            event_id,
+        )
 
 
 def all_projections() -> list[Any]:

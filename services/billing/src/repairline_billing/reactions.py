@@ -4,7 +4,7 @@ context bound to what it reacts to."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -139,37 +139,40 @@ class ComplaintOutcomes:
 def timer_handlers(billing: Billing) -> dict[str, Any]:
     """The penalty clocks: each checks, once its deadline has passed, what was handed in."""
 
-    def forms(implementation: bool) -> Any:
-        async def check(uow: UnitOfWork, timer: Timer) -> None:
-            cmd = CheckForms(
-                ticket_id=timer.stream_id,
-                engineer_id=timer.payload.get("engineer_id"),
-                service_on=date.fromisoformat(timer.payload["service_on"]),
-                completion_event_id=timer.payload["event_id"],
-                implementation=implementation,
-            )
+    def on_timer(check: Any, command: Any) -> Any:
+        async def handle(uow: UnitOfWork, timer: Timer) -> None:
             with bound(timer.correlation_id, f"timer:{timer.timer_id}"):
-                await commands.check_forms(cmd, uow, billing)
+                await check(command(timer), uow, billing)
 
-        return check
-
-    def records(remote: bool) -> Any:
-        async def check(uow: UnitOfWork, timer: Timer) -> None:
-            cmd = CheckRecord(
-                ticket_id=timer.stream_id,
-                engineer_id=timer.payload.get("engineer_id"),
-                visit_on=date.fromisoformat(timer.payload["visit_on"]),
-                visit_event_id=timer.payload["event_id"],
-                remote=remote,
-            )
-            with bound(timer.correlation_id, f"timer:{timer.timer_id}"):
-                await commands.check_record(cmd, uow, billing)
-
-        return check
+        return handle
 
     return {
-        penalty.FORMS_CHECK: forms(implementation=False),
-        penalty.IMPLEMENTATION_FORM_CHECK: forms(implementation=True),
-        penalty.RECORD_CHECK: records(remote=False),
-        penalty.REMOTE_RECORD_CHECK: records(remote=True),
+        penalty.FORMS_CHECK: on_timer(commands.check_forms, _forms(implementation=False)),
+        penalty.IMPLEMENTATION_FORM_CHECK: on_timer(
+            commands.check_forms, _forms(implementation=True)
+        ),
+        penalty.RECORD_CHECK: on_timer(commands.check_record, _record(remote=False)),
+        penalty.REMOTE_RECORD_CHECK: on_timer(commands.check_record, _record(remote=True)),
     }
+
+
+def _forms(*, implementation: bool) -> Callable[[Timer], CheckForms]:
+    """PEN-2 (service forms) and PEN-5 (the implementation form), from the completion."""
+    return lambda timer: CheckForms(
+        ticket_id=timer.stream_id,
+        engineer_id=timer.payload.get("engineer_id"),
+        service_on=date.fromisoformat(timer.payload["service_on"]),
+        completion_event_id=timer.payload["event_id"],
+        implementation=implementation,
+    )
+
+
+def _record(*, remote: bool) -> Callable[[Timer], CheckRecord]:
+    """PEN-3 (a visit or trip) and PEN-4 (a remote service) not in the service record."""
+    return lambda timer: CheckRecord(
+        ticket_id=timer.stream_id,
+        engineer_id=timer.payload.get("engineer_id"),
+        visit_on=date.fromisoformat(timer.payload["visit_on"]),
+        visit_event_id=timer.payload["event_id"],
+        remote=remote,
+    )

@@ -28,99 +28,101 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _charge(row: Any) -> dict[str, Any]:
+def _answer(
+    row: Any, plain: tuple[str, ...], documents: tuple[str, ...] = (), times: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A row as JSON: plain columns as they are, JSON documents parsed, times in ISO 8601."""
     return {
-        "ticket_id": row["ticket_id"],
-        "invoice_no": row["invoice_no"],
-        "total_fen": row["total_fen"],
-        "currency": row["currency"],
-        "lines": _j(row["lines"]),
-        "inputs": _j(row["inputs"]),
-        "decision": _j(row["decision"]),
-        "assessed_at": row["assessed_at"].isoformat(),
-        "quote_id": row["quote_id"],
-        "matches_quote": row["matches_quote"],
-        "quote_note": row["quote_note"],
-        "engineer_id": row["engineer_id"],
-        "outlet_id": row["outlet_id"],
-        "event_id": row["event_id"],
+        **{c: row[c] for c in plain},
+        **{c: _j(row[c]) for c in documents},
+        **{c: _iso(row[c]) for c in times},
     }
+
+
+CHARGE = (
+    "ticket_id",
+    "invoice_no",
+    "total_fen",
+    "currency",
+    "quote_id",
+    "matches_quote",
+    "quote_note",
+    "engineer_id",
+    "outlet_id",
+    "event_id",
+)
+QUOTE = (
+    "quote_id",
+    "ticket_id",
+    "engineer_id",
+    "status",
+    "total_fen",
+    "needs_customer_agreement",
+    "refusal_reason",
+)
+PENALTY = (
+    "penalty_id",
+    "ticket_id",
+    "subject",
+    "engineer_id",
+    "outlet_id",
+    "fine_fen",
+    "sanction",
+    "payee",
+    "reason",
+    "kind",
+    "status",
+    "appeal_reason",
+    "manager_id",
+    "ruling_reason",
+    "event_id",
+)
+STATEMENT = (
+    "statement_id",
+    "outlet_id",
+    "period",
+    "fees_fen",
+    "refunds_fen",
+    "fines_fen",
+    "credits_fen",
+    "net_fen",
+    "event_id",
+)
+ASSESSMENT = (
+    "engineer_id",
+    "period",
+    "attitude",
+    "quality",
+    "efficiency",
+    "satisfaction",
+    "total",
+    "band",
+    "reason",
+    "event_id",
+)
+
+
+def _charge(row: Any) -> dict[str, Any]:
+    return _answer(row, CHARGE, ("lines", "inputs", "decision"), ("assessed_at",))
 
 
 def _quote(row: Any) -> dict[str, Any]:
-    return {
-        "quote_id": row["quote_id"],
-        "ticket_id": row["ticket_id"],
-        "engineer_id": row["engineer_id"],
-        "status": row["status"],
-        "total_fen": row["total_fen"],
-        "lines": _j(row["lines"]),
-        "inputs": _j(row["inputs"]),
-        "needs_customer_agreement": row["needs_customer_agreement"],
-        "decision": _j(row["decision"]),
-        "issued_at": _iso(row["issued_at"]),
-        "decided_at": _iso(row["decided_at"]),
-        "refusal_reason": row["refusal_reason"],
-    }
+    return _answer(row, QUOTE, ("lines", "inputs", "decision"), ("issued_at", "decided_at"))
 
 
 def _penalty(row: Any) -> dict[str, Any]:
-    return {
-        "penalty_id": row["penalty_id"],
-        "ticket_id": row["ticket_id"],
-        "subject": row["subject"],
-        "engineer_id": row["engineer_id"],
-        "outlet_id": row["outlet_id"],
-        "rule_ids": list(row["rule_ids"] or []),
-        "fine_fen": row["fine_fen"],
-        "sanction": row["sanction"],
-        "payee": row["payee"],
-        "reason": row["reason"],
-        "kind": row["kind"],
-        "status": row["status"],
-        "evidence": _j(row["evidence"]),
-        "decision": _j(row["decision"]),
-        "offence_at": _iso(row["offence_at"]),
-        "assessed_at": _iso(row["assessed_at"]),
-        "appeal_reason": row["appeal_reason"],
-        "manager_id": row["manager_id"],
-        "ruling_reason": row["ruling_reason"],
-        "event_id": row["event_id"],
-    }
+    answer = _answer(row, PENALTY, ("evidence", "decision"), ("offence_at", "assessed_at"))
+    return {**answer, "rule_ids": list(row["rule_ids"] or [])}
 
 
 def _statement(row: Any) -> dict[str, Any]:
-    return {
-        "statement_id": row["statement_id"],
-        "outlet_id": row["outlet_id"],
-        "period": row["period"],
-        "fees_fen": row["fees_fen"],
-        "refunds_fen": row["refunds_fen"],
-        "fines_fen": row["fines_fen"],
-        "credits_fen": row["credits_fen"],
-        "net_fen": row["net_fen"],
-        "lines": _j(row["lines"]),
-        "voucher_received_on": row["voucher_received_on"].isoformat(),
-        "pay_by": _iso(row["pay_by"]),
-        "decision": _j(row["decision"]),
-        "issued_at": row["issued_at"].isoformat(),
-        "event_id": row["event_id"],
-    }
+    times = ("voucher_received_on", "pay_by", "issued_at")
+    return _answer(row, STATEMENT, ("lines", "decision"), times)
 
 
 def _assessment(row: Any) -> dict[str, Any]:
-    return {
-        "engineer_id": row["engineer_id"],
-        "period": row["period"],
-        **{k: row[k] for k in ("attitude", "quality", "efficiency", "satisfaction", "total")},
-        "band": row["band"],
-        "counts": _j(row["counts"]),
-        "evidence": _j(row["evidence"]),
-        "reason": row["reason"],
-        "decision": _j(row["decision"]),
-        "assessed_at": row["assessed_at"].isoformat(),
-        "event_id": row["event_id"],
-    }
+    documents = ("counts", "evidence", "decision")
+    return _answer(row, ASSESSMENT, documents, ("assessed_at",))
 
 
 ASSESSMENT_COUNTS = (

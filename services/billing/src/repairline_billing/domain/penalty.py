@@ -268,10 +268,28 @@ def decide_forms_check(
     )
     if decided.fine_fen == 0:
         return None
+    note = f"service on {service_on}; {decided.reason}"
+    return _late_form(
+        pack, decided, "PEN-2", ticket_id, engineer_id, outlet_id, completion_event_id, note, now
+    )
+
+
+def _late_form(
+    pack: PolicyPack,
+    decided: penalties.PenaltyDecision,
+    rule_id: str,
+    ticket_id: str,
+    engineer_id: str | None,
+    outlet_id: str | None,
+    completion_event_id: str,
+    note: str,
+    now: datetime,
+) -> PenaltyAssessed:
+    """PEN-2 and PEN-5: the engineer's fine, proved by the completion it followed."""
     return _penalty(
         pack,
         decided,
-        penalty_id=f"PEN-2:{ticket_id}",
+        penalty_id=f"{rule_id}:{ticket_id}",
         ticket_id=ticket_id,
         subject="engineer",
         engineer_id=engineer_id,
@@ -282,7 +300,7 @@ def decide_forms_check(
                 event_id=completion_event_id,
                 event_type="repairline.dispatch.RepairCompleted",
                 ticket_id=ticket_id,
-                note=f"service on {service_on}; {decided.reason}",
+                note=note,
             )
         ],
         now=now,
@@ -402,24 +420,9 @@ def decide_implementation_form_check(
     )
     if decided.fine_fen == 0:
         return None
-    return _penalty(
-        pack,
-        decided,
-        penalty_id=f"PEN-5:{ticket_id}",
-        ticket_id=ticket_id,
-        subject="engineer",
-        engineer_id=engineer_id,
-        outlet_id=outlet_id,
-        offence_at=now,
-        evidence=[
-            Evidence(
-                event_id=completion_event_id,
-                event_type="repairline.dispatch.RepairCompleted",
-                ticket_id=ticket_id,
-                note=f"implementation on {implemented_on}; {decided.reason}",
-            )
-        ],
-        now=now,
+    note = f"implementation on {implemented_on}; {decided.reason}"
+    return _late_form(
+        pack, decided, "PEN-5", ticket_id, engineer_id, outlet_id, completion_event_id, note, now
     )
 
 
