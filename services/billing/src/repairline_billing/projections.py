@@ -124,8 +124,7 @@ class Rewards:
             if isinstance(e := i.event, ExtensionRewardGranted) and e.serial_no
         ]
         await uow.conn.executemany(
-            "insert into rewards values ($1, $2, $3, $4, $5, null)"
-            " on conflict (event_id) do nothing",
+            "insert into rewards values ($1, $2, $3, $4, $5) on conflict (event_id) do nothing",
             rows,
         )
 

@@ -6,6 +6,8 @@
 - `settlement`: the outlet's monthly statement (`settlement:<outlet>:<period>`, FEE-6).
 - `trip`: a travel allowance (`trip:<id>`, FEE-7).
 - `assessment`: an engineer's month (`assessment:<engineer>:<period>`, PEN-8).
+- `outlet`: the outlet roster (`outlets`, FEE-6) and maintenance contracts
+  (`contract:<id>`, FEE-8).
 - `pricing`: what a repair costs (FEE-1..3, FEE-8, WAR-1, WAR-2, WAR-10, WAR-11), shared
   by quotes and invoices.
 
