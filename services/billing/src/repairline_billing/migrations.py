@@ -235,14 +235,3 @@ MIGRATIONS += [
         """,
     )
 ]
-
-MIGRATIONS += [
-    Migration(
-        "005_rewards_spent_by_invoices",
-        """
-        -- WAR-11: a free repair is spent by the unit's invoice that used it (its WAR-11
-        -- line), read from the charges; the rewards table is feedback's grants only
-        alter table rewards drop column if exists used_by_ticket;
-        """,
-    )
-]

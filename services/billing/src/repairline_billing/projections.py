@@ -110,7 +110,8 @@ async def _warranty(uow: UnitOfWork, data: dict[str, Any]) -> None:
 
 
 class Rewards:
-    """Copy: WAR-11 rewards feedback granted for a unit (by serial number)."""
+    """Copy: WAR-11 rewards feedback granted for a unit (by serial number). Which free
+    repairs are spent is read from the invoices (`store`); `used_by_ticket` stays empty."""
 
     name = "rewards"
     topics = (topics.FEEDBACK_EVENTS,)
