@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from repairline_billing import domain as billing
-from repairline_billing.handlers import Penalties, Quotes
 from repairline_billing.main import SPEC as BILLING
+from repairline_billing.projections import Penalties, Quotes
 from repairline_contracts.base import Event
 from repairline_contracts.envelope import wrap
 from repairline_platform.eventstore import Delivered

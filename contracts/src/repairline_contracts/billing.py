@@ -399,6 +399,36 @@ class EngineerAssessed(Event):
     assessed_at: datetime
 
 
+class OutletRosterChanged(Event):
+    """The network office set an outlet's name, region and engineers: FEE-6 settles an
+    engineer's work to this outlet until an assignment names a service point. All
+    roster changes share the key `outlets`, so they are read in the order they were made."""
+
+    event_type: ClassVar[str] = "repairline.billing.OutletRosterChanged"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = BILLING_EVENTS
+
+    outlet_id: str
+    name: str
+    region: str
+    engineer_ids: tuple[str, ...] = ()
+    changed_at: datetime
+
+
+class MaintenanceContractRegistered(Event):
+    """FEE-8: a maintenance contract for a unit (by serial number) from its start day;
+    registered again, its serial number or start day is corrected."""
+
+    event_type: ClassVar[str] = "repairline.billing.MaintenanceContractRegistered"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = BILLING_EVENTS
+
+    contract_id: str
+    serial_no: str
+    starts_on: date
+    registered_at: datetime
+
+
 # Every event this context publishes, for the registry.
 EVENTS: tuple[type[Event], ...] = (
     ChargeAssessed,
@@ -417,4 +447,6 @@ EVENTS: tuple[type[Event], ...] = (
     SettlementStatementIssued,
     TravelAllowanceGranted,
     EngineerAssessed,
+    OutletRosterChanged,
+    MaintenanceContractRegistered,
 )

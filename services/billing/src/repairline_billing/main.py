@@ -5,43 +5,31 @@ from __future__ import annotations
 import sys
 
 from repairline_billing.api import routes
-from repairline_billing.handlers import (
-    Assessments,
-    CallbackGrades,
+from repairline_billing.commands import Billing
+from repairline_billing.migrations import MIGRATIONS
+from repairline_billing.projections import all_projections
+from repairline_billing.reactions import (
     ChargeOnCompletion,
-    Charges,
     ComplaintOutcomes,
-    Penalties,
     PenaltyEvidence,
-    Quotes,
-    Refunds,
-    Settlements,
-    Trips,
     timer_handlers,
 )
-from repairline_billing.migrations import MIGRATIONS
 from repairline_platform.cli import run_cli
-from repairline_platform.runtime import ServiceSpec
+from repairline_platform.runtime import Runtime, ServiceSpec
+
+
+def reactions(rt: Runtime) -> list[object]:
+    billing = Billing(rt.pack)
+    return [ChargeOnCompletion(billing), PenaltyEvidence(billing), ComplaintOutcomes(billing)]
+
 
 SPEC = ServiceSpec(
     name="billing",
     default_port=8103,
     migrations=MIGRATIONS,
-    handlers=lambda rt: [
-        ChargeOnCompletion(rt.pack),
-        PenaltyEvidence(rt.pack),
-        ComplaintOutcomes(rt.pack),
-        Charges(),
-        Quotes(),
-        Penalties(),
-        Refunds(),
-        Settlements(),
-        Trips(),
-        CallbackGrades(),
-        Assessments(),
-    ],
+    handlers=lambda rt: [*reactions(rt), *all_projections()],
     routes=routes,
-    timer_handlers=lambda rt: timer_handlers(rt.pack),
+    timer_handlers=lambda rt: timer_handlers(Billing(rt.pack)),
     description="Tariffs, charges, invoices, penalties and outlet settlement.",
 )
 

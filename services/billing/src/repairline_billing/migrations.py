@@ -225,3 +225,13 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "004_roster_as_projection",
+        """
+        -- the roster is a projection of OutletRosterChanged: replay empties both tables
+        alter table engineer_outlets drop constraint if exists engineer_outlets_outlet_id_fkey;
+        """,
+    )
+]

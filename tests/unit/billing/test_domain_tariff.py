@@ -1,3 +1,5 @@
+"""FEE-1 and WAR-1: an invoice by the tariff, free inside the warranty."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime

@@ -1,0 +1,469 @@
+"""Billing's commands: one function each, `async def x(cmd, uow, billing) -> CommandResult`,
+run through the platform's one command path (load, fold, decide, append).
+
+Routes run them with `Billing.execute` (a unit of work of their own, tried afresh after
+a concurrent write); reactions and timers call them inside the consumer's unit of work,
+with the context bound to the event or timer they react to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from repairline_billing.domain import account, assessment, outlet, penalty, settlement, trip
+from repairline_billing.domain.account import (
+    AcceptQuote,
+    ChargeRepair,
+    FileServiceRecord,
+    HandInForm,
+    IssueQuote,
+    RefuseQuote,
+    ReportRemoteService,
+)
+from repairline_billing.domain.assessment import AssessEngineer
+from repairline_billing.domain.outlet import ChangeOutlet, RegisterContract
+from repairline_billing.domain.penalty import (
+    AppealPenalty,
+    CheckForms,
+    CheckRecord,
+    Deadline,
+    JudgeComplaint,
+    NoteMissedAppointment,
+    RecordUnreachable,
+    RulePenalty,
+    VerifiedComplaint,
+)
+from repairline_billing.domain.settlement import IssueStatement
+from repairline_billing.domain.trip import GrantTrip
+from repairline_billing.store import ParkedCompletion, ParkedOvercharge, PgStore, Store
+from repairline_contracts.base import Event
+from repairline_contracts.billing import PenaltyAssessed
+from repairline_platform.commands import (
+    CommandResult,
+    CommandUnit,
+    Stream,
+    bound,
+    current_context,
+    in_unit,
+    run,
+)
+from repairline_rules.packs import PolicyPack
+from repairline_rules.refusals import NotFound
+
+C = TypeVar("C")
+
+
+class Unit(CommandUnit, Protocol):
+    """The unit of work billing's commands use: the command path's, with timers."""
+
+    async def stream_version(self, stream_id: str) -> int: ...
+
+    async def schedule(
+        self,
+        timer_id: str,
+        *,
+        kind: str,
+        stream_id: str,
+        due_at: datetime,
+        payload: dict[str, Any],
+        correlation_id: str,
+    ) -> bool: ...
+
+
+def _pg_reads(uow: Any) -> Store:
+    return PgStore(uow.conn)
+
+
+@dataclass(frozen=True)
+class Billing:
+    """What billing's commands need beside the unit of work: the pack and the reads."""
+
+    pack: PolicyPack
+    unit_of_work: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+    reads: Callable[[Any], Store] = _pg_reads
+
+    async def execute(
+        self, command: Callable[[C, Any, Billing], Awaitable[CommandResult]], cmd: C
+    ) -> CommandResult:
+        """Run ``command`` in a unit of work of its own, afresh after a concurrent write."""
+        assert self.unit_of_work is not None, "a route's Billing needs the unit of work"
+        return await in_unit(self.unit_of_work, lambda uow: command(cmd, uow, self))
+
+
+ACCOUNT = Stream("billing account of ticket", account.fold)
+PENALTY = Stream("penalty", penalty.fold)
+STATEMENT = Stream("settlement statement", settlement.fold)
+TRIP = Stream("trip", trip.fold)
+ASSESSMENT = Stream("assessment", assessment.fold)
+STAFF = Stream("unreachable record", lambda _, events: len(events))
+REFUND = Stream("refund", lambda _, events: bool(events))
+ROSTER = Stream("outlet roster", outlet.fold)
+CONTRACT = Stream("maintenance contract", outlet.fold)
+
+
+async def _run_any(
+    uow: Unit, stream: Stream[Any], stream_id: str, decide: Any, **options: Any
+) -> CommandResult:
+    """`run` on a stream that may not exist yet: its decision says what a second time does."""
+    create = not await uow.stream_version(stream_id)
+    return await run(uow, stream, stream_id, decide, create=create, **options)
+
+
+def _named(_: Any, events: Sequence[Event]) -> dict[str, Any]:
+    """The answer's `event`: the type of the one event recorded."""
+    return {"event": events[0].event_type} if events else {}
+
+
+# -- the ticket's account: quotes (FEE-4), forms and records -----------------------------
+
+
+async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandResult:
+    """FEE-4: the engineer's quote, priced from the ticket's facts (FEE-1..3, FEE-8)."""
+    reads = billing.reads(uow)
+    ticket = await reads.ticket(cmd.ticket_id)
+    if ticket is None:
+        raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
+    facts, region = ticket
+    pricing = await reads.pricing(facts, billing.pack)
+    return await _run_any(
+        uow,
+        ACCOUNT,
+        cmd.ticket_id,
+        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now(), pricing=pricing),
+        region=region,
+    )
+
+
+async def answer_quote(
+    cmd: AcceptQuote | RefuseQuote, uow: Unit, billing: Billing
+) -> CommandResult:
+    """FEE-4: the customer accepts (work may start) or refuses (no work, no charge)."""
+    region = await billing.reads(uow).region(cmd.ticket_id)
+    return await run(
+        uow,
+        ACCOUNT,
+        cmd.ticket_id,
+        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now()),
+        region=region,
+        data=_named,
+    )
+
+
+async def file_on_ticket(
+    cmd: HandInForm | FileServiceRecord, uow: Unit, billing: Billing
+) -> CommandResult:
+    """A service form handed in (PEN-2, PEN-5) or a service recorded (PEN-3, PEN-4)."""
+    region = await billing.reads(uow).region(cmd.ticket_id)
+    if region is None:
+        raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
+    return await _run_any(
+        uow,
+        ACCOUNT,
+        cmd.ticket_id,
+        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now()),
+        region=region,
+        data=_named,
+    )
+
+
+async def report_remote_service(
+    cmd: ReportRemoteService, uow: Unit, billing: Billing
+) -> CommandResult:
+    """The service desk logged a remote service; PEN-4's clock starts."""
+    result = await _run_any(
+        uow,
+        ACCOUNT,
+        cmd.ticket_id,
+        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now()),
+        data=_named,
+    )
+    deadlines = penalty.record_deadlines(
+        billing.pack,
+        ticket_id=cmd.ticket_id,
+        at=uow.now(),
+        event_id=result.event_ids[0],
+        engineer_id=cmd.engineer_id,
+        remote=True,
+    )
+    await start_clocks(deadlines, uow)
+    return result
+
+
+# -- invoices on completion (FEE-1, FEE-4) and FEE-5 overcharges --------------------------
+
+
+async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> CommandResult | None:
+    """FEE-1, FEE-4: the completed repair is invoiced once; a completion seen before its
+    request is parked until the request arrives. Overcharges parked for the invoice are
+    settled with it (FEE-5)."""
+    reads = billing.reads(uow)
+    ticket = await reads.ticket(cmd.ticket_id)
+    if ticket is None:
+        ctx = current_context()
+        parked = ParkedCompletion(
+            cmd.ticket_id,
+            cmd.completed_at,
+            ctx.correlation_id,
+            ctx.causation_id,
+            cmd.parts_replaced,
+        )
+        await reads.park_completion(parked)
+        return None
+    facts, region = ticket
+    pricing = await reads.pricing(facts, billing.pack)
+    result = await _run_any(
+        uow,
+        ACCOUNT,
+        cmd.ticket_id,
+        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now(), pricing=pricing),
+        region=region,
+        data=lambda _, events: {"total_fen": events[0].total_fen} if events else {},
+    )
+    if result.events:
+        for waiting in await reads.resume_overcharges(cmd.ticket_id):
+            with bound(waiting.correlation_id, waiting.complaint.event_id):
+                tariff = (result.data["total_fen"], result.event_ids[0])
+                await _settle_overcharge(waiting.complaint, tariff, uow, billing)
+    return result
+
+
+async def resume_charge(ticket_id: str, uow: Unit, billing: Billing) -> CommandResult | None:
+    """The ticket's request has arrived: a completion parked for it is invoiced now."""
+    parked = await billing.reads(uow).resume_completion(ticket_id)
+    if parked is None:
+        return None
+    cmd = ChargeRepair(parked.ticket_id, parked.completed_at, parked.parts_replaced)
+    with bound(parked.correlation_id, parked.causation_id):
+        return await charge_repair(cmd, uow, billing)
+
+
+async def _settle_overcharge(
+    complaint: VerifiedComplaint, invoice: tuple[int, str], uow: Unit, billing: Billing
+) -> None:
+    """FEE-5: refund the excess to the customer and fine the outlet, once."""
+    tariff_fen, invoice_event_id = invoice
+    decided = penalty.decide_overcharge(
+        billing.pack,
+        complaint,
+        tariff_fen=tariff_fen,
+        invoice_event_id=invoice_event_id,
+        now=uow.now(),
+    )
+    stream_id = f"refund:{complaint.complaint_id}"
+    if decided is None or await uow.stream_version(stream_id):
+        return
+    refund, fine = decided
+    await run(uow, REFUND, stream_id, lambda *_: [refund], create=True)
+    await _enter_penalty(fine, uow)
+
+
+# -- penalties (PEN-1..7) ------------------------------------------------------------------
+
+
+async def _enter_penalty(fine: PenaltyAssessed | None, uow: Unit) -> CommandResult | None:
+    """Enter a penalty once: its id is deterministic, a second attempt changes nothing."""
+    if fine is None:
+        return None
+    stream_id = penalty.penalty_stream(fine.penalty_id)
+    if await uow.stream_version(stream_id):
+        return None
+    return await run(uow, PENALTY, stream_id, lambda *_: [fine], create=True)
+
+
+async def judge_complaint(cmd: JudgeComplaint, uow: Unit, billing: Billing) -> None:
+    """FEE-5 (refund and the outlet's fine; parked until the invoice exists) and PEN-1
+    (the engineer's fine, with its escalations) from a verified complaint."""
+    reads = billing.reads(uow)
+    complaint = cmd.complaint
+    if complaint.outlet_id is None:
+        outlet = await reads.outlet_of(complaint.ticket_id, complaint.engineer_id)
+        complaint = replace(complaint, outlet_id=outlet)
+    if "FEE-5" in cmd.triggers:
+        invoice = await reads.invoice(complaint.ticket_id)
+        if invoice is None:
+            parked = ParkedOvercharge(complaint, current_context().correlation_id)
+            await reads.park_overcharge(parked)
+        else:
+            await _settle_overcharge(complaint, invoice, uow, billing)
+    if "PEN-1" in cmd.triggers:
+        penalty_id = f"PEN-1:{complaint.complaint_id}"
+        earlier = await reads.earlier_complaints(complaint.engineer_id or "", penalty_id)
+        fine = penalty.decide_complaint_penalty(
+            billing.pack, complaint, earlier=earlier, now=uow.now()
+        )
+        await _enter_penalty(fine, uow)
+
+
+async def note_missed_appointment(
+    cmd: NoteMissedAppointment, uow: Unit, billing: Billing
+) -> CommandResult | None:
+    """PEN-7: a missed appointment counted against the engineer is entered at once."""
+    reads = billing.reads(uow)
+    engineer_id = cmd.data.get("engineer_id")
+    earlier = await reads.earlier_misses(engineer_id, penalty.missed_penalty_id(cmd.data))
+    fine = penalty.decide_missed_appointment(
+        billing.pack,
+        cmd.data,
+        event_id=cmd.event_id,
+        outlet_id=await reads.outlet_of(cmd.data["ticket_id"], engineer_id),
+        earlier=earlier,
+        now=uow.now(),
+    )
+    return await _enter_penalty(fine, uow)
+
+
+async def start_clocks(deadlines: Sequence[Deadline], uow: Unit) -> None:
+    """Start the penalty clocks (PEN-2..5): durable timers in this unit of work."""
+    correlation_id = current_context().correlation_id
+    for d in deadlines:
+        await uow.schedule(
+            d.timer_id,
+            kind=d.kind,
+            stream_id=d.stream_id,
+            due_at=d.due_at,
+            payload=d.payload,
+            correlation_id=correlation_id,
+        )
+
+
+async def check_forms(cmd: CheckForms, uow: Unit, billing: Billing) -> CommandResult | None:
+    """PEN-2 / PEN-5 once the deadline has passed: fined when a form was not handed in."""
+    handed_in = account.forms_handed_in(await uow.load_stream(cmd.ticket_id), billing.pack.zone)
+    fine = penalty.decide_forms(
+        billing.pack,
+        cmd,
+        handed_in=handed_in,
+        outlet_id=await billing.reads(uow).outlet_of(cmd.ticket_id, cmd.engineer_id),
+        now=uow.now(),
+    )
+    return await _enter_penalty(fine, uow)
+
+
+async def check_record(cmd: CheckRecord, uow: Unit, billing: Billing) -> CommandResult | None:
+    """PEN-3 / PEN-4 once the deadline has passed: fined when the service is unrecorded."""
+    events = await uow.load_stream(cmd.ticket_id)
+    fine = penalty.decide_record(
+        billing.pack,
+        cmd,
+        recorded=account.service_recorded(events, remote=cmd.remote),
+        outlet_id=await billing.reads(uow).outlet_of(cmd.ticket_id, cmd.engineer_id),
+        now=uow.now(),
+    )
+    return await _enter_penalty(fine, uow)
+
+
+async def record_unreachable(cmd: RecordUnreachable, uow: Unit, billing: Billing) -> CommandResult:
+    """PEN-6: the record is kept; repeated, it is a warning or the manager's fine."""
+    reads = billing.reads(uow)
+    records = await reads.unreachable_records(cmd.engineer_id)
+    recorded = await _run_any(
+        uow,
+        STAFF,
+        penalty.staff_stream(cmd.engineer_id),
+        lambda _, u: penalty.decide_unreachable_record(cmd, now=u.now()),
+    )
+    event_id = recorded.event_ids[0]
+    fine = penalty.decide_unreachable_penalty(
+        billing.pack,
+        cmd,
+        outlet_id=await reads.outlet_of(cmd.ticket_id, cmd.engineer_id),
+        records=[*records, (event_id, cmd.ticket_id, uow.now())],
+        now=uow.now(),
+    )
+    with bound(recorded.correlation_id, event_id):
+        await _enter_penalty(fine, uow)
+    data = {"event_id": event_id, "penalty_id": fine.penalty_id if fine else None}
+    return replace(recorded, data=data)
+
+
+async def rule_on_penalty(
+    cmd: AppealPenalty | RulePenalty, uow: Unit, billing: Billing
+) -> CommandResult:
+    """An appeal of an assessed penalty, or a manager's ruling on an appealed one."""
+    return await run(
+        uow,
+        PENALTY,
+        penalty.penalty_stream(cmd.penalty_id),
+        lambda state, u: penalty.decide(state, cmd, now=u.now()),
+    )
+
+
+# -- settlement (FEE-6), trips (FEE-7), assessment (PEN-8) --------------------------------
+
+
+async def issue_statement(cmd: IssueStatement, uow: Unit, billing: Billing) -> CommandResult:
+    """FEE-6: the outlet's month, once: fees minus refunds and fines, plus credits."""
+    reads = billing.reads(uow)
+    start, end = settlement.period_bounds(billing.pack, cmd.period)
+    items = await reads.period_items(cmd.outlet_id, start, end)
+    earlier = await reads.earlier_statements(cmd.outlet_id)
+    voided = []
+    for penalty_id in settlement.deducted_fines(earlier):
+        state = penalty.fold_penalty(
+            penalty_id, await uow.load_stream(penalty.penalty_stream(penalty_id))
+        )
+        if state is not None and state.status == "voided":
+            voided.append(penalty_id)
+    return await _run_any(
+        uow,
+        STATEMENT,
+        settlement.statement_stream(cmd.outlet_id, cmd.period),
+        lambda issued, u: settlement.decide(
+            issued,
+            cmd,
+            pack=billing.pack,
+            items=items,
+            earlier=earlier,
+            voided=voided,
+            now=u.now(),
+        ),
+    )
+
+
+async def grant_trip(cmd: GrantTrip, uow: Unit, billing: Billing) -> CommandResult:
+    """FEE-7: the trip's meals and hotel allowance."""
+    return await _run_any(
+        uow,
+        TRIP,
+        trip.trip_stream(cmd.trip_id),
+        lambda granted, u: trip.decide(granted, cmd, pack=billing.pack, now=u.now()),
+        data=lambda _, events: events[0].model_dump(mode="json"),
+    )
+
+
+async def assess_engineer(cmd: AssessEngineer, uow: Unit, billing: Billing) -> CommandResult:
+    """PEN-8: the engineer's month, scored once from the facts billing holds."""
+    start, end = settlement.period_bounds(billing.pack, cmd.period)
+    facts = await billing.reads(uow).assessment_facts(cmd.engineer_id, start, end)
+    return await _run_any(
+        uow,
+        ASSESSMENT,
+        assessment.assessment_stream(cmd.engineer_id, cmd.period),
+        lambda assessed, u: assessment.decide(
+            assessed, cmd, pack=billing.pack, facts=facts, now=u.now()
+        ),
+    )
+
+
+# -- the outlet roster (FEE-6) and maintenance contracts (FEE-8) ---------------------------
+
+
+async def change_outlet(cmd: ChangeOutlet, uow: Unit, billing: Billing) -> CommandResult:
+    """The roster's changes share one stream, so they are read back in order."""
+    return await _run_any(
+        uow, ROSTER, outlet.ROSTER_STREAM, lambda _, u: outlet.decide_outlet(cmd, now=u.now())
+    )
+
+
+async def register_contract(cmd: RegisterContract, uow: Unit, billing: Billing) -> CommandResult:
+    """FEE-8: a unit's maintenance contract, where the pack has them."""
+    return await _run_any(
+        uow,
+        CONTRACT,
+        outlet.contract_stream(cmd.contract_id),
+        lambda _, u: outlet.decide_contract(cmd, pack=billing.pack, now=u.now()),
+    )

@@ -1,0 +1,492 @@
+"""Billing's read models, each a declared projection: batched, replayable, rebuilt by
+`replay` and compared with the live one in the integration tests.
+
+Billing's own ledgers (charges, quotes, penalties, refunds, settlements, trips,
+assessments) fold billing's events; its trimmed copies of other contexts' facts fold
+theirs: the tickets (intake's requests and warranty decisions, dispatch's assignments),
+the rewards held for a unit and the callback grades (feedback's).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from repairline_billing.domain import CALLBACK_COMPLETED, WARRANTY_DECIDED
+from repairline_contracts import topics
+from repairline_contracts.base import Event
+from repairline_contracts.billing import (
+    ChargeAssessed,
+    EngineerAssessed,
+    MaintenanceContractRegistered,
+    OutletRosterChanged,
+    OverchargeRefunded,
+    PenaltyAppealed,
+    PenaltyAssessed,
+    PenaltyUpheld,
+    PenaltyVoided,
+    QuoteAccepted,
+    QuoteIssued,
+    QuoteRefused,
+    SettlementStatementIssued,
+    TravelAllowanceGranted,
+)
+from repairline_contracts.dispatch import EngineerAssigned
+from repairline_contracts.feedback import ExtensionRewardGranted
+from repairline_contracts.intake import RepairRequested
+from repairline_platform.eventstore import Delivered, UnitOfWork
+
+
+def wire(event: Event) -> dict[str, Any]:
+    """An event's fields as plain data: lets a handler read a type it has no class for."""
+    return event.model_dump(mode="json")
+
+
+# -- billing's copy of other contexts' facts ------------------------------------------------
+
+
+class Tickets:
+    """Copy: what billing prices a ticket from: intake's request and warranty decision,
+    dispatch's assignment. Either may come before the request."""
+
+    name = "tickets"
+    topics = (topics.INTAKE_EVENTS, topics.DISPATCH_EVENTS)
+    event_types = frozenset(
+        {RepairRequested.event_type, EngineerAssigned.event_type, WARRANTY_DECIDED}
+    )
+    tables = ("billing_tickets", "ticket_assignments", "ticket_warranty")
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            event = item.event
+            if isinstance(event, RepairRequested):
+                await _requested(uow, event)
+            elif isinstance(event, EngineerAssigned):
+                await uow.conn.execute(
+                    "insert into ticket_assignments (ticket_id, engineer_id, service_point_id)"
+                    " values ($1, $2, $3) on conflict (ticket_id) do update set"
+                    " engineer_id = excluded.engineer_id,"
+                    " service_point_id = excluded.service_point_id",
+                    event.ticket_id,
+                    event.engineer_id,
+                    getattr(event, "service_point_id", None),
+                )
+            elif item.envelope.type == WARRANTY_DECIDED:
+                await _warranty(uow, wire(event))
+
+
+async def _requested(uow: UnitOfWork, event: RepairRequested) -> None:
+    await uow.conn.execute(
+        "insert into billing_tickets (ticket_id, product_line, city_tier,"
+        " service_mode, purchase_date, region, serial_no, requested_at)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " on conflict (ticket_id) do nothing",
+        event.ticket_id,
+        event.product.line,
+        event.city_tier.value,
+        event.service_mode.value,
+        event.product.purchase_date,
+        event.region,
+        event.product.serial_no,
+        event.requested_at,
+    )
+
+
+async def _warranty(uow: UnitOfWork, data: dict[str, Any]) -> None:
+    await uow.conn.execute(
+        "insert into ticket_warranty values ($1, $2, $3, $4, $5)"
+        " on conflict (ticket_id) do update set"
+        " unit_in_warranty = excluded.unit_in_warranty,"
+        " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"
+        " reason = excluded.reason",
+        data["ticket_id"],
+        bool(data["unit_in_warranty"]),
+        bool(data["free_visit"]),
+        bool(data["chargeable"]),
+        str(data.get("reason", "")),
+    )
+
+
+class Rewards:
+    """Copy: WAR-11 rewards feedback granted for a unit (by serial number). Which free
+    repairs are spent is read from the invoices (`store`); `used_by_ticket` stays empty."""
+
+    name = "rewards"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset({ExtensionRewardGranted.event_type})
+    tables = ("rewards",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = [
+            (i.envelope.id, e.serial_no, e.reward, e.extended_ends_on, e.reason)
+            for i in items
+            if isinstance(e := i.event, ExtensionRewardGranted) and e.serial_no
+        ]
+        await uow.conn.executemany(
+            "insert into rewards values ($1, $2, $3, $4, $5) on conflict (event_id) do nothing",
+            rows,
+        )
+
+
+# -- billing's reference data: the outlet roster (FEE-6), contracts (FEE-8) ----------------
+
+
+class Outlets:
+    """Projection: outlets and the outlet each engineer's work is settled to."""
+
+    name = "outlets"
+    topics = (topics.BILLING_EVENTS,)
+    event_types = frozenset({OutletRosterChanged.event_type})
+    tables = ("outlets", "engineer_outlets")
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            assert isinstance(e, OutletRosterChanged)
+            await uow.conn.execute(
+                "insert into outlets values ($1, $2, $3, $4) on conflict (outlet_id) do update"
+                " set name = excluded.name, region = excluded.region,"
+                " updated_at = excluded.updated_at",
+                e.outlet_id,
+                e.name,
+                e.region,
+                e.changed_at,
+            )
+            await uow.conn.executemany(
+                "insert into engineer_outlets values ($1, $2) on conflict (engineer_id)"
+                " do update set outlet_id = excluded.outlet_id",
+                [(engineer_id, e.outlet_id) for engineer_id in e.engineer_ids],
+            )
+
+
+class Contracts:
+    """Projection: FEE-8 maintenance contracts by serial number."""
+
+    name = "contracts"
+    topics = (topics.BILLING_EVENTS,)
+    event_types = frozenset({MaintenanceContractRegistered.event_type})
+    tables = ("contracts",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = [
+            (e.contract_id, e.serial_no, e.starts_on)
+            for i in items
+            if isinstance(e := i.event, MaintenanceContractRegistered)
+        ]
+        await uow.conn.executemany(
+            "insert into contracts values ($1, $2, $3) on conflict (contract_id) do update"
+            " set serial_no = excluded.serial_no, starts_on = excluded.starts_on",
+            rows,
+        )
+
+
+# -- billing's ledgers ----------------------------------------------------------------------
+
+
+class Ledger:
+    """One row per event, written once: the shape of billing's plain ledgers. A subclass
+    names its event and table and says how an event becomes a row."""
+
+    name: str
+    topics = (topics.BILLING_EVENTS,)
+    event_types: frozenset[str]
+    tables: tuple[str, ...]
+
+    def row(self, event: Any, event_id: str) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = [self.row(item.event, item.envelope.id) for item in items]
+        if not rows:
+            return
+        marks = ", ".join(f"${n}" for n in range(1, len(rows[0]) + 1))
+        await uow.conn.executemany(
+            f"insert into {self.tables[0]} values ({marks}) on conflict do nothing", rows
+        )
+
+
+def _json(model: Any, field: str) -> str:
+    return json.dumps(model.model_dump(mode="json")[field])
+
+
+class Charges(Ledger):
+    """Projection: the invoice of each ticket."""
+
+    name = "charges"
+    event_types = frozenset({ChargeAssessed.event_type})
+    tables = ("charges",)
+
+    def row(self, e: ChargeAssessed, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.ticket_id,
+            e.total_fen,
+            e.currency,
+            _json(e, "lines"),
+            _json(e, "inputs"),
+            _json(e, "decision"),
+            e.assessed_at,
+            event_id,
+            e.invoice_no,
+            e.quote_id,
+            e.matches_quote,
+            e.quote_note,
+            e.engineer_id,
+            e.outlet_id,
+        )
+
+
+QUOTE_RANK = {"issued": 1, "accepted": 2, "refused": 2}
+PENALTY_RANK = {"assessed": 1, "appealed": 2, "voided": 3, "upheld": 3}
+JSONB = frozenset({"lines", "inputs", "decision", "evidence"})
+
+
+async def _merge(
+    uow: UnitOfWork, table: str, key: str, values: dict[str, Any], ranks: dict[str, int]
+) -> None:
+    """Upsert a row whose facts may arrive in any order: a column once set keeps its
+    value, and the status only moves to a higher rank."""
+    values = {**values, "status_rank": ranks[values["status"]]}
+    columns = list(values)
+    marks = ", ".join(f"${i}::jsonb" if c in JSONB else f"${i}" for i, c in enumerate(columns, 1))
+    kept = ", ".join(
+        f"{c} = coalesce(t.{c}, excluded.{c})"
+        for c in columns
+        if c not in (key, "status", "status_rank")
+    )
+    await uow.conn.execute(
+        f"insert into {table} as t ({', '.join(columns)}) values ({marks})"
+        f" on conflict ({key}) do update set {kept},"
+        " status = case when excluded.status_rank > t.status_rank"
+        " then excluded.status else t.status end,"
+        " status_rank = greatest(t.status_rank, excluded.status_rank)",
+        *values.values(),
+    )
+
+
+class Quotes:
+    """Projection: quotes and what the customer said (FEE-4)."""
+
+    name = "quotes"
+    topics = (topics.BILLING_EVENTS,)
+    event_types = frozenset(
+        {QuoteIssued.event_type, QuoteAccepted.event_type, QuoteRefused.event_type}
+    )
+    tables = ("quotes",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            values: dict[str, Any] = {"quote_id": e.quote_id, "ticket_id": e.ticket_id}  # type: ignore[attr-defined]
+            if isinstance(e, QuoteIssued):
+                values.update(
+                    engineer_id=e.engineer_id,
+                    total_fen=e.total_fen,
+                    lines=_json(e, "lines"),
+                    inputs=_json(e, "inputs"),
+                    needs_customer_agreement=e.needs_customer_agreement,
+                    decision=_json(e, "decision"),
+                    issued_at=e.issued_at,
+                    event_id=item.envelope.id,
+                    status="issued",
+                )
+            elif isinstance(e, QuoteAccepted):
+                values.update(status="accepted", decided_at=e.accepted_at)
+            elif isinstance(e, QuoteRefused):
+                values.update(status="refused", decided_at=e.refused_at, refusal_reason=e.reason)
+            await _merge(uow, "quotes", "quote_id", values, QUOTE_RANK)
+
+
+class Penalties:
+    """Projection: the penalty ledger, per engineer and per outlet; never deleted."""
+
+    name = "penalties"
+    topics = (topics.BILLING_EVENTS,)
+    event_types = frozenset(
+        e.event_type for e in (PenaltyAssessed, PenaltyAppealed, PenaltyVoided, PenaltyUpheld)
+    )
+    tables = ("penalties",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            values: dict[str, Any] = {"penalty_id": e.penalty_id, "ticket_id": e.ticket_id}  # type: ignore[attr-defined]
+            values.update(_penalty_facts(e, item.envelope.id))
+            await _merge(uow, "penalties", "penalty_id", values, PENALTY_RANK)
+
+
+def _penalty_facts(e: Event, event_id: str) -> dict[str, Any]:
+    if isinstance(e, PenaltyAssessed):
+        return {
+            "subject": e.subject,
+            "engineer_id": e.engineer_id,
+            "outlet_id": e.outlet_id,
+            "fine_fen": e.fine_fen,
+            "sanction": e.sanction,
+            "payee": e.payee,
+            "reason": e.reason,
+            "kind": e.kind,
+            "rule_ids": list(e.decision.rule_ids),
+            "evidence": _json(e, "evidence"),
+            "decision": _json(e, "decision"),
+            "offence_at": e.offence_at,
+            "assessed_at": e.assessed_at,
+            "event_id": event_id,
+            "status": "assessed",
+        }
+    if isinstance(e, PenaltyAppealed):
+        return {"status": "appealed", "appeal_reason": e.reason, "appealed_at": e.appealed_at}
+    ruled_at = e.voided_at if isinstance(e, PenaltyVoided) else e.upheld_at  # type: ignore[attr-defined]
+    return {
+        "status": "voided" if isinstance(e, PenaltyVoided) else "upheld",
+        "manager_id": e.manager_id,  # type: ignore[attr-defined]
+        "ruling_reason": e.reason,  # type: ignore[attr-defined]
+        "ruled_at": ruled_at,
+    }
+
+
+class Refunds(Ledger):
+    """Projection: FEE-5 refunds."""
+
+    name = "refunds"
+    event_types = frozenset({OverchargeRefunded.event_type})
+    tables = ("refunds",)
+
+    def row(self, e: OverchargeRefunded, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.complaint_id,
+            e.ticket_id,
+            e.outlet_id,
+            e.charged_fen,
+            e.tariff_fen,
+            e.refund_fen,
+            _json(e, "evidence"),
+            _json(e, "decision"),
+            e.refunded_at,
+            event_id,
+        )
+
+
+class Settlements(Ledger):
+    """Projection: FEE-6 statements per outlet and period."""
+
+    name = "settlements"
+    event_types = frozenset({SettlementStatementIssued.event_type})
+    tables = ("settlements",)
+
+    def row(self, e: SettlementStatementIssued, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.statement_id,
+            e.outlet_id,
+            e.period,
+            e.fees_fen,
+            e.refunds_fen,
+            e.fines_fen,
+            e.net_fen,
+            _json(e, "lines"),
+            e.voucher_received_on,
+            e.pay_by,
+            _json(e, "decision"),
+            e.issued_at,
+            event_id,
+            e.credits_fen,
+        )
+
+
+class Trips(Ledger):
+    """Projection: FEE-7 travel allowances."""
+
+    name = "trips"
+    event_types = frozenset({TravelAllowanceGranted.event_type})
+    tables = ("trips",)
+
+    def row(self, e: TravelAllowanceGranted, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.trip_id,
+            e.ticket_id,
+            e.engineer_id,
+            e.departed_at,
+            e.returned_at,
+            e.trip_days,
+            e.meals_fen,
+            e.hotel_fen,
+            e.total_fen,
+            e.reason,
+            _json(e, "decision"),
+            e.granted_at,
+            event_id,
+        )
+
+
+class CallbackGrades:
+    """Projection: feedback's callback grades per engineer (FBK-5), facts for PEN-8."""
+
+    name = "callback-grades"
+    topics = (topics.FEEDBACK_EVENTS,)
+    event_types = frozenset({CALLBACK_COMPLETED})
+    tables = ("callback_grades",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = []
+        for item in items:
+            data = wire(item.event)
+            rows.append(
+                (
+                    item.envelope.id,
+                    data["ticket_id"],
+                    data.get("engineer_id"),
+                    str(data["grade"]),
+                    datetime.fromisoformat(data["completed_at"]),
+                )
+            )
+        await uow.conn.executemany(
+            "insert into callback_grades values ($1, $2, $3, $4, $5)"
+            " on conflict (event_id) do nothing",
+            rows,
+        )
+
+
+class Assessments(Ledger):
+    """Projection: PEN-8 assessments per engineer and month."""
+
+    name = "assessments"
+    event_types = frozenset({EngineerAssessed.event_type})
+    tables = ("assessments",)
+
+    def row(self, e: EngineerAssessed, event_id: str) -> tuple[Any, ...]:
+        return (
+            f"{e.engineer_id}:{e.period}",
+            e.engineer_id,
+            e.period,
+            e.attitude,
+            e.quality,
+            e.efficiency,
+            e.satisfaction,
+            e.total,
+            e.band,
+            _json(e, "counts"),
+            _json(e, "evidence"),
+            e.reason,
+            _json(e, "decision"),
+            e.assessed_at,
+            event_id,
+        )
+
+
+def all_projections() -> list[Any]:
+    """Every read model of billing, as the service declares them."""
+    return [
+        Tickets(),
+        Rewards(),
+        CallbackGrades(),
+        Outlets(),
+        Contracts(),
+        Charges(),
+        Quotes(),
+        Penalties(),
+        Refunds(),
+        Settlements(),
+        Trips(),
+        Assessments(),
+    ]

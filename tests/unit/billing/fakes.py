@@ -1,0 +1,110 @@
+"""A hand-written fake of billing's `store` protocol, over the in-memory event store.
+
+What billing's projections would hold is read from the committed in-memory streams
+(penalties, statements, unreachable records) or set by the test (tickets, invoices,
+the roster); parked work is kept in dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from repairline_billing.domain.assessment import AssessmentFact
+from repairline_billing.domain.pricing import PricingContext, TicketFacts
+from repairline_billing.domain.settlement import PeriodItems
+from repairline_billing.store import ParkedCompletion, ParkedOvercharge
+from repairline_contracts.billing import (
+    ChargeAssessed,
+    PenaltyAssessed,
+    PenaltyVoided,
+    SettlementStatementIssued,
+)
+from repairline_platform.testing import InMemoryEventStore
+from repairline_rules.packs import PolicyPack
+
+
+@dataclass
+class FakeStore:
+    memory: InMemoryEventStore
+    tickets: dict[str, tuple[TicketFacts, str]] = field(default_factory=dict)
+    roster: dict[str, str] = field(default_factory=dict)  # engineer -> outlet
+    items: PeriodItems = field(default_factory=PeriodItems)
+    facts: list[AssessmentFact] = field(default_factory=list)
+    parked_completions: dict[str, ParkedCompletion] = field(default_factory=dict)
+    parked_overcharges: dict[str, list[ParkedOvercharge]] = field(default_factory=dict)
+
+    def _penalties(self, rule_id: str, engineer_id: str, penalty_id: str) -> list[PenaltyAssessed]:
+        voided = {
+            e.penalty_id
+            for env in self.memory.envelopes()
+            if isinstance(e := env.event(), PenaltyVoided)
+        }
+        return [
+            e
+            for env in self.memory.envelopes()
+            if isinstance(e := env.event(), PenaltyAssessed)
+            and rule_id in e.decision.rule_ids
+            and e.engineer_id == engineer_id
+            and e.penalty_id != penalty_id
+            and e.penalty_id not in voided
+        ]
+
+    async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None:
+        return self.tickets.get(ticket_id)
+
+    async def region(self, ticket_id: str) -> str | None:
+        found = self.tickets.get(ticket_id)
+        return found[1] if found else None
+
+    async def pricing(self, facts: TicketFacts, pack: PolicyPack) -> PricingContext:
+        return PricingContext(facts)
+
+    async def outlet_of(self, ticket_id: str, engineer_id: str | None) -> str | None:
+        return self.roster.get(engineer_id or "")
+
+    async def invoice(self, ticket_id: str) -> tuple[int, str] | None:
+        for env in self.memory.streams.get(ticket_id, []):
+            if isinstance(e := env.event(), ChargeAssessed):
+                return e.total_fen, env.id
+        return None
+
+    async def earlier_complaints(
+        self, engineer_id: str, penalty_id: str
+    ) -> list[tuple[str, datetime]]:
+        found = self._penalties("PEN-1", engineer_id, penalty_id)
+        return [(p.kind or "", p.offence_at) for p in found]
+
+    async def earlier_misses(self, engineer_id: str, penalty_id: str) -> list[datetime]:
+        return [p.offence_at for p in self._penalties("PEN-7", engineer_id, penalty_id)]
+
+    async def unreachable_records(self, engineer_id: str) -> list[tuple[str, str, datetime]]:
+        stream = self.memory.streams.get(f"staff:{engineer_id}", [])
+        return [(env.id, env.subject, env.time) for env in stream]
+
+    async def period_items(self, outlet_id: str, start: datetime, end: datetime) -> PeriodItems:
+        return self.items
+
+    async def earlier_statements(self, outlet_id: str) -> list[SettlementStatementIssued]:
+        return [
+            e
+            for env in self.memory.envelopes()
+            if isinstance(e := env.event(), SettlementStatementIssued) and e.outlet_id == outlet_id
+        ]
+
+    async def assessment_facts(
+        self, engineer_id: str, start: datetime, end: datetime
+    ) -> list[AssessmentFact]:
+        return list(self.facts)
+
+    async def park_completion(self, parked: ParkedCompletion) -> None:
+        self.parked_completions.setdefault(parked.ticket_id, parked)
+
+    async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None:
+        return self.parked_completions.pop(ticket_id, None)
+
+    async def park_overcharge(self, parked: ParkedOvercharge) -> None:
+        self.parked_overcharges.setdefault(parked.complaint.ticket_id, []).append(parked)
+
+    async def resume_overcharges(self, ticket_id: str) -> list[ParkedOvercharge]:
+        return self.parked_overcharges.pop(ticket_id, [])
