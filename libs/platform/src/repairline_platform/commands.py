@@ -69,11 +69,24 @@ def current_context() -> CommandContext:
 
 
 class CommandUnit(Protocol):
-    """What the command path needs of a unit of work; PostgreSQL's and the in-memory fake."""
+    """What commands need of a unit of work; PostgreSQL's and the in-memory fake."""
 
     def now(self) -> datetime: ...
 
     async def load_stream(self, stream_id: str) -> list[Event]: ...
+
+    async def stream_version(self, stream_id: str) -> int: ...
+
+    async def schedule(
+        self,
+        timer_id: str,
+        *,
+        kind: str,
+        stream_id: str,
+        due_at: datetime,
+        payload: dict[str, Any],
+        correlation_id: str,
+    ) -> bool: ...
 
     async def append(
         self,

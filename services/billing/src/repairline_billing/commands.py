@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from repairline_billing.domain import account, assessment, outlet, penalty, settlement, trip
 from repairline_billing.domain.account import (
@@ -57,21 +56,8 @@ from repairline_rules.refusals import NotFound
 C = TypeVar("C")
 
 
-class Unit(CommandUnit, Protocol):
-    """The unit of work billing's commands use: the command path's, with timers."""
-
-    async def stream_version(self, stream_id: str) -> int: ...
-
-    async def schedule(
-        self,
-        timer_id: str,
-        *,
-        kind: str,
-        stream_id: str,
-        due_at: datetime,
-        payload: dict[str, Any],
-        correlation_id: str,
-    ) -> bool: ...
+Unit = CommandUnit
+"""The unit of work a command runs in: PostgreSQL's, or the in-memory fake."""
 
 
 def _pg_reads(uow: Any) -> Store:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from repairline_contracts.base import Event, event_payload
 from repairline_contracts.feedback import CallbackAttempted, CallbackScheduled, ComplaintFiled
@@ -41,21 +41,8 @@ SAMPLE = Stream("survey sample", sample.fold)
 KEY_CUSTOMER = Stream("key customer", key_customer.fold)
 
 
-class Unit(CommandUnit, Protocol):
-    """The unit of work a feedback command runs in: PostgreSQL's, or the in-memory fake."""
-
-    async def stream_version(self, stream_id: str) -> int: ...
-
-    async def schedule(
-        self,
-        timer_id: str,
-        *,
-        kind: str,
-        stream_id: str,
-        due_at: datetime,
-        payload: dict[str, Any],
-        correlation_id: str,
-    ) -> bool: ...
+Unit = CommandUnit
+"""The unit of work a command runs in: PostgreSQL's, or the in-memory fake."""
 
 
 @dataclass(frozen=True)
