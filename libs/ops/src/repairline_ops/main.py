@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help)
+    "deadletters": ("repairline_ops.deadletters", "list, show and redrive dead letters"),
 }
 
 

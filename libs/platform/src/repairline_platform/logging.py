@@ -42,7 +42,43 @@ def configure_logging(service: str, *, fmt: str = "json", level: str = "INFO") -
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s")
+    _route_stdlib_logging(renderer)
+
+
+def _route_stdlib_logging(renderer: Any) -> None:
+    """Libraries' own logging (FastStream, aiokafka, uvicorn) in the same format, at warning
+    level, redacted like ours."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _redact,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_repairline", False):
+            root.removeHandler(old)
+    handler._repairline = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
+def get_stdlib_logger(name: str) -> logging.Logger:
+    """A library's logger kept at warning level (its per-message info lines are noise)."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.WARNING)
+    return logger
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -27,11 +27,19 @@ from pydantic import BaseModel, Field
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
 from repairline_platform import commands, db
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
-from repairline_platform.consumer import DeadLetterPublisher, InboxConsumer, SeekToStoredOffsets
+from repairline_platform.consumer import (
+    InboxConsumer,
+    Redriver,
+    SeekToStoredOffsets,
+    start_position,
+    start_time,
+    wait_backoff,
+)
 from repairline_platform.eventstore import Handler, Origin, UnitOfWork
+from repairline_platform.health import readiness, supervise
 from repairline_platform.http import install_error_handlers
 from repairline_platform.kafka import ensure_topics
-from repairline_platform.logging import configure_logging, get_logger
+from repairline_platform.logging import configure_logging, get_logger, get_stdlib_logger
 from repairline_platform.relay import OutboxRelay, make_producer
 from repairline_platform.settings import ServiceSettings
 from repairline_platform.timers import TimerHandler, TimerPoller
@@ -68,6 +76,8 @@ class Runtime:
     timers: TimerPoller | None = None
     broker: KafkaBroker | None = None
     ready: bool = False
+    inboxes: list[InboxConsumer] = field(default_factory=list)
+    redriver: Redriver | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -114,7 +124,7 @@ class Runtime:
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         own = {t for t in (self._own_topic(),) if t}
         inline = [h for h in self.handlers if is_projection(h) and own & set(h.topics)]
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire(timeout=db.ACQUIRE_TIMEOUT) as conn, conn.transaction():
             uow = UnitOfWork(
                 conn=conn,
                 clock=self.clock,
@@ -152,49 +162,55 @@ class Runtime:
             partitions=s.topic_partitions,
             replication=s.topic_replication,
         )
-        self.producer = make_producer(s.kafka_bootstrap, f"{s.topic_prefix}{self.name}")
-        await self.producer.start()
         self.relay = OutboxRelay(
             self.pool,
-            self.producer,
+            lambda: make_producer(s.kafka_bootstrap, f"{s.topic_prefix}{self.name}"),
             lock_name=self.name,
             batch_size=s.relay_batch_size,
             idle_seconds=s.relay_idle_seconds,
+            dead_letter_topic=self.topic(DEAD_LETTER),
+            source=f"/{self.name}",
         )
         timer_handlers = self.spec.timer_handlers(self)
         self.timers = TimerPoller(
             self.unit_of_work, self.clock, timer_handlers, poll_seconds=s.timer_poll_seconds
         )
-        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        self._tasks.append(supervise("relay", self.relay.run, lambda: self.ready))
         if timer_handlers:
-            self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
+            self._tasks.append(supervise("timers", self.timers.run, lambda: self.ready))
         self.broker = KafkaBroker(
             s.kafka_bootstrap,
             client_id=f"{s.topic_prefix}{self.name}",
             graceful_timeout=s.shutdown_grace_seconds,
-            logger=None,
-        )
-        dead_letters = DeadLetterPublisher(
-            self.producer, self.topic(DEAD_LETTER), f"/{self.name}", self.clock
+            logger=get_stdlib_logger("faststream"),
         )
         for handler in self.handlers:
-            self._subscribe(handler, dead_letters)
+            await self._subscribe(handler)
+        for inbox in self.inboxes:
+            await inbox.release_parked()
+        self.redriver = Redriver(self.pool, self.inboxes)
+        self._tasks.append(supervise("redrive", self.redriver.run, lambda: self.ready))
         await self.broker.start()
         self.ready = True
         log.info("service started", pack=self.pack.id, pack_version=str(self.pack.version))
 
-    def _subscribe(self, handler: Handler, dead_letters: DeadLetterPublisher) -> None:
+    async def _subscribe(self, handler: Handler) -> None:
         assert self.broker is not None
         s = self.settings
         inbox = InboxConsumer(
             handler,
             consumer_name=self.consumer_name(handler),
             unit_of_work=self.unit_of_work,
-            dead_letter=dead_letters,
+            dead_letter=lambda _: self.relay.wake() if self.relay else None,
         )
+        self.inboxes.append(inbox)
         holder: dict[str, Any] = {}
+        inbox.kafka_consumer = lambda: getattr(holder.get("sub"), "consumer", None)
         listener = SeekToStoredOffsets(
-            self.pool, inbox.name, lambda: getattr(holder.get("sub"), "consumer", None)
+            self.pool,
+            inbox.name,
+            inbox.kafka_consumer,
+            await start_time(self.pool, inbox.name, start_position(handler)),
         )
 
         async def raw_records(message: Any, _original: Any) -> Any:
@@ -217,10 +233,15 @@ class Runtime:
         async def on_batch(records: Any) -> None:
             try:
                 await inbox.process(records)
-            except Exception:
-                log.exception("batch not applied; it will be retried", consumer=inbox.name)
-                await asyncio.sleep(1.0)
+            except Exception as exc:
+                log.warning(
+                    "batch not applied; it will be retried",
+                    consumer=inbox.name,
+                    error=type(exc).__name__,
+                )
+                await wait_backoff(inbox.health, exc)
                 raise
+            inbox.health.succeeded()
 
     async def stop(self) -> None:
         self.ready = False
@@ -230,10 +251,12 @@ class Runtime:
             self.timers.stop()
         if self.relay is not None:
             self.relay.stop()
+        if self.redriver is not None:
+            self.redriver.stop()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
-        if self.producer is not None:
-            await self.producer.stop()
+        for task in self._tasks:
+            task.cancel()
         await self.pool.close()
         log.info("service stopped")
 
@@ -255,15 +278,10 @@ def _platform_routes(rt: Runtime) -> APIRouter:
     async def readyz() -> Any:
         from fastapi.responses import JSONResponse
 
-        ok = rt.ready
-        if ok:
-            try:
-                await rt.pool.fetchval("select 1")
-            except Exception:
-                ok = False
+        ok, checks = await readiness(rt)
         return JSONResponse(
             status_code=200 if ok else 503,
-            content={"ready": ok, "service": rt.name},
+            content={"ready": ok, "service": rt.name, "checks": checks},
         )
 
     @router.get("/admin/clock")
