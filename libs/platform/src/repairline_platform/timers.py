@@ -140,7 +140,7 @@ class TimerPoller:
         error = f"{type(exc).__name__}: {exc}"[:1000]
         await uow.conn.execute(
             "update timers set attempts = $2, last_error = $3,"
-            " parked_at = case when $4 then $5 else null end where timer_id = $1",
+            " parked_at = case when $4::boolean then $5::timestamptz end where timer_id = $1",
             timer.timer_id,
             attempts,
             error,
