@@ -88,6 +88,7 @@ class OutboxRelay:
         self.failures = 0  # turns ended by an error, in a row
         self.restarts = 0  # producers rebuilt
         self.quarantined = 0
+        self.lock_pid: int | None = None  # the backend holding (or waiting for) the lock
 
     def wake(self) -> None:
         self._wake.set()
@@ -118,6 +119,7 @@ class OutboxRelay:
 
     async def _turn(self) -> None:
         async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            self.lock_pid = conn.get_server_pid()
             if not await self._take_lock(conn):
                 return
             self.holding = True
