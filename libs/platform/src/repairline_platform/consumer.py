@@ -213,6 +213,8 @@ class InboxConsumer:
         letters: list[DeadLetter] = []
         async with self._uow() as uow:
             conn = uow.conn
+            records = [e.record for e in entries]
+            entries = await self._past_stored(conn, entries, result)
             to_apply = await self._park_held(conn, entries, result)
             fresh = await self._fresh(conn, to_apply, result)
             if fresh:
@@ -224,7 +226,7 @@ class InboxConsumer:
                     letters.append(DeadLetter(entry.record, entry.error, self.name))
                 elif entry.item is None and entry.held is None and entry.error is None:
                     result.ignored += 1
-            await _store_offsets(conn, self.name, [e.record for e in entries])
+            await _store_offsets(conn, self.name, records)
         result.dead = len(letters)
         for letter in letters:
             _log_dead_letter(letter)
@@ -233,6 +235,21 @@ class InboxConsumer:
             if inspect.isawaitable(done):
                 await done
         return result
+
+    async def _past_stored(
+        self, conn: asyncpg.Connection, entries: Sequence[_Entry], result: BatchResult
+    ) -> list[_Entry]:
+        """The entries at or past the stored positions: what lies before them was consumed
+        already, or lies before where this consumer group starts (a seek on assignment is
+        not guaranteed to win over a fetch already under way)."""
+        stored = await stored_offsets(conn, self.name)
+        kept = [
+            e
+            for e in entries
+            if e.record.offset >= stored.get((e.record.topic, e.record.partition), 0)
+        ]
+        result.duplicates += len(entries) - len(kept)
+        return kept
 
     async def _park_held(
         self, conn: asyncpg.Connection, entries: Sequence[_Entry], result: BatchResult
@@ -436,7 +453,9 @@ async def store_positions(
     )
 
 
-async def stored_offsets(pool: asyncpg.Pool, consumer: str) -> dict[tuple[str, int], int]:
+async def stored_offsets(
+    pool: asyncpg.Pool | asyncpg.Connection, consumer: str
+) -> dict[tuple[str, int], int]:
     rows = await pool.fetch(
         "select topic, partition, next_offset from consumer_offsets where consumer = $1", consumer
     )
