@@ -143,14 +143,14 @@ def test_an_event_too_large_is_a_422_at_the_http_edge():
 
 def test_library_logging_is_json_at_warning_level_and_redacted(capsys):
     configure_logging("tests", fmt="json")
-    library = get_stdlib_logger("faststream")
+    library = get_stdlib_logger("repairline.broker")  # the logger FastStream is given
     library.info("consumed message %s", "noise")
     library.warning("rebalance in progress", extra={"customer_mobile": "13900000000"})
 
     err = capsys.readouterr().err
     lines = [json.loads(line) for line in err.splitlines() if line.strip()]
     assert [line["event"] for line in lines] == ["rebalance in progress"]
-    assert lines[0]["level"] == "warning" and lines[0]["logger"] == "faststream"
+    assert lines[0]["level"] == "warning" and lines[0]["logger"] == "repairline.broker"
     assert "13900000000" not in err
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_repairline", False)]:

@@ -78,6 +78,7 @@ def get_stdlib_logger(name: str) -> logging.Logger:
     """A library's logger kept at warning level (its per-message info lines are noise)."""
     logger = logging.getLogger(name)
     logger.setLevel(logging.WARNING)
+    logger.propagate = True  # to the JSON handler on the root logger
     return logger
 
 

@@ -182,7 +182,7 @@ class Runtime:
             s.kafka_bootstrap,
             client_id=f"{s.topic_prefix}{self.name}",
             graceful_timeout=s.shutdown_grace_seconds,
-            logger=get_stdlib_logger("faststream"),
+            logger=get_stdlib_logger("repairline.broker"),
         )
         for handler in self.handlers:
             await self._subscribe(handler)
