@@ -155,3 +155,29 @@ def test_library_logging_is_json_at_warning_level_and_redacted(capsys):
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_repairline", False)]:
         root.removeHandler(handler)
+
+
+def test_a_long_list_is_paged_within_the_byte_budget_in_order():
+    from repairline_contracts.base import pages
+    from repairline_contracts.billing import SettlementLine
+
+    lines = [
+        SettlementLine(
+            kind="fee",
+            ref_id=f"inv-{i}",
+            ticket_id=f"t-{i}",
+            amount_fen=3000,
+            rule_id="FEE-1",
+            description="on-site repair " * 10,
+        )
+        for i in range(5000)
+    ]
+    paged = pages(lines, max_bytes=64 * 1024)
+
+    assert [line for page in paged for line in page] == lines
+    assert len(paged) > 1
+    assert all(
+        len("[" + ",".join(line.model_dump_json() for line in page) + "]") <= 64 * 1024
+        for page in paged
+    )
+    assert pages([]) == [()]

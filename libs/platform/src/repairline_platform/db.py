@@ -107,6 +107,8 @@ create table if not exists consumer_starts (
 
 alter table events add column if not exists quarantined_at timestamptz;
 alter table events add column if not exists publish_error text;
+create index if not exists events_quarantined on events (stream_id)
+    where quarantined_at is not null and published_at is null;
 
 alter table timers add column if not exists attempts integer not null default 0;
 alter table timers add column if not exists last_error text;
@@ -153,6 +155,7 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> 
     """Apply the platform schema and the given migrations once each, under a lock."""
     applied: list[str] = []
     async with conn.transaction():
+        await conn.execute("set local statement_timeout = 0")  # an index on a big table
         await conn.execute("select pg_advisory_xact_lock($1)", advisory_key("migrations"))
         await conn.execute(
             "create table if not exists schema_migrations ("

@@ -93,12 +93,13 @@ async def _database_figures(rt: Runtime) -> dict[str, Any]:
         "   where published_at is null and quarantined_at is null) as oldest_unpublished,"
         " (select count(*) from events"
         "   where quarantined_at is not null and published_at is null) as quarantined,"
-        " (select min(due_at) from timers"
-        "   where fired_at is null and parked_at is null) as oldest_timer,"
+        " (select min(due_at) from timers where fired_at is null and parked_at is null"
+        "   and kind = any($1::text[])) as oldest_timer,"
         " (select count(*) from timers where parked_at is not null and fired_at is null)"
         "   as parked_timers,"
         " (select count(*) from parked_events) as held_events,"
-        " (select count(*) from dead_letters) as dead_letters"
+        " (select count(*) from dead_letters) as dead_letters",
+        list(rt.timers.kinds) if rt.timers is not None else [],
     )
 
     def age(at: Any) -> float:

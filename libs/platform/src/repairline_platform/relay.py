@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ STRUCTURED = [("content-type", b"application/cloudevents+json; charset=UTF-8")]
 
 MAX_REQUEST_BYTES = 1024 * 1024  # the producer's (and the broker's default) message limit
 MAX_RECORD_BYTES = MAX_REQUEST_BYTES - 16 * 1024  # room for the batch and record overhead
+DEAD_LETTER_POLL_SECONDS = 1.0  # and at once when a consumer records one
 
 
 def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -88,9 +90,12 @@ class OutboxRelay:
         self.failures = 0  # turns ended by an error, in a row
         self.restarts = 0  # producers rebuilt
         self.quarantined = 0
+        self._dead_letters_due = 0.0
         self.lock_pid: int | None = None  # the backend holding (or waiting for) the lock
 
-    def wake(self) -> None:
+    def wake(self, *, dead_letters: bool = False) -> None:
+        if dead_letters:
+            self._dead_letters_due = 0.0
         self._wake.set()
 
     def stop(self) -> None:
@@ -193,7 +198,9 @@ class OutboxRelay:
                 [r["global_position"] for r in sendable],
             )
             self.published += len(sendable)
-        await self._publish_dead_letters(conn)
+        if time.monotonic() >= self._dead_letters_due:
+            self._dead_letters_due = time.monotonic() + DEAD_LETTER_POLL_SECONDS
+            await self._publish_dead_letters(conn)
         return len(rows)
 
     async def _quarantine_oversized(self, conn: asyncpg.Connection, rows: list[Any]) -> list[Any]:

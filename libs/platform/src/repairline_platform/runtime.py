@@ -201,7 +201,7 @@ class Runtime:
             handler,
             consumer_name=self.consumer_name(handler),
             unit_of_work=self.unit_of_work,
-            dead_letter=lambda _: self.relay.wake() if self.relay else None,
+            dead_letter=lambda _: self.relay.wake(dead_letters=True) if self.relay else None,
         )
         self.inboxes.append(inbox)
         holder: dict[str, Any] = {}

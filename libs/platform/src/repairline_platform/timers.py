@@ -68,6 +68,11 @@ class TimerPoller:
         self.polls = 0
         self.poll_failures = 0  # in a row
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The timer kinds this poller fires."""
+        return tuple(self._handlers)
+
     def stop(self) -> None:
         self._stopping = True
 
