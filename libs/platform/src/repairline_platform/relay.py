@@ -177,6 +177,8 @@ class OutboxRelay:
             " where published_at is null and quarantined_at is null"
             " and stream_id <> all(array(select stream_id from events"
             "   where quarantined_at is not null and published_at is null))"
+            " and exists (select 1 from pg_locks where locktype = 'advisory'"
+            "   and pid = pg_backend_pid() and granted)"  # the lock, checked with the read
             " order by global_position limit $1",
             self._batch_size,
         )
