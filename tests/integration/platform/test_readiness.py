@@ -81,6 +81,7 @@ async def test_a_relay_that_is_not_running_makes_the_service_unready(dispatch: R
 
     checks = await eventually(lambda: not_ready(dispatch))
     assert checks["tasks"]["relay"] is False
+    assert health.liveness(dispatch) == (False, ["relay"])  # the orchestrator restarts it
 
 
 async def _equals(awaitable, expected) -> bool:

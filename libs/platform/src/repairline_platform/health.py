@@ -59,6 +59,12 @@ def supervise(
     return asyncio.create_task(loop(), name=name)
 
 
+def liveness(rt: Runtime) -> tuple[bool, list[str]]:
+    """Alive unless a background task of a started service has ended for good (restart me)."""
+    dead = [t.get_name() for t in rt._tasks if t.done()] if rt.ready else []
+    return not dead, dead
+
+
 async def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
     """Whether the service is ready, and the figures that say why."""
     checks: dict[str, Any] = {"started": rt.ready}

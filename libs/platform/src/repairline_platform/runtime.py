@@ -36,7 +36,7 @@ from repairline_platform.consumer import (
     wait_backoff,
 )
 from repairline_platform.eventstore import Handler, Origin, UnitOfWork
-from repairline_platform.health import readiness, supervise
+from repairline_platform.health import liveness, readiness, supervise
 from repairline_platform.http import install_error_handlers
 from repairline_platform.kafka import ensure_topics
 from repairline_platform.logging import configure_logging, get_logger, get_stdlib_logger
@@ -271,8 +271,14 @@ def _platform_routes(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "alive", "service": rt.name}
+    async def healthz() -> Any:
+        from fastapi.responses import JSONResponse
+
+        alive, dead = liveness(rt)
+        return JSONResponse(
+            status_code=200 if alive else 503,
+            content={"status": "alive" if alive else "dead", "service": rt.name, "dead": dead},
+        )
 
     @router.get("/readyz")
     async def readyz() -> Any:
