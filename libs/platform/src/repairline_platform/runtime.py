@@ -18,7 +18,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -71,11 +70,11 @@ class Runtime:
     pack: Any = field(init=False)
     origin: Origin = field(init=False)
     handlers: Sequence[Handler] = field(init=False, default=())
-    producer: AIOKafkaProducer | None = None
     relay: OutboxRelay | None = None
     timers: TimerPoller | None = None
     broker: KafkaBroker | None = None
     ready: bool = False
+    stopping: bool = False
     inboxes: list[InboxConsumer] = field(default_factory=list)
     redriver: Redriver | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -175,9 +174,9 @@ class Runtime:
         self.timers = TimerPoller(
             self.unit_of_work, self.clock, timer_handlers, poll_seconds=s.timer_poll_seconds
         )
-        self._tasks.append(supervise("relay", self.relay.run, lambda: self.ready))
+        self._tasks.append(supervise("relay", self.relay.run, lambda: not self.stopping))
         if timer_handlers:
-            self._tasks.append(supervise("timers", self.timers.run, lambda: self.ready))
+            self._tasks.append(supervise("timers", self.timers.run, lambda: not self.stopping))
         self.broker = KafkaBroker(
             s.kafka_bootstrap,
             client_id=f"{s.topic_prefix}{self.name}",
@@ -189,7 +188,7 @@ class Runtime:
         for inbox in self.inboxes:
             await inbox.release_parked()
         self.redriver = Redriver(self.pool, self.inboxes)
-        self._tasks.append(supervise("redrive", self.redriver.run, lambda: self.ready))
+        self._tasks.append(supervise("redrive", self.redriver.run, lambda: not self.stopping))
         await self.broker.start()
         self.ready = True
         log.info("service started", pack=self.pack.id, pack_version=str(self.pack.version))
@@ -245,6 +244,7 @@ class Runtime:
 
     async def stop(self) -> None:
         self.ready = False
+        self.stopping = True
         if self.broker is not None:
             await self.broker.stop()  # finishes the batch in hand
         if self.timers is not None:
