@@ -141,3 +141,25 @@ async def _dead_for(rt: Runtime, consumer: str) -> int:
 
 async def _equals(awaitable: Any, expected: Any) -> bool:
     return (await awaitable) == expected
+
+
+async def test_a_reaction_that_consumed_before_start_positions_existed_misses_nothing(
+    prefix: str, cleanup: list[Runtime]
+):
+    rt = dispatch_runtime(prefix)
+    cleanup.append(rt)
+    await rt.open_storage()  # the database as the previous version left it
+    await rt.pool.execute(
+        "insert into consumer_offsets values ('dispatch.assignment', $1, 99, 0)",
+        prefix + INTAKE_EVENTS,
+    )
+    await add_engineer(rt)
+    waiting = repair_requested()  # published while the old version was being replaced
+    await produce(prefix + INTAKE_EVENTS, [(waiting.ticket_id.encode(), envelope_bytes(waiting))])
+    await rt.pool.close()
+
+    upgraded = dispatch_runtime(prefix)
+    cleanup.append(upgraded)
+    await upgraded.start()
+
+    await eventually(lambda: _equals(assignments(upgraded, waiting.ticket_id), 1))

@@ -153,6 +153,7 @@ class InboxConsumer:
         self._dead_lettered = dead_letter
         self.health = ConsumerHealth()
         self.kafka_consumer: Callable[[], Any] | None = None  # for lag, set by the runtime
+        self.starts_at: datetime | None = None  # where a new group starts (None: beginning)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -243,13 +244,19 @@ class InboxConsumer:
         already, or lies before where this consumer group starts (a seek on assignment is
         not guaranteed to win over a fetch already under way)."""
         stored = await stored_offsets(conn, self.name)
-        kept = [
-            e
-            for e in entries
-            if e.record.offset >= stored.get((e.record.topic, e.record.partition), 0)
-        ]
+        kept = [e for e in entries if self._wanted(e.record, stored)]
         result.duplicates += len(entries) - len(kept)
         return kept
+
+    def _wanted(self, record: Record, stored: dict[tuple[str, int], int]) -> bool:
+        position = stored.get((record.topic, record.partition))
+        if position is not None:
+            return record.offset >= position
+        # no position yet: the group is new; it starts at `starts_at` (Kafka timestamps)
+        timestamp = getattr(record, "timestamp", None)
+        if self.starts_at is None or timestamp is None:
+            return True
+        return timestamp >= self.starts_at.timestamp() * 1000
 
     async def _park_held(
         self, conn: asyncpg.Connection, entries: Sequence[_Entry], result: BatchResult
@@ -464,6 +471,7 @@ async def stored_offsets(
 
 # -- where a new consumer group starts ---------------------------------------------------
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BEGINNING = "beginning"
 NOW = "now"
 StartPosition = str | datetime  # BEGINNING, NOW, or a timezone-aware time
@@ -491,11 +499,16 @@ async def start_time(pool: asyncpg.Pool, consumer: str, position: StartPosition)
         return None
     if isinstance(position, datetime):
         return position
+    # a consumer that stored offsets before start positions existed keeps reading from the
+    # beginning of the partitions it has not reached yet: it is not new
+    existing = await pool.fetchval(
+        "select exists (select 1 from consumer_offsets where consumer = $1)", consumer
+    )
     await pool.execute(
         "insert into consumer_starts (consumer, started_at) values ($1, $2)"
         " on conflict (consumer) do nothing",
         consumer,
-        datetime.now(UTC),
+        _EPOCH if existing else datetime.now(UTC),
     )
     return await pool.fetchval(
         "select started_at from consumer_starts where consumer = $1", consumer

@@ -205,12 +205,8 @@ class Runtime:
         self.inboxes.append(inbox)
         holder: dict[str, Any] = {}
         inbox.kafka_consumer = lambda: getattr(holder.get("sub"), "consumer", None)
-        listener = SeekToStoredOffsets(
-            self.pool,
-            inbox.name,
-            inbox.kafka_consumer,
-            await start_time(self.pool, inbox.name, start_position(handler)),
-        )
+        inbox.starts_at = await start_time(self.pool, inbox.name, start_position(handler))
+        listener = SeekToStoredOffsets(self.pool, inbox.name, inbox.kafka_consumer, inbox.starts_at)
 
         async def raw_records(message: Any, _original: Any) -> Any:
             return message.raw_message
