@@ -20,9 +20,14 @@ class MalformedMessageError(ValueError):
 
 
 class Envelope(BaseModel):
-    """CloudEvents attributes plus repairline's extensions (lower-case, as the spec asks)."""
+    """CloudEvents attributes plus repairline's extensions (lower-case, as the spec asks).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A tolerant reader: attributes this code does not know (a CloudEvents extension a tool
+    or a newer producer added) are accepted and kept, so the stored and re-serialised
+    envelope still carries them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     specversion: Literal["1.0"] = "1.0"
     id: str = Field(description="Event id, unique; consumers deduplicate on it.")

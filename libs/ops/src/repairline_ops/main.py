@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help)
     "export": ("repairline_ops.export", "the event log as Parquet per event type (and DuckDB)"),
     "replay": ("repairline_ops.replay", "a service's projections as of a past moment, aside"),
+    "deadletters": ("repairline_ops.deadletters", "list, show and redrive dead letters"),
 }
 
 

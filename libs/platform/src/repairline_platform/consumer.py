@@ -6,39 +6,47 @@ partition. On assignment the consumer seeks to the stored offsets (Kafka's own
 committed offsets are only a hint), so a crash anywhere replays from the last
 committed transaction and the processed-ids table turns redeliveries into no-ops.
 
-A message that cannot be read (not JSON, not a CloudEvent, unknown type or version)
-or that its handler rejects goes to the dead-letter topic with its origin and the
-error, and the consumer carries on.
+Failures are sorted by kind:
+- transient (a lost connection, a deadlock, a serialization failure, a lock or statement
+  timeout, a concurrent writer): the batch raises and is retried with backoff; nothing
+  is dead-lettered and no offset moves;
+- deterministic (not JSON, not a CloudEvent, an unknown type, data that does not match
+  its schema, a handler's own refusal): the record is dead-lettered, exactly once per
+  consumer: its position, bytes (once) and a short error are recorded in the
+  `dead_letters` table in the same transaction as the offsets, and the relay publishes
+  a small notice of it to the dead-letter topic;
+- a handled type at a schema version newer than this code: held, not lost. The event is
+  parked in the consumer's database (with every later event of its stream, so a stream
+  keeps its order) and applied when an upgraded consumer starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import inspect
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from pydantic import ValidationError
 
 from repairline_contracts.envelope import Envelope, MalformedMessageError
-from repairline_contracts.registry import UnknownEventError
+from repairline_contracts.registry import NewerVersionError, UnknownEventError, is_newer_version
+from repairline_platform.db import is_transient
 from repairline_platform.eventstore import Delivered, Handler, UnitOfWork, mark_processed
 from repairline_platform.logging import get_logger
 
 log = get_logger(__name__)
 
-_INFRA_ERRORS = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-)
+EXCERPT_BYTES = 2048  # of an unreadable record, in its dead-letter notice
+MAX_ERRORS = 5  # validation errors named in a dead letter; the rest are counted
+MAX_ERROR_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,67 @@ class BatchResult:
     duplicates: int = 0
     ignored: int = 0
     dead: int = 0
+    held: int = 0
+
+
+@dataclass
+class _Entry:
+    """One record of a batch and what to do with it."""
+
+    record: Record
+    item: Delivered | None = None  # to apply
+    error: str | None = None  # to dead-letter
+    held: Envelope | None = None  # to park until the consumer knows its version
+
+    @property
+    def stream(self) -> str | None:
+        envelope = self.item.envelope if self.item else self.held
+        return envelope.subject if envelope else None
+
+
+@dataclass
+class ConsumerHealth:
+    """What readiness reports about one consumer loop."""
+
+    batches: int = 0
+    failing_since: float | None = None  # monotonic time of the first failure in a row
+    failures: int = 0
+    last_error: str = ""
+    held: int = 0
+    dead: int = 0
+    last_batch_at: float | None = field(default=None)
+
+    def succeeded(self) -> None:
+        self.batches += 1
+        self.failures = 0
+        self.failing_since = None
+        self.last_batch_at = time.monotonic()
+
+    def failed(self, exc: BaseException) -> float:
+        """Record a failed batch; returns how long to wait before the retry."""
+        self.failures += 1
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+        self.last_error = type(exc).__name__
+        return min(0.2 * 2 ** min(self.failures, 10), 30.0)
+
+    def failing_for(self) -> float:
+        return 0.0 if self.failing_since is None else time.monotonic() - self.failing_since
+
+
+def summarise_validation(exc: ValidationError) -> str:
+    """Where and what, never the input: a 100 KB value must not be repeated per error."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    named = [
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in errors[:MAX_ERRORS]
+    ]
+    more = f"; and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""
+    return "; ".join(named) + more
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
 class InboxConsumer:
@@ -76,104 +145,291 @@ class InboxConsumer:
         *,
         consumer_name: str,
         unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
-        dead_letter: Callable[[Sequence[DeadLetter]], Any],
+        dead_letter: Callable[[Sequence[DeadLetter]], Any] | None = None,
     ) -> None:
         self.handler = handler
         self.name = consumer_name
         self._uow = unit_of_work
-        self._dead_letter = dead_letter
+        self._dead_lettered = dead_letter
+        self.health = ConsumerHealth()
+        self.kafka_consumer: Callable[[], Any] | None = None  # for lag, set by the runtime
+        self.starts_at: datetime | None = None  # where a new group starts (None: beginning)
 
-    def _read(self, record: Record) -> Delivered | str | None:
-        """A Delivered, None when this handler does not care, or the reason it is unreadable."""
+    # -- reading -----------------------------------------------------------------------
+
+    def _read(self, record: Record) -> _Entry:
+        """What to do with one record: apply, ignore, dead-letter or hold."""
         try:
             envelope = Envelope.from_bytes(record.value)
             if envelope.type not in self.handler.event_types:
-                envelope.event()  # still refuse what nobody can read
-                return None
-            return Delivered(
-                envelope, envelope.event(), record.topic, record.partition, record.offset
+                if not is_newer_version(envelope.type, envelope.schemaversion):
+                    envelope.event()  # still refuse what nobody can read
+                return _Entry(record)
+            event = envelope.event()
+            return _Entry(
+                record,
+                item=Delivered(envelope, event, record.topic, record.partition, record.offset),
             )
+        except NewerVersionError:
+            return _Entry(record, held=envelope)
         except (MalformedMessageError, UnknownEventError) as exc:
-            return str(exc)
+            return _Entry(record, error=_short(str(exc)))
         except ValidationError as exc:
-            return f"event data does not match its schema: {exc.errors(include_url=False)}"
+            return _Entry(
+                record, error=f"event data does not match its schema: {summarise_validation(exc)}"
+            )
+
+    # -- applying ----------------------------------------------------------------------
 
     async def process(self, records: Sequence[Record]) -> BatchResult:
-        """Apply one batch. Raises only on infrastructure errors (the batch is then retried)."""
-        result = BatchResult()
-        items: list[Delivered] = []
-        dead: list[DeadLetter] = []
-        for record in records:
-            read = self._read(record)
-            if isinstance(read, str):
-                dead.append(DeadLetter(record, read, self.name))
-            elif read is None:
-                result.ignored += 1
-            else:
-                items.append(read)
-        if dead:
-            await self._dead_letter(dead)
-            result.dead += len(dead)
+        """Apply one batch. Raises only on transient errors (the batch is then retried)."""
+        entries = [self._read(r) for r in records]
         try:
-            result.applied, result.duplicates = await self._apply(records, items)
-        except _INFRA_ERRORS:
-            raise
-        except Exception:
+            result = await self._apply(entries)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             # Something in the batch is poison: apply one by one, dead-lettering the culprit.
-            log.warning("batch failed, retrying item by item", consumer=self.name, exc_info=True)
-            result.applied = result.duplicates = 0
-            for item in items:
-                record = _record_of(item)
-                try:
-                    applied, dup = await self._apply([record], [item])
-                    result.applied += applied
-                    result.duplicates += dup
-                except _INFRA_ERRORS:
-                    raise
-                except Exception as exc:
-                    await self._dead_letter(
-                        [DeadLetter(record, f"handler failed: {exc!r}", self.name)]
-                    )
-                    result.dead += 1
-                    async with self._uow() as uow:
-                        await _store_offsets(uow.conn, self.name, [record])
-            # the ignored and dead records' offsets
-            async with self._uow() as uow:
-                await _store_offsets(uow.conn, self.name, records)
+            log.warning(
+                "batch failed, retrying item by item", consumer=self.name, error=type(exc).__name__
+            )
+            result = BatchResult()
+            for entry in entries:
+                _add(result, await self._apply_alone(entry))
+        self.health.held += result.held
+        self.health.dead += result.dead
         return result
 
-    async def _apply(
-        self, records: Sequence[Record], items: Sequence[Delivered]
-    ) -> tuple[int, int]:
+    async def _apply_alone(self, entry: _Entry) -> BatchResult:
+        try:
+            return await self._apply([entry])
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            reason = f"handler failed: {type(exc).__name__}: {exc}"
+            return await self._apply([_Entry(entry.record, error=_short(reason))])
+
+    async def _apply(self, entries: Sequence[_Entry]) -> BatchResult:
+        result = BatchResult()
+        letters: list[DeadLetter] = []
         async with self._uow() as uow:
-            fresh: list[Delivered] = []
-            duplicates = 0
-            if items:
-                ids = [i.envelope.id for i in items]
-                seen = {
-                    r["event_id"]
-                    for r in await uow.conn.fetch(
-                        "select event_id from processed_events"
-                        " where consumer = $1 and event_id = any($2::text[])",
-                        self.name,
-                        ids,
-                    )
-                }
-                for item in items:
-                    if item.envelope.id in seen:
-                        duplicates += 1
-                        continue
-                    seen.add(item.envelope.id)
-                    fresh.append(item)
-                if fresh:
-                    await self.handler.handle(uow, fresh)
-                    await mark_processed(uow.conn, self.name, [i.envelope.id for i in fresh])
-            await _store_offsets(uow.conn, self.name, records)
-        return len(fresh), duplicates
+            conn = uow.conn
+            records = [e.record for e in entries]
+            entries = await self._past_stored(conn, entries, result)
+            to_apply = await self._park_held(conn, entries, result)
+            fresh = await self._fresh(conn, to_apply, result)
+            if fresh:
+                await self.handler.handle(uow, fresh)
+                await mark_processed(conn, self.name, [i.envelope.id for i in fresh])
+            result.applied = len(fresh)
+            for entry in entries:
+                if entry.error is not None and await self._record_dead(conn, entry):
+                    letters.append(DeadLetter(entry.record, entry.error, self.name))
+                elif entry.item is None and entry.held is None and entry.error is None:
+                    result.ignored += 1
+            await _store_offsets(conn, self.name, records)
+        result.dead = len(letters)
+        for letter in letters:
+            _log_dead_letter(letter)
+        if letters and self._dead_lettered is not None:
+            done = self._dead_lettered(letters)
+            if inspect.isawaitable(done):
+                await done
+        return result
+
+    async def _past_stored(
+        self, conn: asyncpg.Connection, entries: Sequence[_Entry], result: BatchResult
+    ) -> list[_Entry]:
+        """The entries at or past the stored positions: what lies before them was consumed
+        already, or lies before where this consumer group starts (a seek on assignment is
+        not guaranteed to win over a fetch already under way)."""
+        stored = await stored_offsets(conn, self.name)
+        kept = [e for e in entries if self._wanted(e.record, stored)]
+        result.duplicates += len(entries) - len(kept)
+        return kept
+
+    def _wanted(self, record: Record, stored: dict[tuple[str, int], int]) -> bool:
+        position = stored.get((record.topic, record.partition))
+        if position is not None:
+            return record.offset >= position
+        # no position yet: the group is new; it starts at `starts_at` (Kafka timestamps)
+        timestamp = getattr(record, "timestamp", None)
+        if self.starts_at is None or timestamp is None:
+            return True
+        return timestamp >= self.starts_at.timestamp() * 1000
+
+    async def _park_held(
+        self, conn: asyncpg.Connection, entries: Sequence[_Entry], result: BatchResult
+    ) -> list[Delivered]:
+        """Park held events and every later event of their streams; the rest to apply."""
+        streams = {e.stream for e in entries if e.stream}
+        blocked = {
+            r["stream_id"]
+            for r in await conn.fetch(
+                "select distinct stream_id from parked_events"
+                " where consumer = $1 and stream_id = any($2::text[])",
+                self.name,
+                list(streams),
+            )
+        }
+        to_apply: list[Delivered] = []
+        for entry in entries:
+            if entry.held is None and (entry.item is None or entry.stream not in blocked):
+                if entry.item is not None:
+                    to_apply.append(entry.item)
+                continue
+            await self._park(conn, entry)
+            blocked.add(entry.stream or "")
+            result.held += 1
+        return to_apply
+
+    async def _park(self, conn: asyncpg.Connection, entry: _Entry) -> None:
+        envelope = entry.held or (entry.item.envelope if entry.item else None)
+        assert envelope is not None
+        r = entry.record
+        reason = (
+            f"{envelope.type} version {envelope.schemaversion} is newer than this consumer"
+            if entry.held is not None
+            else "an earlier event of its stream is held"
+        )
+        status = await conn.execute(
+            "insert into parked_events (consumer, origin_topic, origin_partition, origin_offset,"
+            " stream_id, event_type, schema_version, record_value, reason)"
+            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing",
+            self.name,
+            r.topic,
+            r.partition,
+            r.offset,
+            envelope.subject,
+            envelope.type,
+            envelope.schemaversion,
+            r.value or envelope.to_bytes(),
+            reason,
+        )
+        if status.endswith("1"):
+            log.error(
+                "event held until this consumer is upgraded",
+                alert="event_held",
+                consumer=self.name,
+                event_type=envelope.type,
+                schema_version=envelope.schemaversion,
+                origin_topic=r.topic,
+                origin_partition=r.partition,
+                origin_offset=r.offset,
+                reason=reason,
+            )
+
+    async def _fresh(
+        self, conn: asyncpg.Connection, items: Sequence[Delivered], result: BatchResult
+    ) -> list[Delivered]:
+        if not items:
+            return []
+        seen = {
+            r["event_id"]
+            for r in await conn.fetch(
+                "select event_id from processed_events"
+                " where consumer = $1 and event_id = any($2::text[])",
+                self.name,
+                [i.envelope.id for i in items],
+            )
+        }
+        fresh: list[Delivered] = []
+        for item in items:
+            if item.envelope.id in seen:
+                result.duplicates += 1
+                continue
+            seen.add(item.envelope.id)
+            fresh.append(item)
+        return fresh
+
+    async def _record_dead(self, conn: asyncpg.Connection, entry: _Entry) -> bool:
+        """Record a dead letter once per consumer and origin; False when it already was."""
+        r = entry.record
+        status = await conn.execute(
+            "insert into dead_letters (consumer, origin_topic, origin_partition, origin_offset,"
+            " record_key, record_value, size_bytes, error)"
+            " values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing",
+            self.name,
+            r.topic,
+            r.partition,
+            r.offset,
+            r.key,
+            r.value,
+            len(r.value or b""),
+            entry.error,
+        )
+        return status.endswith("1")
+
+    async def redrive(self, record: Record) -> int:
+        """Apply one dead-lettered record again; 1 when applied (or already was)."""
+        return await _redrive(self, record)
+
+    # -- held events -------------------------------------------------------------------
+
+    async def release_parked(self) -> int:
+        """Apply the parked events this code can now read, stream by stream, in order."""
+        released = 0
+        async with self._uow() as uow:
+            rows = await uow.conn.fetch(
+                "select seq, origin_topic, origin_partition, origin_offset, stream_id,"
+                " record_value from parked_events where consumer = $1 order by seq",
+                self.name,
+            )
+        stuck: set[str] = set()
+        for row in rows:
+            if row["stream_id"] in stuck:
+                continue
+            record = Record(
+                row["origin_topic"],
+                row["origin_partition"],
+                row["origin_offset"],
+                row["stream_id"].encode(),
+                bytes(row["record_value"]),
+            )
+            entry = self._read(record)
+            if entry.held is not None:
+                stuck.add(row["stream_id"])
+                continue
+            await self._unpark(row["seq"], entry)
+            released += 1
+        if released:
+            log.info("held events applied", consumer=self.name, released=released)
+        return released
+
+    async def _unpark(self, seq: int, entry: _Entry) -> None:
+        async with self._uow() as uow:
+            await uow.conn.execute("delete from parked_events where seq = $1", seq)
+            result = BatchResult()
+            items = [entry.item] if entry.item is not None else []
+            fresh = await self._fresh(uow.conn, items, result)
+            if fresh:
+                await self.handler.handle(uow, fresh)
+                await mark_processed(uow.conn, self.name, [i.envelope.id for i in fresh])
+            if entry.error is not None:
+                await self._record_dead(uow.conn, entry)
 
 
-def _record_of(item: Delivered) -> Record:
-    return Record(item.topic, item.partition, item.offset, None, item.envelope.to_bytes())
+def _add(total: BatchResult, part: BatchResult) -> None:
+    total.applied += part.applied
+    total.duplicates += part.duplicates
+    total.ignored += part.ignored
+    total.dead += part.dead
+    total.held += part.held
+
+
+def _log_dead_letter(letter: DeadLetter) -> None:
+    """One line per dead letter: where it came from and why, never the record itself."""
+    r = letter.record
+    log.error(
+        "message dead-lettered",
+        alert="dead_letter",
+        consumer=letter.consumer,
+        origin_topic=r.topic,
+        origin_partition=r.partition,
+        origin_offset=r.offset,
+        size_bytes=len(r.value or b""),
+        error=letter.error.split(":", 1)[0][:120],
+    )
 
 
 async def _store_offsets(
@@ -183,6 +439,13 @@ async def _store_offsets(
     for r in records:
         key = (r.topic, r.partition)
         nxt[key] = max(nxt.get(key, 0), r.offset + 1)
+    await store_positions(conn, consumer, nxt)
+
+
+async def store_positions(
+    conn: asyncpg.Connection | asyncpg.Pool, consumer: str, nxt: dict[tuple[str, int], int]
+) -> None:
+    """Move the stored next offsets forward (never back)."""
     if not nxt:
         return
     await conn.execute(
@@ -197,20 +460,80 @@ async def _store_offsets(
     )
 
 
-async def stored_offsets(pool: asyncpg.Pool, consumer: str) -> dict[tuple[str, int], int]:
+async def stored_offsets(
+    pool: asyncpg.Pool | asyncpg.Connection, consumer: str
+) -> dict[tuple[str, int], int]:
     rows = await pool.fetch(
         "select topic, partition, next_offset from consumer_offsets where consumer = $1", consumer
     )
     return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
-class SeekToStoredOffsets(ConsumerRebalanceListener):
-    """On assignment, continue from the offsets stored with the effects, not Kafka's."""
+# -- where a new consumer group starts ---------------------------------------------------
 
-    def __init__(self, pool: asyncpg.Pool, consumer_name: str, get_consumer: Callable[[], Any]):
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+BEGINNING = "beginning"
+NOW = "now"
+StartPosition = str | datetime  # BEGINNING, NOW, or a timezone-aware time
+
+
+def start_position(handler: Handler) -> StartPosition:
+    """Where a consumer group that has never stored an offset starts.
+
+    A handler may say so with a `start_from` attribute (`"beginning"`, `"now"` or a
+    timezone-aware datetime). Otherwise projections (handlers with `tables`) rebuild
+    from the beginning of the log and reactions start from now: a new reaction must not
+    react to years of history.
+    """
+    declared = getattr(handler, "start_from", None)
+    if declared is not None:
+        if isinstance(declared, datetime) and declared.tzinfo is None:
+            raise ValueError(f"{handler.name}: start_from must be timezone-aware")
+        return declared
+    return BEGINNING if hasattr(handler, "tables") else NOW
+
+
+async def start_time(pool: asyncpg.Pool, consumer: str, position: StartPosition) -> datetime | None:
+    """The time a consumer starts from (None: the beginning); "now" is fixed at first start."""
+    if position == BEGINNING:
+        return None
+    if isinstance(position, datetime):
+        return position
+    # a consumer that stored offsets before start positions existed keeps reading from the
+    # beginning of the partitions it has not reached yet: it is not new
+    existing = await pool.fetchval(
+        "select exists (select 1 from consumer_offsets where consumer = $1)", consumer
+    )
+    await pool.execute(
+        "insert into consumer_starts (consumer, started_at) values ($1, $2)"
+        " on conflict (consumer) do nothing",
+        consumer,
+        _EPOCH if existing else datetime.now(UTC),
+    )
+    return await pool.fetchval(
+        "select started_at from consumer_starts where consumer = $1", consumer
+    )
+
+
+class SeekToStoredOffsets(ConsumerRebalanceListener):
+    """On assignment, continue from the offsets stored with the effects, not Kafka's.
+
+    A partition without a stored offset starts at the handler's start position: the
+    first offset at or after its start time (stored at once, so lag is measured from
+    there), or the beginning.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        consumer_name: str,
+        get_consumer: Callable[[], Any],
+        starts_at: datetime | None = None,
+    ):
         self._pool = pool
         self._name = consumer_name
         self._get_consumer = get_consumer
+        self._starts_at = starts_at
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         return None
@@ -220,60 +543,150 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):
         if consumer is None or not assigned:
             return
         stored = await stored_offsets(self._pool, self._name)
+        fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in stored]
+        starts = await self._start_offsets(consumer, fresh)
         for tp in assigned:
-            offset = stored.get((tp.topic, tp.partition))
+            offset = stored.get((tp.topic, tp.partition), starts.get(tp))
             if offset is None:
                 await consumer.seek_to_beginning(tp)
             else:
                 consumer.seek(tp, offset)
         log.info("partitions assigned", consumer=self._name, partitions=len(assigned))
 
+    async def _start_offsets(self, consumer: Any, fresh: list[TopicPartition]) -> dict[Any, int]:
+        if not fresh or self._starts_at is None:
+            return {}
+        ms = int(self._starts_at.timestamp() * 1000)
+        found = await consumer.offsets_for_times(dict.fromkeys(fresh, ms))
+        ends = await consumer.end_offsets(fresh)
+        starts = {tp: (found[tp].offset if found.get(tp) else ends[tp]) for tp in fresh}
+        await store_positions(
+            self._pool, self._name, {(tp.topic, tp.partition): o for tp, o in starts.items()}
+        )
+        return starts
 
-class DeadLetterPublisher:
-    """Publishes unreadable or rejected messages, with their origin, to the dead-letter topic."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str, source: str, clock: Any):
-        self._producer = producer
-        self._topic = topic
-        self._source = source
-        self._clock = clock
+# -- the dead-letter topic ---------------------------------------------------------------
 
-    async def __call__(self, letters: Sequence[DeadLetter]) -> None:
-        futures = []
-        for letter in letters:
-            r = letter.record
-            now: datetime = self._clock.now()
-            body = {
-                "specversion": "1.0",
-                "id": str(uuid.uuid4()),
-                "source": self._source,
-                "type": "repairline.platform.DeadLettered",
-                "time": now.isoformat(),
-                "subject": r.key.decode("utf-8", "replace") if r.key else "",
-                "datacontenttype": "application/json",
-                "data": {
-                    "origin": {"topic": r.topic, "partition": r.partition, "offset": r.offset},
-                    "consumer": letter.consumer,
-                    "error": letter.error,
-                    "payload_text": (r.value or b"").decode("utf-8", "replace"),
-                },
-            }
-            headers = [
-                ("origin_topic", r.topic.encode()),
-                ("origin_partition", str(r.partition).encode()),
-                ("origin_offset", str(r.offset).encode()),
-            ]
-            futures.append(
-                await self._producer.send(
-                    self._topic, json.dumps(body).encode(), key=r.key, headers=headers
-                )
+
+def dead_letter_notice(row: Any, source: str, now: datetime) -> tuple[bytes | None, bytes]:
+    """The small CloudEvent announcing one dead letter: origin, consumer, error, an excerpt.
+
+    Its id is derived from consumer and origin, so a reader deduplicates republished
+    notices; the record's full bytes stay in the consumer's `dead_letters` table.
+    """
+    import json
+
+    value: bytes = bytes(row["record_value"] or b"")
+    key = bytes(row["record_key"])[:256] if row["record_key"] is not None else None
+    origin = {
+        "topic": row["origin_topic"],
+        "partition": row["origin_partition"],
+        "offset": row["origin_offset"],
+    }
+    ident = f"{row['consumer']}/{origin['topic']}/{origin['partition']}/{origin['offset']}"
+    body = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, ident)),
+        "source": source,
+        "type": "repairline.platform.DeadLettered",
+        "time": now.isoformat(),
+        "subject": key.decode("utf-8", "replace")[:200] if key else "",
+        "datacontenttype": "application/json",
+        "data": {
+            "origin": origin,
+            "consumer": row["consumer"],
+            "error": row["error"],
+            "size_bytes": row["size_bytes"],
+            "payload_text": value[:EXCERPT_BYTES].decode("utf-8", "replace"),
+            "payload_truncated": len(value) > EXCERPT_BYTES,
+        },
+    }
+    return key, json.dumps(body).encode()
+
+
+async def wait_backoff(health: ConsumerHealth, exc: BaseException) -> None:
+    await asyncio.sleep(health.failed(exc))
+
+
+# -- redrive -----------------------------------------------------------------------------
+
+
+class Redriver:
+    """Applies the dead letters an operator asked to redrive, through the consumer that
+    failed them (`repairline deadletters redrive`). Idempotent: an event already applied is
+    a duplicate, a redriven letter is not redriven again, and one that still fails keeps
+    its new error for the operator."""
+
+    def __init__(self, pool: asyncpg.Pool, inboxes: Sequence[InboxConsumer], poll: float = 1.0):
+        self._pool = pool
+        self._inboxes = {i.name: i for i in inboxes}
+        self._poll = poll
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def run(self) -> None:
+        while not self._stopping:
+            await self.redrive_requested()
+            await asyncio.sleep(self._poll)
+
+    async def redrive_requested(self) -> int:
+        rows = await self._pool.fetch(
+            "select consumer, origin_topic, origin_partition, origin_offset, record_key,"
+            " record_value from dead_letters where redrive_requested_at is not null"
+            " and redriven_at is null and consumer = any($1::text[])"
+            " order by origin_topic, origin_partition, origin_offset",
+            list(self._inboxes),
+        )
+        done = 0
+        for row in rows:
+            record = Record(
+                row["origin_topic"],
+                row["origin_partition"],
+                row["origin_offset"],
+                row["record_key"],
+                row["record_value"],
             )
-            log.error(
-                "message dead-lettered",
-                consumer=letter.consumer,
-                origin_topic=r.topic,
-                origin_partition=r.partition,
-                origin_offset=r.offset,
-                error=letter.error[:500],
-            )
-        await asyncio.gather(*futures)
+            done += await self._inboxes[row["consumer"]].redrive(record)
+        return done
+
+
+async def _redrive_outcome(
+    conn: asyncpg.Connection, consumer: str, record: Record, error: str | None
+) -> None:
+    await conn.execute(
+        "update dead_letters set redrive_requested_at = null, redrive_error = $5,"
+        " redriven_at = case when $5::text is null then now() else null end"
+        " where consumer = $1 and origin_topic = $2 and origin_partition = $3"
+        " and origin_offset = $4",
+        consumer,
+        record.topic,
+        record.partition,
+        record.offset,
+        error,
+    )
+
+
+async def _redrive(inbox: InboxConsumer, record: Record) -> int:
+    entry = inbox._read(record)
+    error = entry.error or ("still newer than this consumer" if entry.held else None)
+    if error is None and entry.item is not None:
+        try:
+            async with inbox._uow() as uow:
+                fresh = await inbox._fresh(uow.conn, [entry.item], BatchResult())
+                if fresh:
+                    await inbox.handler.handle(uow, fresh)
+                    await mark_processed(uow.conn, inbox.name, [entry.item.envelope.id])
+                await _redrive_outcome(uow.conn, inbox.name, record, None)
+            log.info("dead letter redriven", consumer=inbox.name, origin_offset=record.offset)
+            return 1
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            error = _short(f"handler failed: {type(exc).__name__}: {exc}")
+    async with inbox._uow() as uow:
+        await _redrive_outcome(uow.conn, inbox.name, record, error)
+    log.warning("dead letter not redriven", consumer=inbox.name, origin_offset=record.offset)
+    return 0

@@ -8,6 +8,7 @@ offset) plus the service's own projection tables.
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,70 @@ create table if not exists clock_state (
 );
 """
 
+# Added to databases created before: dead letters and held events kept per consumer,
+# where a consumer group starts, poison outbox rows and failing timers parked.
+PLATFORM_RESILIENCE = """
+create table if not exists dead_letters (
+    consumer text not null,
+    origin_topic text not null,
+    origin_partition integer not null,
+    origin_offset bigint not null,
+    record_key bytea,
+    record_value bytea,
+    size_bytes integer not null,
+    error text not null,
+    dead_at timestamptz not null default now(),
+    published_at timestamptz,
+    redrive_requested_at timestamptz,
+    redriven_at timestamptz,
+    redrive_error text,
+    primary key (consumer, origin_topic, origin_partition, origin_offset)
+);
+create index if not exists dead_letters_unpublished on dead_letters (dead_at)
+    where published_at is null;
+
+create table if not exists parked_events (
+    seq bigserial primary key,
+    consumer text not null,
+    origin_topic text not null,
+    origin_partition integer not null,
+    origin_offset bigint not null,
+    stream_id text not null,
+    event_type text not null,
+    schema_version integer not null,
+    record_value bytea not null,
+    reason text not null,
+    parked_at timestamptz not null default now(),
+    unique (consumer, origin_topic, origin_partition, origin_offset)
+);
+create index if not exists parked_events_stream on parked_events (consumer, stream_id);
+
+create table if not exists consumer_starts (
+    consumer text primary key,
+    started_at timestamptz not null
+);
+
+alter table events add column if not exists quarantined_at timestamptz;
+alter table events add column if not exists publish_error text;
+create index if not exists events_quarantined on events (stream_id)
+    where quarantined_at is not null and published_at is null;
+
+alter table timers add column if not exists attempts integer not null default 0;
+alter table timers add column if not exists last_error text;
+alter table timers add column if not exists parked_at timestamptz;
+"""
+
+# Every connection gives up instead of hanging: a statement or a lock wait that takes
+# this long is an error the caller retries, and a session idle in a transaction is ended.
+SERVER_SETTINGS = {
+    "statement_timeout": "30000",
+    "lock_timeout": "10000",
+    "idle_in_transaction_session_timeout": "60000",
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+
 IDEMPOTENCY_SCHEMA = """
 create table if not exists idempotency_keys (
     key text primary key,
@@ -82,8 +147,9 @@ create index if not exists timers_fired on timers (fired_at) where fired_at is n
 
 PLATFORM_MIGRATIONS = (
     ("000_platform", PLATFORM_SCHEMA),
-    ("001_platform_idempotency", IDEMPOTENCY_SCHEMA),
-    ("002_platform_housekeeping", HOUSEKEEPING_SCHEMA),
+    ("001_platform_resilience", PLATFORM_RESILIENCE),
+    ("002_platform_idempotency", IDEMPOTENCY_SCHEMA),
+    ("003_platform_housekeeping", HOUSEKEEPING_SCHEMA),
 )
 
 
@@ -115,6 +181,7 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> 
     """Apply the platform schema and the given migrations once each, under a lock."""
     applied: list[str] = []
     async with conn.transaction():
+        await conn.execute("set local statement_timeout = 0")  # an index on a big table
         await conn.execute("select pg_advisory_xact_lock($1)", advisory_key("migrations"))
         await conn.execute(
             "create table if not exists schema_migrations ("
@@ -132,4 +199,72 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> 
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+    """A pool whose connections time out (statements, locks, connecting) and detect a lost
+    peer within about half a minute (TCP keepalives on both ends)."""
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=CONNECT_TIMEOUT,
+        command_timeout=COMMAND_TIMEOUT,
+        server_settings=SERVER_SETTINGS,
+        init=_client_keepalives,
+    )
+
+
+async def _client_keepalives(conn: asyncpg.Connection) -> None:
+    """Client-side TCP keepalives: a dead server or a lost node is noticed in ~25 s."""
+    transport = getattr(conn, "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+
+
+CONNECT_TIMEOUT = 10.0
+COMMAND_TIMEOUT = 60.0
+ACQUIRE_TIMEOUT = 15.0
+
+
+# SQLSTATEs that say "try again later", not "this input is wrong": serialization failure,
+# deadlock, lock not available, statement/lock timeout (query canceled), too many
+# connections and other resource shortages, the server shutting down or restarting,
+# and every connection exception.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"})
+_TRANSIENT_CLASSES = frozenset({"08", "53", "58"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure is worth retrying as it is (with backoff) rather than poison.
+
+    Decided by exception type and SQLSTATE, following the cause chain: a ConcurrencyError
+    raised from a unique violation is a race, not a bad message. asyncpg's other
+    InterfaceErrors are programming errors: deterministic.
+    """
+    from repairline_platform.eventstore import ConcurrencyError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(
+            current,
+            ConcurrencyError
+            | OSError
+            | TimeoutError
+            | asyncpg.PostgresConnectionError
+            | asyncpg.CannotConnectNowError,
+        ):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "pool is closing" in str(current):
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and (
+            state in _TRANSIENT_SQLSTATES or state[:2] in _TRANSIENT_CLASSES
+        ):
+            return True
+        current = current.__cause__
+    return False

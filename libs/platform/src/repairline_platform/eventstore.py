@@ -19,12 +19,38 @@ from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope, wrap
 from repairline_platform import idempotency
 from repairline_platform.clock import Clock
+from repairline_rules.refusals import InvalidInput
 
 T = TypeVar("T")
 
 
 class ConcurrencyError(Exception):
     """Someone else appended to the stream first; reload and decide again."""
+
+
+MAX_EVENT_BYTES = 512 * 1024  # one event's envelope; Kafka refuses messages past ~1 MB
+
+
+class EventTooLarge(InvalidInput):
+    """An event whose envelope passes MAX_EVENT_BYTES: refused at append (HTTP 422).
+
+    Large payloads are split by design (several events, each a page) instead.
+    """
+
+    def __init__(self, event_type: str, size: int) -> None:
+        super().__init__(
+            "event",
+            f"{event_type} would be {size} bytes; one event may be at most {MAX_EVENT_BYTES}",
+        )
+        self.event_type = event_type
+        self.size = size
+
+
+def check_size(envelope_json: str, event_type: str) -> None:
+    """Refuse an event too large to publish, before it reaches the outbox."""
+    size = len(envelope_json.encode())
+    if size > MAX_EVENT_BYTES:
+        raise EventTooLarge(event_type, size)
 
 
 async def retry_on_concurrency(attempt: Callable[[], Awaitable[T]], *, attempts: int = 4) -> T:
@@ -147,6 +173,9 @@ class UnitOfWork:
                     stream_version=version,
                 )
             )
+        dumped = [env.model_dump_json() for env in envelopes]
+        for env, text in zip(envelopes, dumped, strict=True):
+            check_size(text, env.type)
         rows = [
             (
                 env.id,
@@ -155,10 +184,10 @@ class UnitOfWork:
                 env.type,
                 env.schemaversion,
                 self.topic_for(type(ev).topic),
-                env.model_dump_json(),
+                text,
                 now,
             )
-            for env, ev in zip(envelopes, events, strict=True)
+            for env, ev, text in zip(envelopes, events, dumped, strict=True)
         ]
         try:
             async with self.conn.transaction():

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from repairline_platform import db
-from repairline_platform.consumer import DeadLetter, InboxConsumer
+from repairline_platform.consumer import InboxConsumer
 from repairline_platform.eventstore import Delivered, Handler, UnitOfWork
 from repairline_platform.kafka import topic_partitions
 from repairline_platform.runtime import Runtime, is_projection
@@ -71,12 +71,8 @@ async def replay_projection(
         await conn.execute("delete from processed_events where consumer = $1", name)
         await conn.execute("delete from consumer_offsets where consumer = $1", name)
 
-    async def count_only(_: Sequence[DeadLetter]) -> None:
-        return None  # already dead-lettered when first consumed
-
-    inbox = InboxConsumer(
-        handler, consumer_name=name, unit_of_work=rt.unit_of_work, dead_letter=count_only
-    )
+    # a record dead-lettered when first consumed is recorded once per consumer: not again
+    inbox = InboxConsumer(handler, consumer_name=name, unit_of_work=rt.unit_of_work)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=s.kafka_bootstrap,
         group_id=None,

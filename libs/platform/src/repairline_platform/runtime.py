@@ -18,7 +18,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -27,11 +26,19 @@ from pydantic import BaseModel, Field
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
 from repairline_platform import commands, db, housekeeping, idempotency
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
-from repairline_platform.consumer import DeadLetterPublisher, InboxConsumer, SeekToStoredOffsets
+from repairline_platform.consumer import (
+    InboxConsumer,
+    Redriver,
+    SeekToStoredOffsets,
+    start_position,
+    start_time,
+    wait_backoff,
+)
 from repairline_platform.eventstore import Handler, Origin, UnitOfWork
+from repairline_platform.health import liveness, readiness, supervise
 from repairline_platform.http import install_error_handlers
 from repairline_platform.kafka import ensure_topics
-from repairline_platform.logging import configure_logging, get_logger
+from repairline_platform.logging import configure_logging, get_logger, get_stdlib_logger
 from repairline_platform.relay import OutboxRelay, make_producer
 from repairline_platform.settings import ServiceSettings
 from repairline_platform.timers import TimerHandler, TimerPoller
@@ -72,11 +79,13 @@ class Runtime:
     pack: Any = field(init=False)
     origin: Origin = field(init=False)
     handlers: Sequence[Handler] = field(init=False, default=())
-    producer: AIOKafkaProducer | None = None
     relay: OutboxRelay | None = None
     timers: TimerPoller | None = None
     broker: KafkaBroker | None = None
     ready: bool = False
+    stopping: bool = False
+    inboxes: list[InboxConsumer] = field(default_factory=list)
+    redriver: Redriver | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -134,7 +143,7 @@ class Runtime:
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         own = {t for t in (self._own_topic(),) if t}
         inline = [h for h in self.handlers if is_projection(h) and own & set(h.topics)]
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire(timeout=db.ACQUIRE_TIMEOUT) as conn, conn.transaction():
             uow = UnitOfWork(
                 conn=conn,
                 clock=self.clock,
@@ -208,37 +217,38 @@ class Runtime:
             partitions=s.topic_partitions,
             replication=s.topic_replication,
         )
-        self.producer = make_producer(s.kafka_bootstrap, f"{s.topic_prefix}{self.name}")
-        await self.producer.start()
         self.relay = OutboxRelay(
             self.pool,
-            self.producer,
+            lambda: make_producer(s.kafka_bootstrap, f"{s.topic_prefix}{self.name}"),
             lock_name=self.name,
             batch_size=s.relay_batch_size,
             idle_seconds=s.relay_idle_seconds,
+            dead_letter_topic=self.topic(DEAD_LETTER),
+            source=f"/{self.name}",
         )
         timer_handlers = self.spec.timer_handlers(self)
         self.timers = TimerPoller(
             self.unit_of_work, self.clock, timer_handlers, poll_seconds=s.timer_poll_seconds
         )
-        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
-        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+        self._tasks.append(supervise("relay", self.relay.run, lambda: not self.stopping))
+        self._tasks.append(supervise("housekeeping", self._housekeeping, lambda: not self.stopping))
         if isinstance(self.clock, SimulatedClock):
-            self._tasks.append(asyncio.create_task(self._follow_clock(), name="clock"))
+            self._tasks.append(supervise("clock", self._follow_clock, lambda: not self.stopping))
         if timer_handlers:
-            self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
+            self._tasks.append(supervise("timers", self.timers.run, lambda: not self.stopping))
         self.broker = KafkaBroker(
             s.kafka_bootstrap,
             client_id=f"{s.topic_prefix}{self.name}",
             graceful_timeout=s.shutdown_grace_seconds,
-            logger=None,
-        )
-        dead_letters = DeadLetterPublisher(
-            self.producer, self.topic(DEAD_LETTER), f"/{self.name}", self.clock
+            logger=get_stdlib_logger("repairline.broker"),
         )
         for handler in self.handlers:
             if is_subscribed(handler):
-                self._subscribe(handler, dead_letters)
+                await self._subscribe(handler)
+        for inbox in self.inboxes:
+            await inbox.release_parked()
+        self.redriver = Redriver(self.pool, self.inboxes)
+        self._tasks.append(supervise("redrive", self.redriver.run, lambda: not self.stopping))
         await self.broker.start()
         self.ready = True
         log.info("service started", pack=self.pack.id, pack_version=str(self.pack.version))
@@ -255,19 +265,20 @@ class Runtime:
                 log.warning("housekeeping failed; trying again later")
             await asyncio.sleep(every_seconds)
 
-    def _subscribe(self, handler: Handler, dead_letters: DeadLetterPublisher) -> None:
+    async def _subscribe(self, handler: Handler) -> None:
         assert self.broker is not None
         s = self.settings
         inbox = InboxConsumer(
             handler,
             consumer_name=self.consumer_name(handler),
             unit_of_work=self.unit_of_work,
-            dead_letter=dead_letters,
+            dead_letter=lambda _: self.relay.wake(dead_letters=True) if self.relay else None,
         )
+        self.inboxes.append(inbox)
         holder: dict[str, Any] = {}
-        listener = SeekToStoredOffsets(
-            self.pool, inbox.name, lambda: getattr(holder.get("sub"), "consumer", None)
-        )
+        inbox.kafka_consumer = lambda: getattr(holder.get("sub"), "consumer", None)
+        inbox.starts_at = await start_time(self.pool, inbox.name, start_position(handler))
+        listener = SeekToStoredOffsets(self.pool, inbox.name, inbox.kafka_consumer, inbox.starts_at)
 
         async def raw_records(message: Any, _original: Any) -> Any:
             return message.raw_message
@@ -289,26 +300,34 @@ class Runtime:
         async def on_batch(records: Any) -> None:
             try:
                 await inbox.process(records)
-            except Exception:
-                log.exception("batch not applied; it will be retried", consumer=inbox.name)
-                await asyncio.sleep(1.0)
+            except Exception as exc:
+                log.warning(
+                    "batch not applied; it will be retried",
+                    consumer=inbox.name,
+                    error=type(exc).__name__,
+                )
+                await wait_backoff(inbox.health, exc)
                 raise
+            inbox.health.succeeded()
 
     async def stop(self) -> None:
         self.ready = False
+        self.stopping = True
         if self.broker is not None:
             await self.broker.stop()  # finishes the batch in hand
         if self.timers is not None:
             self.timers.stop()
         if self.relay is not None:
             self.relay.stop()
+        if self.redriver is not None:
+            self.redriver.stop()
         for task in self._tasks:
             if task.get_name() in ("housekeeping", "clock"):
                 task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
-        if self.producer is not None:
-            await self.producer.stop()
+        for task in self._tasks:
+            task.cancel()
         await self.pool.close()
         log.info("service stopped")
 
@@ -327,22 +346,23 @@ def _platform_routes(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "alive", "service": rt.name}
+    async def healthz() -> Any:
+        from fastapi.responses import JSONResponse
+
+        alive, dead = liveness(rt)
+        return JSONResponse(
+            status_code=200 if alive else 503,
+            content={"status": "alive" if alive else "dead", "service": rt.name, "dead": dead},
+        )
 
     @router.get("/readyz")
     async def readyz() -> Any:
         from fastapi.responses import JSONResponse
 
-        ok = rt.ready
-        if ok:
-            try:
-                await rt.pool.fetchval("select 1")
-            except Exception:
-                ok = False
+        ok, checks = await readiness(rt)
         return JSONResponse(
             status_code=200 if ok else 503,
-            content={"ready": ok, "service": rt.name},
+            content={"ready": ok, "service": rt.name, "checks": checks},
         )
 
     @router.get("/admin/clock")

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from repairline_platform.clock import Clock
+from repairline_platform.db import is_transient
 from repairline_platform.eventstore import UnitOfWork
 from repairline_platform.logging import get_logger
 
@@ -36,6 +37,14 @@ TimerHandler = Callable[[UnitOfWork, Timer], Awaitable[None]]
 
 
 class TimerPoller:
+    """Fires due timers, each in a savepoint of its own.
+
+    A handler that raises rolls back only its own timer's effects; the failure is
+    counted on the timer row and the timer is tried again at the next poll, until after
+    `max_attempts` it is parked (with its last error and an alert) and no longer fired.
+    Every other due timer keeps firing.
+    """
+
     def __init__(
         self,
         unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
@@ -44,14 +53,25 @@ class TimerPoller:
         *,
         poll_seconds: float = 0.2,
         batch: int = 100,
+        max_attempts: int = 5,
     ) -> None:
         self._uow = unit_of_work
         self._clock = clock
         self._handlers = handlers
         self._poll = poll_seconds
         self._batch = batch
+        self._max_attempts = max_attempts
         self._stopping = False
         self.fired = 0
+        self.failed = 0
+        self.parked = 0
+        self.polls = 0
+        self.poll_failures = 0  # in a row
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The timer kinds this poller fires."""
+        return tuple(self._handlers)
 
     def stop(self) -> None:
         self._stopping = True
@@ -60,38 +80,93 @@ class TimerPoller:
         while not self._stopping:
             try:
                 fired = await self.fire_due()
-            except Exception:
-                log.exception("timer poll failed; retrying")
-                fired = 0
+                self.poll_failures = 0
+            except Exception as exc:
+                self.poll_failures += 1
+                log.warning("timer poll failed; retrying", error=type(exc).__name__)
+                await asyncio.sleep(min(self._poll * 2**self.poll_failures, 10.0))
+                continue
+            self.polls += 1
             if fired < self._batch:
                 await asyncio.sleep(self._poll)
 
     async def fire_due(self) -> int:
-        """Fire every timer due now; returns how many fired."""
+        """Fire every timer due now; returns how many were tried."""
         async with self._uow() as uow:
             rows = await uow.conn.fetch(
-                "select timer_id, kind, stream_id, due_at, payload, correlation_id from timers"
-                " where fired_at is null and due_at <= $1 and kind = any($2::text[])"
+                "select timer_id, kind, stream_id, due_at, payload, correlation_id, attempts"
+                " from timers where fired_at is null and parked_at is null and due_at <= $1"
+                " and kind = any($2::text[])"
                 " order by due_at limit $3 for update skip locked",
                 self._clock.now(),
                 list(self._handlers),
                 self._batch,
             )
+            fired = []
             for row in rows:
-                timer = Timer(
-                    timer_id=row["timer_id"],
-                    kind=row["kind"],
-                    stream_id=row["stream_id"],
-                    due_at=row["due_at"],
-                    payload=json.loads(row["payload"]),
-                    correlation_id=row["correlation_id"],
-                )
-                await self._handlers[timer.kind](uow, timer)
-            if rows:
+                if await self._fire_one(uow, row):
+                    fired.append(row["timer_id"])
+            if fired:
                 await uow.conn.execute(
                     "update timers set fired_at = $1 where timer_id = any($2::text[])",
                     self._clock.now(),
-                    [r["timer_id"] for r in rows],
+                    fired,
                 )
-        self.fired += len(rows)
+        self.fired += len(fired)
         return len(rows)
+
+    async def _fire_one(self, uow: UnitOfWork, row: Any) -> bool:
+        timer = Timer(
+            timer_id=row["timer_id"],
+            kind=row["kind"],
+            stream_id=row["stream_id"],
+            due_at=row["due_at"],
+            payload=json.loads(row["payload"]),
+            correlation_id=row["correlation_id"],
+        )
+        appended = len(uow.appended)
+        try:
+            async with uow.conn.transaction():  # a savepoint: this timer's effects only
+                await self._handlers[timer.kind](uow, timer)
+            return True
+        except Exception as exc:
+            del uow.appended[appended:]
+            if is_transient(exc):
+                log.warning("timer interrupted; it will be tried again", kind=timer.kind)
+                return False
+            await self._count_failure(uow, timer, row["attempts"] + 1, exc)
+            return False
+
+    async def _count_failure(
+        self, uow: UnitOfWork, timer: Timer, attempts: int, exc: Exception
+    ) -> None:
+        self.failed += 1
+        parked = attempts >= self._max_attempts
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        await uow.conn.execute(
+            "update timers set attempts = $2, last_error = $3,"
+            " parked_at = case when $4::boolean then $5::timestamptz end where timer_id = $1",
+            timer.timer_id,
+            attempts,
+            error,
+            parked,
+            self._clock.now(),
+        )
+        if parked:
+            self.parked += 1
+            log.error(
+                "timer parked after failing every attempt",
+                alert="timer_parked",
+                timer_id=timer.timer_id,
+                kind=timer.kind,
+                attempts=attempts,
+                error=type(exc).__name__,
+            )
+        else:
+            log.warning(
+                "timer failed; it will be tried again",
+                timer_id=timer.timer_id,
+                kind=timer.kind,
+                attempts=attempts,
+                error=type(exc).__name__,
+            )

@@ -1,0 +1,198 @@
+"""One 100 KB and one 900 KB unreadable message on every topic, with all four services running:
+each dead-lettered once per consumer in a small dead letter, every consumer group caught up
+within 30 s, and a ticket created afterwards still flows to its callback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from repairline_contracts.topics import CONTEXT_TOPICS, DEAD_LETTER
+from repairline_platform.kafka import topic_partitions
+from tests.support.factories import repair_requested, request_body
+from tests.support.infra import (
+    KAFKA,
+    ROOT,
+    ServiceProcess,
+    connect,
+    drop_database,
+    envelope_bytes,
+    eventually,
+    produce,
+    read_topic,
+)
+
+NAMES = ("intake", "dispatch", "billing", "feedback")
+
+
+@pytest.fixture
+def services(prefix: str) -> Iterator[dict[str, ServiceProcess]]:
+    procs = {
+        name: ServiceProcess(name, prefix=prefix, database=f"{prefix.rstrip('.')}_{name}")
+        for name in NAMES
+    }
+    try:
+        for proc in procs.values():
+            proc.start()
+        yield procs
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+
+
+@pytest.fixture(autouse=True)
+async def _drop_databases(prefix: str):
+    yield
+    for name in NAMES:
+        await drop_database(f"{prefix.rstrip('.')}_{name}")
+
+
+def poisons(key: bytes) -> list[tuple[bytes, bytes]]:
+    """100 KB: a CloudEvent whose data matches no schema; 900 KB: not JSON at all."""
+    envelope = json.loads(envelope_bytes(repair_requested()))
+    envelope["data"] = {f"field_{i}": "x" * 2_500 for i in range(40)}
+    return [(key, json.dumps(envelope).encode()), (key, b"{" + b"x" * 900 * 1024)]
+
+
+async def end_offsets(topics: list[str]) -> dict[tuple[str, int], int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(await topic_partitions(KAFKA, topics))
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+async def positions(procs: dict[str, ServiceProcess]) -> dict[tuple[str, str, int], int]:
+    out = {}
+    for proc in procs.values():
+        db = await connect(proc.database)
+        try:
+            for r in await db.fetch(
+                "select consumer, topic, partition, next_offset from consumer_offsets"
+            ):
+                out[(r["consumer"], r["topic"], r["partition"])] = r["next_offset"]
+        finally:
+            await db.close()
+    return out
+
+
+async def dead_letter_rows(procs: dict[str, ServiceProcess]) -> set[tuple[str, str, int, int]]:
+    out = set()
+    for proc in procs.values():
+        db = await connect(proc.database)
+        try:
+            rows = await db.fetch(
+                "select consumer, origin_topic, origin_partition, origin_offset from dead_letters"
+            )
+            out |= {tuple(r.values()) for r in rows}
+        finally:
+            await db.close()
+    return out
+
+
+async def test_large_poison_on_every_topic_is_dead_lettered_once_and_nothing_stalls(
+    services, prefix
+):
+    topics = [prefix + t for t in CONTEXT_TOPICS.values()]
+    key = b"poison-ticket"
+    for topic in topics:
+        await produce(topic, poisons(key))
+    ends = await end_offsets(topics)
+    poisoned = {(t, p): offset for (t, p), offset in ends.items() if offset}
+
+    async def caught_up() -> dict | None:
+        stored = await positions(services)
+        readers = {(c, t, p) for (c, t, p) in stored if (t, p) in poisoned}
+        behind = [k for k in readers if stored[k] < poisoned[(k[1], k[2])]]
+        return None if behind or not readers else stored
+
+    # every consumer group's lag back to 0 within 30 s
+    stored = await eventually(caught_up, timeout=30, interval=0.5)
+    consumers: set[str] = set()
+    for proc in services.values():
+        status, ready = proc.request("GET", "/readyz")
+        assert status == 200, ready
+        assert all(c["lag"] in (0, None) for c in ready["checks"]["consumers"].values()), ready
+        consumers |= set(ready["checks"]["consumers"])
+    # every topic is poisoned, so every consumer of every service read a poison
+    assert {c for c, _, _ in stored} == consumers
+    assert len(consumers) >= 20
+
+    # each poison dead-lettered exactly once by every consumer that read it
+    dead = await dead_letter_rows(services)
+    readers = {(c, t, p) for (c, t, p) in stored if (t, p) in poisoned}
+    expected = {(c, t, p, o) for (c, t, p) in readers for o in range(poisoned[(t, p)])}
+    assert dead == expected
+    assert {t for _, t, _ in readers} == set(topics)
+
+    # the notices on the dead-letter topic are small, and each says where its record lies
+    async def all_notices() -> list | None:
+        notices = await read_topic(prefix + DEAD_LETTER)
+        seen = {
+            (
+                json.loads(r.value)["data"]["consumer"],
+                *json.loads(r.value)["data"]["origin"].values(),
+            )
+            for r in notices
+        }
+        return notices if seen == expected else None
+
+    notices = await eventually(all_notices, timeout=30)
+    assert max(len(r.value) for r in notices) < 16 * 1024
+
+    await _a_ticket_flows_to_its_callback(services)
+
+
+async def _a_ticket_flows_to_its_callback(services: dict[str, ServiceProcess]) -> None:
+    intake, dispatch, feedback = services["intake"], services["dispatch"], services["feedback"]
+    engineer = {"name": "Zhang Min", "region": "cn-east", "skills": ["instant_water_heater"]}
+    assert dispatch.request("PUT", "/engineers/eng-e2e", engineer)[0] == 200
+    status, created = intake.request("POST", "/tickets", request_body())
+    assert status == 201, created
+    ticket = created["ticket_id"]
+
+    async def assigned() -> bool:
+        status, view = intake.request("GET", f"/tickets/{ticket}")
+        return status == 200 and view["status"] == "engineer_assigned"
+
+    await eventually(assigned, timeout=60)
+    assert (
+        dispatch.request("POST", f"/tickets/{ticket}/arrival", {"engineer_id": "eng-e2e"})[0] == 200
+    )
+    status, _ = dispatch.request(
+        "POST", f"/tickets/{ticket}/completion", {"resolution": "replaced the thermostat"}
+    )
+    assert status == 200
+
+    async def scheduled() -> bool:
+        status, found = feedback.request("GET", f"/callbacks?status=scheduled&ticket_id={ticket}")
+        return status == 200 and len(found) == 1
+
+    await eventually(scheduled, timeout=60)
+    advanced = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/python"),
+            "-m",
+            "repairline_platform.admin",
+            "clock-advance",
+            "--days",
+            "2",
+            feedback.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert advanced.returncode == 0, advanced.stderr
+
+    async def due() -> bool:
+        status, view = intake.request("GET", f"/tickets/{ticket}")
+        return status == 200 and view["status"] == "callback_due"
+
+    await eventually(due, timeout=60)
