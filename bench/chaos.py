@@ -547,6 +547,7 @@ async def main() -> int:
         finally:
             for inst in everyone:
                 inst.stop()
+            infra.run("down")
     out = ROOT / ".local" / "bench" / "chaos.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
