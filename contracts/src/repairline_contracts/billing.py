@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -306,14 +306,36 @@ class SettlementLine(BaseModel):
     )
 
 
+class SettlementLinesRecorded(Event):
+    """FEE-6: one page of a statement's lines, appended just before the statement itself.
+
+    A month of an outlet's invoices, refunds and fines has no upper bound, so its lines
+    travel in pages of at most `repairline_contracts.base.MAX_PAGE_BYTES` each. Keyed by
+    `outlet:<outlet id>`, like the statement.
+    """
+
+    event_type: ClassVar[str] = "repairline.billing.SettlementLinesRecorded"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = BILLING_EVENTS
+
+    statement_id: str = Field(description="`<outlet id>:<period>`.")
+    outlet_id: str
+    period: str = Field(description="Calendar month in the pack's time zone, `YYYY-MM`.")
+    page: int = Field(ge=1, description="1 to `page_count`, in the order of the lines.")
+    page_count: int = Field(ge=1)
+    lines: tuple[SettlementLine, ...]
+
+
 class SettlementStatementIssued(Event):
     """FEE-6: an outlet's statement for a period, with its voucher and pay-by date.
 
-    Keyed by `outlet:<outlet id>`, not by a ticket.
+    Keyed by `outlet:<outlet id>`, not by a ticket. Since version 2 its lines are in the
+    `page_count` SettlementLinesRecorded events appended just before it (`lines` is empty);
+    a version 1 statement carried them inline (upcast with `page_count` 0).
     """
 
     event_type: ClassVar[str] = "repairline.billing.SettlementStatementIssued"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
     topic: ClassVar[str] = BILLING_EVENTS
 
     statement_id: str = Field(description="`<outlet id>:<period>`.")
@@ -325,7 +347,9 @@ class SettlementStatementIssued(Event):
     net_fen: int = Field(
         description="fees - refunds - fines + credits; negative means the outlet owes."
     )
-    lines: tuple[SettlementLine, ...]
+    lines: tuple[SettlementLine, ...] = Field(
+        default=(), description="Inline lines (version 1 only); see `page_count`."
+    )
     voucher_received_on: date
     pay_by: date | None
     decision: Decision
@@ -335,6 +359,17 @@ class SettlementStatementIssued(Event):
         ge=0,
         description="Fines deducted on earlier statements and voided since, returned (FEE-6).",
     )
+    line_count: int = Field(default=0, ge=0, description="How many lines the statement has.")
+    page_count: int = Field(
+        default=0,
+        ge=0,
+        description="SettlementLinesRecorded pages holding the lines; 0: `lines` inline.",
+    )
+
+
+def statement_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 statement kept its lines inline: say so (`page_count` 0)."""
+    return {**data, "line_count": len(data.get("lines", ())), "page_count": 0}
 
 
 class TravelAllowanceGranted(Event):
@@ -444,6 +479,7 @@ EVENTS: tuple[type[Event], ...] = (
     ServiceRecordFiled,
     RemoteServiceReported,
     StaffUnreachableRecorded,
+    SettlementLinesRecorded,
     SettlementStatementIssued,
     TravelAllowanceGranted,
     EngineerAssessed,

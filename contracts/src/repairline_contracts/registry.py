@@ -27,7 +27,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
 CURRENT: dict[str, type[Event]] = {cls.event_type: cls for cls in EVENT_TYPES}
 
 # (event type, from version) -> function turning that version's data into the next one's.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    (billing.SettlementStatementIssued.event_type, 1): billing.statement_v1_to_v2,
+}
 
 
 class UnknownEventError(ValueError):

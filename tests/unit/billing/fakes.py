@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from repairline_billing.domain import settlement
 from repairline_billing.domain.assessment import AssessmentFact
 from repairline_billing.domain.pricing import PricingContext, TicketFacts
 from repairline_billing.domain.settlement import PeriodItems
@@ -18,6 +19,7 @@ from repairline_contracts.billing import (
     ChargeAssessed,
     PenaltyAssessed,
     PenaltyVoided,
+    SettlementLinesRecorded,
     SettlementStatementIssued,
 )
 from repairline_platform.testing import InMemoryEventStore
@@ -86,10 +88,12 @@ class FakeStore:
         return self.items
 
     async def earlier_statements(self, outlet_id: str) -> list[SettlementStatementIssued]:
+        events = [env.event() for env in self.memory.envelopes()]
+        pages = [e for e in events if isinstance(e, SettlementLinesRecorded)]
         return [
-            e
-            for env in self.memory.envelopes()
-            if isinstance(e := env.event(), SettlementStatementIssued) and e.outlet_id == outlet_id
+            settlement.with_lines(e, pages)
+            for e in events
+            if isinstance(e, SettlementStatementIssued) and e.outlet_id == outlet_id
         ]
 
     async def assessment_facts(

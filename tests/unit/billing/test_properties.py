@@ -176,10 +176,12 @@ def test_fee_6_a_statement_nets_fees_refunds_and_fines_and_is_issued_once(fees, 
     )
     command = IssueStatement("o1", "2030-05")
     kw = {"pack": WH, "items": items, "earlier": [], "voided": [], "now": NOW}
-    [statement] = settlement.decide(False, command, **kw)
+    *pages, header = settlement.decide(False, command, **kw)
+    statement = settlement.with_lines(header, pages)
     assert statement.net_fen == sum(fees) - sum(refunds) - sum(fines)
     assert statement.net_fen == sum(line.amount_fen for line in statement.lines)
-    issued = settlement.fold("settlement:o1:2030-05", [statement])
+    assert header.line_count == len(statement.lines)
+    issued = settlement.fold("settlement:o1:2030-05", [*pages, header])
     try:
         settlement.decide(issued, command, **kw)
     except IllegalTransition:

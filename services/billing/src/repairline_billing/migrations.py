@@ -235,3 +235,18 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "005_settlement_pages",
+        """
+        -- FEE-6 statements' lines arrive in pages (SettlementLinesRecorded) before them
+        create table if not exists settlement_pages (
+            statement_id text not null,
+            page integer not null,
+            lines jsonb not null,
+            primary key (statement_id, page)
+        );
+        """,
+    )
+]

@@ -30,6 +30,7 @@ from repairline_contracts.billing import (
     QuoteAccepted,
     QuoteIssued,
     QuoteRefused,
+    SettlementLinesRecorded,
     SettlementStatementIssued,
     TravelAllowanceGranted,
 )
@@ -369,11 +370,45 @@ class Refunds(Ledger):
 
 
 class Settlements(Ledger):
-    """Projection: FEE-6 statements per outlet and period."""
+    """Projection: FEE-6 statements per outlet and period, their paged lines put together.
+
+    The pages of a statement come just before it on its stream (one partition, in
+    order), so when the statement arrives its pages are in `settlement_pages`.
+    """
 
     name = "settlements"
-    event_types = frozenset({SettlementStatementIssued.event_type})
-    tables = ("settlements",)
+    event_types = frozenset(
+        {SettlementStatementIssued.event_type, SettlementLinesRecorded.event_type}
+    )
+    tables = ("settlements", "settlement_pages")
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        pages = [i for i in items if isinstance(i.event, SettlementLinesRecorded)]
+        await uow.conn.executemany(
+            "insert into settlement_pages (statement_id, page, lines) values ($1, $2, $3)"
+            " on conflict do nothing",
+            [(p.event.statement_id, p.event.page, _json(p.event, "lines")) for p in pages],
+        )
+        for item in items:
+            if isinstance(item.event, SettlementStatementIssued):
+                lines = await self._lines(uow, item.event)
+                await super().handle(uow, [item])
+                await uow.conn.execute(
+                    "update settlements set lines = $2::jsonb where statement_id = $1",
+                    item.event.statement_id,
+                    lines,
+                )
+
+    @staticmethod
+    async def _lines(uow: UnitOfWork, e: SettlementStatementIssued) -> str:
+        if e.page_count == 0:
+            return _json(e, "lines")
+        return await uow.conn.fetchval(
+            "select coalesce(jsonb_agg(line order by page, n), '[]'::jsonb)::text"
+            " from settlement_pages, jsonb_array_elements(lines) with ordinality as l(line, n)"
+            " where statement_id = $1",
+            e.statement_id,
+        )
 
     def row(self, e: SettlementStatementIssued, event_id: str) -> tuple[Any, ...]:
         return (

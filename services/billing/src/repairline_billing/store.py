@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from repairline_billing.domain import CALLBACK_COMPLETED
+from repairline_billing.domain import CALLBACK_COMPLETED, settlement
 from repairline_billing.domain.assessment import AssessmentFact
 from repairline_billing.domain.penalty import VerifiedComplaint
 from repairline_billing.domain.pricing import (
@@ -30,7 +30,12 @@ from repairline_billing.domain.settlement import (
     PeriodItems,
     RefundPaid,
 )
-from repairline_contracts.billing import ChargeAssessed, Evidence, SettlementStatementIssued
+from repairline_contracts.billing import (
+    ChargeAssessed,
+    Evidence,
+    SettlementLinesRecorded,
+    SettlementStatementIssued,
+)
 from repairline_contracts.envelope import Envelope
 from repairline_rules.packs import PolicyPack
 
@@ -228,13 +233,19 @@ class PgStore:
         """FEE-6: the outlet's statements issued so far, from the event store."""
         prefix = f"settlement:{outlet_id}:"
         rows = await self.conn.fetch(
-            "select envelope from events where event_type = $1"
+            "select envelope from events where event_type = any($1::text[])"
             " and left(stream_id, $2) = $3 order by global_position",
-            SettlementStatementIssued.event_type,
+            [SettlementStatementIssued.event_type, SettlementLinesRecorded.event_type],
             len(prefix),
             prefix,
         )
-        return [Envelope.model_validate_json(r["envelope"]).event() for r in rows]  # type: ignore[misc]
+        events = [Envelope.model_validate_json(r["envelope"]).event() for r in rows]
+        recorded = [e for e in events if isinstance(e, SettlementLinesRecorded)]
+        return [
+            settlement.with_lines(e, recorded)
+            for e in events
+            if isinstance(e, SettlementStatementIssued)
+        ]
 
     async def assessment_facts(
         self, engineer_id: str, start: datetime, end: datetime

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from repairline_contracts.base import Decision, Event
+from repairline_contracts.base import Decision, Event, pages
 from repairline_contracts.billing import (
     SettlementLine,
+    SettlementLinesRecorded,
     SettlementStatementIssued,
 )
 from repairline_rules import fees
@@ -222,4 +223,46 @@ def decide(
         voucher_received_on=now.astimezone(pack.zone).date(),
         now=now,
     )
-    return [statement]
+    return paged(statement)
+
+
+def paged(statement: SettlementStatementIssued) -> list[Event]:
+    """The statement as its pages of lines, then the statement naming how many (FEE-6).
+
+    A month of lines has no upper bound; each page stays within the size an event may
+    have, so a large network's statement never becomes an event too large to publish.
+    """
+    chunks = pages(statement.lines)
+    recorded: list[Event] = [
+        SettlementLinesRecorded(
+            ticket_id=statement.ticket_id,
+            statement_id=statement.statement_id,
+            outlet_id=statement.outlet_id,
+            period=statement.period,
+            page=n,
+            page_count=len(chunks),
+            lines=chunk,
+        )
+        for n, chunk in enumerate(chunks, start=1)
+    ]
+    header = statement.model_copy(
+        update={"lines": (), "line_count": len(statement.lines), "page_count": len(chunks)}
+    )
+    return [*recorded, header]
+
+
+def with_lines(
+    statement: SettlementStatementIssued, recorded: Sequence[SettlementLinesRecorded]
+) -> SettlementStatementIssued:
+    """The statement with its lines back in place, from its pages (or inline, version 1)."""
+    if statement.page_count == 0:
+        return statement
+    mine = sorted(
+        (p for p in recorded if p.statement_id == statement.statement_id), key=lambda p: p.page
+    )
+    if len(mine) != statement.page_count:
+        raise ValueError(
+            f"statement {statement.statement_id} has {len(mine)} of {statement.page_count} pages"
+        )
+    lines = tuple(line for p in mine for line in p.lines)
+    return statement.model_copy(update={"lines": lines})
