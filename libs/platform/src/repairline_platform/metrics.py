@@ -381,6 +381,7 @@ def runtime_consumers(runtime: Any) -> list[Consumer]:
     return [
         Consumer(runtime.consumer_name(h), tuple(runtime.topic(t) for t in h.topics))
         for h in getattr(runtime, "handlers", ())
+        if getattr(h, "subscribed", True)  # a copy applied by its reaction has no group
     ]
 
 

@@ -24,7 +24,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
-from repairline_platform import commands, db, housekeeping, idempotency
+from repairline_platform import commands, db, housekeeping, idempotency, metrics
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
 from repairline_platform.consumer import (
     InboxConsumer,
@@ -417,6 +417,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     app.state.runtime = rt
     install_error_handlers(app)
     idempotency.install(app, lambda: rt.pool)
+    metrics.install(app, rt)  # GET /metrics: lag, outbox, timers, pool, HTTP
 
     @app.middleware("http")
     async def bind_request_context(request: Any, call_next: Any) -> Any:
