@@ -557,8 +557,10 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):
         if not fresh or self._starts_at is None:
             return {}
         ms = int(self._starts_at.timestamp() * 1000)
-        found = await consumer.offsets_for_times(dict.fromkeys(fresh, ms))
+        # the ends are read first: a record appended between the two look-ups has an
+        # offset at or past them, so falling back to them can never skip it
         ends = await consumer.end_offsets(fresh)
+        found = await consumer.offsets_for_times(dict.fromkeys(fresh, ms))
         starts = {tp: (found[tp].offset if found.get(tp) else ends[tp]) for tp in fresh}
         await store_positions(
             self._pool, self._name, {(tp.topic, tp.partition): o for tp, o in starts.items()}
