@@ -106,6 +106,34 @@ class Origin:
     policy_version: str
 
 
+def envelopes_for(
+    events: Sequence[Event],
+    origin: Origin,
+    *,
+    now: datetime,
+    after_version: int,
+    region: str | None,
+    correlation_id: str,
+    causation_id: str,
+) -> list[Envelope]:
+    """The envelopes of events appended after `after_version` of a stream, numbered on."""
+    return [
+        wrap(
+            event,
+            event_id=str(uuid.uuid4()),
+            source=origin.source,
+            time=now,
+            region=region or origin.region,
+            policy_pack=origin.policy_pack,
+            policy_version=origin.policy_version,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            stream_version=after_version + n,
+        )
+        for n, event in enumerate(events, start=1)
+    ]
+
+
 @dataclass
 class UnitOfWork:
     conn: asyncpg.Connection
@@ -156,23 +184,15 @@ class UnitOfWork:
             else await self.stream_version(stream_id)
         )
         now = self.clock.now()
-        envelopes = []
-        for event in events:
-            version += 1
-            envelopes.append(
-                wrap(
-                    event,
-                    event_id=str(uuid.uuid4()),
-                    source=self.origin.source,
-                    time=now,
-                    region=region or self.origin.region,
-                    policy_pack=self.origin.policy_pack,
-                    policy_version=self.origin.policy_version,
-                    correlation_id=correlation_id,
-                    causation_id=causation_id,
-                    stream_version=version,
-                )
-            )
+        envelopes = envelopes_for(
+            events,
+            self.origin,
+            now=now,
+            after_version=version,
+            region=region,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
         dumped = [env.model_dump_json() for env in envelopes]
         for env, text in zip(envelopes, dumped, strict=True):
             check_size(text, env.type)

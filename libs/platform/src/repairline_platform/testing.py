@@ -8,7 +8,6 @@ real ones.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from repairline_contracts.base import Event
-from repairline_contracts.envelope import Envelope, wrap
+from repairline_contracts.envelope import Envelope
 from repairline_platform.clock import Clock
-from repairline_platform.eventstore import ConcurrencyError, Origin
+from repairline_platform.eventstore import ConcurrencyError, Origin, envelopes_for
 
 
 @dataclass
@@ -95,24 +94,15 @@ class InMemoryUnitOfWork:
         version = len(self._stream(stream_id))
         if expected_version is not None and expected_version != version:
             raise ConcurrencyError(f"stream {stream_id} moved past version {expected_version}")
-        now = self.clock.now()
-        envelopes = []
-        for event in events:
-            version += 1
-            envelopes.append(
-                wrap(
-                    event,
-                    event_id=str(uuid.uuid4()),
-                    source=self.origin.source,
-                    time=now,
-                    region=region or self.origin.region,
-                    policy_pack=self.origin.policy_pack,
-                    policy_version=self.origin.policy_version,
-                    correlation_id=correlation_id,
-                    causation_id=causation_id,
-                    stream_version=version,
-                )
-            )
+        envelopes = envelopes_for(
+            events,
+            self.origin,
+            now=self.clock.now(),
+            after_version=version,
+            region=region,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
         self._pending.setdefault(stream_id, []).extend(envelopes)
         self.appended.extend(envelopes)
         return envelopes
