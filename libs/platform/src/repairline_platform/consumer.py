@@ -41,9 +41,11 @@ from repairline_contracts.registry import NewerVersionError, UnknownEventError, 
 from repairline_platform.db import is_transient
 from repairline_platform.eventstore import Delivered, Handler, UnitOfWork, mark_processed
 from repairline_platform.logging import get_logger
+from repairline_platform.tracing import Tracing, handling, log_applied
 
 log = get_logger(__name__)
 
+_UNTRACED = Tracing("consumer", None)  # still continues the event's trace ids
 EXCERPT_BYTES = 2048  # of an unreadable record, in its dead-letter notice
 MAX_ERRORS = 5  # validation errors named in a dead letter; the rest are counted
 MAX_ERROR_CHARS = 1000
@@ -154,6 +156,7 @@ class InboxConsumer:
         self.health = ConsumerHealth()
         self.kafka_consumer: Callable[[], Any] | None = None  # for lag, set by the runtime
         self.starts_at: datetime | None = None  # where a new group starts (None: beginning)
+        self.tracing: Tracing | None = None  # the service's spans, set by the runtime
 
     # -- reading -----------------------------------------------------------------------
 
@@ -219,7 +222,8 @@ class InboxConsumer:
             to_apply = await self._park_held(conn, entries, result)
             fresh = await self._fresh(conn, to_apply, result)
             if fresh:
-                await self.handler.handle(uow, fresh)
+                with handling(self.tracing):  # reactions continue each event's trace
+                    await self.handler.handle(uow, fresh)
                 await mark_processed(conn, self.name, [i.envelope.id for i in fresh])
             result.applied = len(fresh)
             for entry in entries:
@@ -229,6 +233,8 @@ class InboxConsumer:
                     result.ignored += 1
             await _store_offsets(conn, self.name, records)
         result.dead = len(letters)
+        if fresh:  # committed: one line per event, in the trace of the request behind it
+            log_applied(self.tracing or _UNTRACED, self.name, [i.envelope for i in fresh], log)
         for letter in letters:
             _log_dead_letter(letter)
         if letters and self._dead_lettered is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -125,6 +126,34 @@ class Tracing:
     def shutdown(self) -> None:
         if self.provider is not None:
             self.provider.shutdown()
+
+
+_handling: ContextVar[Tracing | None] = ContextVar("repairline_tracing", default=None)
+_UNCONFIGURED = Tracing("repairline", None)  # continues a trace with the caller's ids
+
+
+@contextmanager
+def handling(tracing: Tracing | None) -> Iterator[None]:
+    """Make `tracing` the one reactions inside the block open their spans with."""
+    token = _handling.set(tracing)
+    try:
+        yield
+    finally:
+        _handling.reset(token)
+
+
+@contextmanager
+def reaction(event_type: str, envelope_traceparent: str | None) -> Iterator[None]:
+    """A reaction to one event: a span continued from the event's `traceparent`, its ids
+    bound to the log lines, so what the reaction appends stays in the caller's trace."""
+    tracing = _handling.get() or _UNCONFIGURED
+    with (
+        tracing.span(
+            f"react {event_type}", traceparent=envelope_traceparent, kind=SpanKind.CONSUMER
+        ),
+        bound_trace_ids(),
+    ):
+        yield
 
 
 def log_applied(tracing: Tracing, consumer: str, envelopes: Iterable[Any], log: Any) -> None:
