@@ -41,11 +41,11 @@ from repairline_contracts.registry import NewerVersionError, UnknownEventError, 
 from repairline_platform.db import is_transient
 from repairline_platform.eventstore import Delivered, Handler, UnitOfWork, mark_processed
 from repairline_platform.logging import get_logger
-from repairline_platform.tracing import Tracing, handling, log_applied
+from repairline_platform.tracing import Tracing, handling, ids_only, log_applied
 
 log = get_logger(__name__)
 
-_UNTRACED = Tracing("consumer", None)  # still continues the event's trace ids
+_UNTRACED = ids_only("consumer")  # a consumer built outside a service runtime
 EXCERPT_BYTES = 2048  # of an unreadable record, in its dead-letter notice
 MAX_ERRORS = 5  # validation errors named in a dead letter; the rest are counted
 MAX_ERROR_CHARS = 1000

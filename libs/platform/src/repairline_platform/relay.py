@@ -33,7 +33,7 @@ from aiokafka.errors import KafkaError
 from repairline_platform.consumer import dead_letter_notice
 from repairline_platform.db import ACQUIRE_TIMEOUT, advisory_key
 from repairline_platform.logging import get_logger
-from repairline_platform.tracing import Tracing
+from repairline_platform.tracing import Tracing, ids_only
 
 log = get_logger(__name__)
 
@@ -89,7 +89,7 @@ class OutboxRelay:
         self._dead_letter_topic = dead_letter_topic
         self._source = source
         self._on_published = on_published
-        self._tracing = tracing or Tracing("relay", None)
+        self._tracing = tracing or ids_only("relay")
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0

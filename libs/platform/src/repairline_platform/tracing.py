@@ -128,8 +128,13 @@ class Tracing:
             self.provider.shutdown()
 
 
+def ids_only(service: str) -> Tracing:
+    """Spans that make and continue trace ids but are never exported (no service's own)."""
+    return Tracing(service, make_provider(service, {}))
+
+
 _handling: ContextVar[Tracing | None] = ContextVar("repairline_tracing", default=None)
-_UNCONFIGURED = Tracing("repairline", None)  # continues a trace with the caller's ids
+_UNCONFIGURED = ids_only("repairline")
 
 
 @contextmanager
