@@ -41,11 +41,10 @@ from repairline_contracts.registry import NewerVersionError, UnknownEventError, 
 from repairline_platform.db import is_transient
 from repairline_platform.eventstore import Delivered, Handler, UnitOfWork, mark_processed
 from repairline_platform.logging import get_logger
-from repairline_platform.tracing import Tracing, handling, ids_only, log_applied
+from repairline_platform.tracing import Tracing, handling, log_applied
 
 log = get_logger(__name__)
 
-_UNTRACED = ids_only("consumer")  # a consumer built outside a service runtime
 EXCERPT_BYTES = 2048  # of an unreadable record, in its dead-letter notice
 MAX_ERRORS = 5  # validation errors named in a dead letter; the rest are counted
 MAX_ERROR_CHARS = 1000
@@ -156,7 +155,7 @@ class InboxConsumer:
         self.health = ConsumerHealth()
         self.kafka_consumer: Callable[[], Any] | None = None  # for lag, set by the runtime
         self.starts_at: datetime | None = None  # where a new group starts (None: beginning)
-        self.tracing: Tracing | None = None  # the service's spans, set by the runtime
+        self.tracing: Tracing | None = None  # a live consumer's spans, set by the runtime
 
     # -- reading -----------------------------------------------------------------------
 
@@ -233,8 +232,9 @@ class InboxConsumer:
                     result.ignored += 1
             await _store_offsets(conn, self.name, records)
         result.dead = len(letters)
-        if fresh:  # committed: one line per event, in the trace of the request behind it
-            log_applied(self.tracing or _UNTRACED, self.name, [i.envelope for i in fresh], log)
+        if fresh and self.tracing is not None:  # live, not a replay: one line per event,
+            # in the trace of the request behind it, once committed
+            log_applied(self.tracing, self.name, [i.envelope for i in fresh], log)
         for letter in letters:
             _log_dead_letter(letter)
         if letters and self._dead_lettered is not None:
