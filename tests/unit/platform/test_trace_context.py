@@ -72,3 +72,18 @@ async def test_a_reaction_to_an_event_without_a_trace_starts_one() -> None:
     with commands.reacting_to(caused_by):
         reaction = await append_one(store())
     assert tracing.trace_ids(reaction.traceparent)["trace_id"] != CALLER_TRACE
+
+
+def test_a_batch_from_one_span_is_handled_in_its_trace_and_a_mixed_one_is_not() -> None:
+    one = Envelope.from_bytes(envelope_bytes(repair_requested()))
+    traced = [one.model_copy(update={"traceparent": CALLER})] * 2
+    other = one.model_copy(update={"traceparent": f"00-{'1' * 32}-{'2' * 16}-01"})
+    t = tracing.configure("billing", {})
+    with tracing.handling(t, "billing.tickets", traced):
+        inside = structlog.contextvars.get_contextvars()
+    with tracing.handling(t, "billing.tickets", [*traced, other]):
+        mixed = structlog.contextvars.get_contextvars()
+    with tracing.handling(t, "billing.tickets", [one]):
+        untraced = structlog.contextvars.get_contextvars()
+    assert inside["trace_id"] == CALLER_TRACE and inside["span_id"] != "00f067aa0ba902b7"
+    assert "trace_id" not in mixed and "trace_id" not in untraced

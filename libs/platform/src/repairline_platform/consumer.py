@@ -221,8 +221,8 @@ class InboxConsumer:
             to_apply = await self._park_held(conn, entries, result)
             fresh = await self._fresh(conn, to_apply, result)
             if fresh:
-                with handling(self.tracing):  # reactions continue each event's trace
-                    await self.handler.handle(uow, fresh)
+                with handling(self.tracing, self.name, [i.envelope for i in fresh]):
+                    await self.handler.handle(uow, fresh)  # in the events' trace
                 await mark_processed(conn, self.name, [i.envelope.id for i in fresh])
             result.applied = len(fresh)
             for entry in entries:

@@ -138,11 +138,24 @@ _UNCONFIGURED = ids_only("repairline")
 
 
 @contextmanager
-def handling(tracing: Tracing | None) -> Iterator[None]:
-    """Make `tracing` the one reactions inside the block open their spans with."""
+def handling(
+    tracing: Tracing | None, consumer: str = "", envelopes: Iterable[Any] = ()
+) -> Iterator[None]:
+    """A consumer's handler at work on a batch: reactions inside open their spans with
+    `tracing`; a batch whose events were all appended in one span is handled in a span
+    continued from it, its ids on every log line of the handler."""
     token = _handling.set(tracing)
+    parents = {getattr(e, TRACEPARENT, None) for e in envelopes}
     try:
-        yield
+        if tracing is None or len(parents) != 1 or None in parents:
+            yield
+            return
+        parent = parents.pop()
+        with (
+            tracing.span(f"handle {consumer}", traceparent=parent, kind=SpanKind.CONSUMER),
+            bound_trace_ids(),  # entered inside the span: its ids
+        ):
+            yield
     finally:
         _handling.reset(token)
 
