@@ -43,6 +43,13 @@ class Envelope(BaseModel):
     correlationid: str = Field(description="Id shared by everything one request caused.")
     causationid: str = Field(description="Id of the event or request that caused this one.")
     streamversion: int = Field(ge=1, description="Position of the event in its stream.")
+    traceparent: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="W3C trace context of the span that appended the event (the CloudEvents"
+        " distributed tracing extension); absent when none was open. Readers never require"
+        " it, and a value they cannot parse starts a new trace.",
+    )
     data: dict[str, Any]
 
     def event(self) -> Event:
@@ -81,6 +88,7 @@ def wrap(
     correlation_id: str,
     causation_id: str,
     stream_version: int,
+    traceparent: str | None = None,
 ) -> Envelope:
     """Put an event into its envelope."""
     if time.tzinfo is None:
@@ -98,5 +106,6 @@ def wrap(
         correlationid=correlation_id,
         causationid=causation_id,
         streamversion=stream_version,
+        traceparent=traceparent,
         data=event_payload(event),
     )

@@ -13,7 +13,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from repairline_contracts.topics import INTAKE_EVENTS
 from repairline_dispatch.main import SPEC as DISPATCH
-from repairline_platform import metrics
 from repairline_platform.runtime import Runtime, build_app
 from repairline_platform.settings import ServiceSettings
 from tests.support.factories import repair_requested
@@ -34,9 +33,7 @@ async def dispatch_app(prefix: str) -> AsyncIterator[FastAPI]:
         batch_timeout_ms=50,
         batch_max_records=10,
     )
-    app = build_app(DISPATCH, settings)
-    if not hasattr(app.state, "metrics"):  # until the runtime installs them itself
-        metrics.install(app, app.state.runtime)
+    app = build_app(DISPATCH, settings)  # the runtime installs GET /metrics
     try:
         yield app
     finally:

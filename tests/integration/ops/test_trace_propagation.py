@@ -2,8 +2,8 @@
 
 The trace travels on the CloudEvents `traceparent` extension: intake's request span is
 stored in the envelope it appends, and each consumer handles the event in a span
-continued from it (repairline_platform.tracing). Until the envelope carries
-`traceparent`, this test is skipped with the reason.
+continued from it (repairline_platform.tracing); a reaction appends its events in a
+new span of the same trace.
 """
 
 from __future__ import annotations
@@ -15,24 +15,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from repairline_contracts.envelope import Envelope
+from repairline_platform.tracing import trace_ids
 from tests.support.factories import request_body
-from tests.support.infra import ServiceProcess, drop_database, eventually
+from tests.support.infra import ServiceProcess, connect, drop_database, eventually
 
 TRACE_ID = uuid.uuid4().hex
 CALLER = f"00-{TRACE_ID}-{uuid.uuid4().hex[:16]}-01"
-
-pytestmark = pytest.mark.skipif(
-    "traceparent" not in Envelope.model_fields,
-    reason="the envelope does not carry the traceparent extension yet (see docs/operations.md)",
-)
+CONSUMERS = ("dispatch", "billing", "feedback")
 
 
 @pytest.fixture
 def services(prefix: str) -> Iterator[dict[str, ServiceProcess]]:
     running = {
         name: ServiceProcess(name, prefix=prefix, database=f"{prefix.rstrip('.')}_{name}").start()
-        for name in ("intake", "dispatch", "feedback")
+        for name in ("intake", *CONSUMERS)
     }
     try:
         yield running
@@ -67,16 +63,37 @@ def lines_for(service: ServiceProcess, ticket_id: str) -> list[dict[str, object]
     return lines
 
 
+async def stored_traceparents(service: ServiceProcess, ticket_id: str) -> list[str | None]:
+    conn = await connect(service.database)
+    try:
+        rows = await conn.fetch(
+            "select traceparent from events where stream_id = $1 order by stream_version",
+            ticket_id,
+        )
+    finally:
+        await conn.close()
+    return [r["traceparent"] for r in rows]
+
+
 async def test_the_callers_trace_id_reaches_every_consumer_of_the_ticket(services) -> None:
     ticket_id, answered = post_ticket(services["intake"].url)
     assert TRACE_ID in answered  # intake continued the caller's trace
-    for name in ("dispatch", "feedback"):
+    for name in CONSUMERS:
 
         async def traced(service: ServiceProcess = services[name]) -> bool:
             return any(line.get("trace_id") == TRACE_ID for line in lines_for(service, ticket_id))
 
         await eventually(traced, timeout=60)
     # and no line of that ticket carries another trace
-    for name in ("dispatch", "feedback"):
+    for name in CONSUMERS:
         traces = {line.get("trace_id") for line in lines_for(services[name], ticket_id)}
         assert traces - {None} == {TRACE_ID}, name
+
+    # intake stored the trace with its event; dispatch's reaction (DSP-1) appended its own
+    # events in the same trace, under a span of its own
+    requested = (await stored_traceparents(services["intake"], ticket_id))[0]
+    assert trace_ids(requested)["trace_id"] == TRACE_ID
+    reacted = await stored_traceparents(services["dispatch"], ticket_id)
+    assert reacted
+    assert {trace_ids(t).get("trace_id") for t in reacted} == {TRACE_ID}
+    assert trace_ids(requested)["span_id"] not in {trace_ids(t)["span_id"] for t in reacted}

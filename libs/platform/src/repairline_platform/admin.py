@@ -13,7 +13,7 @@ import sys
 import urllib.request
 
 from repairline_contracts.topics import ALL_TOPICS
-from repairline_platform.kafka import ensure_topics
+from repairline_platform.kafka import ensure_topics, security_options
 from repairline_platform.settings import ServiceSettings
 
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                 [s.topic(t) for t in ALL_TOPICS],
                 partitions=s.topic_partitions,
                 replication=s.topic_replication,
+                security=security_options(s),
             )
         )
         print(

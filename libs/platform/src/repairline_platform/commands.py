@@ -23,6 +23,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope
+from repairline_platform import tracing
 from repairline_platform.eventstore import ConcurrencyError, retry_on_concurrency
 from repairline_rules.refusals import NotFound, Refused
 
@@ -54,8 +55,12 @@ def bound(correlation_id: str, causation_id: str) -> Iterator[CommandContext]:
 
 @contextmanager
 def reacting_to(envelope: Envelope) -> Iterator[CommandContext]:
-    """Bind the context of a reaction: the event's conversation, caused by the event."""
-    with bound(envelope.correlationid or envelope.id, envelope.id) as ctx:
+    """Bind the context of a reaction: the event's conversation, caused by the event, in
+    its trace (a span continued from the event's `traceparent`)."""
+    with (
+        tracing.reaction(envelope.type, envelope.traceparent),
+        bound(envelope.correlationid or envelope.id, envelope.id) as ctx,
+    ):
         yield ctx
 
 

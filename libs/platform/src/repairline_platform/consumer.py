@@ -41,6 +41,7 @@ from repairline_contracts.registry import NewerVersionError, UnknownEventError, 
 from repairline_platform.db import is_transient
 from repairline_platform.eventstore import Delivered, Handler, UnitOfWork, mark_processed
 from repairline_platform.logging import get_logger
+from repairline_platform.tracing import Tracing, handling, log_applied
 
 log = get_logger(__name__)
 
@@ -154,6 +155,7 @@ class InboxConsumer:
         self.health = ConsumerHealth()
         self.kafka_consumer: Callable[[], Any] | None = None  # for lag, set by the runtime
         self.starts_at: datetime | None = None  # where a new group starts (None: beginning)
+        self.tracing: Tracing | None = None  # a live consumer's spans, set by the runtime
 
     # -- reading -----------------------------------------------------------------------
 
@@ -219,7 +221,8 @@ class InboxConsumer:
             to_apply = await self._park_held(conn, entries, result)
             fresh = await self._fresh(conn, to_apply, result)
             if fresh:
-                await self.handler.handle(uow, fresh)
+                with handling(self.tracing, self.name, [i.envelope for i in fresh]):
+                    await self.handler.handle(uow, fresh)  # in the events' trace
                 await mark_processed(conn, self.name, [i.envelope.id for i in fresh])
             result.applied = len(fresh)
             for entry in entries:
@@ -229,6 +232,9 @@ class InboxConsumer:
                     result.ignored += 1
             await _store_offsets(conn, self.name, records)
         result.dead = len(letters)
+        if fresh and self.tracing is not None:  # live, not a replay: one line per event,
+            # in the trace of the request behind it, once committed
+            log_applied(self.tracing, self.name, [i.envelope for i in fresh], log)
         for letter in letters:
             _log_dead_letter(letter)
         if letters and self._dead_lettered is not None:

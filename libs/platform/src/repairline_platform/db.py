@@ -145,11 +145,16 @@ create index if not exists processed_events_age on processed_events (processed_a
 create index if not exists timers_fired on timers (fired_at) where fired_at is not null;
 """
 
+TRACING_SCHEMA = """
+alter table events add column if not exists traceparent text;
+"""
+
 PLATFORM_MIGRATIONS = (
     ("000_platform", PLATFORM_SCHEMA),
     ("001_platform_resilience", PLATFORM_RESILIENCE),
     ("002_platform_idempotency", IDEMPOTENCY_SCHEMA),
     ("003_platform_housekeeping", HOUSEKEEPING_SCHEMA),
+    ("004_platform_tracing", TRACING_SCHEMA),
 )
 
 

@@ -19,6 +19,7 @@ from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope, wrap
 from repairline_platform import idempotency
 from repairline_platform.clock import Clock
+from repairline_platform.tracing import current_traceparent
 from repairline_rules.refusals import InvalidInput
 
 T = TypeVar("T")
@@ -116,7 +117,12 @@ def envelopes_for(
     correlation_id: str,
     causation_id: str,
 ) -> list[Envelope]:
-    """The envelopes of events appended after `after_version` of a stream, numbered on."""
+    """The envelopes of events appended after `after_version` of a stream, numbered on.
+
+    They carry the current span's `traceparent` (the request's, or the reaction's), so
+    the trace goes on through the relay to the consumers.
+    """
+    traceparent = current_traceparent()
     return [
         wrap(
             event,
@@ -129,6 +135,7 @@ def envelopes_for(
             correlation_id=correlation_id,
             causation_id=causation_id,
             stream_version=after_version + n,
+            traceparent=traceparent,
         )
         for n, event in enumerate(events, start=1)
     ]
@@ -206,6 +213,7 @@ class UnitOfWork:
                 self.topic_for(type(ev).topic),
                 text,
                 now,
+                env.traceparent,
             )
             for env, ev, text in zip(envelopes, events, dumped, strict=True)
         ]
@@ -213,8 +221,8 @@ class UnitOfWork:
             async with self.conn.transaction():
                 await self.conn.executemany(
                     "insert into events (event_id, stream_id, stream_version, event_type,"
-                    " schema_version, topic, envelope, recorded_at)"
-                    " values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    " schema_version, topic, envelope, recorded_at, traceparent)"
+                    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     rows,
                 )
         except asyncpg.UniqueViolationError as exc:

@@ -1,4 +1,5 @@
-"""structlog configuration: JSON in production, bound with ticket, event and correlation ids.
+"""structlog configuration: JSON in production, bound with ticket, event and correlation ids,
+and with the trace and span ids of the current span.
 
 Customer phone numbers and addresses never reach a log line: the redaction processor
 drops any field whose name says it holds one, wherever it was bound.
@@ -11,6 +12,8 @@ import sys
 from typing import Any
 
 import structlog
+
+from repairline_platform.tracing import add_trace_ids
 
 _PERSONAL_KEYS = ("phone", "mobile", "address", "customer")
 
@@ -45,6 +48,7 @@ def configure_logging(service: str, *, fmt: str = "json", level: str = "INFO") -
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,  # inside a span: its trace_id and span_id
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
@@ -67,6 +71,7 @@ def _route_stdlib_logging(renderer: Any) -> None:
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
                 structlog.contextvars.merge_contextvars,
+                add_trace_ids,
                 structlog.stdlib.add_logger_name,
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),

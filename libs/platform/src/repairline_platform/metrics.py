@@ -243,18 +243,28 @@ class Consumer:
 
 
 class KafkaLogEnds:
-    """Beginning and end offsets of topics, asked of Kafka by a group-less client per scrape."""
+    """Beginning and end offsets of topics, asked of Kafka by a group-less client per scrape.
 
-    def __init__(self, bootstrap: str, client_id: str = "repairline-metrics") -> None:
+    `security` gives the client's security settings when it connects (none by default).
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        client_id: str = "repairline-metrics",
+        security: Callable[[], Mapping[str, Any]] = dict,
+    ) -> None:
         self._bootstrap = bootstrap
         self._client_id = client_id
+        self._security = security
 
     async def __call__(self, topics: Iterable[str]) -> dict[PartitionKey, tuple[int, int]]:
         from aiokafka import AIOKafkaConsumer
 
         from repairline_platform.kafka import topic_partitions
 
-        tps = await topic_partitions(self._bootstrap, sorted(set(topics)))
+        security = self._security()
+        tps = await topic_partitions(self._bootstrap, sorted(set(topics)), security=security)
         if not tps:
             return {}
         consumer = AIOKafkaConsumer(
@@ -262,6 +272,7 @@ class KafkaLogEnds:
             client_id=self._client_id,
             group_id=None,
             enable_auto_commit=False,
+            **security,
         )
         await consumer.start()
         try:
@@ -394,7 +405,12 @@ def install(app: Any, runtime: Any, metrics: ServiceMetrics | None = None) -> Se
     from fastapi import Response
 
     metrics = metrics or ServiceMetrics()
-    log_ends = KafkaLogEnds(runtime.settings.kafka_bootstrap, f"{runtime.name}-metrics")
+    from repairline_platform.kafka import security_options
+
+    s = runtime.settings
+    log_ends = KafkaLogEnds(
+        s.kafka_bootstrap, f"{runtime.name}-metrics", lambda: security_options(s)
+    )
     probe = StateProbe(
         metrics,
         pool=lambda: getattr(runtime, "pool", None),

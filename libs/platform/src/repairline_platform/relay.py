@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from aiokafka.errors import KafkaError
 from repairline_platform.consumer import dead_letter_notice
 from repairline_platform.db import ACQUIRE_TIMEOUT, advisory_key
 from repairline_platform.logging import get_logger
+from repairline_platform.tracing import Tracing, ids_only
 
 log = get_logger(__name__)
 
@@ -44,10 +45,13 @@ MAX_RECORD_BYTES = MAX_REQUEST_BYTES - 16 * 1024  # room for the batch and recor
 DEAD_LETTER_POLL_SECONDS = 1.0  # and at once when a consumer records one
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(
+    bootstrap: str, client_id: str, security: Mapping[str, Any] | None = None
+) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
+        **(security or {}),
         enable_idempotence=True,  # forces acks=all
         acks="all",
         linger_ms=5,
@@ -72,6 +76,8 @@ class OutboxRelay:
         lock_poll_seconds: float = 1.0,
         dead_letter_topic: str | None = None,
         source: str = "",
+        on_published: Callable[[int], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._pool = pool
         self._make_producer = producer
@@ -82,6 +88,8 @@ class OutboxRelay:
         self._lock_poll = lock_poll_seconds
         self._dead_letter_topic = dead_letter_topic
         self._source = source
+        self._on_published = on_published
+        self._tracing = tracing or ids_only("relay")
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0
@@ -173,7 +181,7 @@ class OutboxRelay:
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch through the lock connection; returns how many events left."""
         rows = await conn.fetch(
-            "select global_position, topic, stream_id, envelope from events"
+            "select global_position, topic, stream_id, envelope, traceparent from events"
             " where published_at is null and quarantined_at is null"
             " and stream_id <> all(array(select stream_id from events"
             "   where quarantined_at is not null and published_at is null))"
@@ -185,25 +193,29 @@ class OutboxRelay:
         sendable = await self._quarantine_oversized(conn, rows)
         if sendable:
             producer = await self._producer_ready()
-            futures = [
-                await producer.send(
-                    r["topic"],
-                    r["envelope"].encode(),
-                    key=r["stream_id"].encode(),
-                    headers=STRUCTURED,
-                )
-                for r in sendable
-            ]
+            futures = [await self._send(producer, r) for r in sendable]
             await asyncio.gather(*futures)
             await conn.execute(
                 "update events set published_at = now() where global_position = any($1::bigint[])",
                 [r["global_position"] for r in sendable],
             )
             self.published += len(sendable)
+            if self._on_published is not None:
+                self._on_published(len(sendable))
         if time.monotonic() >= self._dead_letters_due:
             self._dead_letters_due = time.monotonic() + DEAD_LETTER_POLL_SECONDS
             await self._publish_dead_letters(conn)
         return len(rows)
+
+    async def _send(self, producer: AIOKafkaProducer, row: Any) -> Any:
+        """Hand one event to the producer, in a span of the trace that appended it."""
+        with self._tracing.publish_span(row["topic"], row["traceparent"]):
+            return await producer.send(
+                row["topic"],
+                row["envelope"].encode(),
+                key=row["stream_id"].encode(),
+                headers=STRUCTURED,
+            )
 
     async def _quarantine_oversized(self, conn: asyncpg.Connection, rows: list[Any]) -> list[Any]:
         """Rows that fit in a Kafka message; the others are quarantined with their streams'

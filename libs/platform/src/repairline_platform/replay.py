@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from repairline_platform import db
 from repairline_platform.consumer import InboxConsumer
 from repairline_platform.eventstore import Delivered, Handler, UnitOfWork
-from repairline_platform.kafka import topic_partitions
+from repairline_platform.kafka import security_options, topic_partitions
 from repairline_platform.runtime import Runtime, is_projection
 
 
@@ -42,8 +42,10 @@ class ReplayStats:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-async def _active_members(bootstrap: str, group: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="repairline-replay")
+async def _active_members(bootstrap: str, group: str, security: Any) -> int:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="repairline-replay", **security
+    )
     await admin.start()
     try:
         described = await admin.describe_consumer_groups([group])
@@ -61,7 +63,8 @@ async def replay_projection(
 ) -> ReplayStats:
     s = rt.settings
     name = rt.consumer_name(handler)
-    if not force and await _active_members(s.kafka_bootstrap, f"{s.topic_prefix}{name}"):
+    security = security_options(s)
+    if not force and await _active_members(s.kafka_bootstrap, f"{s.topic_prefix}{name}", security):
         raise ReplayRefused(
             f"{name} has live consumers; stop the {rt.name} service before replaying"
         )
@@ -80,12 +83,15 @@ async def replay_projection(
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=32 * 1024 * 1024,
+        **security,
     )
     await consumer.start()
     started = time.perf_counter()
     events = applied = 0
     try:
-        tps = await topic_partitions(s.kafka_bootstrap, [rt.topic(t) for t in handler.topics])
+        tps = await topic_partitions(
+            s.kafka_bootstrap, [rt.topic(t) for t in handler.topics], security=security
+        )
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)

@@ -9,6 +9,7 @@ Nothing connects at import.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
-from repairline_platform import commands, db, housekeeping, idempotency, metrics
+from repairline_platform import commands, db, housekeeping, idempotency, metrics, tracing
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
 from repairline_platform.consumer import (
     InboxConsumer,
@@ -37,11 +38,13 @@ from repairline_platform.consumer import (
 from repairline_platform.eventstore import Handler, Origin, UnitOfWork
 from repairline_platform.health import liveness, readiness, supervise
 from repairline_platform.http import install_error_handlers
-from repairline_platform.kafka import ensure_topics
+from repairline_platform.kafka import broker_security, ensure_topics, security_options
 from repairline_platform.logging import configure_logging, get_logger, get_stdlib_logger
+from repairline_platform.metrics import ServiceMetrics
 from repairline_platform.relay import OutboxRelay, make_producer
 from repairline_platform.settings import ServiceSettings
 from repairline_platform.timers import TimerHandler, TimerPoller
+from repairline_platform.tracing import Tracing
 
 log = get_logger(__name__)
 
@@ -86,6 +89,8 @@ class Runtime:
     stopping: bool = False
     inboxes: list[InboxConsumer] = field(default_factory=list)
     redriver: Redriver | None = None
+    metrics: ServiceMetrics | None = None
+    tracing: Tracing | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -155,6 +160,8 @@ class Runtime:
             yield uow
         if uow.claim is not None:
             uow.claim.committed = True
+        if uow.appended and self.metrics is not None:
+            self.metrics.appended(len(uow.appended))
         if uow.appended and self.relay is not None:
             self.relay.wake()
 
@@ -210,21 +217,25 @@ class Runtime:
 
     async def start(self) -> None:
         s = self.settings
+        security = security_options(s)  # bad Kafka settings stop the start here
         await self.open_storage()
         await ensure_topics(
             s.kafka_bootstrap,
             [self.topic(t) for t in ALL_TOPICS],
             partitions=s.topic_partitions,
             replication=s.topic_replication,
+            security=security,
         )
         self.relay = OutboxRelay(
             self.pool,
-            lambda: make_producer(s.kafka_bootstrap, f"{s.topic_prefix}{self.name}"),
+            lambda: make_producer(s.kafka_bootstrap, f"{s.topic_prefix}{self.name}", security),
             lock_name=self.name,
             batch_size=s.relay_batch_size,
             idle_seconds=s.relay_idle_seconds,
             dead_letter_topic=self.topic(DEAD_LETTER),
             source=f"/{self.name}",
+            on_published=self.metrics.published if self.metrics else None,
+            tracing=self.tracing,
         )
         timer_handlers = self.spec.timer_handlers(self)
         self.timers = TimerPoller(
@@ -241,6 +252,7 @@ class Runtime:
             client_id=f"{s.topic_prefix}{self.name}",
             graceful_timeout=s.shutdown_grace_seconds,
             logger=get_stdlib_logger("repairline.broker"),
+            security=broker_security(s),
         )
         for handler in self.handlers:
             if is_subscribed(handler):
@@ -272,8 +284,9 @@ class Runtime:
             handler,
             consumer_name=self.consumer_name(handler),
             unit_of_work=self.unit_of_work,
-            dead_letter=lambda _: self.relay.wake(dead_letters=True) if self.relay else None,
+            dead_letter=self._dead_lettered,
         )
+        inbox.tracing = self.tracing
         self.inboxes.append(inbox)
         holder: dict[str, Any] = {}
         inbox.kafka_consumer = lambda: getattr(holder.get("sub"), "consumer", None)
@@ -298,8 +311,9 @@ class Runtime:
 
         @subscriber
         async def on_batch(records: Any) -> None:
+            started = time.perf_counter()
             try:
-                await inbox.process(records)
+                result = await inbox.process(records)
             except Exception as exc:
                 log.warning(
                     "batch not applied; it will be retried",
@@ -309,6 +323,17 @@ class Runtime:
                 await wait_backoff(inbox.health, exc)
                 raise
             inbox.health.succeeded()
+            if self.metrics is not None:
+                seconds = time.perf_counter() - started
+                self.metrics.observe_batch(inbox.name, len(records), seconds, result)
+
+    def _dead_lettered(self, letters: Sequence[Any]) -> None:
+        """Count the dead letters a consumer recorded, and have the relay announce them."""
+        if self.metrics is not None:
+            for letter in letters:
+                self.metrics.dead_lettered(letter.consumer)
+        if self.relay is not None:
+            self.relay.wake(dead_letters=True)
 
     async def stop(self) -> None:
         self.ready = False
@@ -329,6 +354,8 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         await self.pool.close()
+        if self.tracing is not None:
+            self.tracing.shutdown()  # flushes the exporter, when there is one
         log.info("service stopped")
 
 
@@ -417,7 +444,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     app.state.runtime = rt
     install_error_handlers(app)
     idempotency.install(app, lambda: rt.pool)
-    metrics.install(app, rt)  # GET /metrics: lag, outbox, timers, pool, HTTP
+    rt.metrics = metrics.install(app, rt)  # GET /metrics: lag, outbox, timers, pool, HTTP
+    rt.tracing = tracing.install(app, spec.name)  # a span per request; OTEL_* export
 
     @app.middleware("http")
     async def bind_request_context(request: Any, call_next: Any) -> Any:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,6 +14,24 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REPAIRLINE_", extra="ignore")
 
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="Kafka bootstrap servers.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How the Kafka clients connect (TLS, SASL over TLS)."
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(default=None, description="The service's Kafka user.")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="Its password, from a Secret; or `kafka_sasl_password_file`."
+    )
+    kafka_sasl_password_file: Path | None = Field(
+        default=None, description="A file holding the password (a mounted Secret)."
+    )
+    kafka_ca_file: Path | None = Field(
+        default=None, description="CA certificate(s) the brokers' certificates are checked with."
+    )
+    kafka_cert_file: Path | None = Field(
+        default=None, description="Client certificate, for TLS client authentication."
+    )
+    kafka_key_file: Path | None = Field(default=None, description="The client certificate's key.")
     pg_dsn: str = Field(
         default="postgresql://repairline@127.0.0.1:15432",
         description="PostgreSQL server DSN without database; each service appends its own.",

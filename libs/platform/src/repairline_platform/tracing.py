@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -125,6 +126,52 @@ class Tracing:
     def shutdown(self) -> None:
         if self.provider is not None:
             self.provider.shutdown()
+
+
+def ids_only(service: str) -> Tracing:
+    """Spans that make and continue trace ids but are never exported (no service's own)."""
+    return Tracing(service, make_provider(service, {}))
+
+
+_handling: ContextVar[Tracing | None] = ContextVar("repairline_tracing", default=None)
+_UNCONFIGURED = ids_only("repairline")
+
+
+@contextmanager
+def handling(
+    tracing: Tracing | None, consumer: str = "", envelopes: Iterable[Any] = ()
+) -> Iterator[None]:
+    """A consumer's handler at work on a batch: reactions inside open their spans with
+    `tracing`; a batch whose events were all appended in one span is handled in a span
+    continued from it, its ids on every log line of the handler."""
+    token = _handling.set(tracing)
+    parents = {getattr(e, TRACEPARENT, None) for e in envelopes}
+    try:
+        if tracing is None or len(parents) != 1 or None in parents:
+            yield
+            return
+        parent = parents.pop()
+        with (
+            tracing.span(f"handle {consumer}", traceparent=parent, kind=SpanKind.CONSUMER),
+            bound_trace_ids(),  # entered inside the span: its ids
+        ):
+            yield
+    finally:
+        _handling.reset(token)
+
+
+@contextmanager
+def reaction(event_type: str, envelope_traceparent: str | None) -> Iterator[None]:
+    """A reaction to one event: a span continued from the event's `traceparent`, its ids
+    bound to the log lines, so what the reaction appends stays in the caller's trace."""
+    tracing = _handling.get() or _UNCONFIGURED
+    with (
+        tracing.span(
+            f"react {event_type}", traceparent=envelope_traceparent, kind=SpanKind.CONSUMER
+        ),
+        bound_trace_ids(),
+    ):
+        yield
 
 
 def log_applied(tracing: Tracing, consumer: str, envelopes: Iterable[Any], log: Any) -> None:
