@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ from repairline_contracts.envelope import Envelope
 from repairline_platform import tracing
 from repairline_platform.eventstore import ConcurrencyError, retry_on_concurrency
 from repairline_rules.refusals import NotFound, Refused
+from repairline_rules.timers import Due
 
 S = TypeVar("S")
 U = TypeVar("U", bound="CommandUnit")
@@ -103,6 +104,21 @@ class CommandUnit(Protocol):
         causation_id: str,
         region: str | None = None,
     ) -> list[Envelope]: ...
+
+
+async def schedule_timers(uow: CommandUnit, dues: Iterable[Due]) -> None:
+    """Schedule the durable timers a decision asked for, in the command's unit of work
+    and under its conversation's correlation id."""
+    correlation_id = current_context().correlation_id
+    for due in dues:
+        await uow.schedule(
+            due.timer_id,
+            kind=due.kind,
+            stream_id=due.stream_id,
+            due_at=due.due_at,
+            payload=due.payload,
+            correlation_id=correlation_id,
+        )
 
 
 @dataclass(frozen=True)

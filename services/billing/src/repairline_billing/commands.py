@@ -29,7 +29,6 @@ from repairline_billing.domain.penalty import (
     AppealPenalty,
     CheckForms,
     CheckRecord,
-    Deadline,
     JudgeComplaint,
     NoteMissedAppointment,
     RecordUnreachable,
@@ -49,9 +48,11 @@ from repairline_platform.commands import (
     current_context,
     in_unit,
     run,
+    schedule_timers,
 )
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotFound
+from repairline_rules.timers import Due
 
 C = TypeVar("C")
 
@@ -302,18 +303,9 @@ async def note_missed_appointment(
     return await _enter_penalty(fine, uow)
 
 
-async def start_clocks(deadlines: Sequence[Deadline], uow: Unit) -> None:
+async def start_clocks(deadlines: Sequence[Due], uow: Unit) -> None:
     """Start the penalty clocks (PEN-2..5): durable timers in this unit of work."""
-    correlation_id = current_context().correlation_id
-    for d in deadlines:
-        await uow.schedule(
-            d.timer_id,
-            kind=d.kind,
-            stream_id=d.stream_id,
-            due_at=d.due_at,
-            payload=d.payload,
-            correlation_id=correlation_id,
-        )
+    await schedule_timers(uow, deadlines)
 
 
 async def check_forms(cmd: CheckForms, uow: Unit, billing: Billing) -> CommandResult | None:

@@ -37,6 +37,7 @@ from repairline_contracts.billing import (
 from repairline_contracts.dispatch import EngineerAssigned
 from repairline_contracts.feedback import ExtensionRewardGranted
 from repairline_contracts.intake import RepairRequested
+from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
 
 
@@ -186,26 +187,10 @@ class Contracts:
 # -- billing's ledgers ----------------------------------------------------------------------
 
 
-class Ledger:
-    """One row per event, written once: the shape of billing's plain ledgers. A subclass
-    names its event and table and says how an event becomes a row."""
+class Ledger(readmodel.Ledger):
+    """One row per event, written once: the shape of billing's plain ledgers."""
 
-    name: str
     topics = (topics.BILLING_EVENTS,)
-    event_types: frozenset[str]
-    tables: tuple[str, ...]
-
-    def row(self, event: Any, event_id: str) -> tuple[Any, ...]:
-        raise NotImplementedError
-
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        rows = [self.row(item.event, item.envelope.id) for item in items]
-        if not rows:
-            return
-        marks = ", ".join(f"${n}" for n in range(1, len(rows[0]) + 1))
-        await uow.conn.executemany(
-            f"insert into {self.tables[0]} values ({marks}) on conflict do nothing", rows
-        )
 
 
 def _json(model: Any, field: str) -> str:
@@ -249,21 +234,7 @@ async def _merge(
     """Upsert a row whose facts may arrive in any order: a column once set keeps its
     value, and the status only moves to a higher rank."""
     values = {**values, "status_rank": ranks[values["status"]]}
-    columns = list(values)
-    marks = ", ".join(f"${i}::jsonb" if c in JSONB else f"${i}" for i, c in enumerate(columns, 1))
-    kept = ", ".join(
-        f"{c} = coalesce(t.{c}, excluded.{c})"
-        for c in columns
-        if c not in (key, "status", "status_rank")
-    )
-    await uow.conn.execute(
-        f"insert into {table} as t ({', '.join(columns)}) values ({marks})"
-        f" on conflict ({key}) do update set {kept},"
-        " status = case when excluded.status_rank > t.status_rank"
-        " then excluded.status else t.status end,"
-        " status_rank = greatest(t.status_rank, excluded.status_rank)",
-        *values.values(),
-    )
+    await readmodel.upsert(uow.conn, table, key, values, readmodel.RANKED_STATUS, jsonb=JSONB)
 
 
 class Quotes:

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from repairline_billing.domain import yuan
+from repairline_platform.reads import Db, fetch_one
+from repairline_platform.reads import json_value as _j
 from repairline_rules.refusals import NotFound
-
-
-class Db(Protocol):
-    """A pool or a connection: what the views read with."""
-
-    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
-
-    async def fetchrow(self, query: str, *args: Any) -> Any: ...
-
-
-def _j(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -214,10 +203,9 @@ def statement_csv(statement: dict[str, Any]) -> str:
 
 async def charge(db: Db, ticket_id: str) -> dict[str, Any]:
     """The invoice of a completed repair, itemised, with the rules that decided it."""
-    row = await db.fetchrow("select * from charges where ticket_id = $1", ticket_id)
-    if row is None:
-        raise NotFound(f"no charge assessed for ticket {ticket_id}")
-    return _charge(row)
+    missing = f"no charge assessed for ticket {ticket_id}"
+    query = "select * from charges where ticket_id = $1"
+    return _charge(await fetch_one(db, missing, query, ticket_id))
 
 
 async def quotes(db: Db, ticket_id: str) -> list[dict[str, Any]]:
@@ -226,10 +214,8 @@ async def quotes(db: Db, ticket_id: str) -> list[dict[str, Any]]:
 
 
 async def quote(db: Db, quote_id: str) -> dict[str, Any]:
-    row = await db.fetchrow("select * from quotes where quote_id = $1", quote_id)
-    if row is None:
-        raise NotFound(f"no quote {quote_id}")
-    return _quote(row)
+    query = "select * from quotes where quote_id = $1"
+    return _quote(await fetch_one(db, f"no quote {quote_id}", query, quote_id))
 
 
 # -- the penalty ledger (PEN-1..7, FEE-5) --------------------------------------------------
@@ -257,10 +243,8 @@ async def penalties(
 
 
 async def penalty(db: Db, penalty_id: str) -> dict[str, Any]:
-    row = await db.fetchrow("select * from penalties where penalty_id = $1", penalty_id)
-    if row is None:
-        raise NotFound(f"no penalty {penalty_id}")
-    return _penalty(row)
+    query = "select * from penalties where penalty_id = $1"
+    return _penalty(await fetch_one(db, f"no penalty {penalty_id}", query, penalty_id))
 
 
 LEDGER_KEYS = ("engineer_id", "outlet_id")
@@ -338,12 +322,9 @@ async def outlets(db: Db) -> list[dict[str, Any]]:
 
 
 async def statement(db: Db, outlet_id: str, period: str) -> dict[str, Any]:
-    row = await db.fetchrow(
-        "select * from settlements where outlet_id = $1 and period = $2", outlet_id, period
-    )
-    if row is None:
-        raise NotFound(f"no {period} statement for outlet {outlet_id}")
-    return _statement(row)
+    missing = f"no {period} statement for outlet {outlet_id}"
+    query = "select * from settlements where outlet_id = $1 and period = $2"
+    return _statement(await fetch_one(db, missing, query, outlet_id, period))
 
 
 # -- trips (FEE-7) and assessments (PEN-8) -------------------------------------------------

@@ -170,16 +170,7 @@ async def _assignment(scope: Scope, v: Visit, *, revisit: bool = False) -> list[
 
 async def _schedule(scope: Scope, events: Sequence[Event]) -> None:
     warn = timedelta(minutes=scope.ctx.settings.sla_warning_minutes)
-    correlation_id = commands.current_context().correlation_id
-    for due in visit.timers_for(events, warn=warn):
-        await scope.uow.schedule(
-            due.timer_id,
-            kind=due.kind,
-            stream_id=due.stream_id,
-            due_at=due.due_at,
-            payload=due.payload,
-            correlation_id=correlation_id,
-        )
+    await commands.schedule_timers(scope.uow, visit.timers_for(events, warn=warn))
 
 
 def _scope(ctx: Ctx, uow: Any) -> Scope:

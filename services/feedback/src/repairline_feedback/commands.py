@@ -23,12 +23,13 @@ from repairline_platform.commands import (
     CommandResult,
     CommandUnit,
     Stream,
-    current_context,
     run,
+    schedule_timers,
 )
 from repairline_platform.logging import get_logger
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotFound
+from repairline_rules.timers import Due
 
 log = get_logger(__name__)
 
@@ -76,14 +77,10 @@ async def _run_open(
 
 
 async def _schedule_timers(uow: Unit, events: Sequence[Event]) -> None:
-    correlation_id = current_context().correlation_id
-    for event in events:
-        timer = _timer_for(event)
-        if timer is not None:
-            await uow.schedule(**timer, correlation_id=correlation_id)
+    await schedule_timers(uow, [t for t in map(_timer_for, events) if t is not None])
 
 
-def _timer_for(event: Event) -> dict[str, Any] | None:
+def _timer_for(event: Event) -> Due | None:
     """The durable timer an event calls for, if any."""
     match event:
         case CallbackScheduled():
@@ -93,31 +90,22 @@ def _timer_for(event: Event) -> dict[str, Any] | None:
             timer_id = f"{event.callback_id}:retry:{event.attempt + 1}"
             return _callback_timer(timer_id, event, retry_at, attempt=event.attempt + 1)
         case ComplaintFiled():
-            return {
-                "timer_id": f"complaint:{event.complaint_id}",
-                "kind": COMPLAINT_TIMER,
-                "stream_id": complaint.complaint_stream(event.complaint_id),
-                "due_at": event.answer_by,
-                "payload": {"complaint_id": event.complaint_id},
-            }
+            return Due(
+                timer_id=f"complaint:{event.complaint_id}",
+                kind=COMPLAINT_TIMER,
+                stream_id=complaint.complaint_stream(event.complaint_id),
+                due_at=event.answer_by,
+                payload={"complaint_id": event.complaint_id},
+            )
     return None
 
 
 def _callback_timer(
     timer_id: str, event: CallbackScheduled | CallbackAttempted, due_at: datetime, *, attempt: int
-) -> dict[str, Any]:
+) -> Due:
     """The callback comes due (CallbackDue) at `due_at` for its `attempt`th call."""
-    return {
-        "timer_id": timer_id,
-        "kind": CALLBACK_TIMER,
-        "stream_id": event.ticket_id,
-        "due_at": due_at,
-        "payload": {
-            "callback_id": event.callback_id,
-            "due_at": due_at.isoformat(),
-            "attempt": attempt,
-        },
-    }
+    payload = {"callback_id": event.callback_id, "due_at": due_at.isoformat(), "attempt": attempt}
+    return Due(timer_id, CALLBACK_TIMER, event.ticket_id, due_at, payload)
 
 
 def _with_timers(decide: Any) -> Any:

@@ -32,7 +32,9 @@ from repairline_contracts.feedback import (
     SurveySampleDrawn,
 )
 from repairline_contracts.intake import RepairRequested
+from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
+from repairline_platform.readmodel import Ledger
 
 JSONB = ("decision", "answers")
 
@@ -44,18 +46,8 @@ def _json(model: Any) -> str | None:
 async def upsert(
     conn: Any, table: str, key: str, row: Mapping[str, Any], merge: Mapping[str, str] = {}
 ) -> None:
-    """Insert the row or fold it into the one there: a column keeps its first value
-    (`coalesce`) unless `merge` says how the two combine."""
-    cols = list(row)
-    values = ", ".join(f"${i}::jsonb" if c in JSONB else f"${i}" for i, c in enumerate(cols, 1))
-    updates = ", ".join(
-        f"{c} = {merge.get(c, f'coalesce(t.{c}, excluded.{c})')}" for c in cols if c != key
-    )
-    conflict = f"({key}) do update set {updates}" if updates else "do nothing"
-    await conn.execute(
-        f"insert into {table} as t ({', '.join(cols)}) values ({values}) on conflict {conflict}",
-        *row.values(),
-    )
+    """`readmodel.upsert` with feedback's JSON columns."""
+    await readmodel.upsert(conn, table, key, row, merge, jsonb=JSONB)
 
 
 # -- callbacks (FBK-1..5) -----------------------------------------------------------------
@@ -251,7 +243,7 @@ class Complaints:
             await upsert(uow.conn, "complaints", "complaint_id", row)
 
 
-class Cases:
+class Cases(Ledger):
     """Projection: dissatisfied cases that sent someone on site (FBK-5)."""
 
     name = "cases"
@@ -259,22 +251,17 @@ class Cases:
     event_types = frozenset({RevisitRequested.event_type})
     tables = ("cases",)
 
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            assert isinstance(e, RevisitRequested)
-            await uow.conn.execute(
-                "insert into cases values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
-                " on conflict do nothing",
-                e.case_id,
-                e.ticket_id,
-                e.reason,
-                e.engineer_id,
-                e.outlet_id,
-                _json(e.decision),
-                e.requested_at,
-                item.envelope.id,
-            )
+    def row(self, e: RevisitRequested, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.case_id,
+            e.ticket_id,
+            e.reason,
+            e.engineer_id,
+            e.outlet_id,
+            _json(e.decision),
+            e.requested_at,
+            event_id,
+        )
 
 
 # -- surveys (FBK-7, WAR-11) and key customers (FBK-2) ------------------------------------
@@ -306,7 +293,7 @@ class Surveys:
             await upsert(uow.conn, "surveys", "ticket_id", row)
 
 
-class SurveySamples:
+class SurveySamples(Ledger):
     """Projection: the drawn yearly samples (FBK-7); the first drawn is the one kept."""
 
     name = "survey-samples"
@@ -314,21 +301,16 @@ class SurveySamples:
     event_types = frozenset({SurveySampleDrawn.event_type})
     tables = ("survey_samples",)
 
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            assert isinstance(e, SurveySampleDrawn)
-            await uow.conn.execute(
-                "insert into survey_samples values ($1, $2, $3, $4, $5, $6::jsonb, $7)"
-                " on conflict do nothing",
-                e.survey_year,
-                e.percent,
-                e.population,
-                list(e.sample),
-                e.reason,
-                _json(e.decision),
-                e.drawn_at,
-            )
+    def row(self, e: SurveySampleDrawn, event_id: str) -> tuple[Any, ...]:
+        return (
+            e.survey_year,
+            e.percent,
+            e.population,
+            list(e.sample),
+            e.reason,
+            _json(e.decision),
+            e.drawn_at,
+        )
 
 
 class KeyCustomers:

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from repairline_feedback.domain import percent
 from repairline_feedback.domain.sample import year_bounds
+from repairline_platform.reads import fetch_one
+from repairline_platform.reads import json_value as _j
 from repairline_rules import surveys
 from repairline_rules.packs import PolicyPack
-from repairline_rules.refusals import NotFound
-
-
-def _j(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _iso(value: Any) -> Any:
@@ -67,10 +63,8 @@ async def callbacks(db: Any, status: str, ticket_id: str | None, limit: int) -> 
 
 
 async def callback(db: Any, callback_id: str) -> dict[str, Any]:
-    row = await db.fetchrow("select * from callbacks where callback_id = $1", callback_id)
-    if row is None:
-        raise NotFound(f"no callback {callback_id}")
-    return _callback(row)
+    query = "select * from callbacks where callback_id = $1"
+    return _callback(await fetch_one(db, f"no callback {callback_id}", query, callback_id))
 
 
 MORNING_LIST = """
@@ -150,9 +144,8 @@ async def coverage(db: Any, pack: PolicyPack, from_: date, to: date) -> dict[str
 
 
 async def key_customer(db: Any, name: str) -> dict[str, Any]:
-    row = await db.fetchrow("select name, note from key_customers where name = $1", name)
-    if row is None:
-        raise NotFound(f"no key customer {name}")
+    query = "select name, note from key_customers where name = $1"
+    row = await fetch_one(db, f"no key customer {name}", query, name)
     return {"name": row["name"], "note": row["note"]}
 
 
@@ -204,10 +197,8 @@ async def complaints(db: Any, ticket_id: str | None, kind: str | None) -> list[d
 
 
 async def complaint(db: Any, complaint_id: str) -> dict[str, Any]:
-    row = await db.fetchrow("select * from complaints where complaint_id = $1", complaint_id)
-    if row is None:
-        raise NotFound(f"no complaint {complaint_id}")
-    return _complaint(row)
+    query = "select * from complaints where complaint_id = $1"
+    return _complaint(await fetch_one(db, f"no complaint {complaint_id}", query, complaint_id))
 
 
 # -- surveys (FBK-7) ----------------------------------------------------------------------
@@ -222,10 +213,8 @@ def _sample(r: Any) -> dict[str, Any]:
 
 async def drawn_sample(db: Any, year: int) -> dict[str, Any]:
     """FBK-7: the year's drawn sample."""
-    row = await db.fetchrow("select * from survey_samples where survey_year = $1", year)
-    if row is None:
-        raise NotFound(f"no survey sample drawn for {year}")
-    return _sample(row)
+    query = "select * from survey_samples where survey_year = $1"
+    return _sample(await fetch_one(db, f"no survey sample drawn for {year}", query, year))
 
 
 async def survey_sample(db: Any, pack: PolicyPack, year: int, share: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import reduce
 from typing import Any, Literal
 
 from repairline_billing.domain.pricing import (
@@ -107,10 +108,7 @@ def evolve(account: Account, event: Event) -> Account:
 
 
 def fold(ticket_id: str, events: Iterable[Event]) -> Account:
-    account = Account(ticket_id)
-    for event in events:
-        account = evolve(account, event)
-    return account
+    return reduce(evolve, events, Account(ticket_id))
 
 
 def decide_quote(

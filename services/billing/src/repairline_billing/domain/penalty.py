@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import reduce
 from typing import Any
 
 from repairline_billing.domain.pricing import yuan
@@ -24,6 +25,7 @@ from repairline_contracts.billing import (
 from repairline_rules import fees, ledger, penalties
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import IllegalTransition
+from repairline_rules.timers import Due
 
 # -- penalties ----------------------------------------------------------------------------
 
@@ -448,10 +450,7 @@ def evolve(state: PenaltyState | None, event: Event) -> PenaltyState | None:
 
 def fold_penalty(penalty_id: str, events: Iterable[Event]) -> PenaltyState | None:
     """The penalty's state, or None before it is assessed (``penalty_id`` is its id)."""
-    state: PenaltyState | None = None
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return reduce(evolve, events, None)
 
 
 def fold(stream_id: str, events: Iterable[Event]) -> PenaltyState | None:
@@ -589,17 +588,6 @@ REMOTE_RECORD_CHECK = "remote_record_check"
 IMPLEMENTATION_FORM_CHECK = "implementation_form_check"
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """A durable check that runs once its deadline has passed (a timer)."""
-
-    timer_id: str
-    kind: str
-    stream_id: str
-    due_at: datetime
-    payload: dict[str, Any]
-
-
 def completion_deadlines(
     pack: PolicyPack,
     *,
@@ -607,7 +595,7 @@ def completion_deadlines(
     completed_at: datetime,
     event_id: str,
     engineer_id: str | None,
-) -> list[Deadline]:
+) -> list[Due]:
     """PEN-2 (service forms) and PEN-5 (implementation form) start at the completion."""
     p = pack.penalties
     day = completed_at.astimezone(pack.zone).date()
@@ -622,7 +610,7 @@ def completion_deadlines(
         ),
     ]
     return [
-        Deadline(timer_id, kind, ticket_id, check_deadline(pack, day, days), payload)
+        Due(timer_id, kind, ticket_id, check_deadline(pack, day, days), payload)
         for amount, timer_id, kind, days in clocks
         if amount is not None
     ]
@@ -636,7 +624,7 @@ def record_deadlines(
     event_id: str,
     engineer_id: str | None,
     remote: bool = False,
-) -> list[Deadline]:
+) -> list[Due]:
     """PEN-3 (a visit, from the arrival) and PEN-4 (a remote service, from its report):
     the service record is due by the end of the next day."""
     p = pack.penalties
@@ -644,7 +632,7 @@ def record_deadlines(
         return []
     day = at.astimezone(pack.zone).date()
     return [
-        Deadline(
+        Due(
             f"remote-record:{event_id}" if remote else f"record:{ticket_id}:{event_id}",
             REMOTE_RECORD_CHECK if remote else RECORD_CHECK,
             ticket_id,

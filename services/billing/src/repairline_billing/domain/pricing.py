@@ -95,13 +95,8 @@ class Pricing:
 
 
 def _line(line: fees.ChargeLine) -> ChargeLine:
-    return ChargeLine(
-        code=line.code,
-        description=line.description,
-        amount_fen=line.amount_fen,
-        rule_id=line.rule_id,
-        reason=line.reason,
-    )
+    """The invoice's line is the rule's line, field for field (a field either lacks fails)."""
+    return ChargeLine.model_validate(line.model_dump())
 
 
 def yuan(fen: int) -> str:

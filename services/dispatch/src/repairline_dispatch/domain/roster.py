@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -222,10 +223,7 @@ def evolve(previous: Record | None, event: Event) -> Record | None:
 
 
 def fold(stream_id: str, events: Sequence[Event]) -> Record | None:
-    record: Record | None = None
-    for event in events:
-        record = evolve(record, event)
-    return record
+    return reduce(evolve, events, None)
 
 
 def _change(previous: Record | None, active: bool) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import reduce
 from zoneinfo import ZoneInfo
 
 from repairline_contracts.base import Decision, Event
@@ -66,6 +67,7 @@ from repairline_rules import triage
 from repairline_rules.calendar import Pause
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import IllegalTransition, Refused
+from repairline_rules.timers import Due
 
 # DSP-12: an installation job includes a 10-minute test run (the rulebook's number).
 INSTALLATION_TEST_RUN_MINUTES = 10
@@ -280,10 +282,7 @@ def evolve(visit: Visit, event: Event) -> Visit:
 
 
 def fold(ticket_id: str, events: Iterable[Event]) -> Visit:
-    visit = Visit(ticket_id)
-    for event in events:
-        visit = evolve(visit, event)
-    return visit
+    return reduce(evolve, events, Visit(ticket_id))
 
 
 def _stamp(pack: PolicyPack, *rule_ids: str) -> Decision:
@@ -1331,17 +1330,6 @@ def travel_for(
 SLA_TIMER = "sla"
 DEPARTURE_TIMER = "departure_check"
 MISSED_TIMER = "missed_check"
-
-
-@dataclass(frozen=True)
-class Due:
-    """A check to run at `due_at` on the ticket's stream (a durable timer)."""
-
-    timer_id: str
-    kind: str
-    stream_id: str
-    due_at: datetime
-    payload: dict[str, object]
 
 
 def _sla_dues(

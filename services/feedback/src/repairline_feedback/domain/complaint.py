@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import reduce
 
 from repairline_contracts.base import Decision, Event
 from repairline_contracts.feedback import (
@@ -99,10 +100,7 @@ def evolve(complaint: Complaint | None, event: Event) -> Complaint | None:
 
 
 def fold(stream_id: str, events: Iterable[Event]) -> Complaint | None:
-    complaint: Complaint | None = None
-    for event in events:
-        complaint = evolve(complaint, event)
-    return complaint
+    return reduce(evolve, events, None)
 
 
 def fold_complaint(events: Iterable[Event]) -> Complaint | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import reduce
 from types import MappingProxyType
 from typing import Literal
 
@@ -151,10 +152,7 @@ def evolve(state: FollowUp, event: Event) -> FollowUp:
 
 
 def fold(stream_id: str, events: Iterable[Event]) -> FollowUp:
-    state = FollowUp(stream_id)
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return reduce(evolve, events, FollowUp(stream_id))
 
 
 def callbacks_of(events: Iterable[Event]) -> Mapping[str, Callback]:

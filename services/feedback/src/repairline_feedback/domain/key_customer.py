@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import reduce
 
 from repairline_contracts.base import Event
 from repairline_contracts.feedback import KeyCustomerNoted
@@ -35,10 +36,7 @@ def evolve(state: KeyCustomer, event: Event) -> KeyCustomer:
 
 
 def fold(stream_id: str, events: Iterable[Event]) -> KeyCustomer:
-    state = KeyCustomer(stream_id.removeprefix("key-customer:"))
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return reduce(evolve, events, KeyCustomer(stream_id.removeprefix("key-customer:")))
 
 
 def decide_note(state: KeyCustomer, cmd: NoteKeyCustomer) -> list[Event]:

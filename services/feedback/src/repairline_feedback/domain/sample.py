@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import reduce
 
 from repairline_contracts.base import Decision, Event
 from repairline_contracts.feedback import SurveySampleDrawn
@@ -52,10 +53,7 @@ def evolve(state: SurveySample, event: Event) -> SurveySample:
 
 
 def fold(stream_id: str, events: Iterable[Event]) -> SurveySample:
-    state = SurveySample(year_of(stream_id))
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return reduce(evolve, events, SurveySample(year_of(stream_id)))
 
 
 def decide_sample(
