@@ -173,7 +173,8 @@ class OutboxRelay:
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch through the lock connection; returns how many events left."""
         rows = await conn.fetch(
-            "select global_position, topic, stream_id, envelope from events"
+            "select global_position, topic, stream_id, envelope,"
+            " (envelope::jsonb ->> 'subject') as subject from events"
             " where published_at is null and quarantined_at is null"
             " and stream_id <> all(array(select stream_id from events"
             "   where quarantined_at is not null and published_at is null))"
@@ -189,7 +190,7 @@ class OutboxRelay:
                 await producer.send(
                     r["topic"],
                     r["envelope"].encode(),
-                    key=r["stream_id"].encode(),
+                    key=_key(r),
                     headers=STRUCTURED,
                 )
                 for r in sendable
@@ -264,3 +265,9 @@ class OutboxRelay:
             [r["origin_partition"] for r in rows],
             [r["origin_offset"] for r in rows],
         )
+
+
+def _key(row: Any) -> bytes:
+    """The Kafka key: the event's ticket (its CloudEvents subject), so every event of a
+    ticket, whatever stream recorded it (penalty, refund, trip...), is in one partition."""
+    return (row["subject"] or row["stream_id"]).encode()

@@ -37,6 +37,7 @@ from repairline_contracts.billing import (
     SettlementStatementIssued,
 )
 from repairline_contracts.envelope import Envelope
+from repairline_platform.db import lock_in_order
 from repairline_rules.packs import PolicyPack
 
 
@@ -156,6 +157,9 @@ class PgStore:
             facts = replace(facts, requested_on=requested_at.astimezone(pack.zone).date())
         if not facts.serial_no:
             return PricingContext(facts)
+        # WAR-10, WAR-11: one decision at a time reads the unit's invoices and rewards, so
+        # two replicas never both spend its last free repair
+        await lock_in_order(self.conn, "unit", [facts.serial_no])
         return PricingContext(
             facts,
             prior=await self._prior(facts, pack),
