@@ -216,3 +216,21 @@ async def _published_count(platform: Platform, stream: str, n: int) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_the_kafka_key_is_the_ticket_not_the_stream(platform: Platform, relays: Relays):
+    """A penalty, refund, trip or settlement stream is keyed by the ticket its events name
+    (the CloudEvents subject), so a ticket's events share a partition."""
+    ticket_id = new_id()
+    async with platform.unit_of_work() as uow:
+        await uow.append(
+            f"penalty:PEN-1:{ticket_id}",
+            [repair_requested(ticket_id)],
+            correlation_id="c",
+            causation_id="t",
+        )
+    relays.start()
+    await eventually(lambda: all_published(platform))
+
+    keys = {r.key for r in await read_topic(platform.topic(INTAKE_EVENTS))}
+    assert keys == {ticket_id.encode()}

@@ -14,7 +14,7 @@ from repairline_billing.domain import settlement
 from repairline_billing.domain.assessment import AssessmentFact
 from repairline_billing.domain.pricing import PricingContext, TicketFacts
 from repairline_billing.domain.settlement import PeriodItems
-from repairline_billing.store import ParkedCompletion, ParkedOvercharge
+from repairline_billing.store import ParkedCompletion, ParkedOvercharge, Position
 from repairline_contracts.billing import (
     ChargeAssessed,
     PenaltyAssessed,
@@ -34,6 +34,7 @@ class FakeStore:
     items: PeriodItems = field(default_factory=PeriodItems)
     facts: list[AssessmentFact] = field(default_factory=list)
     parked_completions: dict[str, ParkedCompletion] = field(default_factory=dict)
+    waiting_after: dict[str, Position] = field(default_factory=dict)
     parked_overcharges: dict[str, list[ParkedOvercharge]] = field(default_factory=dict)
 
     def _penalties(self, rule_id: str, engineer_id: str, penalty_id: str) -> list[PenaltyAssessed]:
@@ -106,6 +107,22 @@ class FakeStore:
 
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None:
         return self.parked_completions.pop(ticket_id, None)
+
+    async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
+        if ticket_id not in self.parked_completions:
+            return False
+        self.waiting_after[ticket_id] = request
+        return True
+
+    async def resume_after(self, last: Position) -> list[ParkedCompletion]:
+        due = [
+            t
+            for t, at in self.waiting_after.items()
+            if (at.topic, at.partition) == (last.topic, last.partition) and at.offset < last.offset
+        ]
+        for t in due:
+            del self.waiting_after[t]
+        return [p for t in due if (p := self.parked_completions.pop(t, None)) is not None]
 
     async def park_overcharge(self, parked: ParkedOvercharge) -> None:
         self.parked_overcharges.setdefault(parked.complaint.ticket_id, []).append(parked)

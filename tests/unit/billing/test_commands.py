@@ -34,6 +34,7 @@ from repairline_billing.domain.penalty import (
 from repairline_billing.domain.pricing import QuoteRequest, TicketFacts
 from repairline_billing.domain.settlement import FineStanding, IssueStatement, PeriodItems
 from repairline_billing.domain.trip import GrantTrip
+from repairline_billing.store import Position
 from repairline_contracts.billing import Evidence
 from repairline_platform.clock import FixedClock
 from repairline_platform.commands import bound
@@ -139,6 +140,26 @@ async def test_fee_1_a_completion_before_its_request_is_parked_then_invoiced_onc
     assert invoice.causationid == "ev-done"
     again = await world.run(commands.charge_repair, ChargeRepair("t1", START))
     assert again.events == () and world.types("t1") == ["ChargeAssessed"]
+
+
+async def test_fee_1_int_5_a_parked_completion_waits_for_the_record_after_its_request(world):
+    with bound("corr-done", "ev-done"):
+        async with world.memory.unit_of_work() as uow:
+            await commands.charge_repair(ChargeRepair("t1", START), uow, world.billing)
+    world.add_ticket()
+    request = Position("intake", 0, 7)
+    with bound("corr-asked", "ev-asked"):
+        async with world.memory.unit_of_work() as uow:
+            await commands.await_warranty("t1", request, uow, world.billing)
+            await commands.resume_charges_after(request, uow, world.billing)
+    assert world.memory.streams == {}  # the request is the last record seen: still parked
+    [timer] = world.memory.timers.values()
+    assert timer.kind == commands.WARRANTY_WAIT and timer.due_at > START
+
+    async with world.memory.unit_of_work() as uow:
+        await commands.resume_charges_after(Position("intake", 0, 8), uow, world.billing)
+    [invoice] = world.memory.streams["t1"]
+    assert invoice.causationid == "ev-done"
 
 
 async def test_pen_2_pen_3_forms_and_records_are_filed_on_a_known_ticket_only(world):

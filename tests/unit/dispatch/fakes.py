@@ -30,6 +30,7 @@ class FakeStore:
     repairs: set[tuple[str, str | None]] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
     waiting_tickets: list[tuple[str, str, str, str]] = field(default_factory=list)
+    locked: set[str] = field(default_factory=set)
 
     async def job(self, ticket_id: str) -> Job | None:
         return self.jobs.get(ticket_id)
@@ -41,6 +42,9 @@ class FakeStore:
 
     async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None:
         return self.roster.get(engineer_id)
+
+    async def lock_engineers(self, engineer_ids: Sequence[str]) -> None:
+        self.locked.update(engineer_ids)
 
     async def has_service_point(self, region: str | None) -> bool:
         return region in self.service_point_regions

@@ -57,6 +57,7 @@ def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
                 host=settings.http_host,
                 port=settings.http_port or spec.default_port,
                 log_level="warning",
+                log_config=None,  # uvicorn's loggers go to the service's JSON handler
                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
             )
         )

@@ -6,6 +6,18 @@ partition. On assignment the consumer seeks to the stored offsets (Kafka's own
 committed offsets are only a hint), so a crash anywhere replays from the last
 committed transaction and the processed-ids table turns redeliveries into no-ops.
 
+Any number of members of one group may run (replicas); a partition that moves between
+them mid-batch is never applied twice:
+- claim first: an event's id is claimed (`insert ... on conflict do nothing returning`)
+  before it is applied, in the transaction of its effects; only claimed events are
+  applied, so a second member's copy waits for the first's commit and then finds it taken;
+- offsets by compare-and-set: a partition's next offset moves only from the value this
+  member read at the start of the batch; if another member moved it meanwhile, the
+  partition is that member's now and the whole batch rolls back (and is retried);
+- on revocation a member waits for its batch on the revoked partitions to end (or, past
+  `REVOKE_WAIT_SECONDS`, abandons it: its offsets will not be stored) before the
+  partitions go to another member.
+
 Failures are sorted by kind:
 - transient (a lost connection, a deadlock, a serialization failure, a lock or statement
   timeout, a concurrent writer): the batch raises and is retried with backoff; nothing
@@ -39,7 +51,12 @@ from pydantic import ValidationError
 from repairline_contracts.envelope import Envelope, MalformedMessageError
 from repairline_contracts.registry import NewerVersionError, UnknownEventError, is_newer_version
 from repairline_platform.db import is_transient
-from repairline_platform.eventstore import Delivered, Handler, UnitOfWork, mark_processed
+from repairline_platform.eventstore import (
+    ConcurrencyError,
+    Delivered,
+    Handler,
+    UnitOfWork,
+)
 from repairline_platform.logging import get_logger
 from repairline_platform.tracing import Tracing, handling, log_applied
 
@@ -48,6 +65,14 @@ log = get_logger(__name__)
 EXCERPT_BYTES = 2048  # of an unreadable record, in its dead-letter notice
 MAX_ERRORS = 5  # validation errors named in a dead letter; the rest are counted
 MAX_ERROR_CHARS = 1000
+REVOKE_WAIT_SECONDS = 20.0  # a batch in hand on a revoked partition, before it is abandoned
+
+Partition = tuple[str, int]
+
+
+class PartitionMoved(ConcurrencyError):
+    """Another member of the group stored this partition's offset first (or the partition
+    was revoked and the batch abandoned): the batch rolls back; it is not ours to apply."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,10 @@ class InboxConsumer:
         self.kafka_consumer: Callable[[], Any] | None = None  # for lag, set by the runtime
         self.starts_at: datetime | None = None  # where a new group starts (None: beginning)
         self.tracing: Tracing | None = None  # a live consumer's spans, set by the runtime
+        self._in_flight: set[Partition] = set()  # the partitions of the batch in hand
+        self._settled = asyncio.Event()  # no batch in hand
+        self._settled.set()
+        self._abandoned: set[Partition] = set()  # revoked while in hand: not to be stored
 
     # -- reading -----------------------------------------------------------------------
 
@@ -185,6 +214,31 @@ class InboxConsumer:
 
     async def process(self, records: Sequence[Record]) -> BatchResult:
         """Apply one batch. Raises only on transient errors (the batch is then retried)."""
+        self._in_flight = {(r.topic, r.partition) for r in records}
+        self._settled.clear()
+        try:
+            return await self._process(records)
+        finally:
+            self._abandoned -= self._in_flight
+            self._in_flight = set()
+            self._settled.set()
+
+    async def finish_or_abandon(self, revoked: set[Partition], wait_seconds: float) -> None:
+        """Return once no batch on `revoked` is in hand: it ended, or it took longer than
+        `wait_seconds` and is abandoned (it rolls back instead of storing those offsets)."""
+        if not self._in_flight & revoked:
+            return
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await self._settled.wait()
+        except TimeoutError:
+            self._abandoned |= revoked & self._in_flight
+            log.warning("batch of revoked partitions abandoned", consumer=self.name)
+
+    def reassigned(self, assigned: set[Partition]) -> None:
+        self._abandoned -= assigned
+
+    async def _process(self, records: Sequence[Record]) -> BatchResult:
         entries = [self._read(r) for r in records]
         try:
             result = await self._apply(entries)
@@ -217,20 +271,20 @@ class InboxConsumer:
         async with self._uow() as uow:
             conn = uow.conn
             records = [e.record for e in entries]
-            entries = await self._past_stored(conn, entries, result)
+            stored = await stored_offsets(conn, self.name)
+            entries = self._past_stored(stored, entries, result)
             to_apply = await self._park_held(conn, entries, result)
-            fresh = await self._fresh(conn, to_apply, result)
+            fresh = await self._claim(conn, to_apply, result)
             if fresh:
                 with handling(self.tracing, self.name, [i.envelope for i in fresh]):
                     await self.handler.handle(uow, fresh)  # in the events' trace
-                await mark_processed(conn, self.name, [i.envelope.id for i in fresh])
             result.applied = len(fresh)
             for entry in entries:
                 if entry.error is not None and await self._record_dead(conn, entry):
                     letters.append(DeadLetter(entry.record, entry.error, self.name))
                 elif entry.item is None and entry.held is None and entry.error is None:
                     result.ignored += 1
-            await _store_offsets(conn, self.name, records)
+            await self._store_offsets(conn, records, stored)
         result.dead = len(letters)
         if fresh and self.tracing is not None:  # live, not a replay: one line per event,
             # in the trace of the request behind it, once committed
@@ -243,13 +297,12 @@ class InboxConsumer:
                 await done
         return result
 
-    async def _past_stored(
-        self, conn: asyncpg.Connection, entries: Sequence[_Entry], result: BatchResult
+    def _past_stored(
+        self, stored: dict[Partition, int], entries: Sequence[_Entry], result: BatchResult
     ) -> list[_Entry]:
         """The entries at or past the stored positions: what lies before them was consumed
         already, or lies before where this consumer group starts (a seek on assignment is
         not guaranteed to win over a fetch already under way)."""
-        stored = await stored_offsets(conn, self.name)
         kept = [e for e in entries if self._wanted(e.record, stored)]
         result.duplicates += len(entries) - len(kept)
         return kept
@@ -325,28 +378,48 @@ class InboxConsumer:
                 reason=reason,
             )
 
-    async def _fresh(
+    async def _claim(
         self, conn: asyncpg.Connection, items: Sequence[Delivered], result: BatchResult
     ) -> list[Delivered]:
+        """The items this transaction claimed (first copy of each): an id already processed,
+        or being applied by another member, is not claimed (the insert waits for the other
+        transaction and then finds the id taken)."""
         if not items:
             return []
-        seen = {
+        claimed = {
             r["event_id"]
             for r in await conn.fetch(
-                "select event_id from processed_events"
-                " where consumer = $1 and event_id = any($2::text[])",
+                "insert into processed_events (consumer, event_id)"
+                " select $1, unnest($2::text[]) on conflict do nothing returning event_id",
                 self.name,
-                [i.envelope.id for i in items],
+                list(dict.fromkeys(i.envelope.id for i in items)),
             )
         }
         fresh: list[Delivered] = []
         for item in items:
-            if item.envelope.id in seen:
+            if item.envelope.id not in claimed:
                 result.duplicates += 1
                 continue
-            seen.add(item.envelope.id)
+            claimed.discard(item.envelope.id)
             fresh.append(item)
         return fresh
+
+    async def _store_offsets(
+        self, conn: asyncpg.Connection, records: Sequence[Record], stored: dict[Partition, int]
+    ) -> None:
+        """Compare-and-set each partition's next offset from what the batch began with."""
+        nxt: dict[Partition, int] = {}
+        for r in records:
+            key = (r.topic, r.partition)
+            nxt[key] = max(nxt.get(key, 0), r.offset + 1)
+        for key, offset in nxt.items():
+            if key in self._abandoned:
+                raise PartitionMoved(f"{self.name}: {key} was revoked while in hand")
+            before = stored.get(key)
+            if before is not None and offset <= before:
+                continue  # nothing of it applied here
+            if not await _compare_and_set(conn, self.name, key, before, offset):
+                raise PartitionMoved(f"{self.name}: another member stored {key} first")
 
     async def _record_dead(self, conn: asyncpg.Connection, entry: _Entry) -> bool:
         """Record a dead letter once per consumer and origin; False when it already was."""
@@ -407,10 +480,9 @@ class InboxConsumer:
             await uow.conn.execute("delete from parked_events where seq = $1", seq)
             result = BatchResult()
             items = [entry.item] if entry.item is not None else []
-            fresh = await self._fresh(uow.conn, items, result)
+            fresh = await self._claim(uow.conn, items, result)
             if fresh:
                 await self.handler.handle(uow, fresh)
-                await mark_processed(uow.conn, self.name, [i.envelope.id for i in fresh])
             if entry.error is not None:
                 await self._record_dead(uow.conn, entry)
 
@@ -438,14 +510,28 @@ def _log_dead_letter(letter: DeadLetter) -> None:
     )
 
 
-async def _store_offsets(
-    conn: asyncpg.Connection, consumer: str, records: Sequence[Record]
-) -> None:
-    nxt: dict[tuple[str, int], int] = {}
-    for r in records:
-        key = (r.topic, r.partition)
-        nxt[key] = max(nxt.get(key, 0), r.offset + 1)
-    await store_positions(conn, consumer, nxt)
+async def _compare_and_set(
+    conn: asyncpg.Connection, consumer: str, key: Partition, before: int | None, after: int
+) -> bool:
+    """Store `after` as the partition's next offset if it still is `before` (None: unset)."""
+    if before is None:
+        moved = await conn.fetchval(
+            "insert into consumer_offsets (consumer, topic, partition, next_offset)"
+            " values ($1, $2, $3, $4) on conflict do nothing returning 1",
+            consumer,
+            *key,
+            after,
+        )
+    else:
+        moved = await conn.fetchval(
+            "update consumer_offsets set next_offset = $5 where consumer = $1 and topic = $2"
+            " and partition = $3 and next_offset = $4 returning 1",
+            consumer,
+            *key,
+            before,
+            after,
+        )
+    return moved is not None
 
 
 async def store_positions(
@@ -535,19 +621,26 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):
         consumer_name: str,
         get_consumer: Callable[[], Any],
         starts_at: datetime | None = None,
+        inbox: InboxConsumer | None = None,
     ):
         self._pool = pool
         self._name = consumer_name
         self._get_consumer = get_consumer
         self._starts_at = starts_at
+        self._inbox = inbox
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        return None
+        """The batch in hand on these partitions ends (or is abandoned) before they go."""
+        if self._inbox is not None and revoked:
+            partitions = {(tp.topic, tp.partition) for tp in revoked}
+            await self._inbox.finish_or_abandon(partitions, REVOKE_WAIT_SECONDS)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = self._get_consumer()
         if consumer is None or not assigned:
             return
+        if self._inbox is not None:
+            self._inbox.reassigned({(tp.topic, tp.partition) for tp in assigned})
         stored = await stored_offsets(self._pool, self._name)
         fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in stored]
         starts = await self._start_offsets(consumer, fresh)
@@ -683,10 +776,9 @@ async def _redrive(inbox: InboxConsumer, record: Record) -> int:
     if error is None and entry.item is not None:
         try:
             async with inbox._uow() as uow:
-                fresh = await inbox._fresh(uow.conn, [entry.item], BatchResult())
+                fresh = await inbox._claim(uow.conn, [entry.item], BatchResult())
                 if fresh:
                     await inbox.handler.handle(uow, fresh)
-                    await mark_processed(uow.conn, inbox.name, [entry.item.envelope.id])
                 await _redrive_outcome(uow.conn, inbox.name, record, None)
             log.info("dead letter redriven", consumer=inbox.name, origin_offset=record.offset)
             return 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -167,6 +167,14 @@ class Migration:
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit key for pg advisory locks."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+async def lock_in_order(conn: asyncpg.Connection, scope: str, names: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks on `<scope>:<name>` for every name, taken in one
+    order (by key) by every caller, so that two transactions locking overlapping sets wait
+    for each other instead of both deciding on what the other is about to change."""
+    for key in sorted({advisory_key(f"{scope}:{name}") for name in names}):
+        await conn.execute("select pg_advisory_xact_lock($1)", key)
 
 
 async def ensure_database(server_dsn: str, database: str) -> None:

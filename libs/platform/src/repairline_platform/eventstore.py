@@ -59,12 +59,14 @@ async def retry_on_concurrency(attempt: Callable[[], Awaitable[T]], *, attempts:
 
     A timer, a consumer or a second request may append to the same stream between our
     load and our append; the unique (stream, version) catches it and we decide afresh.
-    After `attempts` tries the ConcurrencyError propagates (an HTTP 409).
+    Two decisions that lock overlapping sets (engineers, units) may deadlock: the one
+    PostgreSQL chose to fail decides afresh too. After `attempts` tries the error
+    propagates (an HTTP 409, or a 503 for a deadlock).
     """
     for remaining in range(attempts - 1, -1, -1):
         try:
             return await attempt()
-        except ConcurrencyError:
+        except (ConcurrencyError, asyncpg.DeadlockDetectedError):
             if remaining == 0:
                 raise
     raise AssertionError("attempts must be at least 1")

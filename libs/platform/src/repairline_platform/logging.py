@@ -91,6 +91,7 @@ def _route_stdlib_logging(renderer: Any) -> None:
     handler._repairline = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # Python's warnings as log lines too, not bare text
 
 
 def get_stdlib_logger(name: str) -> logging.Logger:

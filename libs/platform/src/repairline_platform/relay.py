@@ -181,7 +181,8 @@ class OutboxRelay:
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch through the lock connection; returns how many events left."""
         rows = await conn.fetch(
-            "select global_position, topic, stream_id, envelope, traceparent from events"
+            "select global_position, topic, stream_id, envelope, traceparent,"
+            " (envelope::jsonb ->> 'subject') as subject from events"
             " where published_at is null and quarantined_at is null"
             " and stream_id <> all(array(select stream_id from events"
             "   where quarantined_at is not null and published_at is null))"
@@ -213,7 +214,7 @@ class OutboxRelay:
             return await producer.send(
                 row["topic"],
                 row["envelope"].encode(),
-                key=row["stream_id"].encode(),
+                key=_key(row),
                 headers=STRUCTURED,
             )
 
@@ -276,3 +277,9 @@ class OutboxRelay:
             [r["origin_partition"] for r in rows],
             [r["origin_offset"] for r in rows],
         )
+
+
+def _key(row: Any) -> bytes:
+    """The Kafka key: the event's ticket (its CloudEvents subject), so every event of a
+    ticket, whatever stream recorded it (penalty, refund, trip...), is in one partition."""
+    return (row["subject"] or row["stream_id"]).encode()

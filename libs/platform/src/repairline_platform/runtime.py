@@ -291,7 +291,9 @@ class Runtime:
         holder: dict[str, Any] = {}
         inbox.kafka_consumer = lambda: getattr(holder.get("sub"), "consumer", None)
         inbox.starts_at = await start_time(self.pool, inbox.name, start_position(handler))
-        listener = SeekToStoredOffsets(self.pool, inbox.name, inbox.kafka_consumer, inbox.starts_at)
+        listener = SeekToStoredOffsets(
+            self.pool, inbox.name, inbox.kafka_consumer, inbox.starts_at, inbox=inbox
+        )
 
         async def raw_records(message: Any, _original: Any) -> Any:
             return message.raw_message

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from repairline_billing.domain import account, assessment, outlet, penalty, settlement, trip
@@ -37,7 +38,7 @@ from repairline_billing.domain.penalty import (
 )
 from repairline_billing.domain.settlement import IssueStatement
 from repairline_billing.domain.trip import GrantTrip
-from repairline_billing.store import ParkedCompletion, ParkedOvercharge, PgStore, Store
+from repairline_billing.store import ParkedCompletion, ParkedOvercharge, PgStore, Position, Store
 from repairline_contracts.base import Event
 from repairline_contracts.billing import PenaltyAssessed
 from repairline_platform.commands import (
@@ -55,6 +56,9 @@ from repairline_rules.refusals import NotFound
 from repairline_rules.timers import Due
 
 C = TypeVar("C")
+
+WARRANTY_WAIT = "warranty-wait"  # the timer that stops a parked completion waiting
+WARRANTY_WAIT_FOR = timedelta(seconds=30)
 
 
 Unit = CommandUnit
@@ -219,10 +223,38 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
 
 
 async def resume_charge(ticket_id: str, uow: Unit, billing: Billing) -> CommandResult | None:
-    """The ticket's request has arrived: a completion parked for it is invoiced now."""
+    """A completion parked for the ticket is invoiced now (its warranty waited for long
+    enough: `WARRANTY_WAIT`)."""
     parked = await billing.reads(uow).resume_completion(ticket_id)
-    if parked is None:
-        return None
+    return await _charge_parked(parked, uow, billing) if parked is not None else None
+
+
+async def await_warranty(ticket_id: str, request: Position, uow: Unit, billing: Billing) -> None:
+    """FEE-1, INT-5, WAR-4: the ticket's request has arrived; a completion parked for it is
+    invoiced once the warranty decision that came with the request is known too, whatever
+    order they arrive in. Intake appends that decision (when it made one) right after the
+    request, so it is known once the next record of the request's partition is applied
+    (`resume_charges_after`); if none comes, after `WARRANTY_WAIT_FOR`."""
+    if not await billing.reads(uow).wait_for_warranty(ticket_id, request):
+        return
+    await uow.schedule(
+        f"{WARRANTY_WAIT}:{ticket_id}",
+        kind=WARRANTY_WAIT,
+        stream_id=ticket_id,
+        due_at=uow.now() + WARRANTY_WAIT_FOR,
+        payload={},
+        correlation_id=current_context().correlation_id,
+    )
+
+
+async def resume_charges_after(last: Position, uow: Unit, billing: Billing) -> None:
+    """The record at `last` is applied: completions whose request lies before it on its
+    partition know their warranty decision and are invoiced."""
+    for parked in await billing.reads(uow).resume_after(last):
+        await _charge_parked(parked, uow, billing)
+
+
+async def _charge_parked(parked: ParkedCompletion, uow: Unit, billing: Billing) -> Any:
     cmd = ChargeRepair(parked.ticket_id, parked.completed_at, parked.parts_replaced)
     with bound(parked.correlation_id, parked.causation_id):
         return await charge_repair(cmd, uow, billing)

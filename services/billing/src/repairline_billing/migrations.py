@@ -250,3 +250,16 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "006_parked_until_warranty",
+        """
+        -- a completion parked before its request waits, once the request is seen, for the
+        -- record after it on its partition: the warranty decision, if intake made one
+        alter table parked_completions add column if not exists after_topic text;
+        alter table parked_completions add column if not exists after_partition integer;
+        alter table parked_completions add column if not exists after_offset bigint;
+        """,
+    )
+]

@@ -20,6 +20,7 @@ from repairline_billing.domain.penalty import (
     VerifiedComplaint,
 )
 from repairline_billing.projections import Tickets, wire
+from repairline_billing.store import Position
 from repairline_contracts import topics
 from repairline_contracts.dispatch import ArrivedOnSite, RepairCompleted
 from repairline_contracts.feedback import ComplaintVerified
@@ -33,9 +34,10 @@ class ChargeOnCompletion:
     """FEE-1, FEE-4: a completed repair is invoiced once, against its accepted quote.
 
     Contexts are not ordered against each other: a RepairCompleted that arrives before
-    its RepairRequested is parked and invoiced when the request arrives. The batch is
-    first folded into billing's copy of the tickets (the `tickets` projection, the same
-    fold), so the invoice sees the facts that came before the completion.
+    its RepairRequested is parked and invoiced once the request and the warranty decision
+    that came with it are known (the record after the request on its partition). The
+    batch is first folded into billing's copy of the tickets (the `tickets` projection,
+    the same fold), so the invoice sees the facts that came before the completion.
     """
 
     name = "charging"
@@ -52,9 +54,19 @@ class ChargeOnCompletion:
             event = item.event
             with reacting_to(item.envelope):
                 if isinstance(event, RepairRequested):
-                    await commands.resume_charge(event.ticket_id, uow, self.billing)
+                    at = Position(item.topic, item.partition, item.offset)
+                    await commands.await_warranty(event.ticket_id, at, uow, self.billing)
                 elif isinstance(event, RepairCompleted):
                     await commands.charge_repair(_charge(event), uow, self.billing)
+        for last in _last_positions(items):
+            await commands.resume_charges_after(last, uow, self.billing)
+
+
+def _last_positions(items: Sequence[Delivered]) -> list[Position]:
+    last: dict[tuple[str, int], int] = {}
+    for i in items:
+        last[(i.topic, i.partition)] = max(last.get((i.topic, i.partition), -1), i.offset)
+    return [Position(topic, partition, offset) for (topic, partition), offset in last.items()]
 
 
 def _charge(event: RepairCompleted) -> ChargeRepair:
@@ -146,7 +158,12 @@ def timer_handlers(billing: Billing) -> dict[str, Any]:
 
         return handle
 
+    async def warranty_waited(uow: UnitOfWork, timer: Timer) -> None:
+        with bound(timer.correlation_id, f"timer:{timer.timer_id}"):
+            await commands.resume_charge(timer.stream_id, uow, billing)
+
     return {
+        commands.WARRANTY_WAIT: warranty_waited,
         penalty.FORMS_CHECK: on_timer(commands.check_forms, _forms(implementation=False)),
         penalty.IMPLEMENTATION_FORM_CHECK: on_timer(
             commands.check_forms, _forms(implementation=True)

@@ -37,6 +37,7 @@ from repairline_contracts.billing import (
     SettlementStatementIssued,
 )
 from repairline_contracts.envelope import Envelope
+from repairline_platform.db import lock_in_order
 from repairline_rules.packs import PolicyPack
 
 
@@ -49,6 +50,15 @@ class ParkedCompletion:
     correlation_id: str
     causation_id: str
     parts_replaced: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a record lies on its topic."""
+
+    topic: str
+    partition: int
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,15 @@ class Store(Protocol):
     async def park_completion(self, parked: ParkedCompletion) -> None: ...
 
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None: ...
+
+    async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
+        """The completion parked for this ticket (True if there is one) waits for the record
+        after its request: intake records the warranty decision, if any, right after it."""
+        ...
+
+    async def resume_after(self, last: Position) -> list[ParkedCompletion]:
+        """The parked completions whose request lies before `last` on its partition."""
+        ...
 
     async def park_overcharge(self, parked: ParkedOvercharge) -> None: ...
 
@@ -156,6 +175,9 @@ class PgStore:
             facts = replace(facts, requested_on=requested_at.astimezone(pack.zone).date())
         if not facts.serial_no:
             return PricingContext(facts)
+        # WAR-10, WAR-11: one decision at a time reads the unit's invoices and rewards, so
+        # two replicas never both spend its last free repair
+        await lock_in_order(self.conn, "unit", [facts.serial_no])
         return PricingContext(
             facts,
             prior=await self._prior(facts, pack),
@@ -275,15 +297,28 @@ class PgStore:
         row = await self.conn.fetchrow(
             "delete from parked_completions where ticket_id = $1 returning *", ticket_id
         )
-        if row is None:
-            return None
-        return ParkedCompletion(
+        return _parked(row) if row is not None else None
+
+    async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
+        status = await self.conn.execute(
+            "update parked_completions set after_topic = $2, after_partition = $3,"
+            " after_offset = $4 where ticket_id = $1",
             ticket_id,
-            row["completed_at"],
-            row["correlation_id"],
-            row["causation_id"],
-            tuple(row["parts_replaced"] or ()),
+            request.topic,
+            request.partition,
+            request.offset,
         )
+        return status == "UPDATE 1"
+
+    async def resume_after(self, last: Position) -> list[ParkedCompletion]:
+        rows = await self.conn.fetch(
+            "delete from parked_completions where after_topic = $1 and after_partition = $2"
+            " and after_offset < $3 returning *",
+            last.topic,
+            last.partition,
+            last.offset,
+        )
+        return [_parked(r) for r in rows]
 
     async def park_overcharge(self, parked: ParkedOvercharge) -> None:
         c = parked.complaint
@@ -303,6 +338,16 @@ class PgStore:
         return [
             ParkedOvercharge(_complaint(json.loads(r["data"])), r["correlation_id"]) for r in rows
         ]
+
+
+def _parked(row: asyncpg.Record) -> ParkedCompletion:
+    return ParkedCompletion(
+        row["ticket_id"],
+        row["completed_at"],
+        row["correlation_id"],
+        row["causation_id"],
+        tuple(row["parts_replaced"] or ()),
+    )
 
 
 _TICKET = (

@@ -251,6 +251,8 @@ async def change_engineer(cmd: roster.ChangeEngineer, ctx: Ctx) -> CommandResult
 
     async def work(uow: Any) -> CommandResult:
         stream = roster.engineer_stream(cmd.engineer_id)
+        store = ctx.store(uow)
+        await store.lock_engineers([cmd.engineer_id])  # no assignment weighs the old record
 
         def decide(previous: roster.Record | None, u: Any) -> list[Event]:
             return [roster.engineer_changed(cmd.engineer_id, previous, cmd.record, now=u.now())]
@@ -258,7 +260,6 @@ async def change_engineer(cmd: roster.ChangeEngineer, ctx: Ctx) -> CommandResult
         result = await commands.run(
             uow, ROSTER, stream, decide, create=not await _exists(uow, stream)
         )
-        store = ctx.store(uow)
         await store.keep_name(cmd.engineer_id, cmd.name)
         waiting = await store.waiting(cmd.record["region"], cmd.record["skills"])
         for w in waiting:

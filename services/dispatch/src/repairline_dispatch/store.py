@@ -19,6 +19,7 @@ import asyncpg
 from repairline_contracts.intake import GeoPoint
 from repairline_dispatch.domain.roster import Busy, Engineer, WorkHours, parse_hours
 from repairline_dispatch.domain.visit import Job
+from repairline_platform.db import lock_in_order
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,18 @@ class DispatchStore(Protocol):
     async def job(self, ticket_id: str) -> Job | None: ...
 
     async def engineers(self, region: str, skill: str, *, ticket_id: str) -> list[Engineer]:
-        """Active engineers of a region and skill, with load and other appointments."""
+        """Active engineers of a region and skill, with load and other appointments; each
+        is locked until the command's unit ends (no other decision counts his jobs or
+        reads his appointments meanwhile)."""
         ...
 
-    async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None: ...
+    async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None:
+        """One engineer with load and other appointments, locked like `engineers`."""
+        ...
+
+    async def lock_engineers(self, engineer_ids: Sequence[str]) -> None:
+        """Lock these engineers until the command's unit ends, in one order for everyone."""
+        ...
 
     async def has_service_point(self, region: str | None) -> bool: ...
 
@@ -107,15 +116,29 @@ class PgStore:
         return self._jobs[ticket_id]
 
     async def engineers(self, region: str, skill: str, *, ticket_id: str) -> list[Engineer]:
+        """The candidates are locked before their jobs and appointments are read: two
+        replicas (or two reactions of one) never both give the last place to a ticket."""
+        matching = "e.region = $1 and $2 = any(e.skills) and e.active"
+        ids = [
+            r["engineer_id"]
+            for r in await self.conn.fetch(
+                "select e.engineer_id from engineers e where " + matching, region, skill
+            )
+        ]
+        await self.lock_engineers(ids)
         rows = await self.conn.fetch(
-            _ENGINEERS + "e.region = $1 and $2 = any(e.skills) and e.active", region, skill
+            _ENGINEERS + matching + " and e.engineer_id = any($3::text[])", region, skill, ids
         )
         return await self._with_appointments(rows, ticket_id)
 
     async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None:
+        await self.lock_engineers([engineer_id])
         rows = await self.conn.fetch(_ENGINEERS + "e.engineer_id = $1", engineer_id)
         found = await self._with_appointments(rows, ticket_id)
         return found[0] if found else None
+
+    async def lock_engineers(self, engineer_ids: Sequence[str]) -> None:
+        await lock_in_order(self.conn, "engineer", engineer_ids)
 
     async def _with_appointments(
         self, rows: Sequence[asyncpg.Record], ticket_id: str

@@ -1,0 +1,198 @@
+"""Two members of one consumer group on one database: claim-first ids, offsets stored by
+compare-and-set and a revoked partition's batch finished first, so every event is applied
+exactly once, also by a handler with no unique key of its own (real Kafka, PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from repairline_contracts.intake import RepairRequested
+from repairline_contracts.topics import INTAKE_EVENTS
+from repairline_platform.consumer import (
+    BatchResult,
+    InboxConsumer,
+    PartitionMoved,
+    Record,
+    SeekToStoredOffsets,
+)
+from repairline_platform.db import is_transient
+from repairline_platform.eventstore import Delivered, UnitOfWork
+from tests.integration.platform.conftest import Platform
+from tests.support.factories import repair_requested
+from tests.support.infra import KAFKA, envelope_bytes, eventually, produce
+
+CONSUMER = "tests.effects"
+
+
+class CountingHandler:
+    """Appends one row per applied event (no unique key), taking its time inside the
+    transaction, so that a second application would show as a second row."""
+
+    name = "effects"
+    topics = (INTAKE_EVENTS,)
+    event_types = frozenset({RepairRequested.event_type})
+
+    def __init__(self, pause: float = 0.0, *, stall_first: float = 0.0) -> None:
+        self.pause = pause
+        self.stall_first = stall_first  # the first batch takes this long
+        self.stalling = asyncio.Event()
+        self.during: list[object] = []  # coroutines run inside the transaction, once each
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        await uow.conn.executemany(
+            "insert into effects (event_id) values ($1)", [(i.envelope.id,) for i in items]
+        )
+        if self.during:
+            await self.during.pop(0)  # type: ignore[misc]
+        if self.stall_first and not self.stalling.is_set():
+            self.stalling.set()
+            await asyncio.sleep(self.stall_first)
+        await asyncio.sleep(self.pause)
+
+
+@pytest.fixture
+async def effects(platform: Platform) -> Platform:
+    await platform.pool.execute("create table effects (event_id text not null)")
+    return platform
+
+
+def member(platform: Platform, handler: CountingHandler) -> InboxConsumer:
+    return InboxConsumer(handler, consumer_name=CONSUMER, unit_of_work=platform.unit_of_work)
+
+
+async def applied(platform: Platform) -> list[int]:
+    rows = await platform.pool.fetch("select count(*) as n from effects group by event_id")
+    return [r["n"] for r in rows]
+
+
+def records(count: int, partition: int = 0) -> list[Record]:
+    return [
+        Record(INTAKE_EVENTS, partition, n, b"k", envelope_bytes(repair_requested()))
+        for n in range(count)
+    ]
+
+
+async def test_two_members_applying_the_same_batch_apply_it_once(effects: Platform):
+    batch = records(3)
+    first, second = member(effects, CountingHandler(0.3)), member(effects, CountingHandler(0.3))
+
+    outcomes = await asyncio.gather(
+        first.process(batch), second.process(batch), return_exceptions=True
+    )
+
+    assert await applied(effects) == [1, 1, 1]
+    # the member that came second applied nothing (and let its batch go)
+    assert all(isinstance(o, BatchResult | PartitionMoved) for o in outcomes)
+    assert sorted(o.applied for o in outcomes if isinstance(o, BatchResult))[-1] == 3
+
+
+async def test_an_offset_stored_meanwhile_by_another_member_rolls_the_batch_back(
+    effects: Platform,
+):
+    handler = CountingHandler()
+    inbox = member(effects, handler)
+    await inbox.process(records(1))  # stored: next offset 1
+
+    async def other_member_moves_on() -> None:
+        async with effects.pool.acquire() as other:
+            await other.execute(
+                "update consumer_offsets set next_offset = 5 where consumer = $1", CONSUMER
+            )
+
+    handler.during.append(other_member_moves_on())
+    with pytest.raises(PartitionMoved):
+        await inbox.process(records(4)[1:])
+
+    assert len(await applied(effects)) == 1
+    assert await effects.pool.fetchval("select next_offset from consumer_offsets") == 5
+
+
+async def test_a_revoked_partition_is_handed_over_after_its_batch_commits(effects: Platform):
+    inbox = member(effects, CountingHandler(0.5))
+    listener = SeekToStoredOffsets(effects.pool, CONSUMER, lambda: None, inbox=inbox)
+    applying = asyncio.create_task(inbox.process(records(2)))
+    await eventually(lambda: _true(bool(inbox._in_flight)), interval=0.01)
+
+    await listener.on_partitions_revoked({TopicPartition(INTAKE_EVENTS, 0)})
+
+    assert await applied(effects) == [1, 1]  # committed before the partition moved on
+    await applying
+
+
+async def test_two_members_of_one_group_apply_every_event_once_across_a_rebalance(
+    effects: Platform,
+):
+    """The first member holds a batch of every partition while a second member joins and
+    takes half of them: no event of that batch is applied by both."""
+    topic = effects.topic(INTAKE_EVENTS)
+    events = [envelope_bytes(repair_requested()) for _ in range(60)]
+    await produce(topic, [(str(n).encode(), value) for n, value in enumerate(events)])
+    slow = CountingHandler(stall_first=6.0)
+
+    first = asyncio.create_task(_consume(effects, topic, slow))
+    await asyncio.wait_for(slow.stalling.wait(), 60)
+    second = asyncio.create_task(_consume(effects, topic, CountingHandler()))
+    try:
+        await eventually(lambda: _at_least(effects, len(events)), timeout=120)
+    finally:
+        for task in (first, second):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    counts = await applied(effects)
+    assert len(counts) == len(events)
+    assert set(counts) == {1}
+
+
+async def _consume(platform: Platform, topic: str, handler: CountingHandler) -> None:
+    """One member of the group: the platform's inbox and rebalance listener on aiokafka,
+    a failed batch sought back to its first records as the service's subscriber does."""
+    inbox = member(platform, handler)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=KAFKA,
+        group_id=f"{platform.prefix}effects",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        heartbeat_interval_ms=300,
+    )
+    listener = SeekToStoredOffsets(platform.pool, CONSUMER, lambda: consumer, inbox=inbox)
+    consumer.subscribe([topic], listener=listener)
+    await consumer.start()
+    try:
+        while True:
+            fetched = await consumer.getmany(timeout_ms=200, max_records=60)
+            batch = [r for rs in fetched.values() for r in rs]
+            if not batch:
+                continue
+            try:
+                await inbox.process(batch)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                _seek_back(consumer, batch)
+    finally:
+        await consumer.stop()
+
+
+def _seek_back(consumer: AIOKafkaConsumer, batch: list[Record]) -> None:
+    first: dict[TopicPartition, int] = {}
+    for r in batch:
+        tp = TopicPartition(r.topic, r.partition)
+        first[tp] = min(first.get(tp, r.offset), r.offset)
+    for tp, offset in first.items():
+        if tp in consumer.assignment():
+            consumer.seek(tp, offset)
+
+
+async def _at_least(platform: Platform, count: int) -> bool:
+    return await platform.pool.fetchval("select count(distinct event_id) from effects") >= count
+
+
+async def _true(value: bool) -> bool:
+    return value
