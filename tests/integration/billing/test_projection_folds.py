@@ -19,7 +19,7 @@ from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
 from repairline_rules import load_pack
-from tests.support.infra import KAFKA, PG, drop_database
+from tests.support.system import KAFKA, PG, drop_database
 
 PACK = load_pack("water-heater")
 NOW = datetime(2030, 6, 4, 1, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from repairline_contracts.feedback import ComplaintVerified, ExtensionRewardGran
 from repairline_contracts.intake import ServiceMode, WarrantyDecided
 from repairline_contracts.topics import DISPATCH_EVENTS, FEEDBACK_EVENTS, INTAKE_EVENTS
 from tests.support.factories import repair_requested
-from tests.support.infra import (
+from tests.support.system import (
     ROOT,
     ServiceProcess,
     connect,

@@ -11,7 +11,7 @@ from collections import Counter
 from repairline_contracts.dispatch import ROSTER_EVENTS, EngineerAssigned
 from repairline_contracts.topics import DISPATCH_EVENTS, INTAKE_EVENTS
 from tests.support.factories import repair_requested
-from tests.support.infra import (
+from tests.support.system import (
     ROOT,
     ServiceProcess,
     connect,

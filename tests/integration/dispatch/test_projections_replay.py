@@ -21,7 +21,7 @@ from repairline_contracts.intake import (
 )
 from repairline_contracts.topics import BILLING_EVENTS, INTAKE_EVENTS
 from tests.support.factories import repair_requested
-from tests.support.infra import (
+from tests.support.system import (
     ROOT,
     ServiceProcess,
     connect,

@@ -26,7 +26,7 @@ from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
 from repairline_rules import load_pack
 from tests.support.factories import repair_requested
-from tests.support.infra import (
+from tests.support.system import (
     KAFKA,
     PG,
     ROOT,

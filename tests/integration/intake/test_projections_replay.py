@@ -15,7 +15,7 @@ from repairline_contracts.topics import CONTEXT_TOPICS
 from repairline_intake.projections import all_projections
 from repairline_platform.kafka import topic_partitions
 from tests.support.factories import request_body
-from tests.support.infra import (
+from tests.support.system import (
     KAFKA,
     ROOT,
     ServiceProcess,
