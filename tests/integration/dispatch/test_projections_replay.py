@@ -99,6 +99,17 @@ async def test_every_dispatch_projection_replayed_equals_the_live_one(prefix: st
         )
         assert done[0] == 200, done
         assert done[1]["events"] == ["RepairCompleted"] and done[1]["correlation_id"]
+        # DSP-1: a refused reschedule sends the job to another engineer (the reschedule log)
+        start = _working_hour(now)
+        moved = {
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=1)).isoformat(),
+            "reason": "engineer ill",
+            "customer_consents": False,
+        }
+        refused = service.request("POST", f"/tickets/{plain[5].ticket_id}/reschedule", moved)
+        assert refused[0] == 200, refused
+        assert refused[1]["events"] == ["RescheduleRefused", "EngineerReleased"]
         replayed = await replay_every_projection(service, prefix)
         live = replayed.live
         assert len(live["engineer_repairs"]) == 1 and live["waiting_tickets"]
