@@ -252,6 +252,27 @@ class ServiceProcess:
         return self.run("replay")
 
 
+def replay_aside(service: ServiceProcess) -> subprocess.CompletedProcess[str]:
+    """Every projection of the running service rebuilt from offset 0 into the schema
+    `replayed` of its database, by the operators' `repairline replay --until`."""
+    return subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "repairline"),
+            "replay",
+            "--service",
+            service.name,
+            "--until",
+            EVERYTHING_UNTIL,
+            "--schema",
+            REPLAYED_SCHEMA,
+        ],
+        env={**os.environ, **service.env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 def admin_clock_advance(
     service: ServiceProcess, seconds: float
 ) -> subprocess.CompletedProcess[str]:
@@ -819,14 +840,25 @@ def assert_same(
             )
 
 
+REPLAYED_SCHEMA = "replayed"
+EVERYTHING_UNTIL = "2100-01-01T00:00:00+00:00"
+
+
 async def replay_every_projection(service: ServiceProcess, prefix: str) -> Replayed:
-    """One service's replay: settle, snapshot every declared projection, stop it, replay,
-    and compare; the result says what was compared, for the coverage check."""
+    """One service's replays, each compared with every live projection it declares: first
+    beside the running service into a schema of its own (`repairline replay --until`),
+    then, the service stopped, in place (`replay`). The result says what was compared,
+    for the coverage check."""
     spec = spec_of(service.name)
     projections = declared_projections(spec)
     tables = [t for ts in projections.values() for t in ts]
     await settled(service, prefix)
     live = await snapshot(service.database, tables)
+    aside = replay_aside(service)
+    assert aside.returncode == 0, aside.stderr
+    tables_aside = [f"{REPLAYED_SCHEMA}.{t}" for t in tables]
+    rebuilt = await snapshot(service.database, tables_aside)
+    assert_same(live, dict(zip(tables, rebuilt.values(), strict=True)), f"{service.name} aside")
     assert service.terminate() == 0
     done = service.replay()
     assert done.returncode == 0, done.stderr

@@ -99,17 +99,18 @@ async def test_every_dispatch_projection_replayed_equals_the_live_one(prefix: st
         )
         assert done[0] == 200, done
         assert done[1]["events"] == ["RepairCompleted"] and done[1]["correlation_id"]
-        # DSP-1: a refused reschedule sends the job to another engineer (the reschedule log)
-        start = _working_hour(now)
+        # DSP-2: the booked visit moved a day later with the customer's consent
+        start = _working_hour(now) + timedelta(days=1)
         moved = {
             "window_start": start.isoformat(),
             "window_end": (start + timedelta(hours=1)).isoformat(),
-            "reason": "engineer ill",
-            "customer_consents": False,
+            "reason": "customer at work",
+            "requested_by": "customer",
+            "customer_consents": True,
         }
-        refused = service.request("POST", f"/tickets/{plain[5].ticket_id}/reschedule", moved)
-        assert refused[0] == 200, refused
-        assert refused[1]["events"] == ["RescheduleRefused", "EngineerReleased"]
+        booked = facts[7].ticket_id
+        rescheduled = service.request("POST", f"/tickets/{booked}/reschedule", moved)
+        assert rescheduled[0] == 200, rescheduled
         replayed = await replay_every_projection(service, prefix)
         live = replayed.live
         assert len(live["engineer_repairs"]) == 1 and live["waiting_tickets"]
