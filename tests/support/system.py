@@ -416,14 +416,13 @@ class System:
 
     def at(self, moment: datetime | str, *, days: int = 0) -> datetime:
         """Move every clock to `moment` (never back) and return it; a "HH:MM" is a local
-        time of the business day (`begin_business_day`)."""
+        time of the business day (`begin_business_day`). All clocks move by the same
+        amount, so they keep showing the same time: each context stamps its events with
+        its own clock, and a view orders them by those times."""
         target = self.local(moment, days=days) if isinstance(moment, str) else moment
-        for service in self.services.values():
-            _, body = service.request("GET", "/admin/clock")
-            delta = (target - datetime.fromisoformat(body["now"])).total_seconds()
-            if delta > 0:
-                status, answer = service.request("POST", "/admin/clock/advance", {"seconds": delta})
-                assert status == 200, answer
+        now = self.now()
+        if target > now:
+            self.advance(target - now)
         return target
 
     def begin_business_day(self) -> System:
