@@ -15,7 +15,7 @@ import pytest
 
 from repairline_contracts.topics import ALL_TOPICS
 from repairline_platform.kafka import delete_topics, ensure_topics
-from tests.support.infra import KAFKA
+from tests.support.system import KAFKA
 
 ROOT = Path(__file__).resolve().parents[1]
 

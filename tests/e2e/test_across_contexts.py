@@ -2,37 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import pytest
-
 from tests.support.factories import request_body
-from tests.support.infra import ServiceProcess, drop_database, eventually
-
-NAMES = ("intake", "dispatch", "billing", "feedback")
-
-
-@pytest.fixture
-def services(prefix: str) -> Iterator[dict[str, ServiceProcess]]:
-    procs = {
-        name: ServiceProcess(name, prefix=prefix, database=f"{prefix.rstrip('.')}_{name}")
-        for name in NAMES
-    }
-    try:
-        for proc in procs.values():
-            proc.start()
-        yield procs
-    finally:
-        for proc in procs.values():
-            proc.terminate()
-
-
-@pytest.fixture(autouse=True)
-async def _drop_databases(prefix: str):
-    yield
-    for name in NAMES:
-        await drop_database(f"{prefix.rstrip('.')}_{name}")
+from tests.support.system import ServiceProcess, eventually
 
 
 async def until(proc: ServiceProcess, method: str, path: str, check, body=None):

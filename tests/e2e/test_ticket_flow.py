@@ -2,47 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Iterator
 from datetime import datetime
 
-import pytest
-
 from tests.support.factories import request_body
-from tests.support.infra import ROOT, ServiceProcess, connect, drop_database, eventually
-
-NAMES = ("intake", "dispatch", "billing", "feedback")
-
-
-@pytest.fixture
-def services(prefix: str) -> Iterator[dict[str, ServiceProcess]]:
-    procs = {
-        name: ServiceProcess(name, prefix=prefix, database=f"{prefix.rstrip('.')}_{name}")
-        for name in NAMES
-    }
-    try:
-        for proc in procs.values():
-            proc.start()
-        yield procs
-    finally:
-        for proc in procs.values():
-            proc.terminate()
-
-
-@pytest.fixture(autouse=True)
-async def _drop_databases(prefix: str):
-    yield
-    for name in NAMES:
-        await drop_database(f"{prefix.rstrip('.')}_{name}")
-
-
-async def poll(proc: ServiceProcess, path: str, check) -> dict:
-    async def attempt():
-        status, body = proc.request("GET", path)
-        return body if status == 200 and check(body) else None
-
-    return await eventually(attempt, timeout=60)
+from tests.support.system import admin_clock_advance, connect, poll
 
 
 async def test_a_repair_request_travels_to_completion_charge_and_callback(services, prefix):
@@ -104,20 +67,7 @@ async def test_a_repair_request_travels_to_completion_charge_and_callback(servic
     # to one minute past the callback's due time (the next working morning, FBK-2)
     _, clock = feedback.request("GET", "/admin/clock")
     wait = datetime.fromisoformat(scheduled[0]["due_at"]) - datetime.fromisoformat(clock["now"])
-    advanced = subprocess.run(
-        [
-            str(ROOT / ".venv/bin/python"),
-            "-m",
-            "repairline_platform.admin",
-            "clock-advance",
-            "--seconds",
-            str(wait.total_seconds() + 60),
-            feedback.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    advanced = admin_clock_advance(feedback, wait.total_seconds() + 60)
     assert advanced.returncode == 0, advanced.stderr
     await poll(feedback, f"/callbacks?status=due&ticket_id={ticket}", lambda b: len(b) == 1)
 
@@ -137,13 +87,7 @@ async def test_a_repair_request_travels_to_completion_charge_and_callback(servic
             tuple(r.values()) for r in await db.fetch("select * from ticket_timeline order by 1")
         ]
         assert intake.terminate() == 0
-        replayed = subprocess.run(
-            [str(ROOT / ".venv/bin/repairline-intake"), "replay"],
-            env={**os.environ, **intake.env},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        replayed = intake.replay()
         assert replayed.returncode == 0, replayed.stderr
         assert [
             tuple(r.values()) for r in await db.fetch("select * from ticket_view order by 1")

@@ -15,7 +15,7 @@ from repairline_contracts.topics import ALL_TOPICS
 from repairline_ops.export import ExportOptions, ExportSettings, export_log
 from repairline_ops.sample import generate
 from repairline_platform.kafka import delete_topics, ensure_topics
-from tests.support.infra import KAFKA, produce
+from tests.support.system import KAFKA, produce
 
 HASH_KEY = "analytics-test-key-0123456789"
 

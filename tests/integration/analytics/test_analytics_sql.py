@@ -21,7 +21,7 @@ from repairline_contracts.base import Event
 from repairline_ops.duck import write_database
 from repairline_ops.sample import CST
 from tests.integration.analytics.conftest import PublishedHistory
-from tests.support.infra import ROOT
+from tests.support.system import ROOT
 
 
 def doc_queries() -> dict[str, str]:

@@ -25,7 +25,7 @@ from repairline_platform.replay import as_of_schema, replay_projection, replay_u
 from repairline_platform.runtime import Runtime, ServiceSpec
 from repairline_platform.settings import ServiceSettings
 from tests.integration.analytics.conftest import PublishedHistory
-from tests.support.infra import KAFKA, PG, drop_database
+from tests.support.system import KAFKA, PG, drop_database
 
 STATUS = {
     i.RepairRequested: "requested",

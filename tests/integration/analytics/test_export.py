@@ -23,7 +23,7 @@ from repairline_ops.personal import Hasher
 from repairline_ops.sample import CST
 from repairline_ops.sink import STATE_FILE
 from tests.integration.analytics.conftest import HASH_KEY, PublishedHistory
-from tests.support.infra import KAFKA, ROOT, read_topic
+from tests.support.system import KAFKA, ROOT, read_topic
 
 
 def rows_of(out: Path, dataset: str) -> list[dict[str, Any]]:

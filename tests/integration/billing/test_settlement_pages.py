@@ -15,7 +15,7 @@ from repairline_platform import db
 from repairline_platform.clock import FixedClock
 from repairline_platform.eventstore import Delivered, Origin, UnitOfWork
 from repairline_rules import load_pack
-from tests.support.infra import PG, drop_database
+from tests.support.system import PG, drop_database
 
 NOW = datetime(2030, 6, 3, 2, 0, tzinfo=UTC)
 

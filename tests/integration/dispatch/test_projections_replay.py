@@ -4,8 +4,6 @@ workload, the board, the key-account file and the roster log."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,32 +18,17 @@ from repairline_contracts.intake import (
     Urgency,
 )
 from repairline_contracts.topics import BILLING_EVENTS, INTAKE_EVENTS
+from repairline_dispatch.main import SPEC as DISPATCH
 from tests.support.factories import repair_requested
-from tests.support.infra import (
-    ROOT,
+from tests.support.system import (
     ServiceProcess,
+    System,
     connect,
-    drop_database,
-    envelope_bytes,
     eventually,
-    produce,
+    replay_every_projection,
+    send,
 )
 
-TABLES = (
-    "dispatch_tickets",
-    "engineers",
-    "service_points",
-    "key_accounts",
-    "engineer_jobs",
-    "waiting_tickets",
-    "appointments",
-    "engineer_repairs",
-    "dispatch_board",
-    "dispatch_alerts",
-    "dispatch_reschedules",
-    "repair_history",
-    "roster_log",
-)
 CONSUMERS = ("dispatch.assignment", "dispatch.quotes")
 HANGZHOU = GeoPoint(lat=30.27, lon=120.15)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -97,21 +80,17 @@ def quotes(accepted: RepairRequested, refused: RepairRequested, now: datetime) -
 
 
 async def test_every_dispatch_projection_replayed_equals_the_live_one(prefix: str):
-    database = f"{prefix.rstrip('.')}_dispatch"
-    service = ServiceProcess("dispatch", prefix=prefix, database=database).start()
-    db = await connect(database)
+    system = System(prefix, "water-heater", ("dispatch",)).start()
+    service = system.dispatch
+    db = await connect(service.database)
     try:
         roster(service)
         now = datetime.now(UTC)
         facts = requests(now)
-        await produce(
-            prefix + INTAKE_EVENTS, [(e.ticket_id.encode(), envelope_bytes(e)) for e in facts]
-        )
+        await send(prefix, INTAKE_EVENTS, facts)
         plain = facts[:6]
         money = quotes(plain[1], plain[2], now)
-        await produce(
-            prefix + BILLING_EVENTS, [(e.ticket_id.encode(), envelope_bytes(e)) for e in money]
-        )
+        await send(prefix, BILLING_EVENTS, money)
         await eventually(lambda: _consumed(db, len(facts), len(money)), timeout=90)
         for r in plain[3:5]:
             assert service.request("POST", f"/tickets/{r.ticket_id}/arrival", {})[0] == 200
@@ -120,22 +99,29 @@ async def test_every_dispatch_projection_replayed_equals_the_live_one(prefix: st
         )
         assert done[0] == 200, done
         assert done[1]["events"] == ["RepairCompleted"] and done[1]["correlation_id"]
-        live = await _settled(db)
+        # DSP-2: the booked visit moved a day later with the customer's consent
+        start = _working_hour(now) + timedelta(days=1)
+        moved = {
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=1)).isoformat(),
+            "reason": "customer at work",
+            "requested_by": "customer",
+            "customer_consents": True,
+        }
+        booked = facts[7].ticket_id
+        rescheduled = service.request("POST", f"/tickets/{booked}/reschedule", moved)
+        assert rescheduled[0] == 200, rescheduled
+        replayed = await replay_every_projection(service, prefix)
+        live = replayed.live
         assert len(live["engineer_repairs"]) == 1 and live["waiting_tickets"]
         assert live["key_accounts"] and live["appointments"] and live["engineers"]
-
-        assert service.terminate() == 0
-        replayed = _replay(service)
-        assert replayed.returncode == 0, replayed.stderr
         for name in ("dispatch.jobs", "dispatch.workload", "dispatch.roster-log"):
             assert name in replayed.stdout
-        rebuilt = await _snapshot(db)
-        for table in TABLES:
-            assert rebuilt[table] == live[table], table
+        replayed.assert_covers(DISPATCH)
     finally:
         await db.close()
-        service.terminate()
-        await drop_database(database)
+        system.stop()
+        await system.drop()
 
 
 def roster(service: ServiceProcess) -> None:
@@ -165,33 +151,3 @@ async def _consumed(db: Any, intake: int, billing: int) -> bool:
         "dispatch.quotes": billing,
     }
     return all(got.get(name, 0) >= n for name, n in wanted.items())
-
-
-async def _settled(db: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """The live tables once nothing is left to publish or to consume of dispatch's own."""
-
-    async def quiet() -> dict[str, list[tuple[Any, ...]]] | None:
-        if await db.fetchval("select count(*) from events where published_at is null"):
-            return None
-        first = await _snapshot(db)
-        return first if first == await _snapshot(db) else None
-
-    return await eventually(quiet, timeout=60, interval=0.5)
-
-
-async def _snapshot(db: Any) -> dict[str, list[tuple[Any, ...]]]:
-    out = {}
-    for table in TABLES:
-        rows = await db.fetch(f"select * from {table}")
-        out[table] = sorted((tuple(r.values()) for r in rows), key=repr)
-    return out
-
-
-def _replay(service: ServiceProcess) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "repairline-dispatch"), "replay"],
-        env={**os.environ, **service.env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )

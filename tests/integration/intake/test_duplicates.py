@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.support.factories import request_body
-from tests.support.infra import ServiceProcess, drop_database
+from tests.support.system import ServiceProcess, drop_database
 
 
 async def test_concurrent_requests_for_one_serial_number_open_one_ticket(prefix: str):

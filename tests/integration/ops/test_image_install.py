@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.infra import KAFKA, PG, ROOT, drop_database, free_port
+from tests.support.system import KAFKA, PG, ROOT, drop_database, free_port
 
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 UV = ROOT / ".tools" / "uv" / "bin" / "uv"

@@ -16,7 +16,7 @@ from repairline_dispatch.main import SPEC as DISPATCH
 from repairline_platform.runtime import Runtime, build_app
 from repairline_platform.settings import ServiceSettings
 from tests.support.factories import repair_requested
-from tests.support.infra import KAFKA, PG, drop_database, envelope_bytes, eventually, produce
+from tests.support.system import KAFKA, PG, drop_database, envelope_bytes, eventually, produce
 
 CONSUMER = "dispatch.assignment"  # dispatch's reaction to intake's RepairRequested
 

@@ -17,7 +17,7 @@ import pytest
 
 from repairline_platform.tracing import trace_ids
 from tests.support.factories import request_body
-from tests.support.infra import ServiceProcess, connect, drop_database, eventually
+from tests.support.system import ServiceProcess, connect, drop_database, eventually
 
 TRACE_ID = uuid.uuid4().hex
 CALLER = f"00-{TRACE_ID}-{uuid.uuid4().hex[:16]}-01"

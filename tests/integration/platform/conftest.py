@@ -15,7 +15,7 @@ from repairline_contracts.topics import INTAKE_EVENTS
 from repairline_platform import db
 from repairline_platform.clock import FixedClock
 from repairline_platform.eventstore import Delivered, Origin, UnitOfWork
-from tests.support.infra import PG, drop_database
+from tests.support.system import PG, drop_database
 
 ORIGIN = Origin(source="/tests", region="cn-east", policy_pack="water-heater", policy_version="t")
 APPLIED = db.Migration("900_applied", "create table applied (event_id text primary key)")

@@ -6,7 +6,7 @@ from repairline_contracts.dispatch import EngineerAssigned
 from repairline_dispatch.main import SPEC as DISPATCH
 from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
-from tests.support.infra import KAFKA, PG
+from tests.support.system import KAFKA, PG
 
 
 def dispatch_runtime(prefix: str) -> Runtime:

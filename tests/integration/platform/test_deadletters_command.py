@@ -19,7 +19,7 @@ from tests.integration.platform.dispatch import (
     dispatch_runtime,
 )
 from tests.support.factories import repair_requested
-from tests.support.infra import PG, drop_database, envelope_bytes, eventually, produce
+from tests.support.system import PG, drop_database, envelope_bytes, eventually, produce
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tests.integration.platform.dispatch import (
     dispatch_runtime,
 )
 from tests.support.factories import repair_requested
-from tests.support.infra import drop_database, envelope_bytes, eventually, produce
+from tests.support.system import drop_database, envelope_bytes, eventually, produce
 
 
 class RepairRequestedV2(RepairRequested):

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from repairline_platform import db, housekeeping
-from tests.support.infra import PG, drop_database
+from tests.support.system import PG, drop_database
 
 WALL = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SERVICE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # a simulated clock months ahead

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.factories import request_body
-from tests.support.infra import ServiceProcess, connect, drop_database
+from tests.support.system import ServiceProcess, connect, drop_database
 
 
 @pytest.fixture

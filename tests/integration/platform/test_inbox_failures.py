@@ -17,7 +17,7 @@ from repairline_platform.consumer import (
 from repairline_platform.eventstore import ConcurrencyError
 from tests.integration.platform.conftest import Platform, RecordingHandler
 from tests.support.factories import repair_requested
-from tests.support.infra import envelope_bytes
+from tests.support.system import envelope_bytes
 
 
 def inbox(platform: Platform, handler: RecordingHandler) -> InboxConsumer:

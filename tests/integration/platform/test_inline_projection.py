@@ -10,7 +10,7 @@ from repairline_contracts.intake import TicketClosed
 from repairline_platform import db
 from repairline_platform.clock import FixedClock
 from repairline_platform.eventstore import Delivered, Origin, UnitOfWork
-from tests.support.infra import PG, drop_database
+from tests.support.system import PG, drop_database
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

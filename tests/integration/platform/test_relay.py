@@ -17,7 +17,7 @@ from repairline_platform.relay import MAX_RECORD_BYTES, OutboxRelay, make_produc
 from repairline_rules.refusals import InvalidInput
 from tests.integration.platform.conftest import Platform, new_id
 from tests.support.factories import repair_requested
-from tests.support.infra import KAFKA, PG, eventually, read_topic
+from tests.support.system import KAFKA, PG, eventually, read_topic
 
 
 class Relays:

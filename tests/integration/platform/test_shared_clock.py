@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support.infra import ServiceProcess, drop_database, eventually
+from tests.support.system import ServiceProcess, drop_database, eventually
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from repairline_platform.eventstore import ConcurrencyError, EventTooLarge
 from repairline_platform.http import install_error_handlers
 from repairline_platform.logging import configure_logging, get_stdlib_logger
 from tests.support.factories import repair_requested
-from tests.support.infra import envelope_bytes
+from tests.support.system import envelope_bytes
 
 REQUESTED = RepairRequested.event_type
 

@@ -13,7 +13,7 @@ from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
 from repairline_rules import PackError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _bad_pack(tmp_path: Path) -> Path:

@@ -15,7 +15,7 @@ from repairline_platform.logging import configure_logging, get_logger
 from repairline_platform.runtime import build_app
 from tests.support.factories import request_body
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
-"""Every billing projection rebuilt by `replay` from offset 0 equals the live one.
+"""Every billing projection rebuilt by `replay` from offset 0 equals the live one; a
+projection not compared, or one the flow leaves empty without saying which test fills it,
+fails.
 
 Billing runs as a process on the real Kafka and PostgreSQL; other contexts' facts are
 produced onto their topics, billing's own commands come over HTTP.
@@ -6,27 +8,23 @@ produced onto their topics, billing's own commands come over HTTP.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from datetime import UTC, datetime
 
+from repairline_billing.main import SPEC as BILLING
 from repairline_billing.projections import all_projections
-from repairline_contracts.base import Decision, Event
+from repairline_contracts.base import Decision
 from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted
-from repairline_contracts.feedback import ComplaintVerified, ExtensionRewardGranted
+from repairline_contracts.feedback import (
+    CallbackAnswers,
+    CallbackCompleted,
+    ComplaintVerified,
+    ExtensionRewardGranted,
+)
 from repairline_contracts.intake import ServiceMode, WarrantyDecided
 from repairline_contracts.topics import DISPATCH_EVENTS, FEEDBACK_EVENTS, INTAKE_EVENTS
 from tests.support.factories import repair_requested
-from tests.support.infra import (
-    ROOT,
-    ServiceProcess,
-    connect,
-    drop_database,
-    envelope_bytes,
-    eventually,
-    produce,
-)
+from tests.support.system import System, connect, eventually, replay_every_projection, send
 
 PACK = "office-equipment"  # FEE-8 contracts and PEN-1 complaint fines
 AT = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -80,6 +78,22 @@ def overcharged(ticket_id: str) -> ComplaintVerified:
     )
 
 
+def graded(ticket_id: str) -> CallbackCompleted:
+    """FBK-5: the customer reached and satisfied, a fact for PEN-8."""
+    return CallbackCompleted(
+        ticket_id=ticket_id,
+        callback_id=f"{ticket_id}:after_service",
+        attempt=1,
+        answers=CallbackAnswers(on_time=True),
+        grade="satisfied",
+        reason=None,
+        engineer_id="eng-1",
+        outlet_id="o1",
+        decision=DECIDED,
+        completed_at=AT,
+    )
+
+
 def rewarded(ticket_id: str, serial_no: str) -> ExtensionRewardGranted:
     return ExtensionRewardGranted(
         ticket_id=ticket_id,
@@ -92,15 +106,9 @@ def rewarded(ticket_id: str, serial_no: str) -> ExtensionRewardGranted:
     )
 
 
-async def send(prefix: str, topic: str, events: list[Event]) -> None:
-    await produce(prefix + topic, [(e.ticket_id.encode(), envelope_bytes(e)) for e in events])
-
-
 async def test_every_billing_projection_is_rebuilt_by_replay_equal_to_the_live_one(prefix: str):
-    database = f"{prefix.rstrip('.')}_billing"
-    service = ServiceProcess(
-        "billing", prefix=prefix, database=database, extra_env={"REPAIRLINE_POLICY_PACK": PACK}
-    ).start()
+    system = System(prefix, PACK, ("billing",)).start()
+    service = system.billing
     try:
         roster = {"name": "East", "region": "cn-east", "engineer_ids": ["eng-1"]}
         assert service.request("PUT", "/outlets/o1", roster)[0] == 200
@@ -111,36 +119,29 @@ async def test_every_billing_projection_is_rebuilt_by_replay_equal_to_the_live_o
         await send(prefix, DISPATCH_EVENTS, [assigned(t.ticket_id) for t in (t1, t2, t3)])
         await send(prefix, DISPATCH_EVENTS, [completed(t1.ticket_id), completed(t2.ticket_id)])
         reward = rewarded(t3.ticket_id, t3.product.serial_no or "")
-        await send(prefix, FEEDBACK_EVENTS, [overcharged(t2.ticket_id), reward])
-        db = await connect(database)
+        await send(
+            prefix, FEEDBACK_EVENTS, [overcharged(t2.ticket_id), reward, graded(t1.ticket_id)]
+        )
+        db = await connect(service.database)
         try:
             await eventually(lambda: _counts_reached(db), timeout=90)
-            for path, body in (
-                (f"/tickets/{t3.ticket_id}/quotes", {}),
-                ("/outlets/o1/settlements", {"period": "2026-03"}),
-                ("/engineers/eng-1/assessments", {"period": "2026-03"}),
-            ):
-                status, answer = service.request("POST", path, body)
-                assert status == 201, answer
-            live = {t: await _rows(db, t) for t in TABLES}
-            # trips and callback grades are replayed in the software-support and
-            # water-heater end-to-end months; this pack has no travel allowance
-            assert all(live[t] for t in TABLES if t not in ("trips", "callback_grades")), live
-            assert service.terminate() == 0
-            done = subprocess.run(
-                [str(ROOT / ".venv" / "bin" / "repairline-billing"), "replay"],
-                env={**os.environ, **service.env},
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert done.returncode == 0, done.stderr
-            assert {t: await _rows(db, t) for t in TABLES} == live
         finally:
             await db.close()
+        for path, body in (
+            (f"/tickets/{t3.ticket_id}/quotes", {}),
+            ("/outlets/o1/settlements", {"period": "2026-03"}),
+            ("/engineers/eng-1/assessments", {"period": "2026-03"}),
+        ):
+            status, answer = service.request("POST", path, body)
+            assert status == 201, answer
+        replayed = await replay_every_projection(service, prefix)
+        assert set(replayed.live) == set(TABLES)
+        # FEE-7 trips: this pack has no travel allowance; the software-support month
+        # (tests/e2e/test_software_support_month.py) fills and replays them
+        replayed.assert_covers(BILLING, filled_elsewhere=("trips",))
     finally:
-        service.terminate()
-        await drop_database(database)
+        system.stop()
+        await system.drop()
 
 
 async def _counts_reached(db) -> bool:
@@ -152,16 +153,12 @@ async def _counts_reached(db) -> bool:
         "refunds": 1,
         "penalties": 2,
         "rewards": 1,
+        "callback_grades": 1,
     }
     for table, n in wanted.items():
         if await db.fetchval(f"select count(*) from {table}") < n:
             return False
     return True
-
-
-async def _rows(db, table: str) -> list[tuple]:
-    rows = await db.fetch(f"select * from {table} order by 1")
-    return [tuple(r.values()) for r in rows]
 
 
 def test_the_replay_covers_every_table_billing_keeps():

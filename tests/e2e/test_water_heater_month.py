@@ -13,25 +13,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.infra import connect, drop_database, eventually
-from tests.support.money import MoneyWorld
+from tests.support.system import System, connect, eventually
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2030, 6, 3, 8, 0, tzinfo=SH)  # a Monday; the pack works every day
 
 
 @pytest.fixture
-async def world(prefix: str) -> AsyncIterator[MoneyWorld]:
-    w = MoneyWorld(prefix, "water-heater").start()
+async def world(prefix: str) -> AsyncIterator[System]:
+    w = System(prefix, "water-heater", ("billing", "feedback"))
     try:
-        yield w
+        yield w.start()
     finally:
         w.stop()
-        for service in w.services:
-            await drop_database(service.database)
+        await w.drop()
 
 
-async def quote(w: MoneyWorld, ticket: str, body: dict) -> dict:
+async def quote(w: System, ticket: str, body: dict) -> dict:
     """FEE-4: the engineer's quote, once billing has seen the request."""
 
     async def attempt():
@@ -50,7 +48,7 @@ def lines(doc: dict) -> list[tuple[str, int, str]]:
     return [(line["code"], line["amount_fen"], line["rule_id"]) for line in doc["lines"]]
 
 
-async def test_fee_1_to_fee_6_pen_1_fbk_2_to_fbk_7_a_water_heater_month(world: MoneyWorld):
+async def test_fee_1_to_fee_6_pen_1_fbk_2_to_fbk_7_a_water_heater_month(world: System):
     w, billing, feedback = world, world.billing, world.feedback
     w.ok(
         billing,
@@ -532,7 +530,7 @@ async def test_fee_1_to_fee_6_pen_1_fbk_2_to_fbk_7_a_water_heater_month(world: M
     # -- every fine points at its proof; replay equals the live projections ---------------
     for penalty in w.ok(billing, "GET", "/penalties"):
         assert penalty["evidence"] and all(e["event_id"] for e in penalty["evidence"])
-    await w.assert_replay_equals_live(
+    await w.replay_equals_live(
         {
             "billing": [
                 "charges",

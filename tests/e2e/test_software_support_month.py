@@ -14,29 +14,27 @@ import pytest
 
 from repairline_contracts.base import Decision
 from repairline_contracts.dispatch import MissedAppointment
-from tests.support.infra import drop_database, eventually
-from tests.support.money import MoneyWorld
+from tests.support.system import System, eventually
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2030, 6, 3, 8, 0, tzinfo=SH)  # office hours Mon-Fri 09:00-12:00, 13:30-18:00
 
 
 @pytest.fixture
-async def world(prefix: str) -> AsyncIterator[MoneyWorld]:
-    w = MoneyWorld(prefix, "software-support").start()
+async def world(prefix: str) -> AsyncIterator[System]:
+    w = System(prefix, "software-support", ("billing", "feedback"))
     try:
-        yield w
+        yield w.start()
     finally:
         w.stop()
-        for service in w.services:
-            await drop_database(service.database)
+        await w.drop()
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(SH).replace(second=0, microsecond=0)
 
 
-async def quote(w: MoneyWorld, ticket: str) -> dict:
+async def quote(w: System, ticket: str) -> dict:
     async def attempt():
         status, answer = w.billing.request("POST", f"/tickets/{ticket}/quotes", {})
         return answer if status == 201 else None
@@ -44,7 +42,7 @@ async def quote(w: MoneyWorld, ticket: str) -> dict:
     return await eventually(attempt, timeout=60)
 
 
-async def test_pen_2_pen_3_pen_5_pen_7_fee_7_fbk_3_a_software_support_month(world: MoneyWorld):
+async def test_pen_2_pen_3_pen_5_pen_7_fee_7_fbk_3_a_software_support_month(world: System):
     w, billing, feedback = world, world.billing, world.feedback
     w.ok(
         billing,
@@ -239,7 +237,7 @@ async def test_pen_2_pen_3_pen_5_pen_7_fee_7_fbk_3_a_software_support_month(worl
         -3000,
     )
     assert statement["pay_by"] == "2030-08-30"  # 60 days after the voucher of 1 July
-    await w.assert_replay_equals_live(
+    await w.replay_equals_live(
         {
             "billing": ["charges", "quotes", "penalties", "settlements", "trips"],
             "feedback": ["callbacks", "served", "complaints"],

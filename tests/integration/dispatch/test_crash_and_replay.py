@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 from collections import Counter
 
 from repairline_contracts.dispatch import ROSTER_EVENTS, EngineerAssigned
 from repairline_contracts.topics import DISPATCH_EVENTS, INTAKE_EVENTS
 from tests.support.factories import repair_requested
-from tests.support.infra import (
-    ROOT,
+from tests.support.system import (
     ServiceProcess,
     connect,
     drop_database,
@@ -147,12 +144,12 @@ async def test_replay_rebuilds_the_projection_identical_to_the_live_one(prefix: 
                 "waiting_for_engineer": 20,
             }
 
-            refused = _replay(service)
+            refused = service.replay()
             assert refused.returncode == 2, refused.stderr
             assert "live consumers" in refused.stderr
 
             assert service.terminate() == 0  # SIGTERM: clean exit
-            done = _replay(service)
+            done = service.replay()
             assert done.returncode == 0, done.stderr
             assert "dispatch.board" in done.stdout
             assert await _snapshot(db) == live
@@ -161,16 +158,6 @@ async def test_replay_rebuilds_the_projection_identical_to_the_live_one(prefix: 
     finally:
         service.terminate()
         await drop_database(database)
-
-
-def _replay(service: ServiceProcess) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "repairline-dispatch"), "replay"],
-        env={**os.environ, **service.env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 async def _snapshot(db) -> list[tuple]:

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.infra import drop_database
-from tests.support.lifecycle import Day, utc
+from tests.support.system import System, utc
 
 W1, W2, W3, W4 = ("09:00", "10:00"), ("11:00", "12:00"), ("14:00", "15:00"), ("16:00", "17:00")
 SIGNED = {"signed_by": "Li Wei", "repair_record": {"fault_found": "worn part"}}
@@ -19,28 +18,27 @@ SIGNED = {"signed_by": "Li Wei", "repair_record": {"fault_found": "worn part"}}
 
 @pytest.fixture
 async def day_of(prefix: str) -> AsyncIterator[Any]:
-    days: list[Day] = []
+    days: list[System] = []
 
-    def make(pack: str) -> Day:
-        day = Day(pack, prefix).start()
+    def make(pack: str) -> System:
+        day = System(prefix, pack, ("intake", "dispatch"), timer_poll_seconds=0.05)
         days.append(day)
-        return day
+        return day.start().begin_business_day()
 
     yield make
     for day in days:
         day.stop()
-    for name in ("intake", "dispatch"):
-        await drop_database(f"{prefix.rstrip('.')}_{name}")
+        await day.drop()
 
 
-def visit(day: Day, ticket: str, *, complete: bool = True) -> None:
+def visit(day: System, ticket: str, *, complete: bool = True) -> None:
     day.cmd(f"/tickets/{ticket}/arrival")
     if complete:
         day.cmd(f"/tickets/{ticket}/completion", {"resolution": "fixed", **SIGNED})
 
 
 async def common_day(
-    day: Day, line: str, engineer: dict[str, Any] | None = None, **request: Any
+    day: System, line: str, engineer: dict[str, Any] | None = None, **request: Any
 ) -> dict[str, str]:
     """INT-1..6, DSP-1..12, PEN-7 and FBK-1's callback time, the same in every pack:
     24 requests, 22 tickets."""
@@ -257,7 +255,7 @@ async def common_day(
         status, _ = day.dispatch.request("POST", f"/tickets/{t['guide_insist']}/work-started", {})
         return status == 200
 
-    from tests.support.infra import eventually
+    from tests.support.system import eventually
 
     await eventually(quote_seen, timeout=60, interval=0.1)
     carried = day.cmd(
@@ -292,7 +290,7 @@ async def common_day(
     return t
 
 
-async def finish(day: Day, t: dict[str, str], *, minimum: int = 30) -> dict[str, int]:
+async def finish(day: System, t: dict[str, str], *, minimum: int = 30) -> dict[str, int]:
     """The day's totals, then replay from offset 0 equals the live projections."""
     await day.view(t["basic6"], lambda b: b["status"] == "repair_completed")
     counts = await day.replay_equals_live()
@@ -301,7 +299,7 @@ async def finish(day: Day, t: dict[str, str], *, minimum: int = 30) -> dict[str,
 
 
 async def test_int_5_fbk_1_dsp_9_war_6_home_appliance_day(day_of):
-    day: Day = day_of("home-appliance")
+    day: System = day_of("home-appliance")
     t = await common_day(day, "washing_machine")
     # DSP-9: knock, phone after 5 minutes (this pack), note after 15
     alert = await day.alert(t["not_found"], "customer_not_found")
@@ -355,7 +353,7 @@ async def test_int_5_fbk_1_dsp_9_war_6_home_appliance_day(day_of):
 
 
 async def test_dsp_3_fee_4_software_support_day_with_paid_visits_and_factory_repair(day_of):
-    day: Day = day_of("software-support")
+    day: System = day_of("software-support")
     business = {
         "customer": {
             "organisation": "Acme Trading",
@@ -403,7 +401,7 @@ async def test_dsp_3_fee_4_software_support_day_with_paid_visits_and_factory_rep
 
 
 async def test_int_7_int_8_war_2_dsp_13_pc_depot_day(day_of):
-    day: Day = day_of("pc-depot")
+    day: System = day_of("pc-depot")
     t = await common_day(day, "notebook")
     # DSP-9: this pack phones after 10 minutes
     alert = await day.alert(t["not_found"], "customer_not_found")
@@ -478,7 +476,7 @@ async def test_int_7_int_8_war_2_dsp_13_pc_depot_day(day_of):
         _, body = day.dispatch.request("GET", "/key-accounts/acme/file")
         return body if body["repairs_completed"] == 2 and body["tickets"] == 3 else None
 
-    from tests.support.infra import eventually
+    from tests.support.system import eventually
 
     file = await eventually(file_ready, timeout=60)
     assert file["failure_rate"] == 0.15
@@ -498,7 +496,7 @@ async def test_int_7_int_8_war_2_dsp_13_pc_depot_day(day_of):
 
 
 async def test_war_1_dsp_3_int_6_dsp_7_water_heater_day(day_of):
-    day: Day = day_of("water-heater")
+    day: System = day_of("water-heater")
     status, _ = day.dispatch.request(
         "PUT",
         "/service-points/sp-hz",
@@ -608,7 +606,7 @@ async def test_war_1_dsp_3_int_6_dsp_7_water_heater_day(day_of):
 
 
 async def test_dsp_3_dsp_9_dsp_12_office_equipment_day(day_of):
-    day: Day = day_of("office-equipment")
+    day: System = day_of("office-equipment")
     business = {
         "channel": "front_desk",
         "customer": {"organisation": "City Hall", "role": "facilities", "business_critical": False},
@@ -661,7 +659,7 @@ async def test_dsp_3_dsp_9_dsp_12_office_equipment_day(day_of):
         _, alerts = day.dispatch.request("GET", "/alerts?kind=sla_breached&limit=5000")
         return [a for a in alerts if a["ticket_id"] == more[0]]
 
-    from tests.support.infra import eventually
+    from tests.support.system import eventually
 
     [only] = await eventually(fix_breached, timeout=60)
     assert only["detail"]["deadline"] == "fix"  # it was visited in time, never fixed

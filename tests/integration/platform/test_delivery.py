@@ -15,7 +15,7 @@ from repairline_dispatch.main import SPEC as DISPATCH
 from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
 from tests.support.factories import repair_requested
-from tests.support.infra import (
+from tests.support.system import (
     KAFKA,
     PG,
     drop_database,

@@ -5,52 +5,21 @@ within 30 s, and a ticket created afterwards still flows to its callback."""
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import pytest
-from aiokafka import AIOKafkaConsumer
-
 from repairline_contracts.topics import CONTEXT_TOPICS, DEAD_LETTER
-from repairline_platform.kafka import topic_partitions
 from tests.support.factories import repair_requested, request_body
-from tests.support.infra import (
-    KAFKA,
-    ROOT,
+from tests.support.system import (
     ServiceProcess,
+    admin_clock_advance,
     connect,
-    drop_database,
+    end_offsets,
     envelope_bytes,
     eventually,
     produce,
     read_topic,
 )
-
-NAMES = ("intake", "dispatch", "billing", "feedback")
-
-
-@pytest.fixture
-def services(prefix: str) -> Iterator[dict[str, ServiceProcess]]:
-    procs = {
-        name: ServiceProcess(name, prefix=prefix, database=f"{prefix.rstrip('.')}_{name}")
-        for name in NAMES
-    }
-    try:
-        for proc in procs.values():
-            proc.start()
-        yield procs
-    finally:
-        for proc in procs.values():
-            proc.terminate()
-
-
-@pytest.fixture(autouse=True)
-async def _drop_databases(prefix: str):
-    yield
-    for name in NAMES:
-        await drop_database(f"{prefix.rstrip('.')}_{name}")
 
 
 def poisons(key: bytes) -> list[tuple[bytes, bytes]]:
@@ -58,16 +27,6 @@ def poisons(key: bytes) -> list[tuple[bytes, bytes]]:
     envelope = json.loads(envelope_bytes(repair_requested()))
     envelope["data"] = {f"field_{i}": "x" * 2_500 for i in range(40)}
     return [(key, json.dumps(envelope).encode()), (key, b"{" + b"x" * 900 * 1024)]
-
-
-async def end_offsets(topics: list[str]) -> dict[tuple[str, int], int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=None)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(await topic_partitions(KAFKA, topics))
-    finally:
-        await consumer.stop()
-    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
 
 async def positions(procs: dict[str, ServiceProcess]) -> dict[tuple[str, str, int], int]:
@@ -181,20 +140,7 @@ async def _a_ticket_flows_to_its_callback(services: dict[str, ServiceProcess]) -
     # may be days away across a weekend or a holiday
     _, clock = feedback.request("GET", "/admin/clock")
     wait = datetime.fromisoformat(callback["due_at"]) - datetime.fromisoformat(clock["now"])
-    advanced = subprocess.run(
-        [
-            str(ROOT / ".venv/bin/python"),
-            "-m",
-            "repairline_platform.admin",
-            "clock-advance",
-            "--seconds",
-            str(wait.total_seconds() + 60),
-            feedback.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    advanced = admin_clock_advance(feedback, wait.total_seconds() + 60)
     assert advanced.returncode == 0, advanced.stderr
 
     async def due() -> bool:

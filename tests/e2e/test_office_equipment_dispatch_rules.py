@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.infra import drop_database, eventually
-from tests.support.lifecycle import Day, utc
+from tests.support.system import System, eventually, utc
 
 BUSINESS = {
     "channel": "front_desk",
@@ -20,15 +19,14 @@ SIGNED = {"signed_by": "Li Wei", "repair_record": {"fault_found": "worn part"}}
 
 
 @pytest.fixture
-async def day(prefix: str) -> AsyncIterator[Day]:
-    started = Day("office-equipment", prefix).start()
-    yield started
-    started.stop()
-    for name in ("intake", "dispatch"):
-        await drop_database(f"{prefix.rstrip('.')}_{name}")
+async def day(prefix: str) -> AsyncIterator[System]:
+    system = System(prefix, "office-equipment", ("intake", "dispatch"), timer_poll_seconds=0.05)
+    yield system.start().begin_business_day()
+    system.stop()
+    await system.drop()
 
 
-async def test_roster_dsp_2_dsp_3_dsp_5_dsp_8_office_equipment(day: Day):
+async def test_roster_dsp_2_dsp_3_dsp_5_dsp_8_office_equipment(day: System):
     # the roster: every change an event on its own stream, the roster log its projection
     status, _ = day.dispatch.request(
         "PUT",
