@@ -4,18 +4,16 @@ while the test drove the visit from the request through arrival to the repair.""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
 
-from repairline_contracts.envelope import wrap
-from repairline_contracts.intake import RepairRequested
 from repairline_contracts.topics import INTAKE_EVENTS
+from tests.support.asof import advance, as_of, clock, publish
 from tests.support.factories import repair_requested
-from tests.support.infra import ServiceProcess, connect, drop_database, eventually, produce
+from tests.support.infra import ServiceProcess, connect, drop_database, eventually
 
 
 async def test_the_visit_as_of_three_moments_equals_what_was_answered_then(prefix: str):
@@ -31,7 +29,7 @@ async def test_the_visit_as_of_three_moments_equals_what_was_answered_then(prefi
         engineer = {"name": "Wang Fang", "region": "cn-east", "skills": ["instant_water_heater"]}
         assert service.request("PUT", "/engineers/eng-a", engineer)[0] == 200
         request = repair_requested().model_copy(update={"requested_at": clock(service)})
-        await publish(prefix, request, clock(service))
+        await publish(prefix + INTAKE_EVENTS, request, clock(service))
         seen = [await _answer_now(service, db, request.ticket_id, "assigned")]
 
         advance(service, minutes=40)
@@ -64,38 +62,6 @@ async def test_the_visit_as_of_three_moments_equals_what_was_answered_then(prefi
         await db.close()
         service.terminate()
         await drop_database(database)
-
-
-def as_of(service: ServiceProcess, ticket_id: str, moment: str) -> tuple[int, Any]:
-    return service.request("GET", f"/tickets/{ticket_id}?as_of={moment}")
-
-
-def clock(service: ServiceProcess) -> datetime:
-    status, body = service.request("GET", "/admin/clock")
-    assert status == 200 and body["simulated"], body
-    return datetime.fromisoformat(body["now"])
-
-
-def advance(service: ServiceProcess, *, minutes: int) -> None:
-    status, body = service.request("POST", "/admin/clock/advance", {"seconds": minutes * 60})
-    assert status == 200, body
-
-
-async def publish(prefix: str, event: RepairRequested, at: datetime) -> None:
-    """Intake's request, as intake would publish it at `at` on the shared clock."""
-    envelope = wrap(
-        event,
-        event_id=str(uuid.uuid4()),
-        source="/intake",
-        time=at,
-        region="cn-east",
-        policy_pack="water-heater",
-        policy_version="test",
-        correlation_id=str(uuid.uuid4()),
-        causation_id=str(uuid.uuid4()),
-        stream_version=1,
-    )
-    await produce(prefix + INTAKE_EVENTS, [(event.ticket_id.encode(), envelope.to_bytes())])
 
 
 async def _answer_now(

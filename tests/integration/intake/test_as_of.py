@@ -13,18 +13,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from repairline_contracts import dispatch as d
-from repairline_contracts.base import Event
-from repairline_contracts.envelope import wrap
 from repairline_contracts.topics import DISPATCH_EVENTS
 from repairline_intake.projections import STATUS
+from tests.support.asof import advance, as_of, clock, publish
 from tests.support.factories import request_body
-from tests.support.infra import (
-    ServiceProcess,
-    connect,
-    drop_database,
-    eventually,
-    produce,
-)
+from tests.support.infra import ServiceProcess, connect, drop_database, eventually
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -54,14 +47,14 @@ async def test_the_ticket_as_of_three_moments_equals_what_was_answered_then(pref
             reason="DSP-1: the only one",
             assigned_at=clock(service),
         )
-        await publish(prefix, assigned, clock(service))
+        await publish(prefix + DISPATCH_EVENTS, assigned, clock(service))
         seen.append(await _answer_now(service, db, ticket_id, archived=1))
 
         advance(service, minutes=150)
         done = d.RepairCompleted(
             ticket_id=ticket_id, engineer_id="eng-a", completed_at=clock(service), resolution="ok"
         )
-        await publish(prefix, done, clock(service))
+        await publish(prefix + DISPATCH_EVENTS, done, clock(service))
         seen.append(await _answer_now(service, db, ticket_id, archived=2))
 
         assert [answer["status"] for _, answer in seen] == [
@@ -95,38 +88,6 @@ async def test_the_ticket_as_of_three_moments_equals_what_was_answered_then(pref
         await drop_database(database)
 
 
-def as_of(service: ServiceProcess, ticket_id: str, moment: str) -> tuple[int, Any]:
-    return service.request("GET", f"/tickets/{ticket_id}?as_of={moment}")
-
-
-def clock(service: ServiceProcess) -> datetime:
-    status, body = service.request("GET", "/admin/clock")
-    assert status == 200 and body["simulated"], body
-    return datetime.fromisoformat(body["now"])
-
-
-def advance(service: ServiceProcess, *, minutes: int) -> None:
-    status, body = service.request("POST", "/admin/clock/advance", {"seconds": minutes * 60})
-    assert status == 200, body
-
-
-async def publish(prefix: str, event: Event, at: datetime) -> None:
-    """Dispatch's event, as dispatch would publish it at `at` on the shared clock."""
-    envelope = wrap(
-        event,
-        event_id=str(uuid.uuid4()),
-        source="/dispatch",
-        time=at,
-        region="cn-east",
-        policy_pack="water-heater",
-        policy_version="test",
-        correlation_id=str(uuid.uuid4()),
-        causation_id=str(uuid.uuid4()),
-        stream_version=1,
-    )
-    await produce(prefix + DISPATCH_EVENTS, [(event.ticket_id.encode(), envelope.to_bytes())])
-
-
 async def _answer_now(
     service: ServiceProcess, db: asyncpg.Connection, ticket_id: str, *, archived: int
 ) -> tuple[datetime, dict[str, Any]]:
@@ -140,7 +101,8 @@ async def _answer_now(
             "select count(*) from event_archive where stream_id = $1", ticket_id
         )
         shown = await db.fetchval(
-            "select count(*) from ticket_timeline where ticket_id = $1 and source = '/dispatch'",
+            "select count(*) from ticket_timeline where ticket_id = $1"
+            " and event_type like 'repairline.dispatch.%'",
             ticket_id,
         )
         own = await db.fetchval(
