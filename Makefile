@@ -6,6 +6,9 @@ UV_VERSION := 0.13.9
 UV := .tools/uv/bin/uv
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
+# bytecode compiled once at install, as in the image: no process (a service, an export
+# worker, a test's service) compiles the libraries again when it starts
+export UV_COMPILE_BYTECODE := 1
 export UV_PROJECT_ENVIRONMENT := .venv
 # Every target (topics, tests, bench, the services) derives its addresses from the
 # same settings that place the broker and the database.

@@ -79,12 +79,18 @@ async def eventually(
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
 
 
-def envelope_bytes(event: Event, *, region: str = "cn-east", event_id: str | None = None) -> bytes:
+def envelope_bytes(
+    event: Event,
+    *,
+    region: str = "cn-east",
+    event_id: str | None = None,
+    at: datetime | None = None,
+) -> bytes:
     return wrap(
         event,
         event_id=event_id or str(uuid.uuid4()),
         source="/tests",
-        time=datetime.now(UTC),
+        time=at or datetime.now(UTC),
         region=region,
         policy_pack="water-heater",
         policy_version="test",

@@ -52,6 +52,26 @@ class Decoded:
     unreadable: list[Unreadable] = field(default_factory=list)
 
 
+class _Group:
+    """The records of one event type, column by column, as the JSON reader takes them."""
+
+    __slots__ = ("as_is", "lines", "offsets", "partitions", "topics")
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+        self.topics: list[str] = []
+        self.partitions: list[int] = []
+        self.offsets: list[int] = []
+        self.as_is: list[bool] = []  # the line is the record's own bytes (not normalised)
+
+    def add(self, topic: str, partition: int, offset: int, line: bytes, as_is: bool) -> None:
+        self.lines.append(line)
+        self.topics.append(topic)
+        self.partitions.append(partition)
+        self.offsets.append(offset)
+        self.as_is.append(as_is)
+
+
 class Decoder:
     def __init__(self, hasher: Hasher | None) -> None:
         self.hasher = hasher
@@ -61,18 +81,26 @@ class Decoder:
         self._versions = {t: cls.schema_version for t, cls in CURRENT.items()}
 
     def decode(self, records: Iterable[Record]) -> Decoded:
+        return self.decode_batches((r.topic, r.partition, [r.offset], [r.value]) for r in records)
+
+    def decode_batches(
+        self, batches: Iterable[tuple[str, int, Sequence[int], Sequence[bytes | None]]]
+    ) -> Decoded:
+        """Records given as consecutive runs of one partition: (topic, partition, offsets,
+        values)."""
         out = Decoded()
-        groups: dict[str, list[tuple[Record, bytes]]] = defaultdict(list)
-        for record in records:
-            event_type = self._readable_as_is(record.value)
-            if event_type:
-                groups[event_type].append((record, record.value))  # type: ignore[arg-type]
-                continue
-            line = self._normalised(record, out)
-            if line is not None:
-                groups[_type_of(line)].append((record, line))
-        for event_type, items in groups.items():
-            table = self._table(self.columns[event_type], items, out)
+        groups: dict[str, _Group] = defaultdict(_Group)
+        for topic, partition, offsets, values in batches:
+            for offset, value in zip(offsets, values, strict=True):
+                event_type = self._readable_as_is(value)
+                if event_type:
+                    groups[event_type].add(topic, partition, offset, value, True)  # type: ignore[arg-type]
+                    continue
+                line = self._normalised(topic, partition, offset, value, out)
+                if line is not None:
+                    groups[_type_of(line)].add(topic, partition, offset, line, False)
+        for event_type, group in groups.items():
+            table = self._table(self.columns[event_type], group, out)
             if table is not None and table.num_rows:
                 out.tables[self.columns[event_type].dataset] = table
         return out
@@ -86,39 +114,41 @@ class Decoder:
             return None
         return event_type
 
-    def _normalised(self, record: Record, out: Decoded) -> bytes | None:
+    def _normalised(
+        self, topic: str, partition: int, offset: int, value: bytes | None, out: Decoded
+    ) -> bytes | None:
         """Through the models: upcast to the current version, defaults filled in."""
         try:
-            envelope = Envelope.from_bytes(record.value)
+            envelope = Envelope.from_bytes(value)
             data = envelope.event().model_dump(mode="json")
         except (MalformedMessageError, UnknownEventError) as exc:
-            out.unreadable.append(_unreadable(record, str(exc)))
+            out.unreadable.append(Unreadable(topic, partition, offset, str(exc)))
             return None
         except ValidationError as exc:
             reason = f"event data does not match its schema: {exc.error_count()} errors"
-            out.unreadable.append(_unreadable(record, reason))
+            out.unreadable.append(Unreadable(topic, partition, offset, reason))
             return None
         body: dict[str, Any] = envelope.model_dump(mode="json")
         body["data"] = data
         body["schemaversion"] = CURRENT[envelope.type].schema_version
         return json.dumps(body, ensure_ascii=False).encode()
 
-    def _table(
-        self, cols: EventColumns, items: list[tuple[Record, bytes]], out: Decoded
-    ) -> pa.Table | None:
+    def _table(self, cols: EventColumns, group: _Group, out: Decoded) -> pa.Table | None:
         try:
-            return self._typed(cols, _read(cols, items))
+            return self._typed(cols, _read(cols, group))
         except (pa.ArrowInvalid, ValueError):
-            if all(line is not record.value for record, line in items):
+            if not any(group.as_is):
                 raise  # already normalised: a bug in the column derivation, not bad data
         # a record the reader refuses: send the group through the models
-        again = []
-        for record, line in items:
-            if line is record.value:
-                line = self._normalised(record, out)
+        again = _Group()
+        for topic, partition, offset, line, as_is in zip(
+            group.topics, group.partitions, group.offsets, group.lines, group.as_is, strict=True
+        ):
+            if as_is:
+                line = self._normalised(topic, partition, offset, line, out)
             if line is not None:
-                again.append((record, line))
-        return self._typed(cols, _read(cols, again)) if again else None
+                again.add(topic, partition, offset, line, False)
+        return self._typed(cols, _read(cols, again)) if again.lines else None
 
     def _typed(self, cols: EventColumns, table: pa.Table) -> pa.Table:
         if self.hasher is not None and cols.personal:
@@ -144,14 +174,11 @@ def _version_of(value: bytes) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _unreadable(record: Record, error: str) -> Unreadable:
-    return Unreadable(record.topic, record.partition, record.offset, error)
-
-
-def _read(cols: EventColumns, items: Sequence[tuple[Record, bytes]]) -> pa.Table:
+def _read(cols: EventColumns, group: _Group) -> pa.Table:
     raw = pj.read_json(
-        io.BytesIO(b"\n".join(line for _, line in items)),
-        read_options=pj.ReadOptions(block_size=1 << 24),
+        io.BytesIO(b"\n".join(group.lines)),
+        # one thread: the export runs a worker process per CPU already
+        read_options=pj.ReadOptions(block_size=1 << 24, use_threads=False),
         parse_options=pj.ParseOptions(
             explicit_schema=cols.read_schema, unexpected_field_behavior="error"
         ),
@@ -164,9 +191,9 @@ def _read(cols: EventColumns, items: Sequence[tuple[Record, bytes]]) -> pa.Table
             raise ValueError(f"{name} is missing")
     columns = [raw.column(f.name) for f in cols.read_schema if f.name != "data"]
     columns += [
-        pa.array([r.topic for r, _ in items], pa.string()),
-        pa.array([r.partition for r, _ in items], pa.int32()),
-        pa.array([r.offset for r, _ in items], pa.int64()),
+        pa.array(group.topics, pa.string()),
+        pa.array(group.partitions, pa.int32()),
+        pa.array(group.offsets, pa.int64()),
     ]
     columns += [data.field(i) for i in range(data.type.num_fields)]
     return pa.Table.from_arrays(columns, names=cols.schema.names)

@@ -41,14 +41,25 @@ class Hasher:
         return table
 
     def _hashed(self, array: pa.Array, rest: PersonalPath, leaf: str) -> pa.Array:
+        if not rest and _encodable(array.type):
+            # each distinct value hashed once: a customer's name recurs in many events
+            encoded = array.dictionary_encode()
+            return self._leaf(encoded.dictionary, leaf).take(encoded.indices)
         if not rest:
-            values = array.to_pylist()
-            return pa.array([None if v is None else self(leaf, v) for v in values], pa.string())
+            return self._leaf(array, leaf)
         names = [array.type.field(i).name for i in range(array.type.num_fields)]
         children = [array.field(i) for i in range(len(names))]
         k = names.index(rest[0])
         children[k] = self._hashed(children[k], rest[1:], leaf)
         return pa.StructArray.from_arrays(children, names=names, mask=array.is_null())
+
+    def _leaf(self, array: pa.Array, leaf: str) -> pa.Array:
+        values = array.to_pylist()
+        return pa.array([None if v is None else self(leaf, v) for v in values], pa.string())
+
+
+def _encodable(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_integer(type_) or pa.types.is_floating(type_)
 
 
 def _normalised(field: str, value: Any) -> str:

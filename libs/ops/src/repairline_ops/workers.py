@@ -22,15 +22,6 @@ from repairline_ops.personal import Hasher
 from repairline_ops.sink import write_files
 
 
-class Raw(NamedTuple):
-    """A Kafka record as the decoder reads it."""
-
-    topic: str
-    partition: int
-    offset: int
-    value: bytes | None
-
-
 class PartitionBatch(NamedTuple):
     """Consecutive records of one partition, as the reader hands them over."""
 
@@ -69,12 +60,7 @@ def write_flush(seq: int, batches: list[PartitionBatch]) -> FlushResult:
     """Decode one flush's records and write its files (in a worker)."""
     assert _decoder is not None and _setup is not None, "worker not started"
     started = time.process_time()
-    records = [
-        Raw(b.topic, b.partition, offset, value)
-        for b in batches
-        for offset, value in zip(b.offsets, b.values, strict=True)
-    ]
-    decoded = _decoder.decode(records)
+    decoded = _decoder.decode_batches(batches)
     if _setup.since is not None:
         decoded = _since(decoded, _setup.since)
     rows = write_files(_setup.out, seq, decoded, _setup.compression)
@@ -86,10 +72,19 @@ def executor(setup: FlushSetup, workers: int) -> Executor:
     if workers <= 1:
         return ThreadPoolExecutor(1, initializer=_start, initargs=(setup,))
     # forked from a server that imported the decoding code once, not from this process
-    # (which runs an event loop and threads)
+    # (which runs an event loop and threads); pyarrow imports pandas, when it is
+    # installed, in every process that turns Python values into arrays: the server
+    # imports it once for all the workers
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(setup,))
+    context.set_forkserver_preload([__name__, "pandas"])
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(setup,))
+    for _ in range(workers):  # start them now, while the first flush is being read
+        pool.submit(_ready)
+    return pool
+
+
+def _ready() -> None:
+    """Nothing: a worker's first task, so that it starts."""
 
 
 def _since(decoded: Decoded, since: datetime) -> Decoded:

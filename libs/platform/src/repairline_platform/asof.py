@@ -3,14 +3,16 @@
 `GET /tickets/{id}?as_of=T` answers from the same code as the live view, with nothing
 of the live view touched:
 
-    async with rt.pool.acquire() as conn:
-        items = await events_until(conn, ticket_id, as_of)
-        return await fold_as_of(conn, TicketView(), items, lambda c: views.ticket(c, ticket_id))
+    moment = as_of_moment(as_of, rt.clock.now())  # InvalidInput naming `as_of`
+    return await view_as_of(pool, TicketView(), ticket_id, moment,
+                            lambda conn: views.ticket(conn, ticket_id))
 
 `fold_as_of` creates, inside one transaction, empty temporary tables named like the
 projection's (PostgreSQL looks in the session's temporary schema first, so the
-projection's SQL and the view's SQL both find them), folds the events into them, reads
-the answer and rolls everything back.
+projection's SQL and the view's SQL both find them), and a temporary `events` holding
+only the stream's own events up to T (a projection that refolds its stream from the
+event store sees no later event), folds the events, reads the answer and rolls
+everything back.
 
 The events come from two places: the service's own event store (`events`) and the
 `event_archive` that a `StreamArchive` projection keeps of what it consumes from other
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -31,6 +33,7 @@ from repairline_contracts.registry import CURRENT
 from repairline_platform.clock import SystemClock
 from repairline_platform.db import Migration
 from repairline_platform.eventstore import Delivered, Origin, Projection, UnitOfWork
+from repairline_rules.refusals import InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -93,6 +96,50 @@ async def events_until(
     return [Delivered(e, e.event()) for e in ordered]
 
 
+# the `as_of` query parameter, described once for every service's route
+AS_OF_QUERY: dict[str, Any] = {
+    "description": "Answer as it stood at this time: ISO 8601 with its offset, not in the"
+    " future (422 naming `as_of`); 404 if it did not exist yet.",
+    "examples": ["2026-11-20T09:00:00+08:00"],
+}
+
+
+def as_of_moment(text: str, now: datetime) -> datetime:
+    """`as_of` as a query gives it: a timezone-aware ISO 8601 time not after `now`.
+
+    A `+` left unencoded in a query string arrives as a space; it is read as the `+` of
+    the offset it was."""
+    if len(text) > 10:
+        text = text[:10] + text[10:].replace(" ", "+")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            "as_of", "not an ISO 8601 time, e.g. 2026-11-20T09:00:00+08:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidInput("as_of", "give the time with its offset, e.g. +08:00 or Z")
+    if moment > now:
+        raise InvalidInput("as_of", f"in the future: the service's clock says {now.isoformat()}")
+    return moment
+
+
+async def view_as_of(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    stream_id: str,
+    moment: datetime,
+    read: Callable[[asyncpg.Connection], Awaitable[T]],
+) -> T:
+    """`read` answered from `projection` folded over the stream's events up to `moment`;
+    NotFound when the stream had no event yet."""
+    async with pool.acquire() as conn:
+        items = await events_until(conn, stream_id, moment)
+        if not items:
+            raise NotFound(f"{stream_id} did not exist at {moment.isoformat()}")
+        return await fold_as_of(conn, projection, items, read)
+
+
 async def fold_as_of(
     conn: asyncpg.Connection,
     projection: Projection,
@@ -108,6 +155,7 @@ async def fold_as_of(
             await conn.execute(
                 f"create temporary table {table} (like {table} including all) on commit drop"
             )
+        await _own_events_only(conn, [i.envelope.id for i in items])
         uow = UnitOfWork(
             conn=conn,
             clock=SystemClock(),
@@ -120,3 +168,16 @@ async def fold_as_of(
         return await read(conn)
     finally:
         await transaction.rollback()
+
+
+async def _own_events_only(conn: asyncpg.Connection, event_ids: list[str]) -> None:
+    """A temporary `events` holding only the given events of the event store."""
+    schema = await conn.fetchval(
+        "select relnamespace::regnamespace::text from pg_class where oid = 'events'::regclass"
+    )
+    await conn.execute("create temporary table events (like events including all) on commit drop")
+    await conn.execute(
+        f"insert into pg_temp.events select * from {schema}.events"
+        " where event_id = any($1::text[])",
+        event_ids,
+    )

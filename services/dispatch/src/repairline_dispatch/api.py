@@ -33,6 +33,7 @@ from repairline_dispatch.schemas import (
     UnreachableIn,
     WindowIn,
 )
+from repairline_platform.asof import AS_OF_QUERY, as_of_moment
 from repairline_platform.commands import CommandResult
 from repairline_platform.runtime import Runtime
 
@@ -211,9 +212,15 @@ def engineer_app_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtim
 
 def board_routes(router: APIRouter, rt: Runtime) -> None:
     @router.get("/tickets/{ticket_id}")
-    async def board(ticket_id: str) -> dict[str, Any]:
-        """The visit as the dispatcher sees it, with its reschedules and alerts."""
-        return await views.board(rt.pool, ticket_id)
+    async def board(
+        ticket_id: str, as_of: str | None = Query(None, **AS_OF_QUERY)
+    ) -> dict[str, Any]:
+        """The visit as the dispatcher sees it, with its reschedules and alerts; with
+        `as_of`, as it stood then (folded from its events up to that time)."""
+        if as_of is None:
+            return await views.board(rt.pool, ticket_id)
+        moment = as_of_moment(as_of, rt.clock.now())
+        return await views.board_as_of(rt.pool, ticket_id, moment)
 
     @router.get("/alerts")
     async def alerts(

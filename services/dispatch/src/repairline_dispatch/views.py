@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from repairline_dispatch.projections import DispatchBoard
+from repairline_platform.asof import view_as_of
 from repairline_rules.refusals import NotFound
 
 
@@ -79,7 +82,12 @@ async def maintenance_file(pool: asyncpg.Pool, key_account_id: str) -> dict[str,
     }
 
 
-async def board(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
+async def board_as_of(pool: asyncpg.Pool, ticket_id: str, moment: datetime) -> dict[str, Any]:
+    """The visit as it stood at `moment`: `board` over the ticket's events up to then."""
+    return await view_as_of(pool, DispatchBoard(), ticket_id, moment, lambda c: board(c, ticket_id))
+
+
+async def board(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dict[str, Any]:
     """The visit as the dispatcher sees it, with its reschedules and alerts, the DSP-5
     escalations and the DSP-3 deadlines now in force."""
     row = await pool.fetchrow("select * from dispatch_board where ticket_id = $1", ticket_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from repairline_intake import commands, views
 from repairline_intake.commands import Intake
@@ -30,6 +30,7 @@ from repairline_intake.schemas import (
     VerificationIn,
     VisitRequestIn,
 )
+from repairline_platform.asof import AS_OF_QUERY, as_of_moment
 from repairline_platform.runtime import Runtime
 
 router = APIRouter(tags=["intake"])
@@ -134,6 +135,12 @@ async def put_sales_record(serial_no: str, body: SalesRecordIn, request: Request
 
 
 @router.get("/tickets/{ticket_id}")
-async def ticket_view(ticket_id: str, request: Request) -> dict[str, Any]:
-    """The ticket's current status, its facts and its timeline across all four services."""
-    return await views.ticket(_pool(request), ticket_id)
+async def ticket_view(
+    ticket_id: str, request: Request, as_of: str | None = Query(None, **AS_OF_QUERY)
+) -> dict[str, Any]:
+    """The ticket's current status, its facts and its timeline across all four services;
+    with `as_of`, as it stood then (folded from its events up to that time)."""
+    if as_of is None:
+        return await views.ticket(_pool(request), ticket_id)
+    moment = as_of_moment(as_of, request.app.state.runtime.clock.now())
+    return await views.ticket_as_of(_pool(request), ticket_id, moment)

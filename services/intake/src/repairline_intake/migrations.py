@@ -1,3 +1,4 @@
+from repairline_platform.asof import ARCHIVE_MIGRATION
 from repairline_platform.db import Migration
 
 MIGRATIONS = [
@@ -77,3 +78,6 @@ MIGRATIONS.append(
         """,
     )
 )
+
+# the other contexts' events of each ticket, kept by `TicketArchive` for `as_of`
+MIGRATIONS.append(ARCHIVE_MIGRATION)

@@ -4,6 +4,9 @@ replay.
 - `TicketView`: a ticket's whole status, facts and timeline, from every context's events
   (intake's trimmed copy of dispatch's, billing's and feedback's facts).
 - `SalesRecords`: the maker's sales records by serial number (WAR-3), from `SaleRecorded`.
+- `ticket_archive()`: the other contexts' events the ticket view shows, kept by ticket,
+  so `GET /tickets/{id}?as_of=T` can fold the view as it stood at T (intake's own
+  events are in its event store).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from repairline_contracts.base import Event
 from repairline_contracts.billing import ChargeAssessed
 from repairline_contracts.envelope import Envelope
 from repairline_contracts.feedback import CallbackDue, CallbackScheduled
+from repairline_platform.asof import StreamArchive
 from repairline_platform.eventstore import Delivered, Projection, UnitOfWork
 
 # Other contexts' events the view shows, by type (their classes belong to their owners).
@@ -444,6 +448,12 @@ class SalesRecords:
         )
 
 
+def ticket_archive() -> StreamArchive:
+    """The other contexts' events of `TicketView`, by ticket, for `as_of`."""
+    others = [t for t in TicketView.topics if t != topics.INTAKE_EVENTS]
+    return StreamArchive(others, TicketView.event_types)
+
+
 def all_projections() -> list[Projection]:
     """Every read model of intake, for the composition root and replay."""
-    return [TicketView(), SalesRecords()]
+    return [TicketView(), SalesRecords(), ticket_archive()]

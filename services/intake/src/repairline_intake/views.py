@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from repairline_intake.projections import TicketView
+from repairline_platform.asof import view_as_of
 from repairline_rules.refusals import NotFound
 
 # Columns of ticket_view that order its updates; not part of the answer.
 _INTERNAL = ("status_at", "status_version", "status_event", "verified")
 
 
-async def ticket(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
+async def ticket_as_of(pool: asyncpg.Pool, ticket_id: str, moment: datetime) -> dict[str, Any]:
+    """The ticket as it stood at `moment`: `ticket` over its events up to then."""
+    return await view_as_of(pool, TicketView(), ticket_id, moment, lambda c: ticket(c, ticket_id))
+
+
+async def ticket(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dict[str, Any]:
     """The ticket's current status, its facts and its timeline across all four services."""
     view = await pool.fetchrow("select * from ticket_view where ticket_id = $1", ticket_id)
     if view is None:
