@@ -80,7 +80,7 @@ def stream_of(plan_id: str) -> str:
     head, _, n = plan_id.rpartition(":")
     region, _, day = head.rpartition(":")
     if not (region and n.isdigit() and _is_date(day)):
-        raise InvalidInput(f"plan_id {plan_id!r} is not <region>:<date>:<n>", field="plan_id")
+        raise InvalidInput("plan_id", f"{plan_id!r} is not <region>:<date>:<n>")
     return f"plan:{head}"
 
 
@@ -186,6 +186,8 @@ def planning_job(c: Candidate, day: date, pack: PolicyPack) -> pm.Job | str:
             return "the customer's preferred times are on another day"
         window = preferred
     due = c.deadlines.visit_by
+    if due is not None and due.astimezone(pack.zone).date() < day:
+        due = None  # DSP-3 breached before the day (its timer raised it): planned as any other
     return pm.Job(
         job_id=job.ticket_id,
         location=pm.Point(job.location.lat, job.location.lon),
@@ -193,7 +195,7 @@ def planning_job(c: Candidate, day: date, pack: PolicyPack) -> pm.Job | str:
         duration=DEFAULT_DURATION,
         window=window,
         agreed=agreed,
-        sla_due=None if due is None else min(max(_seconds(due, day, pack), 0), WHOLE_DAY.end),
+        sla_due=None if due is None else min(_seconds(due, day, pack), WHOLE_DAY.end),
     )
 
 
