@@ -620,6 +620,31 @@ class LeftOut(BaseModel):
     reason: str
 
 
+class PlanFigures(BaseModel):
+    """What a day plan achieves: jobs planned and left out, DSP-3 misses, travel, load."""
+
+    model_config = ConfigDict(frozen=True)
+
+    jobs: int
+    engineers: int
+    planned: int
+    unplanned: int
+    sla_missed: int = Field(description="DSP-3: jobs due on site that day, late or unplanned.")
+    travel_min: float
+    jobs_per_engineer_max: int
+    jobs_per_engineer_min: int
+    service_hours_spread: float
+
+
+class TicketVersion(BaseModel):
+    """A ticket's stream version when it was planned."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket_id: str
+    version: int
+
+
 class DayPlanProposed(Event):
     """A region's day planned by the solver for the dispatcher to review (DSP-1..6): per
     engineer the sequence, times and travel; per ticket why it went there or why it is
@@ -641,8 +666,8 @@ class DayPlanProposed(Event):
     travel_model: str
     routes: tuple[PlannedRoute, ...]
     unplanned: tuple[LeftOut, ...]
-    figures: dict[str, float | int]
-    based_on: dict[str, int] = Field(
+    figures: PlanFigures
+    based_on: tuple[TicketVersion, ...] = Field(
         description="Each planned ticket's stream version when planned: a later event on it"
         " makes the plan stale for that ticket."
     )

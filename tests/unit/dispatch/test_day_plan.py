@@ -75,8 +75,8 @@ async def test_dsp_1_a_proposal_plans_the_regions_tickets_and_assigns_nothing():
     proposed = await propose(w)
     assert proposed.plan_id == "cn-east:2026-11-26:1"
     assert set(stops(proposed)) == {f"t{i}" for i in range(6)} and not proposed.unplanned
-    assert proposed.based_on == {f"t{i}": 0 for i in range(6)}
-    assert proposed.figures["planned"] == 6 and proposed.figures["sla_missed"] == 0
+    assert {(b.ticket_id, b.version) for b in proposed.based_on} == {(f"t{i}", 0) for i in range(6)}
+    assert proposed.figures.planned == 6 and proposed.figures.sla_missed == 0
     assert proposed.decision is not None and "DSP-5" in proposed.decision.rule_ids
     for _, s in stops(proposed).values():  # DSP-6: arrives the pack's margin ahead
         assert s.start - s.arrive >= timedelta(minutes=5) and s.start.date() == DAY
@@ -161,13 +161,18 @@ async def test_dsp_1_a_new_ticket_is_inserted_into_a_committed_day_else_greedy()
     window = (at(15), at(16))
     w.store.jobs["late"] = job("late", location=place(3), window=window)
     await commit(w, (await propose(w)).plan_id)
-    w.store.jobs["new"] = job("new", location=place(2), window=window)
+    wide = (at(9), at(17))
+    w.store.jobs["new"] = job("new", location=place(2), window=wide)
     with bound("corr-new", "intake-event-new"):
         await react(w, commands.assign, visit.Assign("new"))
     assigned, booked, *_ = w.events.events("new")
     assert isinstance(assigned, EngineerAssigned) and isinstance(booked, AppointmentScheduled)
     assert "DSP-1: inserted into day plan cn-east:2026-11-26:1" in assigned.reason
-    assert (booked.window_start, booked.window_end) == window  # the customer's own window
+    assert (booked.window_start, booked.window_end) == wide  # the customer's own window
+    with bound("corr-back", "http:corr-back"):  # released: inserted again, elsewhere
+        await commands.reassign(visit.Reassign("new", "engineer called away"), w.ctx)
+    again = [e for e in w.events.events("new") if isinstance(e, EngineerAssigned)][-1]
+    assert again.engineer_id != assigned.engineer_id and "inserted into day plan" in again.reason
     tomorrow = tuple(w_ + timedelta(days=1) for w_ in window)
     w.store.jobs["other"] = job("other", location=place(2), window=tomorrow)
     with bound("corr-other", "intake-event-other"):  # no plan that day: DSP-1's greedy rule

@@ -16,11 +16,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from repairline_contracts.base import Event
-from repairline_contracts.dispatch import AppointmentScheduled, DayPlanProposed, LeftOut
+from repairline_contracts.dispatch import AppointmentScheduled, LeftOut
 from repairline_dispatch.domain import plan, roster, visit
 from repairline_dispatch.domain.visit import Visit, VisitState
 from repairline_dispatch.settings import DispatchSettings
@@ -682,7 +682,8 @@ async def propose_day_plan(cmd: plan.ProposeDayPlan, ctx: Ctx) -> CommandResult:
 
 def _plan_data(_: plan.DayPlan, events: Sequence[Event]) -> dict[str, Any]:
     proposed = events[0]
-    return {"plan_id": proposed.plan_id, "figures": getattr(proposed, "figures", {})}
+    figures = getattr(proposed, "figures", None)
+    return {"plan_id": proposed.plan_id, "figures": figures.model_dump() if figures else None}
 
 
 async def commit_day_plan(cmd: plan.CommitDayPlan, ctx: Ctx) -> CommandResult:
@@ -695,10 +696,12 @@ async def commit_day_plan(cmd: plan.CommitDayPlan, ctx: Ctx) -> CommandResult:
         proposed = plan.to_commit(plan.fold(stream, await uow.load_stream(stream)), cmd.plan_id)
         changed: list[str] = []
         skipped: list[LeftOut] = []
+        versions = plan.planned_versions(proposed)
         for route in proposed.routes:
             for stop in route.stops:
                 slot = plan.slot_of(stop, route.engineer_id, proposed.plan_id)
-                why = await _commit_stop(scope, proposed, stop.ticket_id, slot)
+                planned = versions.get(stop.ticket_id)
+                why = await _commit_stop(scope, proposed.region, stop.ticket_id, planned, slot)
                 if why is None:
                     continue
                 if why:
@@ -717,14 +720,13 @@ async def commit_day_plan(cmd: plan.CommitDayPlan, ctx: Ctx) -> CommandResult:
 
 
 async def _commit_stop(
-    scope: Scope, proposed: DayPlanProposed, ticket_id: str, slot: plan.Slot
+    scope: Scope, region: str, ticket_id: str, planned: int | None, slot: plan.Slot
 ) -> str | None:
     """'' when the ticket got events, None when nothing changed, else why it is skipped."""
     version = await scope.uow.stream_version(ticket_id)
-    stale = plan.stale(proposed, ticket_id, version)
     job = await scope.store.job(ticket_id)
     engineer = await scope.store.engineer(slot.engineer_id, ticket_id=ticket_id)
-    why = stale or plan.unfit(engineer, job, proposed.region)
+    why = plan.stale(planned, version) or plan.unfit(engineer, job, region)
     if why is not None or job is None or engineer is None:
         return why
     decide = _planned(job, engineer, slot)
@@ -759,27 +761,37 @@ async def _inserted(scope: Scope, v: Visit, job: visit.Job, revisit: bool) -> li
     if revisit or v.state not in (VisitState.NEW, VisitState.WAITING) or job.region is None:
         return None
     day = plan.day_of(job, scope.now, scope.pack)
-    state = plan.fold(
-        plan.plan_stream(job.region, day),
-        await scope.uow.load_stream(plan.plan_stream(job.region, day)),
-    )
-    if state.committed is None:
+    stream = plan.plan_stream(job.region, day)
+    committed = plan.fold(stream, await scope.uow.load_stream(stream)).committed
+    if committed is None:
         return None
-    candidates = await _candidates(scope, job.region)
+    placed = await _place(scope, v, job, day, committed.plan_id)
+    if placed is None:
+        return None
+    engineer, slot = placed
+    return await _planned(job, engineer, slot)(v, scope)
+
+
+async def _place(
+    scope: Scope, v: Visit, job: visit.Job, day: date, plan_id: str
+) -> tuple[visit.Engineer, plan.Slot] | None:
+    """The insertion into the day's bookings as they stand (the committed plan, and the
+    tickets inserted or cancelled since), never back to an engineer who released it."""
+    region = job.region or ""
+    candidates = await _candidates(scope, region)
     others = [c for c in candidates if c.job.ticket_id != job.ticket_id]
-    engineers = await scope.store.region_engineers(job.region)
-    instance, _ = plan.instance_for(scope.pack, job.region, day, others, engineers)
-    this = next((c for c in candidates if c.job.ticket_id == job.ticket_id), None)
-    new = plan.inserted_job(this, day, scope.pack) if this is not None else None
+    this = [c for c in candidates if c.job.ticket_id == job.ticket_id]
+    new = plan.inserted_job(this[0], day, scope.pack, scope.now) if this else None
     if new is None:
         return None
+    engineers = await scope.store.region_engineers(region)
+    instance, _ = plan.instance_for(scope.pack, region, day, others, engineers)
     travel = plan.travel_model(scope.speed)
     day_plan = Insertion(instance, travel, plan.booked_plan(instance, travel, others))
-    placement = day_plan.insert(new)
+    able = [e.engineer_id for e in instance.engineers if e.engineer_id not in v.released]
+    placement = day_plan.insert(new, only=able)
     if placement is None:
         return None
     stop = next(s for s in day_plan.routes[placement.engineer_id].stops if s.job_id == new.job_id)
-    plan_id = state.committed.plan_id
     slot = plan.slot_of_placement(scope.pack, instance, job, placement, stop.travel, plan_id)
-    engineer = next(e for e in engineers if e.engineer_id == placement.engineer_id)
-    return await _planned(job, engineer, slot)(v, scope)
+    return next(e for e in engineers if e.engineer_id == placement.engineer_id), slot

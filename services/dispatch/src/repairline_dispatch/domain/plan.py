@@ -30,8 +30,10 @@ from repairline_contracts.dispatch import (
     DayPlanProposed,
     EngineerAssigned,
     LeftOut,
+    PlanFigures,
     PlannedRoute,
     PlannedStop,
+    TicketVersion,
 )
 from repairline_dispatch.domain.roster import Engineer
 from repairline_dispatch.domain.visit import Deadlines, Job, Visit, VisitState
@@ -306,8 +308,8 @@ def decide_proposed(
         travel_model=describe(travel),
         routes=routes,
         unplanned=tuple(sorted(unplanned, key=lambda u: u.ticket_id)),
-        figures=content["figures"],
-        based_on={t: versions[t] for t in planned},
+        figures=PlanFigures(**content["figures"]),
+        based_on=tuple(TicketVersion(ticket_id=t, version=versions[t]) for t in planned),
         pinned=tuple(sorted(j.job_id for j in instance.jobs if j.agreed)),
         proposed_at=now,
         decision=_stamp(pack, *RULES),
@@ -317,12 +319,15 @@ def decide_proposed(
 # -- committing ----------------------------------------------------------------------------------
 
 
-def stale(proposed: DayPlanProposed, ticket_id: str, version: int) -> str | None:
+def stale(planned: int | None, version: int) -> str | None:
     """Why a ticket's stop is not committed: its stream moved since the plan."""
-    planned = proposed.based_on.get(ticket_id)
     if planned is None or planned == version:
         return None
     return f"stale: {version - planned} event(s) on the ticket since the plan"
+
+
+def planned_versions(proposed: DayPlanProposed) -> dict[str, int]:
+    return {b.ticket_id: b.version for b in proposed.based_on}
 
 
 def unfit(engineer: Engineer | None, job: Job | None, region: str) -> str | None:
@@ -470,13 +475,17 @@ def booked_plan(
     return build_plan(instance, travel, ordered, "committed")
 
 
-def inserted_job(c: Candidate, day: date, pack: PolicyPack) -> pm.Job | None:
+def inserted_job(c: Candidate, day: date, pack: PolicyPack, now: datetime) -> pm.Job | None:
     """A new ticket for the insertion: the customer's preferred times are his agreed
-    window (DSP-2, as DSP-1 books them)."""
+    window (DSP-2, as DSP-1 books them); nothing starts before now."""
     made = planning_job(c, day, pack)
     if isinstance(made, str):
         return None
-    return replace(made, agreed=c.job.window is not None)
+    earliest = max(made.window.start, _seconds(now, day, pack))
+    if earliest > made.window.end:
+        return None
+    window = pm.Window(earliest, made.window.end)
+    return replace(made, window=window, agreed=c.job.window is not None)
 
 
 def slot_of_placement(
