@@ -149,10 +149,16 @@ async def test_dsp_4_dsp_5_tickets_the_day_cannot_take_are_listed_with_the_reaso
     w.store.jobs["t9"] = job("t9", location=place(9), skill="air_conditioner")
     w.store.jobs["t8"] = job("t8", location=None)
     w.store.jobs["t7"] = job("t7", location=place(7), window=(at(9) + timedelta(days=1),) * 2)
+    w.store.jobs["t6"] = job("t6", location=place(6))
+    with bound("corr-6", "intake-event-6"):
+        await react(w, commands.assign, visit.Assign("t6"))
+    await commands.arrive(visit.Arrive("t6"), w.ctx)
+    await commands.report_part(visit.ReportPart("t6", "pump", "backordered"), w.ctx)
     proposed = await propose(w)
     why = {u.ticket_id: u.reason for u in proposed.unplanned}
-    assert set(why) == {"t7", "t8", "t9"}
-    assert "another day" in why["t7"] and "no location" in why["t8"]
+    assert set(why) == {"t6", "t8", "t9"}  # t7 is another day's: not this plan's at all
+    assert why["t6"].startswith("DSP-1: not planned: DSP-4: waiting for a part")
+    assert "t7" not in {b.ticket_id for b in proposed.based_on} and "no location" in why["t8"]
     assert why["t9"].startswith("DSP-1: unplanned")  # DSP-5: nobody has the skill
 
 

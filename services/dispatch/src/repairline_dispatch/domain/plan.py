@@ -169,24 +169,26 @@ def _pin(skill: str, engineer_id: str) -> str:
     return f"{skill}@{engineer_id}"
 
 
-def planning_job(c: Candidate, day: date, pack: PolicyPack) -> pm.Job | str:
-    """The job to plan, or why it is left out of this day."""
+def planning_job(c: Candidate, day: date, pack: PolicyPack) -> pm.Job | str | None:
+    """The job to plan, why it is left out of this day, or None when it is not this
+    day's (booked or preferred on another day, on site, over)."""
     job, v = c.job, c.visit
+    if v.state is VisitState.AWAITING_PARTS:
+        return "DSP-4: waiting for a part (booked again when it arrives)"
     if v.state not in PLANNABLE:
-        return f"the visit is {v.state.value}"
+        return None
     if job.location is None or job.skill is None:
         return "no location or product line known"
     skill, agreed, window = job.skill, False, WHOLE_DAY
     if v.appointment is not None:
         booked = _on_day((v.appointment.start, v.appointment.end), day, pack)
         if booked is None:
-            return "booked on another day"
+            return None
         skill, agreed, window = _pin(job.skill, v.appointment.engineer_id), True, booked
     elif job.window is not None:
-        preferred = _on_day(job.window, day, pack)
-        if preferred is None:
-            return "the customer's preferred times are on another day"
-        window = preferred
+        window = _on_day(job.window, day, pack)
+        if window is None:
+            return None
     due = c.deadlines.visit_by
     if due is not None and due.astimezone(pack.zone).date() < day:
         due = None  # DSP-3 breached before the day (its timer raised it): planned as any other
@@ -226,8 +228,9 @@ def instance_for(
     pins: dict[str, set[str]] = {}
     for c in candidates:
         made = planning_job(c, day, pack)
-        if isinstance(made, str):
-            left[c.job.ticket_id] = made
+        if made is None or isinstance(made, str):
+            if made is not None:
+                left[c.job.ticket_id] = made
             continue
         jobs.append(made)
         if made.agreed and c.visit.appointment is not None:
@@ -479,7 +482,7 @@ def inserted_job(c: Candidate, day: date, pack: PolicyPack, now: datetime) -> pm
     """A new ticket for the insertion: the customer's preferred times are his agreed
     window (DSP-2, as DSP-1 books them); nothing starts before now."""
     made = planning_job(c, day, pack)
-    if isinstance(made, str):
+    if made is None or isinstance(made, str):
         return None
     earliest = max(made.window.start, _seconds(now, day, pack))
     if earliest > made.window.end:
