@@ -196,3 +196,14 @@ def test_dsp_1_a_plan_request_names_the_field_it_refuses():
         PlanIn.model_validate({"region": "cn-east", "day": "26/11"})
     cmd = PlanIn.model_validate({"region": "cn-east", "day": "2026-11-26"}).command()
     assert cmd == plan.ProposeDayPlan("cn-east", DAY, None)
+
+
+async def test_dsp_2_a_plan_committed_after_its_day_books_nothing_in_the_past():
+    w = region(world(), tickets=2)
+    proposed = await propose(w)
+    w.clock.advance(timedelta(days=3))
+    result = await commit(w, proposed.plan_id)
+    assert result.data["changed"] == [] and result.data["skipped"] == 2
+    committed = w.events.events(STREAM)[-1]
+    assert {s.reason for s in committed.skipped} == {"the planned time has passed"}
+    assert not w.events.events("t0") and not w.events.events("t1")

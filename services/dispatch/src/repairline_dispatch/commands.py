@@ -726,7 +726,7 @@ async def _commit_stop(
     version = await scope.uow.stream_version(ticket_id)
     job = await scope.store.job(ticket_id)
     engineer = await scope.store.engineer(slot.engineer_id, ticket_id=ticket_id)
-    why = plan.stale(planned, version) or plan.unfit(engineer, job, region)
+    why = plan.stale(planned, version) or plan.unfit(engineer, job, region, slot, scope.now)
     if why is not None or job is None or engineer is None:
         return why
     decide = _planned(job, engineer, slot)

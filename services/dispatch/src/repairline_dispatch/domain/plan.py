@@ -333,8 +333,13 @@ def planned_versions(proposed: DayPlanProposed) -> dict[str, int]:
     return {b.ticket_id: b.version for b in proposed.based_on}
 
 
-def unfit(engineer: Engineer | None, job: Job | None, region: str) -> str | None:
-    """DSP-1, DSP-5 checked again at commit: the roster may have changed since the plan."""
+def unfit(
+    engineer: Engineer | None, job: Job | None, region: str, slot: Slot, now: datetime
+) -> str | None:
+    """DSP-1, DSP-5 checked again at commit: the roster may have changed since the plan,
+    and the planned hour may have passed."""
+    if slot.window[1] <= now:
+        return "the planned time has passed"
     if engineer is None or not engineer.active or engineer.region != region:
         return "the planned engineer is no longer on the region's roster"
     if job is None or job.skill not in engineer.skills:
@@ -379,17 +384,22 @@ def decide_planned(
         return []
     out: list[Event] = []
     if v.engineer_id != engineer.engineer_id:
-        out.append(_assigned(v, job, engineer, slot, deadlines, now))
+        out.append(_assigned(pack, v, job, engineer, slot, deadlines, now))
     if v.appointment is None:
         out.append(_booked(pack, v, engineer, slot, confirm_by, now))
     return out
 
 
 def _assigned(
-    v: Visit, job: Job, e: Engineer, slot: Slot, deadlines: Deadlines, now: datetime
+    pack: PolicyPack,
+    v: Visit,
+    job: Job,
+    e: Engineer,
+    slot: Slot,
+    deadlines: Deadlines,
+    now: datetime,
 ) -> EngineerAssigned:
-    made = deadlines.decision
-    rule_ids = ("DSP-1", "DSP-5", *(made.rule_ids if made else ()))
+    made = deadlines.decision.rule_ids if deadlines.decision else ()
     return EngineerAssigned(
         ticket_id=v.ticket_id,
         engineer_id=e.engineer_id,
@@ -403,13 +413,7 @@ def _assigned(
         visit_by=deadlines.visit_by,
         fix_by=deadlines.fix_by,
         repair_by=deadlines.repair_by,
-        decision=Decision(
-            pack_id=made.pack_id if made else "",
-            pack_version=made.pack_version if made else "",
-            rule_ids=tuple(dict.fromkeys(rule_ids)),
-        )
-        if made
-        else None,
+        decision=_stamp(pack, *dict.fromkeys(("DSP-1", "DSP-5", *made))),
     )
 
 
