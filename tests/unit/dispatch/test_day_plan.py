@@ -207,3 +207,14 @@ async def test_dsp_2_a_plan_committed_after_its_day_books_nothing_in_the_past():
     committed = w.events.events(STREAM)[-1]
     assert {s.reason for s in committed.skipped} == {"the planned time has passed"}
     assert not w.events.events("t0") and not w.events.events("t1")
+
+
+async def test_dsp_3_a_ticket_due_on_site_that_day_is_planned_by_its_deadline():
+    w = region(world(), tickets=4)
+    w.store.jobs["t0"] = job("t0", location=place(0), requested_at=at(10) - timedelta(days=1))
+    proposed = await propose(w)
+    _, stop = stops(proposed)["t0"]
+    assert "DSP-3 on site by" in stop.reason and stop.reason.endswith("met")
+    assert proposed.figures.sla_missed == 0
+    others = [s.reason for t, (_, s) in stops(proposed).items() if t != "t0"]
+    assert not any("DSP-3" in r for r in others)  # due on another day: no constraint today

@@ -189,9 +189,6 @@ def planning_job(c: Candidate, day: date, pack: PolicyPack) -> pm.Job | str | No
         window = _on_day(job.window, day, pack)
         if window is None:
             return None
-    due = c.deadlines.visit_by
-    if due is not None and due.astimezone(pack.zone).date() < day:
-        due = None  # DSP-3 breached before the day (its timer raised it): planned as any other
     return pm.Job(
         job_id=job.ticket_id,
         location=pm.Point(job.location.lat, job.location.lon),
@@ -199,8 +196,17 @@ def planning_job(c: Candidate, day: date, pack: PolicyPack) -> pm.Job | str | No
         duration=DEFAULT_DURATION,
         window=window,
         agreed=agreed,
-        sla_due=None if due is None else min(_seconds(due, day, pack), WHOLE_DAY.end),
+        sla_due=_due(c.deadlines, day, pack),
     )
+
+
+def _due(deadlines: Deadlines, day: date, pack: PolicyPack) -> int | None:
+    """DSP-3 "on site by" when it falls on the day; one breached before the day is
+    planned as any other (its timer has raised it), one due later is no constraint."""
+    due = deadlines.visit_by
+    if due is None or due.astimezone(pack.zone).date() != day:
+        return None
+    return _seconds(due, day, pack)
 
 
 def _shift(e: Engineer, day: date) -> tuple[pm.Window, pm.Window] | None:
@@ -213,6 +219,21 @@ def _shift(e: Engineer, day: date) -> tuple[pm.Window, pm.Window] | None:
         return shift, pm.Window(spans[0].end_minute * 60, spans[1].start_minute * 60)
     lunch = LUNCH if shift.start <= LUNCH.start and LUNCH.end <= shift.end else None
     return shift, lunch or pm.Window(shift.start, shift.start)
+
+
+def _engineer(e: Engineer, day: date, pins: set[str]) -> pm.Engineer | None:
+    """An engineer on duty that day, with the skills of the jobs booked with him."""
+    hours = _shift(e, day)
+    if hours is None or e.home is None:
+        return None
+    return pm.Engineer(
+        engineer_id=e.engineer_id,
+        home=pm.Point(e.home.lat, e.home.lon),
+        skills=frozenset(e.skills) | pins,
+        shift=hours[0],
+        lunch=hours[1],
+        capacity=DAY_CAPACITY if e.capacity is None else e.capacity,
+    )
 
 
 def instance_for(
@@ -235,21 +256,8 @@ def instance_for(
         jobs.append(made)
         if made.agreed and c.visit.appointment is not None:
             pins.setdefault(c.visit.appointment.engineer_id, set()).add(made.skill)
-    on_shift = []
-    for e in engineers:
-        hours = _shift(e, day)
-        if hours is None or e.home is None:
-            continue
-        on_shift.append(
-            pm.Engineer(
-                engineer_id=e.engineer_id,
-                home=pm.Point(e.home.lat, e.home.lon),
-                skills=frozenset(e.skills) | pins.get(e.engineer_id, set()),
-                shift=hours[0],
-                lunch=hours[1],
-                capacity=e.capacity or DAY_CAPACITY,
-            )
-        )
+    on_duty = [_engineer(e, day, pins.get(e.engineer_id, set())) for e in engineers]
+    on_shift = [e for e in on_duty if e is not None]
     margin = pack.dispatch.early_arrival_min_minutes * pm.MINUTE
     instance = pm.Instance(
         region, day, pack.timezone, tuple(jobs), tuple(on_shift), margin, pack_id=pack.id
