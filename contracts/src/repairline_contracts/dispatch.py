@@ -586,8 +586,127 @@ class KeyAccountChanged(Event):
     changed_at: datetime
 
 
+class PlannedStop(BaseModel):
+    """One visit of an engineer's planned day (times with the pack's offset)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket_id: str
+    arrive: datetime = Field(description="DSP-6: planned arrival, the margin ahead of start.")
+    start: datetime
+    end: datetime
+    depart_by: datetime
+    travel_minutes: int
+    reason: str = Field(description="Why the job went here, in the rules' words (DSP-1 ...).")
+
+
+class PlannedRoute(BaseModel):
+    """An engineer's planned day: the visits in order, the travel, the time back home."""
+
+    model_config = ConfigDict(frozen=True)
+
+    engineer_id: str
+    stops: tuple[PlannedStop, ...]
+    travel_minutes: int
+    back_home: datetime
+
+
+class LeftOut(BaseModel):
+    """A ticket a plan or a commit did not act on, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket_id: str
+    reason: str
+
+
+class PlanFigures(BaseModel):
+    """What a day plan achieves: jobs planned and left out, DSP-3 misses, travel, load."""
+
+    model_config = ConfigDict(frozen=True)
+
+    jobs: int
+    engineers: int
+    planned: int
+    unplanned: int
+    sla_missed: int = Field(description="DSP-3: jobs due on site that day, late or unplanned.")
+    travel_min: float
+    jobs_per_engineer_max: int
+    jobs_per_engineer_min: int
+    service_hours_spread: float
+
+
+class TicketVersion(BaseModel):
+    """A ticket's stream version when it was planned."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket_id: str
+    version: int
+
+
+class DayPlanProposed(Event):
+    """A region's day planned by the solver for the dispatcher to review (DSP-1..6): per
+    engineer the sequence, times and travel; per ticket why it went there or why it is
+    left out. Nothing is assigned until the plan is committed. Stream and key:
+    `plan:<region>:<date>`."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.DayPlanProposed"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    ticket_id: str = Field(
+        description="Not a ticket: the plan stream `plan:<region>:<date>`, also the Kafka key."
+    )
+    plan_id: str = Field(description="`<region>:<date>:<n>`, the n-th proposal of that day.")
+    region: str
+    date: str = Field(description="The planned day, ISO 8601 (YYYY-MM-DD), in the pack's zone.")
+    method: str
+    budget_seconds: float
+    travel_model: str
+    routes: tuple[PlannedRoute, ...]
+    unplanned: tuple[LeftOut, ...]
+    figures: PlanFigures
+    based_on: tuple[TicketVersion, ...] = Field(
+        description="Each planned ticket's stream version when planned: a later event on it"
+        " makes the plan stale for that ticket."
+    )
+    pinned: tuple[str, ...] = Field(
+        default=(),
+        description="Tickets already booked: kept with their engineer and agreed window.",
+    )
+    proposed_at: datetime
+    decision: Decision | None = None
+
+
+class DayPlanCommitted(Event):
+    """The dispatcher committed a proposed day plan: only the tickets whose engineer or
+    booking changes got `EngineerAssigned` / `AppointmentScheduled`; tickets whose stream
+    moved since the plan are skipped with the reason. Stream and key:
+    `plan:<region>:<date>`."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.DayPlanCommitted"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    ticket_id: str = Field(
+        description="Not a ticket: the plan stream `plan:<region>:<date>`, also the Kafka key."
+    )
+    plan_id: str
+    committed_by: str
+    changed: tuple[str, ...] = Field(description="The tickets that got events.")
+    skipped: tuple[LeftOut, ...] = Field(
+        description="Tickets not acted on: stale since the plan, or an agreed window the plan"
+        " would move (left as booked; DSP-2 needs the customer's consent)."
+    )
+    committed_at: datetime
+
+
 # Roster events: keyed by `engineer:<id>` / `service-point:<id>`, not by a ticket.
 ROSTER_EVENTS: tuple[type[Event], ...] = (EngineerRosterChanged, ServicePointChanged)
+
+# Day plans: keyed by `plan:<region>:<date>`, not by a ticket.
+PLAN_EVENTS: tuple[type[Event], ...] = (DayPlanProposed, DayPlanCommitted)
 
 # Every event this context publishes, for the registry.
 EVENTS: tuple[type[Event], ...] = (
@@ -624,9 +743,10 @@ EVENTS: tuple[type[Event], ...] = (
     SlaDeadlinesRecomputed,
     *ROSTER_EVENTS,
     KeyAccountChanged,
+    *PLAN_EVENTS,
 )
 
 # The events of a ticket's visit (every event but the roster's and the key accounts').
 TICKET_EVENTS: tuple[type[Event], ...] = tuple(
-    e for e in EVENTS if e not in (*ROSTER_EVENTS, KeyAccountChanged)
+    e for e in EVENTS if e not in (*ROSTER_EVENTS, KeyAccountChanged, *PLAN_EVENTS)
 )

@@ -64,6 +64,18 @@ class FakeStore:
             if r == region and skill in skills
         ]
 
+    async def region_jobs(self, region: str) -> list[Job]:
+        return sorted(
+            (j for j in self.jobs.values() if j.region == region and not j.closed),
+            key=lambda j: j.ticket_id,
+        )
+
+    async def region_engineers(self, region: str) -> list[Engineer]:
+        return sorted(
+            (e for e in self.roster.values() if e.active and e.region == region),
+            key=lambda e: e.engineer_id,
+        )
+
 
 def job(ticket_id: str = "t1", **over: Any) -> Job:
     base = Job(

@@ -165,3 +165,12 @@ def test_dsp_2_committing_emits_only_changes_and_never_moves_an_agreed_window():
     assert [(c.kind, c.job_id) for c in moved] == [("propose_reschedule", job_id)]
     shown = proposal(instance, plan)
     assert sum(len(r["stops"]) for r in shown["routes"]) == len(planned)
+
+
+def test_dsp_5_a_day_no_engineer_can_serve_is_all_unplanned_not_an_error():
+    instance = generate(6, 2, seed=3)
+    strangers = tuple(replace(j, skill="no-such-line") for j in instance.jobs)
+    instance = replace(instance, jobs=strangers)
+    plan = plan_day(instance, TRAVEL, budget_seconds=0.2)
+    assert not plan.assignments() and set(plan.unplanned) == {j.job_id for j in strangers}
+    assert not check(instance, plan, TRAVEL)

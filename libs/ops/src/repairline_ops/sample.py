@@ -101,7 +101,7 @@ class Sampler:
         if annotation is date:
             return date(2024, 1, 1) + timedelta(days=self.rng.randrange(900))
         if annotation is str:
-            return f"{name}-{self.rng.randrange(10**6)}"
+            return f"{name}-{self.rng.randrange(10**9)}"  # wide: two draws must not meet
         raise TypeError(f"cannot sample {annotation!r}")
 
 

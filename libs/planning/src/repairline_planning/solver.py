@@ -86,12 +86,17 @@ def solve_vroom(
     instance: Instance, travel: TravelModel, budget_seconds: float, threads: int = 1
 ) -> Plan:
     """VROOM's plan within the budget, re-timed, not yet completed."""
+    lines = {s for e in instance.engineers for s in e.skills}
+    if not any(j.skill in lines and j.earliest <= j.due_latest for j in instance.jobs):
+        return build_plan(instance, travel, {}, "plan")  # VROOM refuses a problem with no job
     solution = vroom_input(instance, travel).solve(
         exploration_level=5, nb_threads=threads, timeout=timedelta(seconds=budget_seconds)
     )
     steps = solution.routes
-    steps = steps[steps["type"] == "job"]
     sequences: dict[str, list[str]] = {}
+    if "id" not in steps.columns:  # VROOM planned no job at all: its table has no ids
+        return build_plan(instance, travel, sequences, "plan")
+    steps = steps[steps["type"] == "job"]
     for vehicle, job in zip(steps["vehicle_id"], steps["id"], strict=True):
         engineer = instance.engineers[int(vehicle)].engineer_id
         sequences.setdefault(engineer, []).append(instance.jobs[int(job)].job_id)

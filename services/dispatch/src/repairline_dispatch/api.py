@@ -15,6 +15,7 @@ from repairline_dispatch.domain import visit
 from repairline_dispatch.schemas import (
     ArrivalIn,
     CommandDone,
+    CommitPlanIn,
     CompletionIn,
     ConsentIn,
     DelayIn,
@@ -26,6 +27,8 @@ from repairline_dispatch.schemas import (
     NotFoundIn,
     PartialIn,
     PartsIn,
+    PlanDone,
+    PlanIn,
     ReachedIn,
     ReasonIn,
     RescheduleIn,
@@ -44,6 +47,13 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+PLAN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Dispatch has no such plan."},
+    409: {"description": "The plan is superseded or already committed (named)."},
+    422: {"description": "Malformed (field named), or a hard constraint broken (rule named)."},
+}
+
+
 def done(result: CommandResult) -> dict[str, Any]:
     """A visit command's answer: the one result shape, with the first event's id."""
     return {**result.answer(), "event_id": result.event_ids[0]}
@@ -55,6 +65,7 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
     visit_routes(router, rt, ctx_of)
     engineer_app_routes(router, rt, ctx_of)
     board_routes(router, rt)
+    plan_routes(router, rt, ctx_of)
     return router
 
 
@@ -230,3 +241,30 @@ def board_routes(router: APIRouter, rt: Runtime) -> None:
         """The dispatcher's alerts: unassignable jobs, SLA, lateness, missed appointments,
         reschedules, newest first."""
         return await views.alerts(rt.pool, kind, limit)
+
+
+def plan_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:
+    post = {"response_model": PlanDone, "responses": PLAN_RESPONSES}
+
+    @router.post("/plans", **post)
+    async def propose(body: PlanIn) -> dict[str, Any]:
+        """DSP-1..6 for a region's day: the solver plans the open tickets on the engineers'
+        shifts (skills, hours and lunch, agreed windows, capacity, parts, the arrival
+        margin) and records `DayPlanProposed` for review; nothing is assigned yet."""
+        result = await commands.propose_day_plan(body.command(), ctx_of(rt))
+        return result.answer("plan_stream")
+
+    @router.get("/plans/{plan_id}")
+    async def show(plan_id: str) -> dict[str, Any]:
+        """A day plan: routes per engineer, unplanned tickets with the reasons, travel and
+        DSP-3 misses; once committed, the tickets changed and those skipped."""
+        return await views.day_plan(rt.pool, plan_id)
+
+    @router.post("/plans/{plan_id}/commit", **post)
+    async def commit(plan_id: str, body: CommitPlanIn) -> dict[str, Any]:
+        """`DayPlanCommitted`; each ticket whose engineer or booking changes gets the usual
+        `EngineerAssigned` / `AppointmentScheduled`. A booked ticket keeps its agreed window;
+        a ticket changed since the plan is skipped and named; 409 when the plan is
+        superseded by a later one of its day or already committed."""
+        result = await commands.commit_day_plan(body.command(plan_id), ctx_of(rt))
+        return result.answer("plan_stream")

@@ -10,23 +10,29 @@ a concurrent write); reactions and timers call the ones that also take the unit 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from repairline_contracts.base import Event
-from repairline_contracts.dispatch import AppointmentScheduled
-from repairline_dispatch.domain import roster, visit
+from repairline_contracts.dispatch import AppointmentScheduled, LeftOut
+from repairline_dispatch.domain import plan, roster, visit
 from repairline_dispatch.domain.visit import Visit, VisitState
 from repairline_dispatch.settings import DispatchSettings
 from repairline_dispatch.store import DispatchStore
+from repairline_planning import checker
+from repairline_planning.insertion import Insertion
+from repairline_planning.plan import Plan
+from repairline_planning.solver import plan_day
 from repairline_platform import commands
 from repairline_platform.commands import CommandResult
 from repairline_rules.packs import PolicyPack
-from repairline_rules.refusals import IllegalTransition, NotFound
+from repairline_rules.refusals import IllegalTransition, NotFound, Refused
 
 VISIT = commands.Stream("dispatch ticket", visit.fold, region_of=lambda v: v.region)
 ROSTER = commands.Stream("roster record", roster.fold)
@@ -164,6 +170,9 @@ async def _assignment(scope: Scope, v: Visit, *, revisit: bool = False) -> list[
     engineers = await scope.store.engineers(job.region, job.skill, ticket_id=v.ticket_id)
     has_point = await scope.store.has_service_point(job.region)
     deadlines = visit.job_deadlines(scope.pack, job, service_point_exists=has_point)
+    inserted = await _inserted(scope, v, job, revisit)
+    if inserted is not None:
+        return inserted
     weighed = visit.Assignment(job, engineers, deadlines, scope.speed)
     return visit.decide_assign(scope.pack, v, weighed, now=scope.now, revisit=revisit)
 
@@ -579,3 +588,202 @@ async def record_customer_reached(cmd: visit.RecordCustomerReached, ctx: Ctx) ->
         return [visit.decide_customer_reached(v, channel=cmd.channel, now=s.now)]
 
     return await _execute(ctx, cmd.ticket_id, decide)
+
+
+# -- day plans: a region's day planned, committed, and new tickets inserted ------------------------
+
+PLAN = commands.Stream("day plan", plan.fold)
+
+
+async def _candidates(scope: Scope, region: str) -> list[plan.Candidate]:
+    """The region's open tickets, each with its visit folded from its own stream."""
+    has_point = await scope.store.has_service_point(region)
+    found = []
+    for job in await scope.store.region_jobs(region):
+        if not job.assignable:
+            continue
+        history = await scope.uow.load_stream(job.ticket_id)
+        v = visit.fold(job.ticket_id, history)
+        deadlines = visit.job_deadlines(
+            scope.pack, job, service_point_exists=has_point, pauses=v.pauses
+        )
+        found.append(plan.Candidate(job, v, len(history), deadlines))
+    return found
+
+
+@dataclass(frozen=True)
+class _Day:
+    instance: Any
+    left_out: dict[str, str]
+    versions: dict[str, int]
+
+
+async def _day(ctx: Ctx, cmd: plan.ProposeDayPlan) -> _Day:
+    async def read(uow: Any) -> _Day:
+        scope = _scope(ctx, uow)
+        candidates = await _candidates(scope, cmd.region)
+        engineers = await scope.store.region_engineers(cmd.region)
+        instance, left = plan.instance_for(ctx.pack, cmd.region, cmd.day, candidates, engineers)
+        return _Day(instance, left, {c.job.ticket_id: c.version for c in candidates})
+
+    return await commands.in_unit(ctx.unit_of_work, read)
+
+
+def _solve(instance: Any, travel: Any, budget: float) -> Plan:
+    """The day plan within the budget; every hard constraint checked before it is shown."""
+    if not instance.jobs or not instance.engineers:
+        left = {j.job_id: "no engineer of the region is on shift" for j in instance.jobs}
+        return Plan("none", {}, left)
+    solved = plan_day(instance, travel, budget_seconds=budget, clock=time.monotonic)
+    violations = checker.check(instance, solved, travel)
+    if violations:
+        found = "; ".join(f"{v.rule} {v.subject}: {v.message}" for v in violations[:5])
+        raise Refused(f"the plan breaks hard constraints: {found}", rule_id=violations[0].rule)
+    return solved
+
+
+async def propose_day_plan(cmd: plan.ProposeDayPlan, ctx: Ctx) -> CommandResult:
+    """DSP-1..6 for a region's day: read the tickets and the roster, solve off the event
+    loop within the budget, and record `DayPlanProposed` (nothing is assigned yet)."""
+    day = await _day(ctx, cmd)
+    travel = plan.travel_model(ctx.settings.travel_kmh)
+    budget = cmd.budget_seconds or plan.default_budget(len(day.instance.jobs))
+    solved = await asyncio.to_thread(_solve, day.instance, travel, budget)
+    stream = plan.plan_stream(cmd.region, cmd.day)
+
+    def decide(state: plan.DayPlan, uow: Any) -> list[Event]:
+        proposed = plan.decide_proposed(
+            ctx.pack,
+            state,
+            day.instance,
+            solved,
+            left_out=day.left_out,
+            versions=day.versions,
+            travel=travel,
+            budget_seconds=budget,
+            now=uow.now(),
+        )
+        return [proposed]
+
+    async def append(uow: Any) -> CommandResult:
+        create = not await _exists(uow, stream)
+        return await commands.run(uow, PLAN, stream, decide, create=create, data=_plan_data)
+
+    return await commands.in_unit(ctx.unit_of_work, append)
+
+
+def _plan_data(_: plan.DayPlan, events: Sequence[Event]) -> dict[str, Any]:
+    proposed = events[0]
+    figures = getattr(proposed, "figures", None)
+    return {"plan_id": proposed.plan_id, "figures": figures.model_dump() if figures else None}
+
+
+async def commit_day_plan(cmd: plan.CommitDayPlan, ctx: Ctx) -> CommandResult:
+    """`DayPlanCommitted`, and per ticket only what changes (its own command path);
+    tickets whose stream moved since the plan are skipped and named."""
+
+    async def work(uow: Any) -> CommandResult:
+        scope = _scope(ctx, uow)
+        stream = plan.stream_of(cmd.plan_id)
+        proposed = plan.to_commit(plan.fold(stream, await uow.load_stream(stream)), cmd.plan_id)
+        changed: list[str] = []
+        skipped: list[LeftOut] = []
+        versions = plan.planned_versions(proposed)
+        for route in proposed.routes:
+            for stop in route.stops:
+                slot = plan.slot_of(stop, route.engineer_id, proposed.plan_id)
+                planned = versions.get(stop.ticket_id)
+                why = await _commit_stop(scope, proposed.region, stop.ticket_id, planned, slot)
+                if why is None:
+                    continue
+                if why:
+                    skipped.append(LeftOut(ticket_id=stop.ticket_id, reason=why))
+                else:
+                    changed.append(stop.ticket_id)
+
+        def decide(state: plan.DayPlan, u: Any) -> list[Event]:
+            return [plan.decide_committed(state, cmd, changed, skipped, now=u.now())]
+
+        result = await commands.run(uow, PLAN, stream, decide)
+        data = {"plan_id": cmd.plan_id, "changed": changed, "skipped": len(skipped)}
+        return replace(result, data=data)
+
+    return await commands.in_unit(ctx.unit_of_work, work)
+
+
+async def _commit_stop(
+    scope: Scope, region: str, ticket_id: str, planned: int | None, slot: plan.Slot
+) -> str | None:
+    """'' when the ticket got events, None when nothing changed, else why it is skipped."""
+    version = await scope.uow.stream_version(ticket_id)
+    job = await scope.store.job(ticket_id)
+    engineer = await scope.store.engineer(slot.engineer_id, ticket_id=ticket_id)
+    why = plan.stale(planned, version) or plan.unfit(engineer, job, region, slot, scope.now)
+    if why is not None or job is None or engineer is None:
+        return why
+    decide = _planned(job, engineer, slot)
+    result = await on_visit(scope, ticket_id, decide, create=version == 0, region=job.region)
+    return "" if result.events else None
+
+
+def _planned(job: visit.Job, engineer: visit.Engineer, slot: plan.Slot) -> Decide:
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        has_point = await s.store.has_service_point(job.region)
+        deadlines = visit.job_deadlines(
+            s.pack, job, service_point_exists=has_point, pauses=v.pauses
+        )
+        return plan.decide_planned(
+            s.pack,
+            v,
+            job,
+            engineer,
+            slot,
+            deadlines=deadlines,
+            confirm_by=visit.confirm_by(s.pack, job),
+            now=s.now,
+        )
+
+    return decide
+
+
+async def _inserted(scope: Scope, v: Visit, job: visit.Job, revisit: bool) -> list[Event] | None:
+    """A new ticket of a region and day with a committed plan: placed into the day's
+    bookings at its best feasible place; None (DSP-1's greedy rule decides) without a
+    committed plan or a place."""
+    if revisit or v.state not in (VisitState.NEW, VisitState.WAITING) or job.region is None:
+        return None
+    day = plan.day_of(job, scope.now, scope.pack)
+    stream = plan.plan_stream(job.region, day)
+    committed = plan.fold(stream, await scope.uow.load_stream(stream)).committed
+    if committed is None:
+        return None
+    placed = await _place(scope, v, job, day, committed.plan_id)
+    if placed is None:
+        return None
+    engineer, slot = placed
+    return await _planned(job, engineer, slot)(v, scope)
+
+
+async def _place(
+    scope: Scope, v: Visit, job: visit.Job, day: date, plan_id: str
+) -> tuple[visit.Engineer, plan.Slot] | None:
+    """The insertion into the day's bookings as they stand (the committed plan, and the
+    tickets inserted or cancelled since), never back to an engineer who released it."""
+    region = job.region or ""
+    candidates = await _candidates(scope, region)
+    others = [c for c in candidates if c.job.ticket_id != job.ticket_id]
+    this = [c for c in candidates if c.job.ticket_id == job.ticket_id]
+    new = plan.inserted_job(this[0], day, scope.pack, scope.now) if this else None
+    if new is None:
+        return None
+    engineers = await scope.store.region_engineers(region)
+    instance, _ = plan.instance_for(scope.pack, region, day, others, engineers)
+    travel = plan.travel_model(scope.speed)
+    day_plan = Insertion(instance, travel, plan.booked_plan(instance, travel, others))
+    able = [e.engineer_id for e in instance.engineers if e.engineer_id not in v.released]
+    placement = day_plan.insert(new, only=able)
+    if placement is None:
+        return None
+    stop = next(s for s in day_plan.routes[placement.engineer_id].stops if s.job_id == new.job_id)
+    slot = plan.slot_of_placement(scope.pack, instance, job, placement, stop.travel, plan_id)
+    return next(e for e in engineers if e.engineer_id == placement.engineer_id), slot

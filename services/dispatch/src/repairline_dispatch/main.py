@@ -11,6 +11,7 @@ from repairline_dispatch.commands import Ctx
 from repairline_dispatch.domain.roster import pack_hours
 from repairline_dispatch.migrations import MIGRATIONS
 from repairline_dispatch.projections import (
+    DayPlans,
     DispatchBoard,
     Jobs,
     KeyAccountFile,
@@ -57,6 +58,7 @@ SPEC = ServiceSpec(
         Workload(),
         DispatchBoard(),
         KeyAccountFile(),
+        DayPlans(),
         IntakeReactions(ctx(rt), JOBS),
         QuoteReactions(ctx(rt), JOBS),
         RevisitReactions(ctx(rt)),

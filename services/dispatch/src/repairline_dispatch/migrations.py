@@ -188,3 +188,25 @@ MIGRATIONS.append(
         """,
     )
 )
+MIGRATIONS.append(
+    Migration(
+        "005_day_plans",
+        """
+        create table day_plans (
+            plan_id text primary key,
+            stream_id text not null,
+            region text not null,
+            day date not null,
+            state text not null,
+            method text not null,
+            proposal jsonb not null,
+            proposed_at timestamptz not null,
+            committed_at timestamptz,
+            committed_by text,
+            changed jsonb,
+            skipped jsonb
+        );
+        create index day_plans_day on day_plans (region, day);
+        """,
+    )
+)

@@ -9,12 +9,14 @@
   experience, from the visits' events (applied in the command's own transaction).
 - `DispatchBoard` and `KeyAccountFile` (DSP-13: key accounts and their repair history):
   the dispatcher's views.
+- `DayPlans`: each region's proposed and committed day plans, from the plans' events.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from repairline_contracts import dispatch as d
@@ -546,4 +548,54 @@ class RosterLog:
                 )
                 for item in items
             ],
+        )
+
+
+class DayPlans:
+    """Projection: each proposed day plan (routes per engineer, unplanned tickets with the
+    reasons, travel and DSP-3 figures) and, once committed, who committed it, the tickets
+    that changed and those skipped, from `DayPlanProposed` and `DayPlanCommitted`. A later
+    proposal of the same day marks the earlier ones superseded."""
+
+    name = "day-plans"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset(cls.event_type for cls in d.PLAN_EVENTS)
+    tables = ("day_plans",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        for item in items:
+            e = item.event
+            if isinstance(e, d.DayPlanProposed):
+                await self._proposed(uow, e)
+            elif isinstance(e, d.DayPlanCommitted):
+                await uow.conn.execute(
+                    "update day_plans set state = 'committed', committed_at = $2,"
+                    " committed_by = $3, changed = $4::jsonb, skipped = $5::jsonb"
+                    " where plan_id = $1",
+                    e.plan_id,
+                    e.committed_at,
+                    e.committed_by,
+                    json.dumps(list(e.changed)),
+                    json.dumps([s.model_dump(mode="json") for s in e.skipped]),
+                )
+
+    async def _proposed(self, uow: UnitOfWork, e: d.DayPlanProposed) -> None:
+        await uow.conn.execute(
+            "update day_plans set state = 'superseded' where stream_id = $1"
+            " and state = 'proposed' and plan_id <> $2",
+            e.ticket_id,
+            e.plan_id,
+        )
+        content = e.model_dump(mode="json", exclude={"ticket_id", "plan_id", "region"})
+        await uow.conn.execute(
+            "insert into day_plans (plan_id, stream_id, region, day, state, method, proposal,"
+            " proposed_at) values ($1, $2, $3, $4::date, 'proposed', $5, $6::jsonb, $7)"
+            " on conflict (plan_id) do nothing",
+            e.plan_id,
+            e.ticket_id,
+            e.region,
+            date.fromisoformat(e.date),
+            e.method,
+            json.dumps(content),
+            e.proposed_at,
         )

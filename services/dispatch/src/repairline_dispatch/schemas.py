@@ -3,14 +3,14 @@ itself into the domain's command."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from repairline_contracts.dispatch import RepairRecord
 from repairline_contracts.intake import CityTier
-from repairline_dispatch.domain import roster, visit
+from repairline_dispatch.domain import plan, roster, visit
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -321,3 +321,46 @@ class CommandDone(BaseModel):
     correlation_id: str
     version: int = Field(description="The ticket's stream version after the command.")
     state: str = Field(description="The visit's state after the command.")
+
+
+class PlanIn(BaseModel):
+    """A region's day to plan (DSP-1..6), with the time the dispatcher will wait."""
+
+    model_config = _ex({"region": "cn-east", "day": "2026-12-03", "budget_seconds": 10})
+
+    region: str = Field(min_length=1, max_length=64)
+    day: date = Field(description="The day to plan, in the pack's time zone.")
+    budget_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=plan.MAX_BUDGET_SECONDS,
+        description="The solver's time; default 10 s, 60 s above 500 tickets.",
+    )
+
+    def command(self) -> plan.ProposeDayPlan:
+        return plan.ProposeDayPlan(self.region, self.day, self.budget_seconds)
+
+
+class CommitPlanIn(BaseModel):
+    """Who commits the plan (the dispatcher's id)."""
+
+    model_config = _ex({"committed_by": "dispatcher-7"})
+
+    committed_by: str = Field(min_length=1, max_length=64)
+
+    def command(self, plan_id: str) -> plan.CommitDayPlan:
+        return plan.CommitDayPlan(plan_id, self.committed_by)
+
+
+class PlanDone(BaseModel):
+    """A plan command's answer: the plan stream's events, and the plan's id."""
+
+    plan_stream: str
+    plan_id: str
+    events: list[str]
+    event_ids: list[str]
+    correlation_id: str
+    version: int
+    figures: dict[str, float | int] | None = None
+    changed: list[str] | None = None
+    skipped: int | None = None

@@ -63,6 +63,14 @@ class DispatchStore(Protocol):
         """Tickets waiting for an engineer of the region with one of the skills, oldest first."""
         ...
 
+    async def region_jobs(self, region: str) -> list[Job]:
+        """A day plan's tickets: the region's open ones (not closed), by ticket id."""
+        ...
+
+    async def region_engineers(self, region: str) -> list[Engineer]:
+        """A day plan's engineers: the region's active ones, with their open jobs."""
+        ...
+
 
 def point(lat: float | None, lon: float | None) -> GeoPoint | None:
     return None if lat is None or lon is None else GeoPoint(lat=lat, lon=lon)
@@ -207,3 +215,16 @@ class PgStore:
             list(skills),
         )
         return [Waiting(r["ticket_id"], r["correlation_id"]) for r in rows]
+
+    async def region_jobs(self, region: str) -> list[Job]:
+        rows = await self.conn.fetch(
+            "select * from dispatch_tickets where region = $1 and not closed order by ticket_id",
+            region,
+        )
+        return [job_of(r) for r in rows]
+
+    async def region_engineers(self, region: str) -> list[Engineer]:
+        rows = await self.conn.fetch(
+            _ENGINEERS + "e.region = $1 and e.active order by e.engineer_id", region
+        )
+        return [self._engineer(r, ()) for r in rows]

@@ -123,3 +123,16 @@ async def alerts(pool: asyncpg.Pool, kind: str | None, limit: int) -> list[dict[
         limit,
     )
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+
+async def day_plan(pool: asyncpg.Pool, plan_id: str) -> dict[str, Any]:
+    """A day plan as the dispatcher reviews it: routes per engineer, unplanned tickets
+    with the reasons, travel and DSP-3 figures; its state, and what committing changed."""
+    row = await pool.fetchrow("select * from day_plans where plan_id = $1", plan_id)
+    if row is None:
+        raise NotFound(f"dispatch has no day plan {plan_id}")
+    out = {k: row[k] for k in ("plan_id", "region", "state", "committed_at", "committed_by")}
+    proposal = json.loads(row["proposal"])
+    out["changed"] = json.loads(row["changed"]) if row["changed"] is not None else None
+    out["skipped"] = json.loads(row["skipped"]) if row["skipped"] is not None else None
+    return {**out, **proposal}
