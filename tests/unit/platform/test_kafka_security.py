@@ -164,3 +164,19 @@ def test_the_broker_gets_the_same_settings_as_the_other_clients(certificate) -> 
         clients.pop("ssl_context")
         assert isinstance(broker.pop("ssl_context"), ssl.SSLContext)
         assert broker == clients
+
+
+def test_the_export_reads_the_same_kafka_credentials_as_the_services(
+    certificate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repairline_ops.export import ExportSettings
+
+    ca, _ = certificate
+    monkeypatch.setenv("REPAIRLINE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("REPAIRLINE_KAFKA_SASL_USERNAME", "analytics")
+    monkeypatch.setenv("REPAIRLINE_KAFKA_SASL_PASSWORD", "s3cret")
+    monkeypatch.setenv("REPAIRLINE_KAFKA_CA_FILE", str(ca))
+    options = security_options(ExportSettings())
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["sasl_plain_username"] == "analytics"
+    assert options["sasl_plain_password"] == "s3cret"

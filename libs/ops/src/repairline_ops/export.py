@@ -28,7 +28,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from repairline_contracts.topics import CONTEXT_TOPICS
 from repairline_ops.personal import Hasher
@@ -41,13 +40,13 @@ from repairline_ops.workers import (
     executor,
     write_flush,
 )
-from repairline_platform.kafka import topic_partitions
+from repairline_platform.kafka import security_options, topic_partitions
+from repairline_platform.settings import KafkaSettings
 
 
-class ExportSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="REPAIRLINE_", extra="ignore")
+class ExportSettings(KafkaSettings):
+    """The broker (and its credentials) to read, and what the export may write."""
 
-    kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = ""
     export_hash_key: SecretStr | None = None
     export_personal_data_users: str = ""  # comma-separated OS user names
@@ -177,10 +176,15 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=32 * 1024 * 1024,
+        **security_options(settings),
     )
     await consumer.start()
     try:
-        tps = await topic_partitions(settings.kafka_bootstrap, chosen_topics(options, settings))
+        tps = await topic_partitions(
+            settings.kafka_bootstrap,
+            chosen_topics(options, settings),
+            security=security_options(settings),
+        )
         with executor(setup, options.workers) as pool:
             return await _Run(options, consumer, pool, sink).run(tps)
     finally:

@@ -14,7 +14,7 @@ from aiokafka.helpers import create_ssl_context
 if TYPE_CHECKING:
     from faststream.security import BaseSecurity
 
-    from repairline_platform.settings import ServiceSettings
+    from repairline_platform.settings import KafkaSettings
 
 Security = Mapping[str, Any]
 """The security keyword arguments of an aiokafka client ({} for PLAINTEXT)."""
@@ -24,7 +24,7 @@ class KafkaSettingsError(ValueError):
     """The Kafka security settings do not fit together; the service does not start."""
 
 
-def security_options(settings: ServiceSettings) -> dict[str, Any]:
+def security_options(settings: KafkaSettings) -> dict[str, Any]:
     """The keyword arguments every aiokafka producer, consumer and admin client gets.
 
     PLAINTEXT (the default) adds nothing. SSL checks the brokers' certificates against
@@ -45,7 +45,7 @@ def security_options(settings: ServiceSettings) -> dict[str, Any]:
     return options
 
 
-def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
+def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
     """The same settings for FastStream's KafkaBroker, which takes a security object."""
     from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
@@ -63,7 +63,7 @@ def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
     )
 
 
-def _ssl_context(settings: ServiceSettings) -> Any:
+def _ssl_context(settings: KafkaSettings) -> Any:
     cert, key = settings.kafka_cert_file, settings.kafka_key_file
     if (cert is None) != (key is None):
         raise KafkaSettingsError(
@@ -76,7 +76,7 @@ def _ssl_context(settings: ServiceSettings) -> Any:
     )
 
 
-def _password(settings: ServiceSettings) -> str:
+def _password(settings: KafkaSettings) -> str:
     if settings.kafka_sasl_password is not None:
         return settings.kafka_sasl_password.get_secret_value()
     if settings.kafka_sasl_password_file is not None:

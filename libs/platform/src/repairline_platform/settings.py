@@ -10,7 +10,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ServiceSettings(BaseSettings):
+class KafkaSettings(BaseSettings):
+    """How a client reaches the brokers: every service, `replay` and `export` read these."""
+
     model_config = SettingsConfigDict(env_prefix="REPAIRLINE_", extra="ignore")
 
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="Kafka bootstrap servers.")
@@ -32,6 +34,9 @@ class ServiceSettings(BaseSettings):
         default=None, description="Client certificate, for TLS client authentication."
     )
     kafka_key_file: Path | None = Field(default=None, description="The client certificate's key.")
+
+
+class ServiceSettings(KafkaSettings):
     pg_dsn: str = Field(
         default="postgresql://repairline@127.0.0.1:15432",
         description="PostgreSQL server DSN without database; each service appends its own.",
