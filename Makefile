@@ -87,9 +87,10 @@ status:
 # (30 Sep 2026: National Day from 1 Oct, then Saturday), so no test passes by the calendar.
 TEST_EDGE_DATE ?= 2026-09-30
 
+# Two pytest workers: most integration and e2e time is spent waiting on the broker.
 test: lint infra-up
-	$(PY) -m pytest tests -q -p no:cacheprovider
-	REPAIRLINE_CLOCK_DATE=$(TEST_EDGE_DATE) $(PY) -m pytest tests/e2e -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider -n 2
+	REPAIRLINE_CLOCK_DATE=$(TEST_EDGE_DATE) $(PY) -m pytest tests/e2e -q -p no:cacheprovider -n 2
 
 test-unit: setup
 	$(PY) -m pytest tests/unit -q
