@@ -11,7 +11,6 @@ from typing import Any
 
 from repairline_contracts.intake import GeoPoint, TicketCancelled
 from repairline_contracts.topics import INTAKE_EVENTS
-from tests.integration.dispatch.test_projections_replay import _replay, _snapshot
 from tests.support.factories import repair_requested
 from tests.support.infra import (
     ServiceProcess,
@@ -140,7 +139,7 @@ async def test_dsp_1_a_day_plan_proposed_committed_and_replayed_gives_the_same_a
         live = await _snapshot_of(db)
 
         assert service.terminate() == 0
-        replayed = _replay(service)
+        replayed = service.replay()
         assert replayed.returncode == 0, replayed.stderr
         assert "dispatch.day-plans" in replayed.stdout
         rebuilt = await _snapshot_of(db)
@@ -174,8 +173,8 @@ async def _snapshot_of(db: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 
 async def _tables(db: Any) -> dict[str, list[tuple[Any, ...]]]:
-    snapshot = await _snapshot(db)
-    for table in ("day_plans",):
+    out = {}
+    for table in TABLES:
         rows = await db.fetch(f"select * from {table}")
-        snapshot[table] = sorted((tuple(r.values()) for r in rows), key=repr)
-    return {t: snapshot[t] for t in TABLES}
+        out[table] = sorted((tuple(r.values()) for r in rows), key=repr)
+    return out
