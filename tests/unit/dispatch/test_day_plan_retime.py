@@ -45,6 +45,7 @@ def two_engineers(w: World) -> list[Any]:
 def retimed(late_until: datetime) -> tuple[plan.Retimed, dict[str, Any]]:
     w = world()
     candidates = [
+        booked("z", 5, (at(8, 30), at(9, 30))),  # before the late visit: not his later day
         booked("b", 2, (at(11), at(12))),
         booked("c", 3, (at(13), at(14)), skill=AIRCON),  # DSP-5: eng-2 cannot take it
         booked("d", 4, (at(16), at(17))),
@@ -52,7 +53,7 @@ def retimed(late_until: datetime) -> tuple[plan.Retimed, dict[str, Any]]:
     pack = w.ctx.pack
     instance, _ = plan.instance_for(pack, "cn-east", DAY, candidates, two_engineers(w))
     travel = plan.travel_model(w.ctx.settings.travel_kmh)
-    cmd = plan.RetimeDay("a", "eng-1", late_until, "DSP-7")
+    cmd = plan.RetimeDay("a", "eng-1", late_until, "DSP-7", after=at(10))
     decided = plan.decide_retime(
         pack,
         instance,

@@ -543,12 +543,14 @@ def slot_of_placement(
 @dataclass(frozen=True)
 class RetimeDay:
     """An engineer of a committed day is held up at ``ticket_id`` (DSP-7 late, DSP-10
-    interrupted on site) and is free to drive on at ``free_at``."""
+    interrupted on site) and is free to drive on at ``free_at``; his bookings from
+    ``after`` on are the later visits of his day."""
 
     ticket_id: str
     engineer_id: str
     free_at: datetime
     rule: str
+    after: datetime
 
 
 def delayed(v: Visit, expected_arrival: datetime) -> RetimeDay | None:
@@ -557,7 +559,7 @@ def delayed(v: Visit, expected_arrival: datetime) -> RetimeDay | None:
     if a is None:
         return None
     done = max(expected_arrival, a.start) + timedelta(seconds=DEFAULT_DURATION)
-    return RetimeDay(v.ticket_id, a.engineer_id, done, "DSP-7")
+    return RetimeDay(v.ticket_id, a.engineer_id, done, "DSP-7", a.start)
 
 
 def interrupted(v: Visit, minutes_still_needed: int, now: datetime) -> RetimeDay | None:
@@ -565,7 +567,7 @@ def interrupted(v: Visit, minutes_still_needed: int, now: datetime) -> RetimeDay
     if v.engineer_id is None:
         return None
     done = now + timedelta(minutes=minutes_still_needed)
-    return RetimeDay(v.ticket_id, v.engineer_id, done, "DSP-10")
+    return RetimeDay(v.ticket_id, v.engineer_id, done, "DSP-10", v.arrived_at or now)
 
 
 @dataclass(frozen=True)
@@ -619,12 +621,12 @@ def decide_retime(
     SAME window (no customer is moved without consent); one nobody can take stays his."""
     day = Insertion(instance, travel, booked_plan(instance, travel, candidates))
     route = day.routes.get(cmd.engineer_id)
-    later = [s.job_id for s in route.stops if s.job_id != cmd.ticket_id] if route else []
+    visits = {c.job.ticket_id: c.visit for c in candidates}
+    later = [s.job_id for s in route.stops if _later(visits[s.job_id], cmd)] if route else []
     free_at = _seconds(max(cmd.free_at, now), instance.day, pack)
     engineer = day.engineers.get(cmd.engineer_id)
     missed = _unreachable(instance, travel, engineer, later, (origin, free_at)) if engineer else []
     others = [e.engineer_id for e in instance.engineers if e.engineer_id != cmd.engineer_id]
-    visits = {c.job.ticket_id: c.visit for c in candidates}
     earliest = _seconds(now, instance.day, pack)
     moves, kept = [], []
     for ticket_id in missed:
@@ -641,6 +643,11 @@ def decide_retime(
             continue
         moves.append(Move(ticket_id, _moved_slot(pack, instance, day, placed, a, cmd, plan_id)))
     return Retimed(tuple(moves), tuple(kept), _retime_reason(cmd, moves, kept, plan_id))
+
+
+def _later(v: Visit, cmd: RetimeDay) -> bool:
+    a = v.appointment
+    return v.ticket_id != cmd.ticket_id and a is not None and a.start >= cmd.after
 
 
 def _moved_slot(
