@@ -14,7 +14,10 @@ Choices the dispatcher can rely on:
 - a ticket whose stream moved since the proposal (cancelled, reassigned, booked by hand)
   is skipped at commit with the reason; the rest of the plan is committed;
 - a new ticket of a region and day with a committed plan is inserted into that day's
-  bookings (`repairline_planning.insertion`); without one, DSP-1's greedy rule decides.
+  bookings (`repairline_planning.insertion`); without one, DSP-1's greedy rule decides;
+- an engineer held up on a committed day (DSP-7 late, DSP-10 interrupted) keeps the
+  later visits he can still reach; the others go by insertion to a colleague who keeps
+  the same agreed window, or stay his when nobody can.
 """
 
 from __future__ import annotations
