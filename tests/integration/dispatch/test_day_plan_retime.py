@@ -9,26 +9,39 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from repairline_contracts.intake import GeoPoint
 from repairline_contracts.topics import INTAKE_EVENTS
-from tests.integration.dispatch.test_day_plan import (
-    TABLES,
-    _snapshot_of,
-    board,
-    tickets,
-)
-from tests.integration.dispatch.test_projections_replay import _replay
-from tests.support.infra import (
+from tests.support.factories import repair_requested
+from tests.support.system import (
     ServiceProcess,
     connect,
     drop_database,
     envelope_bytes,
     eventually,
     produce,
+    replay_every_projection,
 )
 
 CLOCK_DATE = "2026-12-01"  # a Tuesday; the plan is for Thursday
 DAY = date(2026, 12, 3)
 TICKETS = 3
+
+
+def tickets(now: datetime) -> list[Any]:
+    """Requests received now on the service's clock, across western Hangzhou."""
+    places = [GeoPoint(lat=30.25 + 0.01 * i, lon=120.12) for i in range(TICKETS)]
+    return [
+        repair_requested().model_copy(update={"location": p, "requested_at": now}) for p in places
+    ]
+
+
+async def board(db: Any, ticket_ids: list[str]) -> dict[str, Any]:
+    rows = await db.fetch(
+        "select ticket_id, state, engineer_id, appointment_start from dispatch_board"
+        " where ticket_id = any($1::text[])",
+        ticket_ids,
+    )
+    return {r["ticket_id"]: r for r in rows}
 
 
 def put_engineer(service: ServiceProcess, engineer_id: str, n: int) -> None:
@@ -78,7 +91,7 @@ async def test_dsp_7_a_late_engineers_next_visit_moves_to_a_colleague_in_its_win
     try:
         put_engineer(service, "eng-a", 0)
         now = datetime.fromisoformat(service.request("GET", "/admin/clock")[1]["now"])
-        requests = tickets(now)[:TICKETS]
+        requests = tickets(now)
         ids = [r.ticket_id for r in requests]
         await produce(
             prefix + INTAKE_EVENTS, [(r.ticket_id.encode(), envelope_bytes(r)) for r in requests]
@@ -111,14 +124,9 @@ async def test_dsp_7_a_late_engineers_next_visit_moves_to_a_colleague_in_its_win
         for ticket_id, row in after.items():  # DSP-2: no customer's window moved
             assert row["appointment_start"] == before[ticket_id]["appointment_start"], ticket_id
         assert after[first["ticket_id"]]["engineer_id"] == "eng-a"
-        live = await _snapshot_of(db)
-
-        assert service.terminate() == 0
-        replayed = _replay(service)
-        assert replayed.returncode == 0, replayed.stderr
-        rebuilt = await _snapshot_of(db)
-        for table in TABLES:
-            assert rebuilt[table] == live[table], table
+        replayed = await replay_every_projection(service, prefix)  # aside, then in place
+        assert "dispatch.day-plans" in replayed.stdout
+        assert replayed.live["day_plans"] and replayed.live["appointments"]
     finally:
         await db.close()
         service.terminate()
