@@ -11,7 +11,6 @@ from typing import Any
 
 from repairline_contracts.intake import GeoPoint, TicketCancelled
 from repairline_contracts.topics import INTAKE_EVENTS
-from tests.integration.dispatch.test_projections_replay import _replay, _snapshot
 from tests.support.factories import repair_requested
 from tests.support.infra import (
     ServiceProcess,
@@ -150,6 +149,18 @@ async def test_dsp_1_a_day_plan_proposed_committed_and_replayed_gives_the_same_a
         await db.close()
         service.terminate()
         await drop_database(database)
+
+
+def _replay(service: ServiceProcess) -> Any:
+    return service.replay()
+
+
+async def _snapshot(db: Any) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    for table in TABLES:
+        rows = await db.fetch(f"select * from {table}")
+        out[table] = sorted((tuple(r.values()) for r in rows), key=repr)
+    return out
 
 
 async def _state(db: Any, ticket_id: str, state: str) -> bool:
