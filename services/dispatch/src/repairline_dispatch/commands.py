@@ -31,8 +31,11 @@ from repairline_planning.plan import Plan
 from repairline_planning.solver import plan_day
 from repairline_platform import commands
 from repairline_platform.commands import CommandResult
+from repairline_platform.logging import get_logger
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import IllegalTransition, NotFound, Refused
+
+log = get_logger(__name__)
 
 VISIT = commands.Stream("dispatch ticket", visit.fold, region_of=lambda v: v.region)
 ROSTER = commands.Stream("roster record", roster.fold)
@@ -412,7 +415,9 @@ async def report_delay(cmd: visit.ReportDelay, ctx: Ctx) -> CommandResult:
         moved = visit.evolve(v, delayed)
         return [delayed, *await _rescheduling(s, moved, cmd.new_window, reason, "engineer", True)]
 
-    return await _execute(ctx, cmd.ticket_id, decide)
+    result = await _execute(ctx, cmd.ticket_id, decide)
+    await _held_up(ctx, result, lambda v, now: plan.delayed(v, cmd.expected_arrival))
+    return result
 
 
 async def arrive(cmd: visit.Arrive, ctx: Ctx) -> CommandResult:
@@ -474,7 +479,9 @@ async def interrupt(cmd: visit.Interrupt, ctx: Ctx) -> CommandResult:
             )
         ]
 
-    return await _execute(ctx, cmd.ticket_id, decide)
+    result = await _execute(ctx, cmd.ticket_id, decide)
+    await _held_up(ctx, result, lambda v, now: plan.interrupted(v, cmd.minutes_still_needed, now))
+    return result
 
 
 async def record_consent(cmd: visit.RecordConsent, ctx: Ctx) -> CommandResult:
@@ -726,19 +733,20 @@ async def _commit_stop(
     return "" if result.events else None
 
 
+async def _deadlines(s: Scope, job: visit.Job, v: Visit) -> visit.Deadlines:
+    has_point = await s.store.has_service_point(job.region)
+    return visit.job_deadlines(s.pack, job, service_point_exists=has_point, pauses=v.pauses)
+
+
 def _planned(job: visit.Job, engineer: visit.Engineer, slot: plan.Slot) -> Decide:
     async def decide(v: Visit, s: Scope) -> list[Event]:
-        has_point = await s.store.has_service_point(job.region)
-        deadlines = visit.job_deadlines(
-            s.pack, job, service_point_exists=has_point, pauses=v.pauses
-        )
         return plan.decide_planned(
             s.pack,
             v,
             job,
             engineer,
             slot,
-            deadlines=deadlines,
+            deadlines=await _deadlines(s, job, v),
             confirm_by=visit.confirm_by(s.pack, job),
             now=s.now,
         )
@@ -787,3 +795,80 @@ async def _place(
     stop = next(s for s in day_plan.routes[placement.engineer_id].stops if s.job_id == new.job_id)
     slot = plan.slot_of_placement(scope.pack, instance, job, placement, stop.travel, plan_id)
     return next(e for e in engineers if e.engineer_id == placement.engineer_id), slot
+
+
+# -- a held-up engineer's committed day (DSP-7 late, DSP-10 interrupted) -------------------------
+
+
+async def _held_up(
+    ctx: Ctx, result: CommandResult, made: Callable[[Visit, datetime], plan.RetimeDay | None]
+) -> None:
+    """After a delay or an interruption was recorded: his committed day re-timed, in a
+    unit of its own, caused by the event that reported it."""
+    if not result.events:
+        return
+
+    async def work(uow: Any) -> None:
+        scope = _scope(ctx, uow)
+        v = visit.fold(result.stream_id, await uow.load_stream(result.stream_id))
+        cmd = made(v, scope.now)
+        if cmd is not None:
+            with commands.bound(commands.current_context().correlation_id, result.event_ids[-1]):
+                await retime_day(cmd, scope)
+
+    await commands.in_unit(ctx.unit_of_work, work)
+
+
+async def retime_day(cmd: plan.RetimeDay, scope: Scope) -> plan.Retimed | None:
+    """The later visits he cannot reach in their agreed windows go, each through its own
+    command path, to a colleague who keeps the window; None without a committed plan."""
+    late = await scope.store.job(cmd.ticket_id)
+    if late is None or late.region is None or late.location is None:
+        return None
+    day = cmd.free_at.astimezone(scope.pack.zone).date()
+    stream = plan.plan_stream(late.region, day)
+    committed = plan.fold(stream, await scope.uow.load_stream(stream)).committed
+    if committed is None:
+        return None
+    candidates = [
+        c for c in await _candidates(scope, late.region) if c.job.ticket_id != cmd.ticket_id
+    ]
+    engineers = await scope.store.region_engineers(late.region)
+    instance, _ = plan.instance_for(scope.pack, late.region, day, candidates, engineers)
+    travel = plan.travel_model(scope.speed)
+    decided = plan.decide_retime(
+        scope.pack,
+        instance,
+        travel,
+        candidates,
+        cmd,
+        origin=plan.point(late.location),
+        plan_id=committed.plan_id,
+        now=scope.now,
+    )
+    jobs = {c.job.ticket_id: c.job for c in candidates}
+    by_id = {e.engineer_id: e for e in engineers}
+    for move in decided.moves:
+        job, engineer = jobs[move.ticket_id], by_id[move.slot.engineer_id]
+        await on_visit(scope, move.ticket_id, _moved(job, engineer, move, cmd.engineer_id))
+    if decided.moves or decided.kept:
+        log.info(
+            "day plan re-timed", rule=cmd.rule, plan_id=committed.plan_id, reason=decided.reason
+        )
+    return decided
+
+
+def _moved(job: visit.Job, engineer: visit.Engineer, move: plan.Move, held_up: str) -> Decide:
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        return plan.decide_moved(
+            s.pack,
+            v,
+            job,
+            engineer,
+            move,
+            from_engineer=held_up,
+            deadlines=await _deadlines(s, job, v),
+            now=s.now,
+        )
+
+    return decide

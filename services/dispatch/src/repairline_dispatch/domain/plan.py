@@ -14,7 +14,10 @@ Choices the dispatcher can rely on:
 - a ticket whose stream moved since the proposal (cancelled, reassigned, booked by hand)
   is skipped at commit with the reason; the rest of the plan is committed;
 - a new ticket of a region and day with a committed plan is inserted into that day's
-  bookings (`repairline_planning.insertion`); without one, DSP-1's greedy rule decides.
+  bookings (`repairline_planning.insertion`); without one, DSP-1's greedy rule decides;
+- an engineer held up on a committed day (DSP-7 late, DSP-10 interrupted) keeps the
+  later visits he can still reach; the others go by insertion to a colleague who keeps
+  the same agreed window, or stay his when nobody can.
 """
 
 from __future__ import annotations
@@ -35,12 +38,22 @@ from repairline_contracts.dispatch import (
     PlannedStop,
     TicketVersion,
 )
+from repairline_contracts.intake import GeoPoint
 from repairline_dispatch.domain.roster import Engineer
-from repairline_dispatch.domain.visit import Deadlines, Job, Visit, VisitState
+from repairline_dispatch.domain.visit import (
+    Appointment,
+    Deadlines,
+    Job,
+    Visit,
+    VisitState,
+    decide_reassignment,
+)
+from repairline_dispatch.domain.visit import evolve as evolve_visit
 from repairline_planning import model as pm
-from repairline_planning.insertion import Placement
+from repairline_planning.insertion import Insertion, Placement
 from repairline_planning.plan import Plan, build_plan
 from repairline_planning.proposal import OFFERED_WINDOW, proposal
+from repairline_planning.schedule import arrival, service_start
 from repairline_planning.travel import SpeedModel, TravelModel
 from repairline_rules import dispatch as rules
 from repairline_rules.packs import PolicyPack
@@ -263,6 +276,10 @@ def instance_for(
         region, day, pack.timezone, tuple(jobs), tuple(on_shift), margin, pack_id=pack.id
     )
     return instance, left
+
+
+def point(location: GeoPoint) -> pm.Point:
+    return pm.Point(location.lat, location.lon)
 
 
 def travel_model(kmh: float) -> SpeedModel:
@@ -521,3 +538,171 @@ def slot_of_placement(
         f" starts {pm.clock(placement.start)}"
     )
     return Slot(placement.engineer_id, window, departure.depart_by, minutes, why)
+
+
+# -- a late engineer's day re-timed (DSP-7 delay, DSP-10 interruption) -----------------------------
+
+
+@dataclass(frozen=True)
+class RetimeDay:
+    """An engineer of a committed day is held up at ``ticket_id`` (DSP-7 late, DSP-10
+    interrupted on site) and is free to drive on at ``free_at``; his bookings from
+    ``after`` on are the later visits of his day."""
+
+    ticket_id: str
+    engineer_id: str
+    free_at: datetime
+    rule: str
+    after: datetime
+
+
+def delayed(v: Visit, expected_arrival: datetime) -> RetimeDay | None:
+    """DSP-7: free after the visit's service from the later of his arrival and its window."""
+    a = v.appointment
+    if a is None:
+        return None
+    done = max(expected_arrival, a.start) + timedelta(seconds=DEFAULT_DURATION)
+    return RetimeDay(v.ticket_id, a.engineer_id, done, "DSP-7", a.start)
+
+
+def interrupted(v: Visit, minutes_still_needed: int, now: datetime) -> RetimeDay | None:
+    """DSP-10: free once the visit on site has the time it still needs."""
+    if v.engineer_id is None:
+        return None
+    done = now + timedelta(minutes=minutes_still_needed)
+    return RetimeDay(v.ticket_id, v.engineer_id, done, "DSP-10", v.arrived_at or now)
+
+
+@dataclass(frozen=True)
+class Move:
+    ticket_id: str
+    slot: Slot
+
+
+@dataclass(frozen=True)
+class Retimed:
+    """The later visits moved to a colleague in their own window, and those kept."""
+
+    moves: tuple[Move, ...]
+    kept: tuple[str, ...]
+    reason: str
+
+
+def _unreachable(
+    instance: pm.Instance,
+    travel: TravelModel,
+    engineer: pm.Engineer,
+    route: Sequence[str],
+    free: tuple[pm.Point, int],
+) -> list[str]:
+    """His later visits, driven in order from the place and time he is free, that cannot
+    start inside their windows (one missed is left out and the next driven to instead)."""
+    (place, clock), missed = free, []
+    for job in (instance.job(t) for t in route):
+        arrive = arrival(clock, travel.seconds(place, job.location), engineer.lunch)
+        start = service_start(arrive, job, instance.margin, engineer.lunch)
+        if start > job.latest or start + job.duration > engineer.shift.end:
+            missed.append(job.job_id)
+            continue
+        clock, place = start + job.duration, job.location
+    return missed
+
+
+def decide_retime(
+    pack: PolicyPack,
+    instance: pm.Instance,
+    travel: TravelModel,
+    candidates: Sequence[Candidate],
+    cmd: RetimeDay,
+    *,
+    origin: pm.Point,
+    plan_id: str,
+    now: datetime,
+) -> Retimed:
+    """DSP-7/DSP-10 on a committed day: the engineer's later bookings he can no longer
+    reach in their agreed windows go, by insertion, to another able engineer who keeps the
+    SAME window (no customer is moved without consent); one nobody can take stays his."""
+    day = Insertion(instance, travel, booked_plan(instance, travel, candidates))
+    route = day.routes.get(cmd.engineer_id)
+    visits = {c.job.ticket_id: c.visit for c in candidates}
+    later = [s.job_id for s in route.stops if _later(visits[s.job_id], cmd)] if route else []
+    free_at = _seconds(max(cmd.free_at, now), instance.day, pack)
+    engineer = day.engineers.get(cmd.engineer_id)
+    missed = _unreachable(instance, travel, engineer, later, (origin, free_at)) if engineer else []
+    others = [e.engineer_id for e in instance.engineers if e.engineer_id != cmd.engineer_id]
+    earliest = _seconds(now, instance.day, pack)
+    moves, kept = [], []
+    for ticket_id in missed:
+        day.remove(ticket_id)
+        job, a = instance.job(ticket_id), visits[ticket_id].appointment
+        open_from = max(job.window.start, earliest)
+        placed = None
+        if a is not None and open_from <= job.window.end:
+            skill = job.skill.rpartition("@")[0]
+            free = replace(job, skill=skill, window=pm.Window(open_from, job.window.end))
+            placed = day.insert(free, only=others)
+        if placed is None or a is None:
+            kept.append(ticket_id)
+            continue
+        moves.append(Move(ticket_id, _moved_slot(pack, instance, day, placed, a, cmd, plan_id)))
+    return Retimed(tuple(moves), tuple(kept), _retime_reason(cmd, moves, kept, plan_id))
+
+
+def _later(v: Visit, cmd: RetimeDay) -> bool:
+    a = v.appointment
+    return v.ticket_id != cmd.ticket_id and a is not None and a.start >= cmd.after
+
+
+def _moved_slot(
+    pack: PolicyPack,
+    instance: pm.Instance,
+    day: Insertion,
+    placed: Placement,
+    booked: Appointment,
+    cmd: RetimeDay,
+    plan_id: str,
+) -> Slot:
+    stop = next(s for s in day.routes[placed.engineer_id].stops if s.job_id == placed.job_id)
+    start, minutes = instance.at(placed.start), round(stop.travel / 60)
+    departure = rules.plan_departure(pack, appointment_at=start, travel_minutes=minutes)
+    why = (
+        f"{cmd.rule}: {cmd.engineer_id} held up at {cmd.ticket_id} cannot reach it in its"
+        f" window; moved within day plan {plan_id} to {placed.engineer_id} at stop"
+        f" {placed.position + 1}, starts {pm.clock(placed.start)}, agreed window kept"
+    )
+    return Slot(placed.engineer_id, (booked.start, booked.end), departure.depart_by, minutes, why)
+
+
+def _retime_reason(cmd: RetimeDay, moves: Sequence[Move], kept: Sequence[str], plan_id: str) -> str:
+    moved = ", ".join(m.ticket_id for m in moves) or "none"
+    stays = ", ".join(kept) or "none"
+    return (
+        f"{cmd.rule}: day plan {plan_id} re-timed for {cmd.engineer_id}: moved {moved};"
+        f" kept (nobody else can keep the window, DSP-7 lateness notice applies) {stays}"
+    )
+
+
+def decide_moved(
+    pack: PolicyPack,
+    v: Visit,
+    job: Job,
+    engineer: Engineer,
+    move: Move,
+    *,
+    from_engineer: str,
+    deadlines: Deadlines,
+    now: datetime,
+) -> list[Event]:
+    """Released from the held-up engineer (as a reassignment), given to the colleague and
+    booked again in the very window the customer agreed; nothing if the visit moved on."""
+    if v.state is not VisitState.ASSIGNED or v.engineer_id != from_engineer:
+        return []
+    if v.appointment is None or (v.appointment.start, v.appointment.end) != move.slot.window:
+        return []
+    released = decide_reassignment(v, reason=move.slot.reason, now=now)
+    free = evolve_visit(v, released)
+    return [
+        released,
+        _assigned(pack, free, job, engineer, move.slot, deadlines, now),
+        _booked(pack, free, engineer, move.slot, None, now),
+    ]
