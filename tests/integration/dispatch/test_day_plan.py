@@ -11,6 +11,7 @@ from typing import Any
 
 from repairline_contracts.intake import GeoPoint, TicketCancelled
 from repairline_contracts.topics import INTAKE_EVENTS
+from tests.integration.dispatch.day_plans import board, put_engineer
 from tests.support.factories import repair_requested
 from tests.support.infra import (
     ServiceProcess,
@@ -36,17 +37,7 @@ TABLES = (
 
 def roster(service: ServiceProcess) -> None:
     for n, engineer_id in enumerate(("eng-a", "eng-b")):
-        body = {
-            "name": engineer_id.upper(),
-            "region": "cn-east",
-            "skills": ["instant_water_heater"],
-            "capacity": 8,
-            "home": {"lat": 30.26 + 0.03 * n, "lon": 120.14 + 0.03 * n},
-            "working_hours": [
-                {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}
-            ],
-        }
-        assert service.request("PUT", f"/engineers/{engineer_id}", body)[0] == 200
+        put_engineer(service, engineer_id, n, step=0.03)
 
 
 def tickets(now: datetime) -> list[Any]:
@@ -57,15 +48,6 @@ def tickets(now: datetime) -> list[Any]:
         update = {"location": place, "requested_at": now}
         out.append(repair_requested().model_copy(update=update))
     return out
-
-
-async def board(db: Any, ticket_ids: list[str]) -> dict[str, Any]:
-    rows = await db.fetch(
-        "select ticket_id, state, engineer_id, appointment_start from dispatch_board"
-        " where ticket_id = any($1::text[])",
-        ticket_ids,
-    )
-    return {r["ticket_id"]: r for r in rows}
 
 
 async def test_dsp_1_a_day_plan_proposed_committed_and_replayed_gives_the_same_assignments(

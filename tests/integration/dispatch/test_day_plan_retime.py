@@ -11,6 +11,7 @@ from typing import Any
 
 from repairline_contracts.intake import GeoPoint
 from repairline_contracts.topics import INTAKE_EVENTS
+from tests.integration.dispatch.day_plans import board, put_engineer
 from tests.support.factories import repair_requested
 from tests.support.system import (
     ServiceProcess,
@@ -33,29 +34,6 @@ def tickets(now: datetime) -> list[Any]:
     return [
         repair_requested().model_copy(update={"location": p, "requested_at": now}) for p in places
     ]
-
-
-async def board(db: Any, ticket_ids: list[str]) -> dict[str, Any]:
-    rows = await db.fetch(
-        "select ticket_id, state, engineer_id, appointment_start from dispatch_board"
-        " where ticket_id = any($1::text[])",
-        ticket_ids,
-    )
-    return {r["ticket_id"]: r for r in rows}
-
-
-def put_engineer(service: ServiceProcess, engineer_id: str, n: int) -> None:
-    body = {
-        "name": engineer_id.upper(),
-        "region": "cn-east",
-        "skills": ["instant_water_heater"],
-        "capacity": 8,
-        "home": {"lat": 30.26 + 0.01 * n, "lon": 120.14 + 0.01 * n},
-        "working_hours": [
-            {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}
-        ],
-    }
-    assert service.request("PUT", f"/engineers/{engineer_id}", body)[0] == 200
 
 
 async def committed_day(service: ServiceProcess, db: Any, ids: list[str]) -> list[dict[str, Any]]:
@@ -89,7 +67,7 @@ async def test_dsp_7_a_late_engineers_next_visit_moves_to_a_colleague_in_its_win
     service = ServiceProcess("dispatch", prefix=prefix, database=database, extra_env=env).start()
     db = await connect(database)
     try:
-        put_engineer(service, "eng-a", 0)
+        put_engineer(service, "eng-a", 0, step=0.01)
         now = datetime.fromisoformat(service.request("GET", "/admin/clock")[1]["now"])
         requests = tickets(now)
         ids = [r.ticket_id for r in requests]
@@ -104,7 +82,7 @@ async def test_dsp_7_a_late_engineers_next_visit_moves_to_a_colleague_in_its_win
 
         await eventually(greedy_assigned, timeout=90)
         first, second, *_ = await committed_day(service, db, ids)
-        put_engineer(service, "eng-b", 1)
+        put_engineer(service, "eng-b", 1, step=0.01)
 
         async def on_roster() -> bool:
             return bool(await db.fetchval("select 1 from engineers where engineer_id = 'eng-b'"))
