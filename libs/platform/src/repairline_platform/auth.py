@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
 Role = Literal[
@@ -30,30 +30,52 @@ Role = Literal[
 ROLES: tuple[str, ...] = get_args(Role)
 
 
+OWN_ONLY: frozenset[str] = frozenset({"engineer", "dealer", "customer"})
+
+
 @dataclass(frozen=True)
 class Principal:
     """A verified caller.
 
-    `regions` is the region scope claim (empty means every region: head office roles);
-    `engineer_id`, `dealer_id` and `customer_id` tie an engineer, a dealer or a customer
-    to their own jobs or tickets; `on_behalf_of` names the person an agent or a dealer
-    acts for.
+    `roles` are the caller's roles (a token's `roles` claim); `acting_as` are those of
+    them that grant the permission of the route being served (set at the edge by
+    `acting`), so scoping follows the role that let the call in. `regions` is the region
+    scope claim (empty means every region: head office roles); `engineer_id`,
+    `dealer_id` and `customer_id` tie an engineer, a dealer or a customer to their own
+    jobs or tickets; `on_behalf_of` names the person an agent or a dealer acts for.
     """
 
     subject: str
-    role: Role
+    roles: frozenset[str]
     regions: frozenset[str] = field(default_factory=frozenset)
     engineer_id: str | None = None
     dealer_id: str | None = None
     customer_id: str | None = None
     on_behalf_of: str | None = None
+    acting_as: frozenset[str] = field(default_factory=frozenset)
+
+    def acting(self, granting: frozenset[str]) -> Principal:
+        """This caller serving a route whose permission `granting` roles hold."""
+        return replace(self, acting_as=self.roles & granting)
 
     def in_region(self, region: str | None) -> bool:
         """Whether a record of `region` is inside this caller's scope."""
         return not self.regions or region in self.regions
 
+    def only_as(self, role: str) -> bool:
+        """Whether the call is let in by `role` alone (an engineer reading jobs, not also
+        a dispatcher): then that role's own-records scope applies."""
+        return self.acting_as == frozenset({role})
 
-SYSTEM = Principal(subject="repairline", role="system")
+    @property
+    def limited_to_own(self) -> bool:
+        """Whether every role letting this call in sees its own records only."""
+        return bool(self.acting_as) and self.acting_as <= OWN_ONLY
+
+
+SYSTEM = Principal(
+    subject="repairline", roles=frozenset({"system"}), acting_as=frozenset({"system"})
+)
 
 _principal: ContextVar[Principal | None] = ContextVar("repairline_principal", default=None)
 
