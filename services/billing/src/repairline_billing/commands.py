@@ -189,11 +189,12 @@ async def report_remote_service(
 
 async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> CommandResult | None:
     """FEE-1, FEE-4: the completed repair is invoiced once; a completion seen before its
-    request is parked until the request arrives. Overcharges parked for the invoice are
-    settled with it (FEE-5)."""
+    request, or before the warranty decision the request said follows it (INT-5, WAR-4),
+    is parked until they arrive. Overcharges parked for the invoice are settled with it
+    (FEE-5)."""
     reads = billing.reads(uow)
     ticket = await reads.ticket(cmd.ticket_id)
-    if ticket is None:
+    if ticket is None or await reads.warranty_pending(cmd.ticket_id):
         ctx = current_context()
         parked = ParkedCompletion(
             cmd.ticket_id,
@@ -223,18 +224,20 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
 
 
 async def resume_charge(ticket_id: str, uow: Unit, billing: Billing) -> CommandResult | None:
-    """A completion parked for the ticket is invoiced now (its warranty waited for long
-    enough: `WARRANTY_WAIT`)."""
+    """A completion parked for the ticket is invoiced now that what it waited for is known:
+    the request that says no warranty decision follows, the decision itself, or (for a
+    request that does not say) `WARRANTY_WAIT`. If the decision is still pending it is
+    parked again."""
     parked = await billing.reads(uow).resume_completion(ticket_id)
     return await _charge_parked(parked, uow, billing) if parked is not None else None
 
 
 async def await_warranty(ticket_id: str, request: Position, uow: Unit, billing: Billing) -> None:
-    """FEE-1, INT-5, WAR-4: the ticket's request has arrived; a completion parked for it is
-    invoiced once the warranty decision that came with the request is known too, whatever
-    order they arrive in. Intake appends that decision (when it made one) right after the
-    request, so it is known once the next record of the request's partition is applied
-    (`resume_charges_after`); if none comes, after `WARRANTY_WAIT_FOR`."""
+    """FEE-1, INT-5, WAR-4, for a request recorded before requests said whether a warranty
+    decision follows them: a completion parked for it is invoiced once the record after
+    the request on its partition is applied (intake appends the decision, when it made
+    one, right after the request: `resume_charges_after`); if none comes, after
+    `WARRANTY_WAIT_FOR`."""
     if not await billing.reads(uow).wait_for_warranty(ticket_id, request):
         return
     await uow.schedule(

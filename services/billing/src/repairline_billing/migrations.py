@@ -263,3 +263,14 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "007_warranty_follows",
+        """
+        -- FEE-1, INT-5, WAR-4: the request says whether a warranty decision follows it;
+        -- a completion is invoiced only once that decision is known (null: not said)
+        alter table billing_tickets add column if not exists warranty_follows boolean;
+        """,
+    )
+]

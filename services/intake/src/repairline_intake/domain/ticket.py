@@ -358,7 +358,6 @@ def decide_request(
         prefers_depot=cmd.service_mode is ServiceMode.DEPOT,
     )
     remedy = _remedies(pack, ticket.ticket_id, cmd, now)
-    events: list[Event] = [_requested(ticket.ticket_id, cmd, numbers, routed, remedy, pack, now)]
     decided = decide_warranty(
         pack,
         ticket_id=ticket.ticket_id,
@@ -370,6 +369,10 @@ def decide_request(
     )
     if routed.route != "phone_guidance" and routed.visit_chargeable:
         decided = paid_visit(ticket.ticket_id, cmd.product.line, cmd.service_mode, routed, now)
+    requested = _requested(ticket.ticket_id, cmd, numbers, routed, remedy, pack, now)
+    events: list[Event] = [
+        requested.model_copy(update={"warranty_decision_follows": decided is not None})
+    ]
     if decided is not None:
         events.append(decided)
     if remedy is not None:
