@@ -145,6 +145,10 @@ create index if not exists processed_events_age on processed_events (processed_a
 create index if not exists timers_fired on timers (fired_at) where fired_at is not null;
 """
 
+IDEMPOTENCY_STREAM_SCHEMA = """
+alter table idempotency_keys add column if not exists stream_id text;
+"""
+
 TRACING_SCHEMA = """
 alter table events add column if not exists traceparent text;
 """
@@ -155,6 +159,7 @@ PLATFORM_MIGRATIONS = (
     ("002_platform_idempotency", IDEMPOTENCY_SCHEMA),
     ("003_platform_housekeeping", HOUSEKEEPING_SCHEMA),
     ("004_platform_tracing", TRACING_SCHEMA),
+    ("005_platform_idempotency_stream", IDEMPOTENCY_STREAM_SCHEMA),
 )
 
 

@@ -185,7 +185,7 @@ class UnitOfWork:
         if not events:
             return []
         if self.claim is None and (claim := idempotency.current()) is not None:
-            await idempotency.claim_in(self.conn, claim)  # commits with these events
+            await idempotency.claim_in(self.conn, claim, stream_id)  # commits with these events
             self.claim = claim
         version = (
             expected_version
