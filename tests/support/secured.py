@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,93 @@ class SecuredBroker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
+
+
+# -- PostgreSQL: TLS only, SCRAM passwords only ---------------------------------------------
+
+
+def pg_bindir() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else None
+
+
+def pg_missing_parts() -> str | None:
+    """Why a secured PostgreSQL cannot run here, or None."""
+    if pg_bindir() is None:
+        return "no PostgreSQL server binaries under /usr/lib/postgresql"
+    if shutil.which("openssl") is None:
+        return "no openssl"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "no runuser to run PostgreSQL as the postgres user"
+    return None
+
+
+class SecuredPostgres:
+    """A throwaway cluster that accepts only TLS connections with a SCRAM password
+    (`hostssl ... scram-sha-256`, nothing else in pg_hba.conf)."""
+
+    def __init__(self, certificates: Certificates, user: str, password: str):
+        # Under /tmp, not pytest's root-only temp dir: the postgres user must enter it.
+        self.directory = Path(tempfile.mkdtemp(prefix="repairline-pg-tls-"))
+        self.certificates = certificates
+        self.user, self.password = user, password
+        self.port = free_port()
+        self.data = self.directory / "data"
+        bindir = pg_bindir()
+        assert bindir is not None
+        self.bindir = bindir
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}"
+
+    def _as_owner(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        command = [str(a) for a in args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=True, capture_output=True, text=True,
+                              cwd=self.directory)  # fmt: skip
+
+    def start(self) -> SecuredPostgres:
+        tls = self.directory / "tls"
+        tls.mkdir()
+        shutil.copy(self.certificates.ca, tls / "ca.crt")
+        pem = self.certificates.server_pem
+        shutil.copy(pem.with_name("server.crt"), tls / "server.crt")
+        shutil.copy(pem.with_name("server.key"), tls / "server.key")
+        (tls / "server.key").chmod(0o600)
+        pwfile = self.directory / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+            for path in self.directory.rglob("*"):
+                shutil.chown(path, "postgres")
+        self._as_owner(self.bindir / "initdb", "-D", self.data, "-U", self.user,
+                       "--auth=scram-sha-256", f"--pwfile={pwfile}", "--no-locale",
+                       "--encoding=UTF8", "--no-sync")  # fmt: skip
+        pwfile.unlink()
+        (self.data / "pg_hba.conf").write_text(
+            f"hostssl all {self.user} 127.0.0.1/32 scram-sha-256\n"
+        )
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                f"unix_socket_directories = '{self.directory}'\n"
+                f"ssl = on\nssl_cert_file = '{tls / 'server.crt'}'\n"
+                f"ssl_key_file = '{tls / 'server.key'}'\n"
+                "password_encryption = 'scram-sha-256'\nmax_connections = 60\n"
+                "shared_buffers = 32MB\nfsync = off\nsynchronous_commit = off\n"
+            )
+        self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-l",
+                       self.directory / "postgresql.log", "-w", "-t", "60", "start")  # fmt: skip
+        return self
+
+    def log(self) -> str:
+        path = self.directory / "postgresql.log"
+        return path.read_text()[-3000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-m", "immediate", "-w",
+                           "stop")  # fmt: skip
+        shutil.rmtree(self.directory, ignore_errors=True)
