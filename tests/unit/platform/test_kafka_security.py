@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import socket
 import ssl
 import subprocess
 from pathlib import Path
@@ -15,7 +16,13 @@ from faststream.kafka.security import parse_security
 
 from deploy import manifests
 from repairline_contracts.topics import CONTEXT_TOPICS, DEAD_LETTER
-from repairline_platform.kafka import KafkaSettingsError, broker_security, security_options
+from repairline_platform.kafka import (
+    KafkaRefusedError,
+    KafkaSettingsError,
+    broker_security,
+    ensure_topics,
+    security_options,
+)
 from repairline_platform.settings import ServiceSettings
 from tests.support.system import declared_handlers, spec_of
 
@@ -218,3 +225,11 @@ def rendered_overlays() -> list[tuple[Path, list[dict]]]:
 def _named(resources: list[dict], kind: str, name: str) -> dict | None:
     found = [r for r in resources if r["kind"] == kind and r["metadata"]["name"] == name]
     return found[0] if found else None
+
+
+async def test_a_broker_that_cannot_be_reached_stops_the_start_with_the_address() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: refused
+        with pytest.raises(KafkaRefusedError, match=rf"Kafka at {closed} \(PLAINTEXT\) refused"):
+            await ensure_topics(closed, ["repairline.intake.events"], partitions=1, replication=1)
