@@ -120,10 +120,12 @@ class Runtime:
             policy_pack=self.pack.id,
             policy_version=str(self.pack.version),
         )
-        await db.ensure_database(self.settings.pg_dsn, self.database)
+        pg = db.connect_options(self.settings)  # bad PostgreSQL settings stop the start here
+        await db.ensure_database(self.settings.pg_dsn, self.database, **pg)
         self.pool = await db.create_pool(
             self.settings.dsn_for(f"repairline_{self.spec.name}"),
             max_size=self.settings.pg_pool_size,
+            **pg,
         )
         async with self.pool.acquire() as conn:
             applied = await db.migrate(conn, self.spec.migrations)
@@ -197,7 +199,9 @@ class Runtime:
         while True:
             try:
                 if listener is None or listener.is_closed():
-                    listener = await asyncpg.connect(self.settings.dsn_for(self.database))
+                    listener = await asyncpg.connect(
+                        self.settings.dsn_for(self.database), **db.connect_options(self.settings)
+                    )
                     await listener.add_listener(CLOCK_CHANNEL, moved)
                 offset_us = await self.pool.fetchval(
                     "select offset_us from clock_state where id = 1"

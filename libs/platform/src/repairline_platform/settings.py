@@ -36,11 +36,38 @@ class KafkaSettings(BaseSettings):
     kafka_key_file: Path | None = Field(default=None, description="The client certificate's key.")
 
 
-class ServiceSettings(KafkaSettings):
+class PgSettings(BaseSettings):
+    """How a client reaches PostgreSQL: every service, `replay` and the operators' commands
+    read these; `repairline_platform.db.connect_options` turns them into asyncpg's."""
+
+    model_config = SettingsConfigDict(env_prefix="REPAIRLINE_", extra="ignore")
+
     pg_dsn: str = Field(
         default="postgresql://repairline@127.0.0.1:15432",
         description="PostgreSQL server DSN without database; each service appends its own.",
     )
+    pg_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] | None = Field(
+        default=None,
+        description="TLS to PostgreSQL, as libpq's sslmode; unset: the DSN's (else prefer).",
+    )
+    pg_ca_file: Path | None = Field(
+        default=None, description="CA certificate(s) the server's certificate is checked with."
+    )
+    pg_cert_file: Path | None = Field(
+        default=None, description="Client certificate, for TLS client authentication."
+    )
+    pg_key_file: Path | None = Field(default=None, description="The client certificate's key.")
+    pg_password: SecretStr | None = Field(
+        default=None, description="The database user's password, from a Secret."
+    )
+    pg_password_file: Path | None = Field(
+        default=None,
+        description="A file holding the password (a mounted Secret), read at each new"
+        " connection so a rotated password needs no restart.",
+    )
+
+
+class ServiceSettings(KafkaSettings, PgSettings):
     database: str | None = Field(default=None, description="Database name; default per service.")
     pg_pool_size: int = Field(
         default=24,
