@@ -6,7 +6,7 @@ sequence number with the next offset of every partition. A run that
 stops between the two leaves files of a sequence the state does not know: the next
 run deletes them before it starts, so no row is ever written twice.
 
-    <out>/<dataset>/month=2026-11/part-00000007.parquet
+    <out>/<dataset>/month=2026-11/part-00000007-0.parquet   (flush 7, worker 0)
     <out>/_unreadable/month=.../part-...parquet   (position and reason, never content)
     <out>/_export_state.json
 """
@@ -27,7 +27,7 @@ from repairline_ops.decode import Decoded, months
 
 STATE_FILE = "_export_state.json"
 UNREADABLE = "_unreadable"
-_PART = re.compile(r"part-(\d{8})\.parquet$")
+_PART = re.compile(r"part-(\d{8})(?:-\d+)?\.parquet$")
 _UNREADABLE_SCHEMA = pa.schema(
     [
         ("kafka_topic", pa.string()),
@@ -101,8 +101,11 @@ class ParquetSink:
         os.replace(tmp, self.out / STATE_FILE)
 
 
-def write_files(out: Path, seq: int, decoded: Decoded, compression: str) -> dict[str, int]:
-    """Write one flush's rows, a file per dataset and month; rows written per dataset."""
+def write_files(
+    out: Path, seq: int, decoded: Decoded, compression: str, *, writer: int = 0
+) -> dict[str, int]:
+    """Write one flush's rows, a file per dataset and month; rows written per dataset.
+    Each worker (`writer`) writes its own files, so two never write the same one."""
     tables = dict(decoded.tables)
     if decoded.unreadable:
         tables[UNREADABLE] = _unreadable_table(decoded)
@@ -110,7 +113,8 @@ def write_files(out: Path, seq: int, decoded: Decoded, compression: str) -> dict
     for dataset, table in tables.items():
         by_month = {"unknown": table} if dataset == UNREADABLE else months(table)
         for month, part in by_month.items():
-            _write(out / dataset / f"month={month}" / f"part-{seq:08d}.parquet", part, compression)
+            name = f"part-{seq:08d}-{writer}.parquet"
+            _write(out / dataset / f"month={month}" / name, part, compression)
         rows[dataset] = table.num_rows
     return rows
 
