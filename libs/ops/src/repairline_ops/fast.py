@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -31,6 +31,8 @@ from repairline_ops.columns import ENVELOPE, EventColumns, columns_for
 
 _BOUNDS = {Ge: "ge", Gt: "gt", Le: "le", Lt: "lt", MinLen: "min_length", MaxLen: "max_length"}
 _SCALARS = (str, int, float, bool, datetime, date)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 # the envelope's attributes before `data`, in the columns' order (`type` is the tag)
 _ATTRIBUTES = tuple(name for name, _ in ENVELOPE if name != "type")
@@ -177,7 +179,7 @@ class Columns:
         n = len(rows)
         values: list[Any] = [*attrs[:-2]]  # traceparent is not a column
         values.insert(3, [cols.event_type] * n)
-        arrays = [pa.array(v, t) for v, t in zip(values, self.envelope_types, strict=True)]
+        arrays = [_array(v, t) for v, t in zip(values, self.envelope_types, strict=True)]
         arrays += [
             pa.array(places[0], pa.string()),
             pa.array(places[1], pa.int32()),
@@ -191,7 +193,7 @@ class Columns:
         return pa.Table.from_arrays(arrays, names=self.names)
 
 
-def _array(values: list[Any], type_: pa.DataType) -> pa.Array:
+def _array(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
     """An Arrow array of decoded values, structs and lists of structs included."""
     if pa.types.is_struct(type_):
         mask = [v is None for v in values]
@@ -217,4 +219,15 @@ def _array(values: list[Any], type_: pa.DataType) -> pa.Array:
             type=type_,
             mask=pa.array(mask, pa.bool_()) if any(mask) else None,
         )
+    if pa.types.is_timestamp(type_):
+        return _times(values, type_)
     return pa.array(values, type_)
+
+
+def _times(values: Sequence[datetime | None], type_: pa.DataType) -> pa.Array:
+    """Times as microseconds since the epoch: faster than Arrow asking each time's zone."""
+    try:
+        micros = [None if v is None else (v - _EPOCH) // _MICROSECOND for v in values]
+    except TypeError:  # a time without a zone among them: Arrow takes it as UTC
+        return pa.array(values, type_)
+    return pa.array(micros, pa.int64()).cast(type_)

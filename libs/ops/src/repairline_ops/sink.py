@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from repairline_ops.decode import Decoded, months
 
 STATE_FILE = "_export_state.json"
 UNREADABLE = "_unreadable"
+_WRITERS = 4  # threads writing one flush's files
 _PART = re.compile(r"part-(\d{8})(?:-\d+)?\.parquet$")
 _UNREADABLE_SCHEMA = pa.schema(
     [
@@ -110,12 +112,16 @@ def write_files(
     if decoded.unreadable:
         tables[UNREADABLE] = _unreadable_table(decoded)
     rows: dict[str, int] = {}
+    files: list[tuple[Path, pa.Table]] = []
     for dataset, table in tables.items():
         by_month = {"unknown": table} if dataset == UNREADABLE else months(table)
         for month, part in by_month.items():
             name = f"part-{seq:08d}-{writer}.parquet"
-            _write(out / dataset / f"month={month}" / name, part, compression)
+            files.append((out / dataset / f"month={month}" / name, part))
         rows[dataset] = table.num_rows
+    # a file's fsync mostly waits for the disk: several at once wait together
+    with ThreadPoolExecutor(_WRITERS) as threads:
+        list(threads.map(lambda f: _write(f[0], f[1], compression), files))
     return rows
 
 
