@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -71,11 +70,6 @@ class _Taken:
 
 def _start(setup: FlushSetup, worker: int) -> None:
     global _decoder, _setup, _worker
-    if multiprocessing.parent_process() is not None:
-        # pyarrow imports pandas, when it is installed, in a process that first turns
-        # Python values into an array, only to ask whether they are pandas objects:
-        # seconds of start-up for nothing, in a worker that never holds one
-        sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
     _setup, _worker = setup, worker
     _decoder = Decoder(Hasher(setup.hash_key) if setup.hash_key is not None else None)
 
@@ -119,9 +113,11 @@ def workers(setup: FlushSetup, count: int) -> Iterator[list[Executor]]:
             yield [thread]
         return
     # forked from a server that imported the decoding code once, not from this process
-    # (which runs an event loop and threads)
+    # (which runs an event loop and threads); pyarrow imports pandas, when it is
+    # installed, in every process that turns Python values into arrays: the server
+    # imports it once for all the workers
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, "pandas"])
     with ExitStack() as stack:
         pools: list[Executor] = [
             stack.enter_context(
