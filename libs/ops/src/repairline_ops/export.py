@@ -296,11 +296,7 @@ class _Run:
         if not records:
             return
         worker = self.owner[tp]
-        pending.parts[worker].append(
-            PartitionBatch(
-                tp.topic, tp.partition, [r.offset for r in records], [r.value for r in records]
-            )
-        )
+        pending.parts[worker].append(PartitionBatch.of(tp.topic, tp.partition, records))
         pending.part_counts[worker] += len(records)
         pending.offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
         pending.count += len(records)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import time
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,12 +33,44 @@ from repairline_ops.sink import write_files
 
 
 class PartitionBatch(NamedTuple):
-    """Consecutive records of one partition, as the reader hands them over."""
+    """Consecutive records of one partition, as the reader hands them over: their
+    offsets, sizes and values each as one block of bytes, which passes to a worker
+    process as it is (a list of 20,000 values would be pickled one by one, by the
+    reading process, while it reads)."""
 
     topic: str
     partition: int
-    offsets: list[int]
-    values: list[bytes | None]
+    offsets: bytes  # int64 each
+    sizes: bytes  # int64 each; -1: no value (a tombstone)
+    values: bytes  # the values end to end
+
+    @classmethod
+    def of(cls, topic: str, partition: int, records: Sequence[Any]) -> PartitionBatch:
+        values = [r.value for r in records]
+        sizes = array("q", [-1 if v is None else len(v) for v in values])
+        return cls(
+            topic,
+            partition,
+            array("q", [r.offset for r in records]).tobytes(),
+            sizes.tobytes(),
+            b"".join(v for v in values if v is not None),
+        )
+
+    def records(self) -> tuple[str, int, list[int], list[bytes | None]]:
+        """(topic, partition, offsets, values), as the decoder takes them."""
+        sizes = array("q")
+        sizes.frombytes(self.sizes)
+        offsets = array("q")
+        offsets.frombytes(self.offsets)
+        values: list[bytes | None] = []
+        at = 0
+        for size in sizes:
+            if size < 0:
+                values.append(None)
+                continue
+            values.append(self.values[at : at + size])
+            at += size
+        return self.topic, self.partition, offsets.tolist(), values
 
 
 @dataclass(frozen=True)
@@ -80,7 +113,7 @@ def take_part(seq: int, batches: list[PartitionBatch]) -> None:
     started = time.process_time()
     gc.disable()  # a part makes many short-lived objects and no cycles
     try:
-        decoded = _decoder.decode_batches(batches)
+        decoded = _decoder.decode_batches(b.records() for b in batches)
     finally:
         gc.enable()
     if _setup.since is not None:
