@@ -142,6 +142,11 @@ class RepairRequested(Event):
     key_account_id: str | None = Field(default=None, description="DSP-13: the key account.")
     job_kind: str = Field(default="repair", description="`repair` or `installation` (DSP-12).")
     dealer: DealerFacts | None = Field(default=None, description="INT-4: the dealer, if any.")
+    customer_id: str | None = Field(
+        default=None,
+        description="The customer's app or web account that filed the request, if it was"
+        " filed there; that account sees the tickets it filed.",
+    )
 
 
 class RepairRequestRefused(Event):
