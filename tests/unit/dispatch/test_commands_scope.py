@@ -43,17 +43,23 @@ async def test_engineer_arrives_reports_parts_and_completes_his_own_job():
 )
 async def test_engineer_cannot_act_on_another_engineers_job_404(act):
     w = await assigned(world())
-    with bound("c", "http:c"), bound_principal(engineer_only("eng-2")):
-        with pytest.raises(NotFound, match="no dispatch ticket t1"):
-            await act(w.ctx)
+    with (
+        bound("c", "http:c"),
+        bound_principal(engineer_only("eng-2")),
+        pytest.raises(NotFound, match="no dispatch ticket t1"),
+    ):
+        await act(w.ctx)
     assert types(w) == ["EngineerAssigned"]
 
 
 async def test_dispatcher_of_cn_north_cannot_act_on_a_cn_east_visit_404():
     w = await assigned(world())
-    with bound("c", "http:c"), bound_principal(dispatcher_of("cn-north")):
-        with pytest.raises(NotFound, match="no dispatch ticket t1"):
-            await commands.arrive(visit.Arrive("t1"), w.ctx)
+    with (
+        bound("c", "http:c"),
+        bound_principal(dispatcher_of("cn-north")),
+        pytest.raises(NotFound, match="no dispatch ticket t1"),
+    ):
+        await commands.arrive(visit.Arrive("t1"), w.ctx)
     with bound("c", "http:c"), bound_principal(dispatcher_of("cn-east")):
         await commands.arrive(visit.Arrive("t1"), w.ctx)
     assert types(w) == ["EngineerAssigned", "ArrivedOnSite"]

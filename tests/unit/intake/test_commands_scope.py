@@ -46,9 +46,11 @@ async def test_agent_of_cn_north_cannot_act_on_a_cn_east_ticket_404():
     w = World()
     result = await w.request()  # cn-east, filed by the system
     cancel = ticket.CancelTicket(result.stream_id, reason="duplicate")
-    with bound_principal(caller("agent", ("cn-north",))):
-        with pytest.raises(NotFound, match=f"no ticket {result.stream_id}"):
-            await commands.cancel_ticket(cancel, w.intake)
+    with (
+        bound_principal(caller("agent", ("cn-north",))),
+        pytest.raises(NotFound, match=f"no ticket {result.stream_id}"),
+    ):
+        await commands.cancel_ticket(cancel, w.intake)
     with bound_principal(caller("agent", ("cn-east",))):
         await commands.cancel_ticket(cancel, w.intake)
 

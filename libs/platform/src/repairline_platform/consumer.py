@@ -706,11 +706,17 @@ def dead_letter_notice(row: Any, source: str, now: datetime) -> tuple[bytes | No
             "consumer": row["consumer"],
             "error": row["error"],
             "size_bytes": row["size_bytes"],
-            "payload_text": value[:EXCERPT_BYTES].decode("utf-8", "replace"),
+            "payload_text": _excerpt(value),
             "payload_truncated": len(value) > EXCERPT_BYTES,
         },
     }
     return key, json.dumps(body).encode()
+
+
+def _excerpt(value: bytes) -> str:
+    """The start of a dead-lettered record, its customer's phone, address and name
+    blanked out (the full record stays in the consumer's `dead_letters` table)."""
+    return scrubbed(value[:EXCERPT_BYTES].decode("utf-8", "replace"), personal_values(value))
 
 
 async def wait_backoff(health: ConsumerHealth, exc: BaseException) -> None:
