@@ -8,6 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from repairline_billing.domain import yuan
+from repairline_platform import access
+from repairline_platform.access import Owners
 from repairline_platform.reads import Db, fetch_one
 from repairline_platform.reads import json_value as _j
 from repairline_rules.refusals import NotFound
@@ -204,18 +206,33 @@ def statement_csv(statement: dict[str, Any]) -> str:
 async def charge(db: Db, ticket_id: str) -> dict[str, Any]:
     """The invoice of a completed repair, itemised, with the rules that decided it."""
     missing = f"no charge assessed for ticket {ticket_id}"
-    query = "select * from charges where ticket_id = $1"
-    return _charge(await fetch_one(db, missing, query, ticket_id))
+    query = f"select c.*, t.region from charges c {_TICKET} where c.ticket_id = $1"
+    row = await fetch_one(db, missing, query, ticket_id)
+    access.check(missing, row["region"])
+    return _charge(row)
+
+
+# a billing row's ticket, for its region
+_TICKET = "left join billing_tickets t using (ticket_id)"
 
 
 async def quotes(db: Db, ticket_id: str) -> list[dict[str, Any]]:
-    rows = await db.fetch("select * from quotes where ticket_id = $1 order by issued_at", ticket_id)
+    """The ticket's quotes; none for a ticket outside the caller's regions."""
+    scope = access.sql_filter(2, region="t.region")
+    rows = await db.fetch(
+        f"select q.* from quotes q {_TICKET} where q.ticket_id = $1{scope.sql}"
+        " order by q.issued_at",
+        ticket_id,
+        *scope.args,
+    )
     return [_quote(r) for r in rows]
 
 
 async def quote(db: Db, quote_id: str) -> dict[str, Any]:
-    query = "select * from quotes where quote_id = $1"
-    return _quote(await fetch_one(db, f"no quote {quote_id}", query, quote_id))
+    query = f"select q.*, t.region from quotes q {_TICKET} where q.quote_id = $1"
+    row = await fetch_one(db, f"no quote {quote_id}", query, quote_id)
+    access.check(f"no quote {quote_id}", row["region"])
+    return _quote(row)
 
 
 # -- the penalty ledger (PEN-1..7, FEE-5) --------------------------------------------------
@@ -229,22 +246,27 @@ async def penalties(
     ticket_id: str | None = None,
     rule_id: str | None = None,
 ) -> list[dict[str, Any]]:
+    """The penalties of the caller's regions (an engineer's own), oldest offence first."""
+    scope = access.sql_filter(5, region="t.region", engineer="p.engineer_id")
     rows = await db.fetch(
-        "select * from penalties where ($1::text is null or engineer_id = $1)"
-        " and ($2::text is null or outlet_id = $2) and ($3::text is null or ticket_id = $3)"
-        " and ($4::text is null or $4 = any(rule_ids))"
-        " order by offence_at, penalty_id",
+        f"select p.* from penalties p {_TICKET} where ($1::text is null or p.engineer_id = $1)"
+        " and ($2::text is null or p.outlet_id = $2) and ($3::text is null or p.ticket_id = $3)"
+        f" and ($4::text is null or $4 = any(p.rule_ids)){scope.sql}"
+        " order by p.offence_at, p.penalty_id",
         engineer_id,
         outlet_id,
         ticket_id,
         rule_id,
+        *scope.args,
     )
     return [_penalty(r) for r in rows]
 
 
 async def penalty(db: Db, penalty_id: str) -> dict[str, Any]:
-    query = "select * from penalties where penalty_id = $1"
-    return _penalty(await fetch_one(db, f"no penalty {penalty_id}", query, penalty_id))
+    query = f"select p.*, t.region from penalties p {_TICKET} where p.penalty_id = $1"
+    row = await fetch_one(db, f"no penalty {penalty_id}", query, penalty_id)
+    access.check(f"no penalty {penalty_id}", row["region"], Owners(engineer_id=row["engineer_id"]))
+    return _penalty(row)
 
 
 LEDGER_KEYS = ("engineer_id", "outlet_id")
@@ -253,8 +275,12 @@ LEDGER_KEYS = ("engineer_id", "outlet_id")
 async def ledger(db: Db, column: str, key: str) -> dict[str, Any]:
     """The penalties of an engineer or an outlet, standing and voided, with escalations."""
     assert column in LEDGER_KEYS
+    scope = access.sql_filter(2, region="t.region", engineer="p.engineer_id")
     rows = await db.fetch(
-        f"select * from penalties where {column} = $1 order by offence_at, penalty_id", key
+        f"select p.* from penalties p {_TICKET} where p.{column} = $1{scope.sql}"
+        " order by p.offence_at, p.penalty_id",
+        key,
+        *scope.args,
     )
     entries = [_penalty(r) for r in rows]
     standing = [e for e in entries if e["status"] != "voided"]
@@ -285,9 +311,12 @@ REFUND_FIELDS = (
 
 
 async def refunds(db: Db, ticket_id: str | None) -> list[dict[str, Any]]:
+    scope = access.sql_filter(2, region="t.region")
     rows = await db.fetch(
-        "select * from refunds where ($1::text is null or ticket_id = $1) order by refunded_at",
+        f"select r.* from refunds r {_TICKET} where ($1::text is null or r.ticket_id = $1)"
+        f"{scope.sql} order by r.refunded_at",
         ticket_id,
+        *scope.args,
     )
     return [
         {
@@ -304,11 +333,13 @@ async def refunds(db: Db, ticket_id: str | None) -> list[dict[str, Any]]:
 
 
 async def outlets(db: Db) -> list[dict[str, Any]]:
+    scope = access.sql_filter(1, region="o.region")
     rows = await db.fetch(
         "select o.*, coalesce(array_agg(e.engineer_id order by e.engineer_id)"
         " filter (where e.engineer_id is not null), '{}') as engineer_ids"
         " from outlets o left join engineer_outlets e using (outlet_id)"
-        " group by o.outlet_id order by o.outlet_id"
+        f" where true{scope.sql} group by o.outlet_id order by o.outlet_id",
+        *scope.args,
     )
     return [
         {
