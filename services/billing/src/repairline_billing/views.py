@@ -10,6 +10,7 @@ from typing import Any
 from repairline_billing.domain import yuan
 from repairline_platform import access
 from repairline_platform.access import Owners
+from repairline_platform.auth import current_principal
 from repairline_platform.reads import Db, fetch_one
 from repairline_platform.reads import json_value as _j
 from repairline_rules.refusals import NotFound
@@ -354,8 +355,13 @@ async def outlets(db: Db) -> list[dict[str, Any]]:
 
 async def statement(db: Db, outlet_id: str, period: str) -> dict[str, Any]:
     missing = f"no {period} statement for outlet {outlet_id}"
-    query = "select * from settlements where outlet_id = $1 and period = $2"
-    return _statement(await fetch_one(db, missing, query, outlet_id, period))
+    query = (
+        "select s.*, o.region from settlements s left join outlets o using (outlet_id)"
+        " where s.outlet_id = $1 and s.period = $2"
+    )
+    row = await fetch_one(db, missing, query, outlet_id, period)
+    access.check(missing, row["region"])
+    return _statement(row)
 
 
 # -- trips (FEE-7) and assessments (PEN-8) -------------------------------------------------
@@ -372,7 +378,21 @@ TRIP_FIELDS = (
 )
 
 
+async def _sees_engineer(db: Db, engineer_id: str) -> bool:
+    """Whether the caller may see the engineer's records: the region of his outlet, his
+    own when an engineer reads them."""
+    region = await db.fetchval(
+        "select o.region from engineer_outlets e join outlets o using (outlet_id)"
+        " where e.engineer_id = $1",
+        engineer_id,
+    )
+    return access.admits(current_principal(), region, Owners(engineer_id=engineer_id))
+
+
 async def trips(db: Db, engineer_id: str) -> list[dict[str, Any]]:
+    """FEE-7: the engineer's trips; none for an engineer outside the caller's scope."""
+    if not await _sees_engineer(db, engineer_id):
+        return []
     rows = await db.fetch(
         "select * from trips where engineer_id = $1 order by departed_at", engineer_id
     )
@@ -388,12 +408,17 @@ async def trips(db: Db, engineer_id: str) -> list[dict[str, Any]]:
 
 
 async def assessments(db: Db, engineer_id: str, period: str | None) -> list[dict[str, Any]]:
-    """PEN-8: the engineer's assessment of `period` (all months without it)."""
-    rows = await db.fetch(
-        "select * from assessments where engineer_id = $1"
-        " and ($2::text is null or period = $2) order by period",
-        engineer_id,
-        period,
+    """PEN-8: the engineer's assessment of `period` (all months without it); none for an
+    engineer outside the caller's scope."""
+    rows = (
+        []
+        if not await _sees_engineer(db, engineer_id)
+        else await db.fetch(
+            "select * from assessments where engineer_id = $1"
+            " and ($2::text is null or period = $2) order by period",
+            engineer_id,
+            period,
+        )
     )
     found = [_assessment(r) for r in rows]
     if period is not None and not found:
