@@ -156,3 +156,9 @@ def test_error_texts_lose_the_records_personal_values_and_phone_numbers():
     assert "Test Customer" not in cleaned
     assert cleaned.startswith("handler failed: DataError:")
     assert personal.scrubbed("offset 12 on 2026-12-05") == "offset 12 on 2026-12-05"
+
+
+def test_a_dealer_bound_without_the_routes_grant_is_still_limited_to_its_own_tickets():
+    unacted = Principal("dl", frozenset({"dealer"}), dealer_id="dl-1")
+    assert not access.admits(unacted, "cn-east", Owners(dealer_id="dl-2"))
+    assert access.admits(unacted, "cn-east", Owners(dealer_id="dl-1"))

@@ -4,8 +4,9 @@ a customer's personal fields are shown to him.
 - Region scope: a record of a region outside the caller's `regions` (when he has any)
   does not exist for him: reads and commands answer 404 (`NotFound`), lists leave it out.
 - Own records: a call let in only by `engineer`, `dealer` or `customer` (see
-  `Principal.limited_to_own`) reaches the jobs assigned to that engineer, the tickets
-  that dealer brought, the tickets that customer filed; anything else is a 404 too.
+  `Principal.limited_to_own`; all his roles where the edge named none) reaches the jobs
+  assigned to that engineer, the tickets that dealer brought, the tickets that customer
+  filed; anything else is a 404 too.
 - Personal data: `disclosure` says whether the caller sees a customer's phone, address
   and name in full, masked, or pseudonymised (analysts).
 
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from repairline_platform.auth import Principal, current_principal
+from repairline_platform.auth import OWN_ONLY, Principal, current_principal
 from repairline_platform.personal import Disclosure
 from repairline_rules.refusals import NotFound
 
@@ -46,16 +47,27 @@ def _claim(p: Principal, role: str) -> str | None:
     return getattr(p, f"{role}_id")
 
 
+def _acting(p: Principal) -> frozenset[str]:
+    """The roles the call is served under: those granting the route, or, where nothing
+    said which (a principal bound without `acting`), all of the caller's roles."""
+    return p.acting_as or p.roles
+
+
+def _own_only(p: Principal) -> bool:
+    acting = _acting(p)
+    return bool(acting) and acting <= OWN_ONLY
+
+
 def admits(p: Principal, region: str | None, owners: Owners = Owners()) -> bool:
     """Whether `p` may see a record of `region` belonging to `owners`."""
     if not p.in_region(region):
         return False
-    if not p.limited_to_own:
+    if not _own_only(p):
         return True
     return any(
         _claim(p, role) is not None and _claim(p, role) == owners.get(role)
         for role in OWNER_ROLES
-        if role in p.acting_as
+        if role in _acting(p)
     )
 
 
@@ -117,11 +129,11 @@ def sql_filter(
     if p.regions and region is not None:
         args.append(sorted(p.regions))
         parts.append(f"{region} = any(${first_arg + len(args) - 1}::text[])")
-    if p.limited_to_own:
+    if _own_only(p):
         own = []
         columns = {"engineer": engineer, "dealer": dealer, "customer": customer}
         for role in OWNER_ROLES:
-            if role in p.acting_as and columns[role] and _claim(p, role) is not None:
+            if role in _acting(p) and columns[role] and _claim(p, role) is not None:
                 args.append(_claim(p, role))
                 own.append(f"{columns[role]} = ${first_arg + len(args) - 1}")
         parts.append("(" + " or ".join(own) + ")" if own else "false")
@@ -146,7 +158,7 @@ SEES_CONTACT = frozenset({"agent", "dispatcher", "quality", "dealer", "customer"
 def disclosure(*, engineer_on_open_job: bool = False, p: Principal | None = None) -> Disclosure:
     """How the bound caller is shown a customer's personal fields on this record."""
     p = p or current_principal()
-    acting = p.acting_as or p.roles
+    acting = _acting(p)
     if acting & SEES_CONTACT:
         return Disclosure.CLEAR
     if engineer_on_open_job and "engineer" in acting:
