@@ -41,7 +41,7 @@ from repairline_billing.domain.trip import GrantTrip
 from repairline_billing.store import ParkedCompletion, ParkedOvercharge, PgStore, Position, Store
 from repairline_contracts.base import Event
 from repairline_contracts.billing import PenaltyAssessed
-from repairline_platform import access
+from repairline_platform import visibility
 from repairline_platform.commands import (
     CommandResult,
     CommandUnit,
@@ -120,7 +120,7 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
     if ticket is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
     facts, region = ticket
-    access.check(f"billing has no ticket {cmd.ticket_id} yet", region)
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     pricing = await reads.pricing(facts, billing.pack)
     return await _run_any(
         uow,
@@ -136,7 +136,7 @@ async def answer_quote(
 ) -> CommandResult:
     """FEE-4: the customer accepts (work may start) or refuses (no work, no charge)."""
     region = await billing.reads(uow).region(cmd.ticket_id)
-    access.check(f"no billing account of ticket {cmd.ticket_id}", region)
+    visibility.check(f"no billing account of ticket {cmd.ticket_id}", region)
     return await run(
         uow,
         ACCOUNT,
@@ -154,7 +154,7 @@ async def file_on_ticket(
     region = await billing.reads(uow).region(cmd.ticket_id)
     if region is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
-    access.check(f"billing has no ticket {cmd.ticket_id} yet", region)
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     return await _run_any(
         uow,
         ACCOUNT,
@@ -209,7 +209,7 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
         await reads.park_completion(parked)
         return None
     facts, region = ticket
-    access.check(f"billing has no ticket {cmd.ticket_id} yet", region)
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     pricing = await reads.pricing(facts, billing.pack)
     result = await _run_any(
         uow,
@@ -404,7 +404,7 @@ async def rule_on_penalty(
 
     async def decide(state: penalty.PenaltyState, u: Any) -> list[Event]:
         region = await reads.region(state.ticket_id) if state else None
-        access.check(f"no penalty {stream}", region)
+        visibility.check(f"no penalty {stream}", region)
         return penalty.decide(state, cmd, now=u.now())
 
     return await run(uow, PENALTY, stream, decide)

@@ -8,11 +8,11 @@ from datetime import date, datetime
 from typing import Any
 
 from repairline_billing.domain import yuan
-from repairline_platform import access
-from repairline_platform.access import Owners
+from repairline_platform import visibility
 from repairline_platform.auth import current_principal
 from repairline_platform.reads import Db, fetch_one
 from repairline_platform.reads import json_value as _j
+from repairline_platform.visibility import Owners
 from repairline_rules.refusals import NotFound
 
 
@@ -209,7 +209,7 @@ async def charge(db: Db, ticket_id: str) -> dict[str, Any]:
     missing = f"no charge assessed for ticket {ticket_id}"
     query = f"select c.*, t.region from charges c {_TICKET} where c.ticket_id = $1"
     row = await fetch_one(db, missing, query, ticket_id)
-    access.check(missing, row["region"])
+    visibility.check(missing, row["region"])
     return _charge(row)
 
 
@@ -219,7 +219,7 @@ _TICKET = "left join billing_tickets t using (ticket_id)"
 
 async def quotes(db: Db, ticket_id: str) -> list[dict[str, Any]]:
     """The ticket's quotes; none for a ticket outside the caller's regions."""
-    scope = access.sql_filter(2, region="t.region")
+    scope = visibility.sql_filter(2, region="t.region")
     rows = await db.fetch(
         f"select q.* from quotes q {_TICKET} where q.ticket_id = $1{scope.sql}"
         " order by q.issued_at",
@@ -232,7 +232,7 @@ async def quotes(db: Db, ticket_id: str) -> list[dict[str, Any]]:
 async def quote(db: Db, quote_id: str) -> dict[str, Any]:
     query = f"select q.*, t.region from quotes q {_TICKET} where q.quote_id = $1"
     row = await fetch_one(db, f"no quote {quote_id}", query, quote_id)
-    access.check(f"no quote {quote_id}", row["region"])
+    visibility.check(f"no quote {quote_id}", row["region"])
     return _quote(row)
 
 
@@ -248,7 +248,7 @@ async def penalties(
     rule_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """The penalties of the caller's regions (an engineer's own), oldest offence first."""
-    scope = access.sql_filter(5, region="t.region", engineer="p.engineer_id")
+    scope = visibility.sql_filter(5, region="t.region", engineer="p.engineer_id")
     rows = await db.fetch(
         f"select p.* from penalties p {_TICKET} where ($1::text is null or p.engineer_id = $1)"
         " and ($2::text is null or p.outlet_id = $2) and ($3::text is null or p.ticket_id = $3)"
@@ -266,7 +266,9 @@ async def penalties(
 async def penalty(db: Db, penalty_id: str) -> dict[str, Any]:
     query = f"select p.*, t.region from penalties p {_TICKET} where p.penalty_id = $1"
     row = await fetch_one(db, f"no penalty {penalty_id}", query, penalty_id)
-    access.check(f"no penalty {penalty_id}", row["region"], Owners(engineer_id=row["engineer_id"]))
+    visibility.check(
+        f"no penalty {penalty_id}", row["region"], Owners(engineer_id=row["engineer_id"])
+    )
     return _penalty(row)
 
 
@@ -276,7 +278,7 @@ LEDGER_KEYS = ("engineer_id", "outlet_id")
 async def ledger(db: Db, column: str, key: str) -> dict[str, Any]:
     """The penalties of an engineer or an outlet, standing and voided, with escalations."""
     assert column in LEDGER_KEYS
-    scope = access.sql_filter(2, region="t.region", engineer="p.engineer_id")
+    scope = visibility.sql_filter(2, region="t.region", engineer="p.engineer_id")
     rows = await db.fetch(
         f"select p.* from penalties p {_TICKET} where p.{column} = $1{scope.sql}"
         " order by p.offence_at, p.penalty_id",
@@ -312,7 +314,7 @@ REFUND_FIELDS = (
 
 
 async def refunds(db: Db, ticket_id: str | None) -> list[dict[str, Any]]:
-    scope = access.sql_filter(2, region="t.region")
+    scope = visibility.sql_filter(2, region="t.region")
     rows = await db.fetch(
         f"select r.* from refunds r {_TICKET} where ($1::text is null or r.ticket_id = $1)"
         f"{scope.sql} order by r.refunded_at",
@@ -334,7 +336,7 @@ async def refunds(db: Db, ticket_id: str | None) -> list[dict[str, Any]]:
 
 
 async def outlets(db: Db) -> list[dict[str, Any]]:
-    scope = access.sql_filter(1, region="o.region")
+    scope = visibility.sql_filter(1, region="o.region")
     rows = await db.fetch(
         "select o.*, coalesce(array_agg(e.engineer_id order by e.engineer_id)"
         " filter (where e.engineer_id is not null), '{}') as engineer_ids"
@@ -360,7 +362,7 @@ async def statement(db: Db, outlet_id: str, period: str) -> dict[str, Any]:
         " where s.outlet_id = $1 and s.period = $2"
     )
     row = await fetch_one(db, missing, query, outlet_id, period)
-    access.check(missing, row["region"])
+    visibility.check(missing, row["region"])
     return _statement(row)
 
 
@@ -386,7 +388,7 @@ async def _sees_engineer(db: Db, engineer_id: str) -> bool:
         " where e.engineer_id = $1",
         engineer_id,
     )
-    return access.admits(current_principal(), region, Owners(engineer_id=engineer_id))
+    return visibility.admits(current_principal(), region, Owners(engineer_id=engineer_id))
 
 
 async def trips(db: Db, engineer_id: str) -> list[dict[str, Any]]:

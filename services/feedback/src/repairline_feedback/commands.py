@@ -19,7 +19,7 @@ from repairline_contracts.base import Event, event_payload
 from repairline_contracts.feedback import CallbackAttempted, CallbackScheduled, ComplaintFiled
 from repairline_feedback.domain import complaint, followup, key_customer, sample
 from repairline_feedback.store import PostgresStore, Store
-from repairline_platform import access
+from repairline_platform import visibility
 from repairline_platform.commands import (
     CommandResult,
     CommandUnit,
@@ -147,7 +147,7 @@ async def record_callback(cmd: followup.RecordCallback, uow: Unit, needs: Needs)
     if ticket_id is None:
         raise NotFound(f"no callback {cmd.callback_id}")
     served = await needs.store.served(uow, ticket_id)
-    access.check(f"no callback {cmd.callback_id}", served.region if served else None)
+    visibility.check(f"no callback {cmd.callback_id}", served.region if served else None)
     case_id = f"CASE-{uuid.uuid4().hex[:12]}"
 
     def decide(state: followup.FollowUp, uow: Unit) -> list[Event]:
@@ -171,7 +171,7 @@ async def file_complaint(cmd: complaint.FileComplaint, uow: Unit, needs: Needs) 
     complaint_id = f"C-{uuid.uuid4().hex[:12]}"
     served = await needs.store.served(uow, cmd.ticket_id)
     if served is not None:  # a ticket served in another region is not the caller's
-        access.check(f"no ticket {cmd.ticket_id}", served.region)
+        visibility.check(f"no ticket {cmd.ticket_id}", served.region)
 
     def decide(_: None, uow: Unit) -> list[Event]:
         return complaint.decide_file(
@@ -204,7 +204,7 @@ async def _in_scope(
     the caller's regions."""
     filed = _complaint(state, complaint_id)
     served = await needs.store.served(uow, filed.filed.ticket_id)
-    access.check(f"no complaint {complaint_id}", served.region if served else None)
+    visibility.check(f"no complaint {complaint_id}", served.region if served else None)
     return filed
 
 

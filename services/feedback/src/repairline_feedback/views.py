@@ -9,11 +9,11 @@ from typing import Any
 
 from repairline_feedback.domain import percent
 from repairline_feedback.domain.sample import year_bounds
-from repairline_platform import access
-from repairline_platform.access import Owners
+from repairline_platform import visibility
 from repairline_platform.personal import disclosed
 from repairline_platform.reads import fetch_one
 from repairline_platform.reads import json_value as _j
+from repairline_platform.visibility import Owners
 from repairline_rules import surveys
 from repairline_rules.packs import PolicyPack
 
@@ -55,7 +55,7 @@ def _callback(r: Any) -> dict[str, Any]:
 
 async def callbacks(db: Any, status: str, ticket_id: str | None, limit: int) -> list[dict]:
     """Callbacks on the list (of the caller's regions), oldest due first."""
-    scope = access.sql_filter(4, region="s.region", engineer="c.engineer_id")
+    scope = visibility.sql_filter(4, region="s.region", engineer="c.engineer_id")
     rows = await db.fetch(
         "select c.* from callbacks c left join served s using (ticket_id)"
         " where ($1 = 'all' or c.status = $1) and ($2::text is null or c.ticket_id = $2)"
@@ -75,7 +75,7 @@ async def callback(db: Any, callback_id: str) -> dict[str, Any]:
     )
     missing = f"no callback {callback_id}"
     row = await fetch_one(db, missing, query, callback_id)
-    access.check(missing, row["region"], Owners(engineer_id=row["engineer_id"]))
+    visibility.check(missing, row["region"], Owners(engineer_id=row["engineer_id"]))
     return _callback(row)
 
 
@@ -111,9 +111,9 @@ async def morning_list(db: Any, pack: PolicyPack, day: date) -> dict[str, Any]:
     and the callbacks due by the end of the day."""
     start, end = local_day(day, pack.zone)
     week_start = start - timedelta(days=7)
-    served = access.sql_filter(3, region="s.region", engineer="s.engineer_id")
+    served = visibility.sql_filter(3, region="s.region", engineer="s.engineer_id")
     rows = await db.fetch(MORNING_LIST.format(scope=served.sql), week_start, start, *served.args)
-    scope = access.sql_filter(2, region="s.region", engineer="c.engineer_id")
+    scope = visibility.sql_filter(2, region="s.region", engineer="c.engineer_id")
     due = await db.fetch(
         "select c.* from callbacks c left join served s using (ticket_id)"
         f" where c.status in ('due', 'scheduled') and c.due_at < $1{scope.sql}"
@@ -121,7 +121,7 @@ async def morning_list(db: Any, pack: PolicyPack, day: date) -> dict[str, Any]:
         end,
         *scope.args,
     )
-    shown = access.disclosure()
+    shown = visibility.disclosure()
     calls = [disclosed(_answer(r, TO_CALL), TO_CALL_PERSONAL, shown) for r in rows]
     week = [r for r in rows if week_start <= r["completed_at"] < start]
     reached = sum(1 for r in week if r["reached"])
@@ -173,7 +173,7 @@ CASE = _fields("case_id ticket_id reason engineer_id outlet_id event_id requeste
 
 async def cases(db: Any, ticket_id: str | None) -> list[dict[str, Any]]:
     """FBK-5: dissatisfied cases that sent someone on site (of the caller's regions)."""
-    scope = access.sql_filter(2, region="s.region", engineer="c.engineer_id")
+    scope = visibility.sql_filter(2, region="s.region", engineer="c.engineer_id")
     rows = await db.fetch(
         "select c.* from cases c left join served s using (ticket_id)"
         f" where ($1::text is null or c.ticket_id = $1){scope.sql} order by c.requested_at",
@@ -209,7 +209,7 @@ def _complaint(r: Any) -> dict[str, Any]:
 
 
 async def complaints(db: Any, ticket_id: str | None, kind: str | None) -> list[dict[str, Any]]:
-    scope = access.sql_filter(3, region="s.region", engineer="p.engineer_id")
+    scope = visibility.sql_filter(3, region="s.region", engineer="p.engineer_id")
     rows = await db.fetch(
         "select p.* from complaints p left join served s using (ticket_id)"
         " where ($1::text is null or p.ticket_id = $1) and ($2::text is null or p.kind = $2)"
@@ -228,7 +228,7 @@ async def complaint(db: Any, complaint_id: str) -> dict[str, Any]:
     )
     missing = f"no complaint {complaint_id}"
     row = await fetch_one(db, missing, query, complaint_id)
-    access.check(missing, row["region"], Owners(engineer_id=row["engineer_id"]))
+    visibility.check(missing, row["region"], Owners(engineer_id=row["engineer_id"]))
     return _complaint(row)
 
 

@@ -18,11 +18,11 @@ from repairline_contracts.intake import DealerFacts, DuplicateReported
 from repairline_intake.domain import sales_record, ticket
 from repairline_intake.domain.ticket import IntakeTicket
 from repairline_intake.store import PostgresStore, Store
-from repairline_platform import access, commands
-from repairline_platform.access import Owners
+from repairline_platform import commands, visibility
 from repairline_platform.auth import current_principal
 from repairline_platform.commands import CommandResult, Stream
 from repairline_platform.logging import get_logger
+from repairline_platform.visibility import Owners
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import InvalidInput
 
@@ -212,5 +212,5 @@ async def _on_ticket(
     ticket_id: str,
     decide: Callable[[IntakeTicket, Any], Sequence[Event] | Any],
 ) -> CommandResult:
-    guarded = access.guarded(f"no ticket {ticket_id}", ticket_scope, decide)
+    guarded = visibility.guarded(f"no ticket {ticket_id}", ticket_scope, decide)
     return await commands.execute(intake.unit_of_work, TICKET, ticket_id, guarded)

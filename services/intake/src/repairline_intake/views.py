@@ -9,10 +9,10 @@ from typing import Any
 import asyncpg
 
 from repairline_intake.projections import TicketView
-from repairline_platform import access
-from repairline_platform.access import Owners
+from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
 from repairline_platform.personal import disclosed
+from repairline_platform.visibility import Owners
 from repairline_rules.refusals import NotFound
 
 # Columns of ticket_view that order its updates; not part of the answer.
@@ -80,12 +80,12 @@ def _check_scope(out: dict[str, Any]) -> None:
         dealer_id=facts.get("dealer_id"),
         customer_id=facts.get("customer_id"),
     )
-    access.check(f"no ticket {out['ticket_id']}", out["region"], owners)
+    visibility.check(f"no ticket {out['ticket_id']}", out["region"], owners)
 
 
 def _customer(out: dict[str, Any]) -> dict[str, Any]:
     """The customer's contact as the caller may see it: in full for those who need it
     (the engineer only while the job is his and open), masked or pseudonymised else."""
     contact = out["facts"].pop("contact", None) or dict.fromkeys(_CONTACT)
-    mine = access.admits_engineer(out["engineer_id"]) and out["status"] not in _JOB_OVER
-    return disclosed(contact, _CONTACT, access.disclosure(engineer_on_open_job=mine))
+    mine = visibility.admits_engineer(out["engineer_id"]) and out["status"] not in _JOB_OVER
+    return disclosed(contact, _CONTACT, visibility.disclosure(engineer_on_open_job=mine))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from repairline_platform import access, personal
-from repairline_platform.access import Owners
+from repairline_platform import personal, visibility
 from repairline_platform.auth import SYSTEM, Principal, bound_principal
 from repairline_platform.personal import Disclosure, Hasher, disclosed, mask_address, mask_phone
+from repairline_platform.visibility import Owners
 from repairline_rules.refusals import NotFound
 
 EVERY = frozenset({"agent", "dispatcher", "engineer", "dealer", "quality", "analyst"})
@@ -22,59 +22,59 @@ def caller(*roles: str, regions: tuple[str, ...] = (), **claims: str) -> Princip
 
 def test_a_dispatcher_of_cn_east_does_not_see_a_cn_north_record():
     east = caller("dispatcher", regions=("cn-east",))
-    assert access.admits(east, "cn-east")
-    assert not access.admits(east, "cn-north")
-    assert not access.admits(east, None)  # a record of no known region is not his
+    assert visibility.admits(east, "cn-east")
+    assert not visibility.admits(east, "cn-north")
+    assert not visibility.admits(east, None)  # a record of no known region is not his
 
 
 def test_a_head_office_role_without_regions_sees_every_region():
-    assert access.admits(caller("billing"), "cn-north")
-    assert access.admits(SYSTEM, "cn-north", Owners(engineer_id="eng-1"))
+    assert visibility.admits(caller("billing"), "cn-north")
+    assert visibility.admits(SYSTEM, "cn-north", Owners(engineer_id="eng-1"))
 
 
 def test_an_engineer_sees_only_the_jobs_assigned_to_him():
     eng = caller("engineer", regions=("cn-east",), engineer_id="eng-1")
-    assert access.admits(eng, "cn-east", Owners(engineer_id="eng-1"))
-    assert not access.admits(eng, "cn-east", Owners(engineer_id="eng-2"))
-    assert not access.admits(eng, "cn-east", Owners())  # unassigned
+    assert visibility.admits(eng, "cn-east", Owners(engineer_id="eng-1"))
+    assert not visibility.admits(eng, "cn-east", Owners(engineer_id="eng-2"))
+    assert not visibility.admits(eng, "cn-east", Owners())  # unassigned
 
 
 def test_an_engineer_who_is_also_dispatcher_is_scoped_by_region_only():
     both = caller("engineer", "dispatcher", regions=("cn-east",), engineer_id="eng-1")
-    assert access.admits(both, "cn-east", Owners(engineer_id="eng-2"))
+    assert visibility.admits(both, "cn-east", Owners(engineer_id="eng-2"))
 
 
 def test_a_dealer_and_a_customer_see_only_their_own_tickets():
     dealer = caller("dealer", dealer_id="dl-1")
     customer = caller("customer", customer_id="app-7")
-    assert access.admits(dealer, "cn-east", Owners(dealer_id="dl-1"))
-    assert not access.admits(dealer, "cn-east", Owners(dealer_id="dl-2"))
-    assert access.admits(customer, "cn-east", Owners(customer_id="app-7"))
-    assert not access.admits(customer, "cn-east", Owners(dealer_id="dl-1"))
+    assert visibility.admits(dealer, "cn-east", Owners(dealer_id="dl-1"))
+    assert not visibility.admits(dealer, "cn-east", Owners(dealer_id="dl-2"))
+    assert visibility.admits(customer, "cn-east", Owners(customer_id="app-7"))
+    assert not visibility.admits(customer, "cn-east", Owners(dealer_id="dl-1"))
 
 
 def test_an_own_records_role_without_its_claim_sees_nothing():
-    assert not access.admits(caller("dealer"), "cn-east", Owners(dealer_id=None))
+    assert not visibility.admits(caller("dealer"), "cn-east", Owners(dealer_id=None))
 
 
 def test_check_answers_the_text_of_a_missing_record_for_one_out_of_scope():
     with bound_principal(caller("dispatcher", regions=("cn-east",))):
         with pytest.raises(NotFound, match="no ticket T-1"):
-            access.check("no ticket T-1", "cn-north")
-        access.check("no ticket T-1", "cn-east")
+            visibility.check("no ticket T-1", "cn-north")
+        visibility.check("no ticket T-1", "cn-east")
 
 
 def test_the_list_filter_of_a_regional_engineer_names_both_columns_with_numbered_args():
     eng = caller("engineer", regions=("cn-east", "cn-south"), engineer_id="eng-1")
-    f = access.sql_filter(3, region="b.region", engineer="b.engineer_id", p=eng)
+    f = visibility.sql_filter(3, region="b.region", engineer="b.engineer_id", p=eng)
     assert f.sql == " and b.region = any($3::text[]) and (b.engineer_id = $4)"
     assert f.args == (["cn-east", "cn-south"], "eng-1")
 
 
 def test_the_list_filter_is_empty_for_head_office_and_false_for_an_unmatched_own_role():
-    assert access.sql_filter(1, p=caller("billing")) == access.Filter("", ())
+    assert visibility.sql_filter(1, p=caller("billing")) == visibility.Filter("", ())
     dealer = caller("dealer", dealer_id="dl-1")
-    assert access.sql_filter(1, engineer="engineer_id", p=dealer).sql == " and false"
+    assert visibility.sql_filter(1, engineer="engineer_id", p=dealer).sql == " and false"
 
 
 @pytest.mark.parametrize(
@@ -91,13 +91,13 @@ def test_the_list_filter_is_empty_for_head_office_and_false_for_an_unmatched_own
     ],
 )
 def test_disclosure_per_role(roles: tuple[str, ...], how: Disclosure):
-    assert access.disclosure(p=caller(*roles)) is how
+    assert visibility.disclosure(p=caller(*roles)) is how
 
 
 def test_an_engineer_sees_the_contact_of_his_open_job_only():
     eng = caller("engineer", engineer_id="eng-1")
-    assert access.disclosure(engineer_on_open_job=True, p=eng) is Disclosure.CLEAR
-    assert access.disclosure(engineer_on_open_job=False, p=eng) is Disclosure.MASKED
+    assert visibility.disclosure(engineer_on_open_job=True, p=eng) is Disclosure.CLEAR
+    assert visibility.disclosure(engineer_on_open_job=False, p=eng) is Disclosure.MASKED
 
 
 def test_phones_are_masked_to_their_first_three_and_last_four_digits():
@@ -160,5 +160,5 @@ def test_error_texts_lose_the_records_personal_values_and_phone_numbers():
 
 def test_a_dealer_bound_without_the_routes_grant_is_still_limited_to_its_own_tickets():
     unacted = Principal("dl", frozenset({"dealer"}), dealer_id="dl-1")
-    assert not access.admits(unacted, "cn-east", Owners(dealer_id="dl-2"))
-    assert access.admits(unacted, "cn-east", Owners(dealer_id="dl-1"))
+    assert not visibility.admits(unacted, "cn-east", Owners(dealer_id="dl-2"))
+    assert visibility.admits(unacted, "cn-east", Owners(dealer_id="dl-1"))
