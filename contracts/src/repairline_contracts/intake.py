@@ -149,6 +149,11 @@ class RepairRequested(Event):
         " charges the repair waits for it (FEE-1, INT-5, WAR-4). Absent on requests"
         " recorded before this field existed.",
     )
+    customer_id: str | None = Field(
+        default=None,
+        description="The customer's app or web account that filed the request, if it was"
+        " filed there; that account sees the tickets it filed.",
+    )
 
 
 class RepairRequestRefused(Event):

@@ -41,6 +41,7 @@ from repairline_billing.domain.trip import GrantTrip
 from repairline_billing.store import ParkedCompletion, ParkedOvercharge, PgStore, Position, Store
 from repairline_contracts.base import Event
 from repairline_contracts.billing import PenaltyAssessed
+from repairline_platform import visibility
 from repairline_platform.commands import (
     CommandResult,
     CommandUnit,
@@ -119,6 +120,7 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
     if ticket is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
     facts, region = ticket
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     pricing = await reads.pricing(facts, billing.pack)
     return await _run_any(
         uow,
@@ -134,6 +136,7 @@ async def answer_quote(
 ) -> CommandResult:
     """FEE-4: the customer accepts (work may start) or refuses (no work, no charge)."""
     region = await billing.reads(uow).region(cmd.ticket_id)
+    visibility.check(f"no billing account of ticket {cmd.ticket_id}", region)
     return await run(
         uow,
         ACCOUNT,
@@ -151,6 +154,7 @@ async def file_on_ticket(
     region = await billing.reads(uow).region(cmd.ticket_id)
     if region is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     return await _run_any(
         uow,
         ACCOUNT,
@@ -206,6 +210,7 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
         await reads.park_completion(parked)
         return None
     facts, region = ticket
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     pricing = await reads.pricing(facts, billing.pack)
     result = await _run_any(
         uow,
@@ -396,13 +401,16 @@ async def record_unreachable(cmd: RecordUnreachable, uow: Unit, billing: Billing
 async def rule_on_penalty(
     cmd: AppealPenalty | RulePenalty, uow: Unit, billing: Billing
 ) -> CommandResult:
-    """An appeal of an assessed penalty, or a manager's ruling on an appealed one."""
-    return await run(
-        uow,
-        PENALTY,
-        penalty.penalty_stream(cmd.penalty_id),
-        lambda state, u: penalty.decide(state, cmd, now=u.now()),
-    )
+    """An appeal of an assessed penalty, or a manager's ruling on an appealed one; a 404
+    when the penalty's ticket is outside the caller's regions."""
+    reads, stream = billing.reads(uow), penalty.penalty_stream(cmd.penalty_id)
+
+    async def decide(state: penalty.PenaltyState, u: Any) -> list[Event]:
+        region = await reads.region(state.ticket_id) if state else None
+        visibility.check(f"no penalty {stream}", region)
+        return penalty.decide(state, cmd, now=u.now())
+
+    return await run(uow, PENALTY, stream, decide)
 
 
 # -- settlement (FEE-6), trips (FEE-7), assessment (PEN-8) --------------------------------

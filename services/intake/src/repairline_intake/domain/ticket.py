@@ -128,6 +128,7 @@ class RequestRepair:
     proof: ProofFacts | None = None
     guarantee: GuaranteeFacts = field(default_factory=GuaranteeFacts)
     depot: DepotFacts | None = None
+    customer_id: str | None = None  # the app or web account filing it
 
 
 @dataclass(frozen=True)
@@ -462,6 +463,7 @@ def _requested(
         key_account_id=cmd.key_account_id,
         job_kind=cmd.job_kind,
         dealer=cmd.dealer,
+        customer_id=cmd.customer_id,
     )
 
 
