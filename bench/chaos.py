@@ -30,6 +30,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -189,6 +190,17 @@ async def ready(http: httpx.AsyncClient, instances: list[Instance], within: floa
         if pending:
             await asyncio.sleep(0.2)
     return time.monotonic() - started
+
+
+def free_or_explain(inst: Instance) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", inst.port))
+        except OSError:
+            raise RuntimeError(
+                f"port {inst.port} of {inst.name} is in use (an instance of an interrupted"
+                " run?); stop that process or set CHAOS_HTTP_BASE"
+            ) from None
 
 
 # -- the client --------------------------------------------------------------------------------
@@ -550,6 +562,8 @@ async def main() -> int:
         for n, svc in enumerate(SERVICES)
     }
     everyone = [i for group in fleet.values() for i in group]
+    for inst in everyone:  # an instance left by an interrupted run would answer for it
+        free_or_explain(inst)
     run = Run()
     async with httpx.AsyncClient() as http:
         for inst in everyone:
