@@ -130,6 +130,24 @@ def install_error_handlers(app: FastAPI) -> None:
             },
         )
 
+    @app.exception_handler(asyncpg.InterfaceError)
+    async def _connection_lost(request: Request, exc: Exception) -> JSONResponse:
+        """The database went away while the request held a connection (a restart): whether
+        its commit landed is unknown, so the caller retries with its Idempotency-Key."""
+        if "connection is closed" not in str(exc):
+            return await _internal(request, exc)
+        log.warning("a dependency is unavailable", error=type(exc).__name__)
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            content={
+                "error": "service_unavailable",
+                "detail": "the database connection was lost during the request; retry it"
+                " with the same Idempotency-Key",
+                "retry_after": RETRY_AFTER_SECONDS,
+            },
+        )
+
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception) -> JSONResponse:
         log.error("request failed", error=type(exc).__name__, exc_info=exc)
