@@ -229,3 +229,40 @@ WindowEnd = Annotated[
     AfterValidator(_window_end),
     Field(description="After now (a window that is over cannot be booked); with its zone."),
 ]
+
+
+# -- the refusal, as the OpenAPI documents it ----------------------------------------------
+
+ERROR_BODY = {
+    "title": "Refusal",
+    "type": "object",
+    "description": "Every 422: `error` says which kind; `errors` name each field and the"
+    " reason (`validation_failed`); a rule's refusal (`request_refused`) gives its"
+    " `rule_id` and `reason` instead.",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "examples": ["validation_failed", "request_refused"]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "reason"],
+                "properties": {
+                    "field": {"type": "string", "examples": ["customer.name"]},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+        "rule_id": {"type": "string"},
+        "reason": {"type": "string"},
+    },
+}
+
+
+def document_refusals(document: dict[str, Any]) -> dict[str, Any]:
+    """The 422 every route documents is the body the service answers, not FastAPI's
+    default (`{"detail": [...]}`)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    if "HTTPValidationError" in schemas:
+        schemas["HTTPValidationError"] = ERROR_BODY
+    return document

@@ -487,7 +487,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     openapi = app.openapi
 
     def openapi_with_idempotency() -> dict[str, Any]:
-        return idempotency.document(openapi())
+        return bounds.document_refusals(idempotency.document(openapi()))
 
     app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
     return app
