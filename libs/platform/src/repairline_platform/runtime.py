@@ -22,10 +22,18 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
-from repairline_platform import commands, db, housekeeping, idempotency, metrics, tracing
+from repairline_platform import (
+    bounds,
+    commands,
+    db,
+    housekeeping,
+    idempotency,
+    metrics,
+    tracing,
+)
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
 from repairline_platform.consumer import (
     InboxConsumer,
@@ -45,6 +53,7 @@ from repairline_platform.relay import OutboxRelay, make_producer
 from repairline_platform.settings import ServiceSettings
 from repairline_platform.timers import TimerHandler, TimerPoller
 from repairline_platform.tracing import Tracing
+from repairline_rules import refusals
 
 log = get_logger(__name__)
 
@@ -178,6 +187,8 @@ class Runtime:
             raise RuntimeError("the clock is not simulated (set REPAIRLINE_CLOCK=simulated)")
         if delta < timedelta(0):
             raise ValueError("the clock only moves forward")
+        if self.clock.now() + delta >= bounds.LATEST:
+            raise ValueError(f"the clock would pass the year {bounds.LAST_YEAR}")
         async with self.pool.acquire() as conn, conn.transaction():
             offset_us = await conn.fetchval(
                 "insert into clock_state (id, offset_us) values (1, $1) on conflict (id)"
@@ -366,7 +377,10 @@ class Runtime:
 
 
 class ClockAdvance(BaseModel):
-    """How far to move a simulated clock forward: at most ten years in one call."""
+    """How far to move a simulated clock forward: at most ten years in one call, and never
+    past the last year a date may name (`bounds.LAST_YEAR`)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     seconds: float = Field(
         default=0, ge=0, le=10 * 366 * 86400, description="Seconds to move the clock forward."
@@ -411,6 +425,8 @@ def _platform_routes(rt: Runtime) -> APIRouter:
             await rt.advance_clock(delta)
         except RuntimeError as exc:
             raise Conflict(str(exc), current_state="system-clock") from exc
+        except ValueError as exc:
+            raise refusals.InvalidInput("days", str(exc)) from exc
         return {"now": rt.clock.now().isoformat()}
 
     from fastapi.responses import HTMLResponse
@@ -449,6 +465,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    bounds.install(app, settings.known_regions)
     idempotency.install(app, lambda: rt.pool)
     rt.metrics = metrics.install(app, rt)  # GET /metrics: lag, outbox, timers, pool, HTTP
     rt.tracing = tracing.install(app, spec.name)  # a span per request; OTEL_* export
@@ -474,7 +491,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     openapi = app.openapi
 
     def openapi_with_idempotency() -> dict[str, Any]:
-        return idempotency.document(openapi())
+        return bounds.document_refusals(idempotency.document(openapi()))
 
     app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
     return app

@@ -84,6 +84,11 @@ class ServiceSettings(KafkaSettings, PgSettings):
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, description="HTTP port; default per service.")
     region: str = Field(default="cn-east", description="Region this deployment serves.")
+    known_regions: tuple[str, ...] = Field(
+        default=("cn-east", "cn-north", "cn-south", "cn-west"),
+        min_length=1,
+        description="Regions a request may name (tickets, engineers, outlets, day plans).",
+    )
     policy_pack: str = Field(default="water-heater", description="Policy pack id or file path.")
     clock: Literal["system", "simulated"] = "system"
     clock_date: date | None = Field(

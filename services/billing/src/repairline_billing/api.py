@@ -8,9 +8,9 @@ statement).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from repairline_billing import commands, views
@@ -182,7 +182,9 @@ def _settlement(router: APIRouter, rt: Runtime, billing: Any) -> None:
 
     @router.get("/outlets/{outlet_id}/settlements/{period}", response_model=None)
     async def get_statement(
-        outlet_id: str, period: str, format: Literal["json", "csv"] = Query(default="json")
+        outlet_id: str,
+        period: Annotated[str, Path(pattern=PERIOD)],
+        format: Literal["json", "csv"] = Query(default="json"),
     ) -> Any:
         """The statement as JSON, or as CSV (`?format=csv`, amounts in yuan)."""
         statement = await views.statement(rt.pool, outlet_id, period)

@@ -24,6 +24,7 @@ from repairline_feedback.schemas import (
     SurveyIn,
     VerificationIn,
 )
+from repairline_platform.bounds import PERIOD, CalendarDate, Year
 from repairline_platform.commands import CommandResult, in_unit
 from repairline_platform.runtime import Runtime
 
@@ -83,15 +84,15 @@ def _callback_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
         return {**await views.callback(rt.pool, callback_id), **answer(result)}
 
     @router.get("/callbacks/morning-list")
-    async def morning_list(on: Annotated[date | None, Query()] = None) -> dict[str, Any]:
+    async def morning_list(on: Annotated[CalendarDate | None, Query()] = None) -> dict[str, Any]:
         """FBK-2 (water-heater): every customer served in the last week without a valid
         callback, plus key customers, plus callbacks due by the end of the day."""
         return await views.morning_list(rt.pool, rt.pack, on or today())
 
     @router.get("/reports/callback-coverage")
     async def coverage(
-        from_: Annotated[date, Query(alias="from")],
-        to: Annotated[date, Query(description="Inclusive.")],
+        from_: Annotated[CalendarDate, Query(alias="from")],
+        to: Annotated[CalendarDate, Query(description="Inclusive.")],
     ) -> dict[str, Any]:
         """FBK-2: share of customers served in the range who were actually reached."""
         return await views.coverage(rt.pool, rt.pack, from_, to)
@@ -150,7 +151,7 @@ def _survey_and_report_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
 
     @router.get("/reports/survey-sample")
     async def survey_sample(
-        year: int = Query(ge=2000, le=2100), percent: int = Query(default=10, ge=1, le=100)
+        year: Annotated[Year, Query()], percent: int = Query(default=10, ge=1, le=100)
     ) -> dict[str, Any]:
         """FBK-7: the year's drawn sample; before it is drawn, a preview of it at `percent`."""
         return await views.survey_sample(rt.pool, rt.pack, year, percent)
@@ -162,7 +163,7 @@ def _survey_and_report_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
         return {**answer(result, "stream_id"), **await views.drawn_sample(rt.pool, body.year)}
 
     @router.get("/survey-samples/{year}")
-    async def get_sample(year: int) -> dict[str, Any]:
+    async def get_sample(year: Year) -> dict[str, Any]:
         """FBK-7: the year's drawn sample."""
         return await views.drawn_sample(rt.pool, year)
 
@@ -174,7 +175,7 @@ def _survey_and_report_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
 
     @router.get("/reports/callbacks", response_model=None)
     async def callback_report(
-        month: str = Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        month: str = Query(pattern=PERIOD),
         by: Literal["region", "outlet", "engineer"] = Query(default="engineer"),
         format: Literal["json", "csv"] = Query(default="json"),
     ) -> Any:
