@@ -122,3 +122,20 @@ def local_environment(directory: Path) -> dict[str, str]:
 
 def roles_of(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r.strip() for v in values for r in v.split(",") if r.strip()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m repairline_platform.issuer DIR`: make the key if absent and print the
+    services' settings for it as shell `export` lines (`deploy/local/services.sh`)."""
+    import shlex
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    directory = Path(args[0] if args else ".local/auth")
+    for name, value in local_environment(directory).items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
