@@ -13,7 +13,7 @@ PERMISSIONS = Permissions(
         "charge.read": {"billing", "agent", "dealer", "customer", "quality", "analyst"},
         "quote.read": {"billing", "engineer", "agent", "dealer", "customer", "analyst"},
         "quote.issue": {"billing", "engineer"},
-        # FEE-4: the customer answers, in the app or to the engineer or the call centre
+        # the customer answers a quote, in the app or to the engineer or the call centre
         "quote.answer": {"customer", "engineer", "agent"},
         "service_record.file": {"billing"},
         "penalty.read": {"billing", "quality", "engineer", "analyst"},
@@ -26,7 +26,7 @@ PERMISSIONS = Permissions(
         "settlement.read": {"billing", "analyst"},
         "settlement.issue": {"billing"},
         "contract.register": {"billing"},
-        # PEN-6: the coordinator could not reach the engineer
+        # the coordinator could not reach the engineer
         "staff.unreachable": {"billing", "dispatcher"},
         "trip.read": {"billing", "engineer", "analyst"},
         "trip.grant": {"billing"},

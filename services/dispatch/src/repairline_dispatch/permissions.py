@@ -17,7 +17,7 @@ PERMISSIONS = Permissions(
         "key_account.change": {"dispatcher"},
         "appointment.book": {"dispatcher"},
         "assignment.change": {"dispatcher"},
-        # DSP-8: the engineer or the dispatcher tried to reach the customer
+        # the engineer or the dispatcher tried to reach the customer
         "contact.record": {"dispatcher", "engineer"},
         # the engineer's app; a dispatcher records what an engineer reports by phone
         "visit.report": {"engineer", "dispatcher"},

@@ -14,13 +14,13 @@ PERMISSIONS = Permissions(
         "callback.record": {"quality"},
         "key_customer.change": {"quality"},
         "case.read": {"quality", "analyst"},
-        # FBK-6: complaints come from every channel
+        # complaints come from every channel
         "complaint.file": {"quality", "agent", "dealer", "customer"},
         "complaint.read": {"quality", "agent", "analyst"},
         "complaint.answer": {"quality", "agent"},
         "complaint.verify": {"quality"},
         "survey.draw": {"quality"},
-        # FBK-7: in the app, or to the call centre on the phone
+        # a survey answered in the app, or to the call centre on the phone
         "survey.answer": {"customer", "quality", "agent"},
         "report.read": {"quality", "billing", "analyst"},
     }

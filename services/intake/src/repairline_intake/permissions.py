@@ -10,7 +10,7 @@ from repairline_platform.access import Permissions
 
 PERMISSIONS = Permissions(
     {
-        # the call centre, the dealers and the app/web channel open tickets (INT-1)
+        # the call centre, the dealers and the app/web channel open tickets
         "ticket.create": {"agent", "dealer", "customer"},
         "ticket.read": {
             "agent",
