@@ -47,3 +47,19 @@ EVERYONE = token(*sorted(USER_ROLES), subject="test-harness")
 def bearer(value: str = EVERYONE) -> dict[str, str]:
     """The Authorization header carrying `value`."""
     return {"Authorization": f"Bearer {value}"}
+
+
+def refused_tokens() -> dict[str, str]:
+    """Tokens a service must refuse, by the reason its 401 names."""
+    good = token("agent", subject="test-refused")
+    head, payload, signature = good.split(".")
+    middle = len(signature) // 2
+    flipped = "A" if signature[middle] != "A" else "B"
+    everyone = Grant("test-refused", tuple(sorted(USER_ROLES)))
+    return {
+        "no bearer token": "",
+        "bad signature": f"{head}.{payload}.{signature[:middle]}{flipped}{signature[middle + 1 :]}",
+        "token expired": mint(AUTH_DIR, everyone, ttl_seconds=-3600),
+        "wrong audience": mint(AUTH_DIR, everyone, audience="another-api"),
+        "wrong issuer": mint(AUTH_DIR, everyone, issuer="https://issuer.elsewhere.example"),
+    }
