@@ -151,3 +151,17 @@ async def test_unreadable_keys_refuse_the_token_without_crashing(tmp_path) -> No
 
 def test_a_caller_without_roles_holds_none() -> None:
     assert principal_of({"sub": "x"}).roles == frozenset()
+
+
+def test_a_service_without_its_issuer_settings_does_not_start() -> None:
+    from repairline_intake.main import SPEC
+    from repairline_platform.runtime import build_app
+    from repairline_platform.settings import ServiceSettings
+    from repairline_platform.tokens import AuthNotConfigured
+
+    unset = ServiceSettings(auth_issuer=None, auth_audience="repairline", auth_jwks_file=None)
+    with pytest.raises(AuthNotConfigured) as refused:
+        build_app(SPEC, unset)
+    assert "REPAIRLINE_AUTH_ISSUER" in str(refused.value)
+    assert "REPAIRLINE_AUTH_JWKS_URL or REPAIRLINE_AUTH_JWKS_FILE" in str(refused.value)
+    assert "REPAIRLINE_AUTH_AUDIENCE" not in str(refused.value)

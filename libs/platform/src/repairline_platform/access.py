@@ -147,9 +147,10 @@ def _bearer(scope: Scope) -> str:
 
 
 def unauthorized(reason: str) -> JSONResponse:
+    quoted = ascii(reason)[1:-1].replace('"', "'")  # a header value: ASCII, no quotes
     return JSONResponse(
         status_code=401,
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{quoted}"'},
         content={"error": "unauthorized", "detail": reason},
     )
 

@@ -93,7 +93,7 @@ class KeyCache:
         try:
             return self._keys[kid]
         except KeyError:
-            raise InvalidToken(f"unknown signing key {kid!r}") from None
+            raise InvalidToken(f"unknown signing key {kid[:64]!a}") from None
 
     def _may_fetch(self) -> bool:
         return self._fetched_at is None or self._now() - self._fetched_at >= self._refetch_seconds
