@@ -44,6 +44,8 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from repairline_platform import issuer
+from repairline_platform.access import USER_ROLES
 from repairline_platform.kafka import topic_partitions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -553,7 +555,10 @@ async def main() -> int:
         "REPAIRLINE_CLOCK_DATE": s.clock_date,
         "REPAIRLINE_LOG_FORMAT": "json",
         "REPAIRLINE_TIMER_POLL_SECONDS": "0.1",
+        **issuer.local_environment(ROOT / ".local" / "auth"),  # the bench's own caller:
+        "REPAIRLINE_RATE_LIMIT_BURST": "1000000",  # every role, no per-client limit
     }
+    token = issuer.mint(ROOT / ".local" / "auth", issuer.Grant("bench", tuple(USER_ROLES)))
     fleet = {
         svc: [
             Instance(svc, i, s.http_base + 10 * n + i, env)
@@ -565,7 +570,7 @@ async def main() -> int:
     for inst in everyone:  # an instance left by an interrupted run would answer for it
         free_or_explain(inst)
     run = Run()
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
         for inst in everyone:
             inst.start()
         try:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from tests.support.auth import EVERYONE, bearer
 from tests.support.system import System
 
 EXAMPLES = int(os.environ.get("REPAIRLINE_FUZZ_EXAMPLES", "2"))
@@ -35,8 +36,8 @@ SERVICES = ("intake", "dispatch", "billing", "feedback")
 
 def request_headers() -> dict[str, str]:
     """The headers every generated request carries: the one place where the caller's
-    credentials (a bearer token from tests/support) are added."""
-    return {}
+    credentials (a bearer token holding every user role) are added."""
+    return bearer(EVERYONE)
 
 
 @dataclass

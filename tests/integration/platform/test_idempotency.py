@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.auth import bearer
 from tests.support.factories import request_body
 from tests.support.system import ServiceProcess, connect, drop_database
 
@@ -37,7 +38,7 @@ def post(proc: ServiceProcess, path: str, body: Any, key: str) -> tuple[int, Any
         proc.url + path,
         data=json.dumps(body).encode(),
         method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": key},
+        headers={"Content-Type": "application/json", "Idempotency-Key": key, **bearer()},
     )
     try:
         with urllib.request.urlopen(req, timeout=30) as answer:

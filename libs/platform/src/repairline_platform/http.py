@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from repairline_platform.eventstore import ConcurrencyError
 from repairline_platform.logging import get_logger
+from repairline_platform.ratelimit import RateLimited
 from repairline_rules import refusals
 
 log = get_logger(__name__)
@@ -109,6 +110,18 @@ def install_error_handlers(app: FastAPI) -> None:
                 "rule_id": exc.rule_id,
                 "reason": exc.message,
                 **exc.details,
+            },
+        )
+
+    @app.exception_handler(RateLimited)
+    async def _too_many(_: Request, exc: RateLimited) -> JSONResponse:
+        return JSONResponse(
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+            content={
+                "error": "rate_limited",
+                "detail": f"too many requests from this client; retry after {exc.retry_after} s",
+                "retry_after": exc.retry_after,
             },
         )
 

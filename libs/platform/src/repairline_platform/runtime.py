@@ -26,12 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
 from repairline_platform import (
+    access,
     bounds,
     commands,
     db,
     housekeeping,
     idempotency,
     metrics,
+    tokens,
     tracing,
 )
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
@@ -49,6 +51,7 @@ from repairline_platform.http import install_error_handlers
 from repairline_platform.kafka import broker_security, ensure_topics, security_options
 from repairline_platform.logging import configure_logging, get_logger, get_stdlib_logger
 from repairline_platform.metrics import ServiceMetrics
+from repairline_platform.ratelimit import RateLimit
 from repairline_platform.relay import OutboxRelay, make_producer
 from repairline_platform.settings import ServiceSettings
 from repairline_platform.timers import TimerHandler, TimerPoller
@@ -69,6 +72,8 @@ class ServiceSpec:
     routes: Callable[[Runtime], APIRouter]
     timer_handlers: Callable[[Runtime], Mapping[str, TimerHandler]] = lambda _: {}
     description: str = ""
+    permissions: access.Permissions | None = None
+    """The service's permission table (the one its routes declare theirs from)."""
 
 
 def is_projection(handler: Handler) -> bool:
@@ -389,6 +394,10 @@ class ClockAdvance(BaseModel):
     days: float = Field(default=0, ge=0, le=10 * 366)
 
 
+PLATFORM = access.Permissions({"clock.read": {"admin"}, "clock.advance": {"admin"}})
+"""The platform's own routes: the simulated clock is the administrator's."""
+
+
 def _platform_routes(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -412,11 +421,11 @@ def _platform_routes(rt: Runtime) -> APIRouter:
             content={"ready": ok, "service": rt.name, "checks": checks},
         )
 
-    @router.get("/admin/clock")
+    @router.get("/admin/clock", dependencies=[PLATFORM("clock.read")])
     async def clock() -> dict[str, Any]:
         return {"now": rt.clock.now().isoformat(), "simulated": rt.settings.clock == "simulated"}
 
-    @router.post("/admin/clock/advance")
+    @router.post("/admin/clock/advance", dependencies=[PLATFORM("clock.advance")])
     async def advance(body: ClockAdvance) -> dict[str, Any]:
         from repairline_platform.http import Conflict
 
@@ -446,6 +455,7 @@ def _platform_routes(rt: Runtime) -> APIRouter:
 
 def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
+    verifier = tokens.verifier_for(settings)  # no issuer configured: the start stops here
     configure_logging(spec.name, fmt=settings.log_format, level=settings.log_level)
     rt = Runtime(spec, settings)
 
@@ -465,8 +475,14 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    access.install_handlers(app)
+    app.state.rate_limit = RateLimit(
+        per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
     bounds.install(app, settings.known_regions)
     idempotency.install(app, lambda: rt.pool)
+    # outside the idempotency middleware: a stored answer is replayed to callers let in only
+    app.add_middleware(access.Edge, verifier=verifier)
     rt.metrics = metrics.install(app, rt)  # GET /metrics: lag, outbox, timers, pool, HTTP
     rt.tracing = tracing.install(app, spec.name)  # a span per request; OTEL_* export
 
@@ -485,13 +501,16 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
         response.headers["X-Correlation-Id"] = correlation_id
         return response
 
-    app.include_router(_platform_routes(rt))
-
-    app.include_router(spec.routes(rt))
+    routers = [_platform_routes(rt), spec.routes(rt)]
+    routes = [route for router in routers for route in router.routes]
+    if missing := access.undeclared(routes):
+        raise access.UndeclaredPermission(f"routes without a permission: {missing}")
+    for router in routers:
+        app.include_router(router)
     openapi = app.openapi
 
     def openapi_with_idempotency() -> dict[str, Any]:
-        return bounds.document_refusals(idempotency.document(openapi()))
+        return access.document(bounds.document_refusals(idempotency.document(openapi())), routes)
 
     app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
     return app

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,44 @@ class KafkaSettings(BaseSettings):
         default=None, description="Client certificate, for TLS client authentication."
     )
     kafka_key_file: Path | None = Field(default=None, description="The client certificate's key.")
+
+
+class AuthSettings(BaseSettings):
+    """Who issues the bearer tokens the HTTP routes accept: the network's OpenID Connect
+    provider in production, the local issuer (`repairline token`) on a workstation."""
+
+    model_config = SettingsConfigDict(env_prefix="REPAIRLINE_", extra="ignore")
+
+    auth_issuer: str | None = Field(default=None, description="The tokens' `iss`, exactly.")
+    auth_audience: str | None = Field(default=None, description="The `aud` a token must name.")
+    auth_jwks_url: str | None = Field(
+        default=None, description="The issuer's JWKS (its `jwks_uri`); or `auth_jwks_file`."
+    )
+    auth_jwks_file: Path | None = Field(default=None, description="A JWKS file (local issuer).")
+    auth_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on `exp`, `nbf` and `iat`."
+    )
+    auth_jwks_refetch_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="At most one new read of the keys in this time (for an unknown key id).",
+    )
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AuthSettings:
+        if self.auth_jwks_url and self.auth_jwks_file:
+            raise ValueError("set REPAIRLINE_AUTH_JWKS_URL or REPAIRLINE_AUTH_JWKS_FILE, not both")
+        return self
+
+    def missing(self) -> list[str]:
+        """The settings a service cannot verify tokens without (it refuses to start)."""
+        needed = {
+            "REPAIRLINE_AUTH_ISSUER": self.auth_issuer,
+            "REPAIRLINE_AUTH_AUDIENCE": self.auth_audience,
+            "REPAIRLINE_AUTH_JWKS_URL or REPAIRLINE_AUTH_JWKS_FILE": self.auth_jwks_url
+            or self.auth_jwks_file,
+        }
+        return [name for name, value in needed.items() if not value]
 
 
 class PgSettings(BaseSettings):
@@ -67,7 +105,7 @@ class PgSettings(BaseSettings):
     )
 
 
-class ServiceSettings(KafkaSettings, PgSettings):
+class ServiceSettings(KafkaSettings, PgSettings, AuthSettings):
     database: str | None = Field(default=None, description="Database name; default per service.")
     pg_pool_size: int = Field(
         default=24,
@@ -104,6 +142,15 @@ class ServiceSettings(KafkaSettings, PgSettings):
     relay_idle_seconds: float = Field(default=0.05, gt=0)
     timer_poll_seconds: float = Field(default=0.2, gt=0)
     shutdown_grace_seconds: float = Field(default=15.0, gt=0)
+    rate_limit_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Requests a client (token subject) may make per minute on the public"
+        " intake routes of the app and web channels.",
+    )
+    rate_limit_burst: int = Field(
+        default=20, ge=1, description="Requests a client may make at once before the limit."
+    )
 
     def dsn_for(self, default_database: str) -> str:
         return f"{self.pg_dsn.rstrip('/')}/{self.database or default_database}"

@@ -126,11 +126,16 @@ class AppealIn(_In):
 
 class RulingIn(_In):
     void: bool = Field(description="True voids the penalty, False upholds it.")
-    manager_id: Identifier
+    manager_id: Identifier | None = Field(
+        default=None,
+        deprecated=True,
+        description="Ignored: the manager ruling is the caller named by the bearer token.",
+    )
     reason: Reason
 
-    def command(self, penalty_id: str) -> RulePenalty:
-        return RulePenalty(penalty_id, self.void, self.manager_id, self.reason)
+    def command(self, penalty_id: str, manager_id: str) -> RulePenalty:
+        """The ruling of `manager_id`, the verified caller (never the body's word)."""
+        return RulePenalty(penalty_id, self.void, manager_id, self.reason)
 
 
 class OutletIn(_In):
