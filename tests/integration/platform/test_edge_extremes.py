@@ -32,6 +32,7 @@ from repairline_platform.clock import FixedClock
 from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import build_app
 from repairline_rules import load_pack
+from tests.support.auth import bearer
 from tests.support.factories import request_body
 from tests.support.system import spec_of, storage
 
@@ -88,7 +89,9 @@ async def intake_events() -> AsyncIterator[list[Event]]:
         app = build_app(INTAKE)
         app.state.runtime = rt
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://intake", headers=bearer()
+        ) as http:
             for latest in (False, True):
                 response = await http.post("/tickets", json=at_the_edge(latest))
                 assert response.status_code == 201, response.json()

@@ -23,6 +23,7 @@ from repairline_platform.clock import FixedClock, SimulatedClock
 from repairline_platform.runtime import Runtime, build_app
 from repairline_platform.settings import ServiceSettings
 from repairline_rules import load_pack
+from tests.support.auth import bearer
 from tests.support.factories import request_body
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -36,7 +37,7 @@ def apps() -> Iterator[dict[str, TestClient]]:
     for name, spec in SPECS.items():
         app = build_app(spec)
         app.state.runtime = SimpleNamespace(clock=FixedClock(NOW), pack=load_pack("water-heater"))
-        clients[name] = TestClient(app, raise_server_exceptions=False)
+        clients[name] = TestClient(app, raise_server_exceptions=False, headers=bearer())
     yield clients
 
 
