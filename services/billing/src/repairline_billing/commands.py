@@ -407,7 +407,8 @@ async def rule_on_penalty(
 
     async def decide(state: penalty.PenaltyState, u: Any) -> list[Event]:
         region = await reads.region(state.ticket_id) if state else None
-        visibility.check(f"no penalty {stream}", region)
+        owner = visibility.Owners(engineer_id=state.engineer_id if state else None)
+        visibility.check(f"no penalty {stream}", region, owner)  # his own fine, to appeal
         return penalty.decide(state, cmd, now=u.now())
 
     return await run(uow, PENALTY, stream, decide)
