@@ -39,6 +39,20 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _unavailable_answer(exc: Exception, detail: str) -> JSONResponse:
+    """A 503 saying when to retry: a dependency is down for a moment."""
+    log.warning("a dependency is unavailable", error=type(exc).__name__)
+    return JSONResponse(
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        content={
+            "error": "service_unavailable",
+            "detail": detail,
+            "retry_after": RETRY_AFTER_SECONDS,
+        },
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -132,15 +146,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConnectionError)
     @app.exception_handler(TimeoutError)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("a dependency is unavailable", error=type(exc).__name__)
-        return JSONResponse(
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            content={
-                "error": "service_unavailable",
-                "detail": "the database is unreachable for a moment; nothing was recorded",
-                "retry_after": RETRY_AFTER_SECONDS,
-            },
+        return _unavailable_answer(
+            exc, "the database is unreachable for a moment; nothing was recorded"
         )
 
     @app.exception_handler(asyncpg.InterfaceError)
@@ -149,16 +156,10 @@ def install_error_handlers(app: FastAPI) -> None:
         its commit landed is unknown, so the caller retries with its Idempotency-Key."""
         if "connection is closed" not in str(exc):
             return await _internal(request, exc)
-        log.warning("a dependency is unavailable", error=type(exc).__name__)
-        return JSONResponse(
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            content={
-                "error": "service_unavailable",
-                "detail": "the database connection was lost during the request; retry it"
-                " with the same Idempotency-Key",
-                "retry_after": RETRY_AFTER_SECONDS,
-            },
+        return _unavailable_answer(
+            exc,
+            "the database connection was lost during the request; retry it"
+            " with the same Idempotency-Key",
         )
 
     @app.exception_handler(Exception)
