@@ -3,6 +3,7 @@ the claims it names the caller by, and keys rotated at the issuer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,25 @@ def test_a_service_without_its_issuer_settings_does_not_start() -> None:
     assert "REPAIRLINE_AUTH_ISSUER" in str(refused.value)
     assert "REPAIRLINE_AUTH_JWKS_URL or REPAIRLINE_AUTH_JWKS_FILE" in str(refused.value)
     assert "REPAIRLINE_AUTH_AUDIENCE" not in str(refused.value)
+
+
+async def test_callers_arriving_during_the_first_key_fetch_wait_for_it(jwks) -> None:
+    """Concurrent first requests: one reads the issuer's keys, the others wait for that
+    read instead of being refused because a fetch has 'just happened'."""
+    key = new_key("k1")
+    publish(jwks, key)
+    released = asyncio.Event()
+    reads = jwks_from_file(jwks)
+
+    async def slow_source():
+        await released.wait()
+        return await reads()
+
+    keys = KeyCache(slow_source, refetch_seconds=30, now=Monotonic())
+    v = Verifier(keys, issuer=ISSUER, audience=AUDIENCE, leeway_seconds=30, now=lambda: NOW)
+    callers = [asyncio.create_task(v.principal(sign(key))) for _ in range(4)]
+    await asyncio.sleep(0)
+    released.set()
+    answers = await asyncio.gather(*callers, return_exceptions=True)
+    assert [getattr(a, "subject", a) for a in answers] == ["agent-7"] * 4
+    assert keys.fetches == 1

@@ -86,7 +86,10 @@ class KeyCache:
         self.fetches = 0
 
     async def key(self, kid: str) -> Key:
-        if kid not in self._keys and self._may_fetch():
+        if kid not in self._keys:
+            # Every caller with an unknown id waits on the lock: one fetches, the rest
+            # read what it fetched (checking `_may_fetch` outside the lock would fail a
+            # caller that arrives while the first fetch is still under way).
             async with self._lock:
                 if kid not in self._keys and self._may_fetch():
                     await self._fetch()
