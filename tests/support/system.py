@@ -80,6 +80,30 @@ async def eventually(
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
 
 
+async def until_reached(
+    measure: Callable[[], Awaitable[int]],
+    target: int,
+    *,
+    stall_timeout: float = 60.0,
+    interval: float = 0.2,
+) -> int:
+    """Poll a count until it reaches `target`; fail only when it has stopped growing for
+    `stall_timeout` seconds. For bulk work whose total time depends on the machine's load,
+    a stall (not slowness) is the defect."""
+    best, grew_at = -1, time.monotonic()
+    while True:
+        value = await measure()
+        if value >= target:
+            return value
+        if value > best:
+            best, grew_at = value, time.monotonic()
+        elif time.monotonic() - grew_at > stall_timeout:
+            raise AssertionError(
+                f"stalled at {value} of {target} for {stall_timeout}s with no progress"
+            )
+        await asyncio.sleep(interval)
+
+
 def envelope_bytes(
     event: Event,
     *,

@@ -17,6 +17,7 @@ from tests.support.system import (
     eventually,
     produce,
     read_topic,
+    until_reached,
 )
 
 # the roster's changes share dispatch's event store and topic; these checks are per ticket
@@ -58,15 +59,12 @@ async def test_a_service_killed_mid_batch_applies_every_ticket_exactly_once_afte
             assert killed_at < len(requests), "the kill came too late to prove anything"
 
             service.start()
-            await eventually(
-                lambda: _at_least(
-                    db.fetchval(
-                        "select coalesce(sum(next_offset), 0) from consumer_offsets"
-                        " where consumer = 'dispatch.assignment'"
-                    ),
-                    len(requests),
+            await until_reached(
+                lambda: db.fetchval(
+                    "select coalesce(sum(next_offset), 0) from consumer_offsets"
+                    " where consumer = 'dispatch.assignment'"
                 ),
-                timeout=120,
+                len(requests),
             )
             rows = await db.fetch(
                 "select stream_id, event_type, envelope from events"
