@@ -105,6 +105,7 @@ bench: infra-up
 	$(PY) -m bench.replay
 	$(PY) -m bench.export
 	$(PY) -m bench.dispatch
+	$(PY) -m bench.intake
 
 # Two instances of every service under faults, on a broker and database of its own
 # (.local/chaos, ports 29092 and 25432); CHAOS_TICKETS, CHAOS_KILLS to change the size.

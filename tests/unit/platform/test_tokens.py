@@ -13,6 +13,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from repairline_platform.tokens import (
+    REMEMBER_SECONDS,
     InvalidToken,
     KeyCache,
     Verifier,
@@ -188,3 +189,48 @@ async def test_callers_arriving_during_the_first_key_fetch_wait_for_it(jwks) -> 
     answers = await asyncio.gather(*callers, return_exceptions=True)
     assert [getattr(a, "subject", a) for a in answers] == ["agent-7"] * 4
     assert keys.fetches == 1
+
+
+async def test_a_remembered_token_is_still_refused_once_it_expires(jwks) -> None:
+    key = new_key("k1")
+    publish(jwks, key)
+    now = [float(NOW)]
+    keys = KeyCache(jwks_from_file(jwks), refetch_seconds=30, now=Monotonic())
+    v = Verifier(keys, issuer=ISSUER, audience=AUDIENCE, leeway_seconds=30, now=lambda: now[0])
+    token = sign(key, exp=NOW + 600)
+    assert (await v.principal(token)).subject == "agent-7"
+    now[0] = NOW + 600 + 29  # within the leeway: still answered
+    assert (await v.principal(token)).subject == "agent-7"
+    now[0] = NOW + 600 + 31
+    assert await reason(v, token) == "token expired"
+
+
+class CountingVerifier(Verifier):
+    checks = 0
+
+    async def claims(self, token: str) -> dict[str, Any]:
+        self.checks += 1
+        return await super().claims(token)
+
+
+async def test_a_remembered_token_is_verified_again_after_a_while(jwks) -> None:
+    """The signature of a token in use is checked once, then again after REMEMBER_SECONDS;
+    a token that fails is never remembered."""
+    key = new_key("k1")
+    publish(jwks, key)
+    now = [float(NOW)]
+    keys = KeyCache(jwks_from_file(jwks), refetch_seconds=30, now=Monotonic())
+    v = CountingVerifier(
+        keys, issuer=ISSUER, audience=AUDIENCE, leeway_seconds=30, now=lambda: now[0]
+    )
+    token = sign(key, exp=NOW + 3600)
+    for _ in range(3):
+        assert (await v.principal(token)).subject == "agent-7"
+    assert v.checks == 1
+    now[0] = NOW + REMEMBER_SECONDS + 1
+    assert (await v.principal(token)).subject == "agent-7"
+    assert v.checks == 2
+    forged = sign(new_key("k1"), exp=NOW + 3600)  # same key id, another key
+    assert await reason(v, forged) == "bad signature"
+    assert await reason(v, forged) == "bad signature"
+    assert v.checks == 4

@@ -13,7 +13,7 @@ its runtime) only the fixed bounds apply. Every refusal is a 422 naming the fiel
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -76,24 +76,36 @@ def current() -> Edge:
     return _edge.get() or _UNBOUND
 
 
-def install(app: Any, regions: tuple[str, ...] = KNOWN_REGIONS) -> None:
-    """Refuse control characters in a request's path and query (422 naming `path` or the
-    query parameter), and bind the service clock's now and the known regions for the
-    body's bounds. The clock is the app's runtime's, read on every request."""
-    from fastapi.responses import JSONResponse
+class EdgeBounds:
+    """ASGI middleware: refuses control characters in a request's path and query (422
+    naming `path` or the query parameter) and binds the service clock's now and the known
+    regions for the body's bounds. The clock is the app's runtime's, read on every request."""
 
-    known = frozenset(regions)
+    def __init__(self, app: Any, regions: frozenset[str]) -> None:
+        self.app = app
+        self.regions = regions
 
-    @app.middleware("http")
-    async def edge_bounds(request: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
-        field = _control_in_url(request.url.path, request.query_params.multi_items())
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from fastapi.responses import JSONResponse
+        from starlette.datastructures import QueryParams
+
+        query = QueryParams(scope.get("query_string", b"")).multi_items()
+        field = _control_in_url(scope["path"], query)
         if field is not None:
             errors = [{"field": field, "reason": "control characters are not accepted"}]
             body = {"error": "validation_failed", "errors": errors}
-            return JSONResponse(status_code=422, content=body)
-        clock = getattr(getattr(request.app.state, "runtime", None), "clock", None)
-        with bound(Edge(now=clock.now() if clock else None, regions=known)):
-            return await call_next(request)
+            return await JSONResponse(status_code=422, content=body)(scope, receive, send)
+        runtime = getattr(scope["app"].state, "runtime", None) if "app" in scope else None
+        clock = getattr(runtime, "clock", None)
+        with bound(Edge(now=clock.now() if clock else None, regions=self.regions)):
+            await self.app(scope, receive, send)
+
+
+def install(app: Any, regions: tuple[str, ...] = KNOWN_REGIONS) -> None:
+    """Bound every request of `app` (`EdgeBounds`)."""
+    app.add_middleware(EdgeBounds, regions=frozenset(regions))
 
 
 def _control_in_url(path: str, query: list[tuple[str, str]]) -> str | None:

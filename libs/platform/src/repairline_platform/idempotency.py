@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,8 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=48)
@@ -70,6 +73,20 @@ def _error(status: int, error: str, reason: str) -> JSONResponse:
     )
 
 
+def _in_progress(stream_id: str | None) -> JSONResponse:
+    return JSONResponse(
+        status_code=409,
+        headers={"Retry-After": "1"},
+        content={
+            "error": "request_in_progress",
+            "detail": "the first request with this Idempotency-Key recorded its"
+            " effects on `stream_id`, and its answer is not stored: it is still"
+            " running, or it stopped before answering. Read the resource, or retry",
+            "stream_id": stream_id,
+        },
+    )
+
+
 def _replay(row: asyncpg.Record) -> Response:
     return Response(
         content=bytes(row["body"] or b""),
@@ -100,21 +117,13 @@ async def _answer_of_first(pool: asyncpg.Pool, key: str, request_hash: str) -> R
         if row["status"] is not None:
             return _replay(row)
         if loop.time() >= deadline:
-            return JSONResponse(
-                status_code=409,
-                headers={"Retry-After": "1"},
-                content={
-                    "error": "request_in_progress",
-                    "detail": "the first request with this Idempotency-Key recorded its"
-                    " effects on `stream_id`, and its answer is not stored: it is still"
-                    " running, or it stopped before answering. Read the resource, or retry",
-                    "stream_id": row["stream_id"],
-                },
-            )
+            return _in_progress(row["stream_id"])
         await asyncio.sleep(0.05)
 
 
-async def _store(pool: asyncpg.Pool, claim: Claim, response: Response, body: bytes) -> None:
+async def _store(
+    pool: asyncpg.Pool, claim: Claim, status: int, body: bytes, content_type: str | None
+) -> None:
     await pool.execute(
         "insert into idempotency_keys (key, request_hash, status, body, content_type)"
         " values ($1, $2, $3, $4, $5) on conflict (key) do update set status = excluded.status,"
@@ -123,9 +132,9 @@ async def _store(pool: asyncpg.Pool, claim: Claim, response: Response, body: byt
         " and idempotency_keys.request_hash = excluded.request_hash",
         claim.key,
         claim.request_hash,
-        response.status_code,
+        status,
         body,
-        response.headers.get("content-type"),
+        content_type,
     )
 
 
@@ -135,42 +144,98 @@ async def trim(pool: asyncpg.Pool, now: Any) -> int:
     return int(status.split()[-1])
 
 
-def install(app: FastAPI, pool_of: Any) -> None:
-    """Honour `Idempotency-Key` on every POST of `app`; `pool_of()` gives the service's pool."""
+async def _whole_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
-    @app.middleware("http")
-    async def idempotent_posts(request: Request, call_next: Any) -> Any:
-        key = request.headers.get(HEADER)
-        if request.method != "POST" or key is None:
-            return await call_next(request)
+
+class IdempotentPosts:
+    """ASGI middleware: honours `Idempotency-Key` on every POST; other requests pass
+    straight through. `pool_of()` gives the service's pool."""
+
+    def __init__(self, app: ASGIApp, pool_of: Callable[[], asyncpg.Pool]) -> None:
+        self.app = app
+        self.pool_of = pool_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _key_of(scope)
+        if key is None:
+            return await self.app(scope, receive, send)
         if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            return _error(422, "validation_failed", f"1 to {MAX_KEY_LENGTH} printable characters")
-        raw = await request.body()
-        digest = hashlib.sha256(f"{request.url.path}?{request.url.query}\n".encode() + raw)
+            reason = f"1 to {MAX_KEY_LENGTH} printable characters"
+            return await _error(422, "validation_failed", reason)(scope, receive, send)
+        raw = await _whole_body(receive)
+        url = Request(scope).url
+        digest = hashlib.sha256(f"{url.path}?{url.query}\n".encode() + raw)
         claim = Claim(key=key, request_hash=digest.hexdigest())
-        pool = pool_of()
+        pool = self.pool_of()
         earlier = await _answer_of_first(pool, key, claim.request_hash)
         if earlier is not None:
-            return earlier
+            return await earlier(scope, receive, send)
+        answer = await self._first(scope, _replaying(raw, receive), claim)
+        if answer is None:  # another request with this key recorded its effects first
+            earlier = await _answer_of_first(pool, key, claim.request_hash)
+            return await (earlier or _in_progress(None))(scope, receive, send)
+        start, body = answer
+        if start["status"] < 500:
+            content_type = Headers(raw=start.get("headers", [])).get("content-type")
+            await _store(pool, claim, start["status"], body, content_type)
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _first(
+        self, scope: Scope, receive: Receive, claim: Claim
+    ) -> tuple[Message, bytes] | None:
+        """Serve the request, keeping its answer (None when the key was claimed first)."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
         token = _claim.set(claim)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, keep)
         except AlreadyClaimed:
-            response = None
+            return None
         finally:
             _claim.reset(token)
-        if response is None:
-            return await _answer_of_first(pool, key, claim.request_hash)
-        if response.status_code >= 500:
-            return response
-        body = b"".join([chunk async for chunk in response.body_iterator])
-        await _store(pool, claim, response, body)
-        return Response(
-            content=body,
-            status_code=response.status_code,
-            headers=dict(response.headers),
-            media_type=response.media_type,
-        )
+        assert start is not None, "the application sent no answer"
+        return start, b"".join(chunks)
+
+
+def _key_of(scope: Scope) -> str | None:
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    return Headers(scope=scope).get(HEADER)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """The request's body, read already, for the application; then the client's events
+    (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def install(app: FastAPI, pool_of: Callable[[], asyncpg.Pool]) -> None:
+    """Honour `Idempotency-Key` on every POST of `app`."""
+    app.add_middleware(IdempotentPosts, pool_of=pool_of)
 
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers, MutableHeaders
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
 from repairline_platform import (
@@ -453,6 +454,34 @@ def _platform_routes(rt: Runtime) -> APIRouter:
     return router
 
 
+class RequestContext:
+    """ASGI middleware: binds each request's correlation id (the caller's
+    `X-Correlation-Id`, or a new one) to its log lines and commands, and answers it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        correlation_id = Headers(scope=scope).get("x-correlation-id") or str(uuid.uuid4())
+
+        async def answer_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Correlation-Id"] = correlation_id
+            await send(message)
+
+        with (
+            structlog.contextvars.bound_contextvars(
+                correlation_id=correlation_id,
+                http_method=scope["method"],
+                http_path=scope["path"],
+            ),
+            commands.bound(correlation_id, f"http:{correlation_id}"),
+        ):
+            await self.app(scope, receive, answer_with_id)
+
+
 def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
     verifier = tokens.verifier_for(settings)  # no issuer configured: the start stops here
@@ -486,20 +515,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     rt.metrics = metrics.install(app, rt)  # GET /metrics: lag, outbox, timers, pool, HTTP
     rt.tracing = tracing.install(app, spec.name)  # a span per request; OTEL_* export
 
-    @app.middleware("http")
-    async def bind_request_context(request: Any, call_next: Any) -> Any:
-        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        with (
-            structlog.contextvars.bound_contextvars(
-                correlation_id=correlation_id,
-                http_method=request.method,
-                http_path=request.url.path,
-            ),
-            commands.bound(correlation_id, f"http:{correlation_id}"),
-        ):
-            response = await call_next(request)
-        response.headers["X-Correlation-Id"] = correlation_id
-        return response
+    app.add_middleware(RequestContext)
 
     routers = [_platform_routes(rt), spec.routes(rt)]
     routes = [route for router in routers for route in router.routes]

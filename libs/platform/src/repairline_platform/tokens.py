@@ -6,7 +6,8 @@ cache does not hold has the keys read again once, at most every `refetch_seconds
 rotation at the issuer is picked up without a restart while a flood of made-up key ids
 cannot make the service hammer the issuer. Signature, `iss`, `aud`, `exp` and `nbf` are
 checked (with a small leeway for clock skew); the claims name the caller's roles and
-scope.
+scope. A verified token is remembered until it expires, so a client's next request with
+it costs a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from repairline_platform.settings import AuthSettings
 
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 FETCH_TIMEOUT_SECONDS = 5.0
+REMEMBER_SECONDS = 300.0  # a remembered token is verified again after this long
+REMEMBER_TOKENS = 10_000  # verified tokens kept in memory at most
 
 
 class InvalidToken(Exception):
@@ -129,9 +132,27 @@ class Verifier:
         self.audience = audience
         self.leeway_seconds = leeway_seconds
         self._now = now
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def principal(self, token: str) -> Principal:
-        return principal_of(await self.claims(token))
+        """The token's caller. A client sends the same token with every request, and
+        checking its signature each time is a large part of a small request's cost: a
+        token verified once is answered from memory until it expires, checked again at
+        least every `REMEMBER_SECONDS`, with at most `REMEMBER_TOKENS` kept."""
+        now = self._now()
+        known = self._verified.get(token)
+        if known is not None:
+            caller, until = known
+            if now < until:
+                return caller
+            del self._verified[token]
+        claims = await self.claims(token)
+        caller = principal_of(claims)
+        until = min(float(claims["exp"]) + self.leeway_seconds, now + REMEMBER_SECONDS)
+        if len(self._verified) >= REMEMBER_TOKENS:
+            self._verified.pop(next(iter(self._verified)))  # the oldest goes first
+        self._verified[token] = (caller, until)
+        return caller
 
     async def claims(self, token: str) -> dict[str, Any]:
         kid = _key_id(token)

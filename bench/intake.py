@@ -1,0 +1,220 @@
+"""`POST /tickets` throughput of intake beside a bare FastAPI endpoint (issue P3).
+
+    make bench                                   # 2,000 requests per run, three runs
+    BENCH_INTAKE_REQUESTS=5000 BENCH_RUNS=5 make bench
+
+The bare endpoint (`bench/bare_intake.py`) runs on the same server (uvicorn, one
+process, the same options as a service) and validates the same body with intake's own
+model before inserting one row. Intake does its whole work: the bearer token, the rate
+limit, triage, warranty, the three guarantees, the events and their outbox in one
+transaction. The same client (httpx, BENCH_INTAKE_CONCURRENCY requests in flight, every
+request with a new serial number) drives both, in turns with the order alternating by
+run, since the load from other processes drifts. Reported: requests per second, p50 and
+p99 of each, their ratio (goal: at least 0.8). Results go to .local/bench/intake.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from repairline_platform import issuer
+from repairline_platform.access import USER_ROLES
+from repairline_platform.kafka import delete_topics, ensure_topics
+from repairline_platform.settings import ServiceSettings
+from repairline_contracts.topics import ALL_TOPICS
+
+ROOT = Path(__file__).resolve().parents[1]
+AUTH_DIR = ROOT / ".local" / "auth"
+
+
+def _body(serial: str) -> dict[str, Any]:
+    return {
+        "channel": "hotline",
+        "region": "cn-east",
+        "city_tier": "provincial_capital",
+        "service_mode": "on_site",
+        "customer": {"name": "Bench", "mobile": "13900000000", "address": "1 Bench Road"},
+        "product": {
+            "line": "instant_water_heater",
+            "model": "WH-30",
+            "serial_no": serial,
+            "purchase_date": "2025-03-01",
+        },
+        "fault_description": "No hot water; error E3 on the display",
+        "customer_wants": "repair",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One HTTP server process, started and waited for."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int) -> None:
+        self.name, self.argv, self.env, self.port = name, argv, env, port
+        self.log = ROOT / ".local" / "bench" / f"intake-{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90.0) -> Server:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {self.log}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} not ready in {timeout}s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+async def _drive(url: str, headers: dict[str, str], n: int, concurrency: int) -> dict[str, Any]:
+    """`n` requests, `concurrency` in flight; every answer must be a 201."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = iter(range(n))
+    run = uuid.uuid4().hex[:8]
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for i in queue:
+            started = time.perf_counter()
+            answer = await client.post("/tickets", json=_body(f"SNB{run}{i}"), headers=headers)
+            latencies.append(time.perf_counter() - started)
+            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        for _ in range(min(50, n)):  # warm up: connections, caches, the JIT of the pool
+            await client.post("/tickets", json=_body(f"SNW{uuid.uuid4().hex}"), headers=headers)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    assert statuses == {201: n}, statuses
+    ordered = sorted(latencies)
+    return {
+        "per_s": round(n / seconds, 1),
+        "seconds": round(seconds, 2),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+    }
+
+
+async def main() -> None:
+    n = int(os.environ.get("BENCH_INTAKE_REQUESTS", "2000"))
+    runs = int(os.environ.get("BENCH_RUNS", "3"))
+    concurrency = int(os.environ.get("BENCH_INTAKE_CONCURRENCY", "8"))
+    prefix = f"bench{uuid.uuid4().hex[:8]}."
+    database = f"{prefix.rstrip('.')}_intake"
+    settings = ServiceSettings(topic_prefix=prefix, database=database)
+    topics = [prefix + t for t in ALL_TOPICS]
+    await ensure_topics(settings.kafka_bootstrap, topics, partitions=6, replication=1)
+    env = {
+        **os.environ,
+        **issuer.local_environment(AUTH_DIR),
+        "REPAIRLINE_TOPIC_PREFIX": prefix,
+        "REPAIRLINE_DATABASE": database,
+        "REPAIRLINE_CLOCK": "simulated",
+        "REPAIRLINE_LOG_FORMAT": "json",
+        "REPAIRLINE_RATE_LIMIT_PER_MINUTE": "100000000",
+        "REPAIRLINE_RATE_LIMIT_BURST": "100000000",
+    }
+    bin_dir = Path(sys.executable).parent
+    intake_port, bare_port = _free_port(), _free_port()
+    servers = {
+        "intake": Server(
+            "intake",
+            [str(bin_dir / "repairline-intake"), "serve"],
+            {**env, "REPAIRLINE_HTTP_PORT": str(intake_port)},
+            intake_port,
+        ),
+        "bare": Server(
+            "bare",
+            [sys.executable, "-m", "bench.bare_intake", str(bare_port)],
+            {**env, "PYTHONPATH": str(ROOT)},
+            bare_port,
+        ),
+    }
+    token = issuer.mint(AUTH_DIR, issuer.Grant("bench-agent", tuple(sorted(USER_ROLES))))
+    headers = {"Authorization": f"Bearer {token}"}
+    results: list[dict[str, Any]] = []
+    try:
+        for server in servers.values():
+            server.start()
+        for run in range(1, runs + 1):
+            order = ("intake", "bare") if run % 2 else ("bare", "intake")
+            result: dict[str, Any] = {"run": run, "order": order}
+            for name in order:
+                result[name] = await _drive(
+                    servers[name].url, headers if name == "intake" else {}, n, concurrency
+                )
+            result["ratio"] = round(result["intake"]["per_s"] / result["bare"]["per_s"], 3)
+            results.append(result)
+            print(
+                f"bench: run {run}: intake {result['intake']['per_s']:>7,.1f} req/s"
+                f" (p50 {result['intake']['p50_ms']} ms, p99 {result['intake']['p99_ms']} ms),"
+                f" bare {result['bare']['per_s']:>7,.1f} req/s"
+                f" (p50 {result['bare']['p50_ms']} ms, p99 {result['bare']['p99_ms']} ms),"
+                f" ratio {result['ratio']:.3f}; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    finally:
+        for server in servers.values():
+            server.stop()
+        await delete_topics(settings.kafka_bootstrap, topics)
+        conn = await asyncpg.connect(f"{settings.pg_dsn}/postgres")
+        await conn.execute(f'drop database if exists "{database}" with (force)')
+        await conn.close()
+    ratios = sorted(r["ratio"] for r in results)
+    summary = {
+        "requests_per_run": n,
+        "concurrency": concurrency,
+        "ratio": ratios[len(ratios) // 2],
+        "runs": results,
+        "measured_at": datetime.now(UTC).isoformat(),
+    }
+    print(
+        f"bench: intake / bare POST /tickets, median of {runs} runs: {summary['ratio']:.3f}"
+        f" (goal: at least 0.8; all runs: {', '.join(f'{r:.3f}' for r in ratios)})"
+    )
+    out = ROOT / ".local" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "intake.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
