@@ -32,11 +32,11 @@ from typing import Any
 import asyncpg
 import httpx
 
+from repairline_contracts.topics import ALL_TOPICS
 from repairline_platform import issuer
 from repairline_platform.access import USER_ROLES
 from repairline_platform.kafka import delete_topics, ensure_topics
 from repairline_platform.settings import ServiceSettings
-from repairline_contracts.topics import ALL_TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTH_DIR = ROOT / ".local" / "auth"
