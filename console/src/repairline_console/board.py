@@ -211,6 +211,45 @@ def _local(value: str, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(value).replace(tzinfo=zone).isoformat()
 
 
+async def _after(
+    request: Request, user: Session, day: Day, ticket_id: str, problem: str | None
+) -> HTMLResponse:
+    """The lanes again, with what became of the dispatcher's change."""
+    data = await _read(request, user, day)
+    done = None if problem else ticket_id
+    return render(
+        request, "board_lanes.html", user, day=day, notice=problem, rescheduled=done, **data
+    )
+
+
+async def _send(request: Request, user: Session, path: str, body: dict[str, Any]) -> str | None:
+    answer = await backend_of(request).post(user.token, "dispatch", path, body)
+    return None if answer.ok else refusal(answer)
+
+
+@router.post("/board/{ticket_id}/appointment", response_class=HTMLResponse)
+async def book(
+    request: Request,
+    user: User,
+    ticket_id: str,
+    window_start: Annotated[str, Form()],
+    window_end: Annotated[str, Form()],
+    region: Annotated[str, Form()] = "",
+    day: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """DSP-1: a window booked for an assigned job still without one."""
+    chosen = _day(request, user, region, day)
+    try:
+        body = {
+            "window_start": _local(window_start, chosen.zone),
+            "window_end": _local(window_end, chosen.zone),
+        }
+    except ValueError:
+        return await _after(request, user, chosen, ticket_id, "window: not a date and time")
+    problem = await _send(request, user, f"/tickets/{ticket_id}/appointment", body)
+    return await _after(request, user, chosen, ticket_id, problem)
+
+
 @router.post("/board/{ticket_id}/reschedule", response_class=HTMLResponse)
 async def reschedule(
     request: Request,
@@ -236,20 +275,6 @@ async def reschedule(
             "customer_consents": customer_consents is not None,
         }
     except ValueError:
-        answer_problem = "window: not a date and time"
-    else:
-        answer = await backend_of(request).post(
-            user.token, "dispatch", f"/tickets/{ticket_id}/reschedule", body
-        )
-        answer_problem = None if answer.ok else refusal(answer)
-    data = await _read(request, user, chosen)
-    done = None if answer_problem else ticket_id
-    return render(
-        request,
-        "board_lanes.html",
-        user,
-        day=chosen,
-        notice=answer_problem,
-        rescheduled=done,
-        **data,
-    )
+        return await _after(request, user, chosen, ticket_id, "window: not a date and time")
+    problem = await _send(request, user, f"/tickets/{ticket_id}/reschedule", body)
+    return await _after(request, user, chosen, ticket_id, problem)

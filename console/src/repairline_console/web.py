@@ -29,6 +29,7 @@ HOMES = (
     ("agent", "/intake"),
     ("engineer", "/engineer"),
     ("quality", "/followup"),
+    ("analyst", "/manager"),
 )
 
 
