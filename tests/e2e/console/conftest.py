@@ -48,7 +48,7 @@ def _start_console(system: System, log: Path) -> tuple[str, subprocess.Popen[byt
     env = {
         **os.environ,
         "REPAIRLINE_CONSOLE_PORT": str(port),
-        "REPAIRLINE_CONSOLE_POLL_SECONDS": "0.3",
+        "REPAIRLINE_CONSOLE_POLL_SECONDS": "0.5",
         **{f"REPAIRLINE_{n.upper()}_URL": s.url for n, s in system.services.items()},
     }
     proc = subprocess.Popen(
