@@ -167,7 +167,9 @@ async def board_lanes(
 
 async def _changes(request: Request, user: Session, day: Day) -> AsyncIterator[str]:
     """`board` events whenever dispatch's answer for the day changes (a comment line
-    now and then keeps the connection open through proxies)."""
+    now and then keeps the connection open through proxies). The first comes at once:
+    what changed between the page's rendering and this connection (or a reconnection)
+    is shown too."""
     backend = backend_of(request)
     interval = settings_of(request).console_poll_seconds
     params = {"day": day.day.isoformat(), "region": day.region}
@@ -180,7 +182,7 @@ async def _changes(request: Request, user: Session, day: Day) -> AsyncIterator[s
         )
         seen = json.dumps([jobs.status, jobs.body, alerts.body], sort_keys=True, default=str)
         digest = hashlib.sha256(seen.encode()).hexdigest()
-        if last is not None and digest != last:
+        if digest != last:
             yield f"event: board\ndata: {digest[:12]}\n\n"
             quiet = 0.0
         elif quiet >= 15:
