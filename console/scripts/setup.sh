@@ -3,7 +3,8 @@
 #   console/scripts/setup.sh assets   npm ci from package-lock.json when the lock changed,
 #                                     then htmx, its SSE extension and Chart.js copied
 #                                     into the package's static/vendor folder
-#   console/scripts/setup.sh browser  Debian's chromium for the browser tests, when missing
+#   console/scripts/setup.sh browser  Debian's chromium (and a Chinese font) for the browser
+#                                     tests, when missing
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,12 +27,16 @@ assets() {
   done
 }
 
+# chromium, and a font with Chinese glyphs for the pages' Chinese labels
 browser() {
-  command -v chromium >/dev/null 2>&1 && return 0
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [[ -n "$(fc-list :lang=zh 2>/dev/null)" ]] || missing+=(fonts-wqy-microhei)
+  [[ ${#missing[@]} -eq 0 ]] && return 0
   local sudo=""
   [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 
 case "${1:-}" in

@@ -11,7 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from repairline_console import board, engineer, followup, intake, manager, signin, ticket
+from repairline_console import (
+    board,
+    engineer,
+    followup,
+    intake,
+    manager,
+    money,
+    signin,
+    ticket,
+)
 from repairline_console.backend import Backend
 from repairline_console.settings import ConsoleSettings
 from repairline_console.web import SignInRequired, User, back_to
@@ -39,7 +48,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.verifier = verifier_for(AuthSettings())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin, intake, board, engineer, followup, manager, ticket):
+    for module in (signin, intake, board, engineer, followup, manager, money, ticket):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

@@ -280,3 +280,18 @@ async def reschedule(
         return await _after(request, user, chosen, ticket_id, "window: not a date and time")
     problem = await _send(request, user, f"/tickets/{ticket_id}/reschedule", body)
     return await _after(request, user, chosen, ticket_id, problem)
+
+
+@router.post("/board/{ticket_id}/reassignment", response_class=HTMLResponse)
+async def reassign(
+    request: Request,
+    user: User,
+    ticket_id: str,
+    reason: Annotated[str, Form()],
+    region: Annotated[str, Form()] = "",
+    day: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """DSP-1: the job taken back from its engineer and given to another."""
+    chosen = _day(request, user, region, day)
+    problem = await _send(request, user, f"/tickets/{ticket_id}/reassignment", {"reason": reason})
+    return await _after(request, user, chosen, ticket_id, problem)

@@ -30,6 +30,7 @@ HOMES = (
     ("engineer", "/engineer"),
     ("quality", "/followup"),
     ("analyst", "/manager"),
+    ("billing", "/money"),
 )
 
 

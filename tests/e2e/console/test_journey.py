@@ -28,6 +28,7 @@ async def fill_request(page: Page, *, serial: str, purchase_date: str) -> None:
     await page.fill("#f-product-serial_no", serial)
     await page.fill("#f-product-purchase_date", purchase_date)
     await page.fill("#f-fault_description", "No hot water; error E3")
+    await page.fill("#f-customer_wants", "repair")
     await page.click("#intake button[type=submit]")
 
 
@@ -75,6 +76,8 @@ async def test_agent_files_a_ticket_the_dispatcher_sees_it_arrive_and_reschedule
     await fill_request(agent, serial=serial, purchase_date="2024-03-01")
     created = agent.get_by_test_id("ticket-created")
     await expect(created).to_be_visible()
+    await expect(agent.get_by_test_id("triage")).to_contain_text("A visit")
+    await expect(created.locator(".warning")).to_have_count(0)
     # INT-2: the numbers read to the customer
     assert (await agent.get_by_test_id("service-request-no").inner_text()).startswith("SR")
     assert (await agent.get_by_test_id("repair-order-no").inner_text()).startswith("RO-CN-EAST-")
@@ -198,6 +201,21 @@ async def test_ticket_page_shows_the_timeline_across_contexts_with_rules(
     await expect(timeline.locator("li.ctx-billing")).not_to_have_count(0)
     await expect(timeline.locator("li.ctx-feedback")).not_to_have_count(0)
     await screenshot(page, "ticket-timeline")
+    await page.context.close()
+
+
+async def test_billing_reads_each_lines_rule_on_the_money_page(
+    console: Console, browser: Browser
+) -> None:
+    ticket = JOURNEY["ticket"]
+    page = await signed_in(browser, console, "billing")
+    await expect(page).to_have_url(f"{console.url}/money")
+    await page.fill("input[name=ticket]", ticket)
+    await page.click("form.card button[type=submit]")
+    charge = page.get_by_test_id("charge")
+    # out of warranty, provincial capital, on site: 30 yuan by the FEE-1 tariff
+    await expect(charge.locator("h2")).to_contain_text("¥30.00")
+    await expect(charge.locator("table .rule", has_text="FEE-1")).not_to_have_count(0)
     await page.context.close()
 
 
