@@ -133,7 +133,7 @@ async def signed_in(
     if engineer_id:
         await page.fill("#engineer_id", engineer_id)
     await page.click("button[type=submit]")
-    await page.wait_for_selector("[data-testid=who]")
+    await page.wait_for_selector("[data-testid=who]", state="attached")
     return page
 
 

@@ -98,11 +98,12 @@ async def test_agent_files_a_ticket_the_dispatcher_sees_it_arrive_and_reschedule
     await expect(block).to_contain_text("10:00–12:00", timeout=FOUND)
 
     # DSP-1: the customer asks for the afternoon and agrees; the block moves
-    await block.locator("summary").click()
-    await block.locator("input[name=window_start]").fill(f"{day}T14:00")
-    await block.locator("input[name=window_end]").fill(f"{day}T16:00")
-    await block.locator("input[name=customer_consents]").check()
-    await block.locator("button[type=submit]").click()
+    reschedule = block.locator("details.reschedule")
+    await reschedule.locator("summary").click()
+    await reschedule.locator("input[name=window_start]").fill(f"{day}T14:00")
+    await reschedule.locator("input[name=window_end]").fill(f"{day}T16:00")
+    await reschedule.locator("input[name=customer_consents]").check()
+    await reschedule.locator("button[type=submit]").click()
     await expect(board.get_by_test_id("rescheduled")).to_be_visible()
     await expect(block).to_contain_text("14:00–16:00", timeout=FOUND)
     await expect(block.locator(".badge")).to_have_text("↻1", timeout=FOUND)
