@@ -2,7 +2,8 @@
 a ticket, the dispatcher sees it arrive on the live board, books and reschedules it with
 the customer's consent, the engineer departs, arrives and completes on a phone, the
 callback agent records a dissatisfied answer and sees the revisit, and every ticket page
-shows the timeline with its rules. Each test leaves the ticket where the next one starts."""
+shows the timeline with its rules. One test walks the steps in order (one set of services
+for all of them); each step leaves the ticket where the next one starts."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ async def drawn_dissatisfied(page: Page) -> int:
     )
 
 
-async def test_sign_in_lands_each_role_on_its_screen_in_its_language(
+async def step_sign_in_lands_each_role_on_its_screen_in_its_language(
     console: Console, browser: Browser
 ) -> None:
     page = await signed_in(browser, console, "agent", locale="zh")
@@ -56,7 +57,7 @@ async def test_sign_in_lands_each_role_on_its_screen_in_its_language(
     await page.context.close()
 
 
-async def test_agent_files_a_ticket_the_dispatcher_sees_it_arrive_and_reschedules_it(
+async def step_agent_files_a_ticket_the_dispatcher_sees_it_arrive_and_reschedules_it(
     console: Console, browser: Browser
 ) -> None:
     system = console.system
@@ -115,7 +116,7 @@ async def test_agent_files_a_ticket_the_dispatcher_sees_it_arrive_and_reschedule
     await board.context.close()
 
 
-async def test_engineer_departs_arrives_and_completes_with_acceptance_on_a_phone(
+async def step_engineer_departs_arrives_and_completes_with_acceptance_on_a_phone(
     console: Console, browser: Browser
 ) -> None:
     ticket = JOURNEY["ticket"]
@@ -141,7 +142,7 @@ async def test_engineer_departs_arrives_and_completes_with_acceptance_on_a_phone
     await phone.context.close()
 
 
-async def test_callback_agent_records_a_dissatisfied_answer_and_sees_the_revisit(
+async def step_callback_agent_records_a_dissatisfied_answer_and_sees_the_revisit(
     console: Console, browser: Browser
 ) -> None:
     system, ticket = console.system, JOURNEY["ticket"]
@@ -186,7 +187,7 @@ async def test_callback_agent_records_a_dissatisfied_answer_and_sees_the_revisit
     await manager.context.close()
 
 
-async def test_ticket_page_shows_the_timeline_across_contexts_with_rules(
+async def step_ticket_page_shows_the_timeline_across_contexts_with_rules(
     console: Console, browser: Browser
 ) -> None:
     ticket = JOURNEY["ticket"]
@@ -205,7 +206,7 @@ async def test_ticket_page_shows_the_timeline_across_contexts_with_rules(
     await page.context.close()
 
 
-async def test_billing_reads_each_lines_rule_on_the_money_page(
+async def step_billing_reads_each_lines_rule_on_the_money_page(
     console: Console, browser: Browser
 ) -> None:
     ticket = JOURNEY["ticket"]
@@ -220,7 +221,7 @@ async def test_billing_reads_each_lines_rule_on_the_money_page(
     await page.context.close()
 
 
-async def test_a_page_never_shows_what_the_role_may_not_see(
+async def step_a_page_never_shows_what_the_role_may_not_see(
     console: Console, browser: Browser
 ) -> None:
     ticket, day = JOURNEY["ticket"], console.system.day.isoformat()
@@ -237,3 +238,18 @@ async def test_a_page_never_shows_what_the_role_may_not_see(
     await other.goto(f"/tickets/{ticket}")
     await expect(other.get_by_test_id("notice")).to_contain_text("404")
     await other.context.close()
+
+
+async def test_the_console_journey_across_the_four_services(
+    console: Console, browser: Browser
+) -> None:
+    for step in (
+        step_sign_in_lands_each_role_on_its_screen_in_its_language,
+        step_agent_files_a_ticket_the_dispatcher_sees_it_arrive_and_reschedules_it,
+        step_engineer_departs_arrives_and_completes_with_acceptance_on_a_phone,
+        step_callback_agent_records_a_dissatisfied_answer_and_sees_the_revisit,
+        step_ticket_page_shows_the_timeline_across_contexts_with_rules,
+        step_billing_reads_each_lines_rule_on_the_money_page,
+        step_a_page_never_shows_what_the_role_may_not_see,
+    ):
+        await step(console, browser)
