@@ -153,6 +153,7 @@ async def step_callback_agent_records_a_dissatisfied_answer_and_sees_the_revisit
     await system.poll(system.feedback, f"/callbacks?status=due&ticket_id={ticket}", bool)
 
     month = datetime.fromisoformat(scheduled[0]["due_at"]).astimezone(system.zone)
+    JOURNEY["month"] = f"{month:%Y-%m}"
     manager = await signed_in(browser, console, "analyst", region="")
     await manager.goto(f"/manager?month={month:%Y-%m}&by=region")
     before = await drawn_dissatisfied(manager)
@@ -232,6 +233,13 @@ async def step_a_page_never_shows_what_the_role_may_not_see(
     await south.goto(f"/tickets/{ticket}")
     await expect(south.get_by_test_id("notice")).to_contain_text("404")
     await south.context.close()
+
+    # FBK-7 figures of another region are not a regional callback agent's to read
+    quality = await signed_in(browser, console, "quality", region="cn-south")
+    await quality.goto(f"/manager?month={JOURNEY['month']}&by=region")
+    await expect(quality.get_by_test_id("figures-table")).to_be_visible()
+    await expect(quality.locator('tr[data-key="cn-east"]')).to_have_count(0)
+    await quality.context.close()
 
     other = await signed_in(browser, console, "engineer", engineer_id=OTHER_ENGINEER, phone=True)
     await expect(other.locator(f'[data-ticket="{ticket}"]')).to_have_count(0)
