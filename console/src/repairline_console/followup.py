@@ -1,6 +1,7 @@
 """The callback agent's screen: the morning list with its coverage (FBK-2), the callbacks
-due with the FBK-4 questions, outcome and grade (FBK-3..5), and the dissatisfied cases
-with the revisit dispatch opened for each (FBK-5)."""
+due with the FBK-4 questions, outcome and grade (FBK-3..5), the dissatisfied cases with
+the revisit dispatch opened for each (FBK-5), and the complaints with their answer-by
+time (FBK-6, three working days)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,11 @@ async def _revisit(request: Request, user: Session, case: dict[str, Any]) -> dic
 
 async def _page(request: Request, user: Session, **context: Any) -> HTMLResponse:
     backend = backend_of(request)
-    morning, due, cases = await asyncio.gather(
+    morning, due, cases, complaints = await asyncio.gather(
         backend.get(user.token, "feedback", "/callbacks/morning-list"),
         backend.get(user.token, "feedback", "/callbacks", status="due"),
         backend.get(user.token, "feedback", "/cases"),
+        backend.get(user.token, "feedback", "/complaints"),
     )
     problem = next((refusal(a) for a in (morning, due, cases) if not a.ok), None)
     revisits = await asyncio.gather(
@@ -51,6 +53,7 @@ async def _page(request: Request, user: Session, **context: Any) -> HTMLResponse
         morning=morning.body if morning.ok else None,
         due=due.body if due.ok else [],
         cases=list(revisits),
+        complaints=complaints.body if complaints.ok else [],
         questions=QUESTIONS,
         grades=GRADES,
         problem=context.pop("problem", None) or problem,

@@ -158,9 +158,21 @@ async def step_callback_agent_records_a_dissatisfied_answer_and_sees_the_revisit
     await manager.goto(f"/manager?month={month:%Y-%m}&by=region")
     before = await drawn_dissatisfied(manager)
 
+    # FBK-6: a complaint taken on the hotline shows on the list with its answer-by time
+    complaint = {
+        "ticket_id": ticket,
+        "channel": "hotline",
+        "kind": "attitude",
+        "description": "the engineer was rude",
+    }
+    filed = system.call(system.feedback, "/complaints", complaint, 201)
+
     page = await signed_in(browser, console, "quality")
     await expect(page).to_have_url(f"{console.url}/followup")
     await expect(page.get_by_test_id("coverage")).to_be_visible()
+    listed = page.locator(f'[data-testid=complaints] tr[data-ticket="{ticket}"]')
+    await expect(listed).to_contain_text("attitude")
+    assert filed["answer_by"]
     call = page.locator(f'form.call[data-ticket="{ticket}"]')
     await call.locator("input[name=reached][value=yes]").check()
     await call.locator("input[name=satisfied_overall][value=no]").check()
