@@ -5,7 +5,6 @@ manager's own token."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -55,6 +54,6 @@ async def manager_page(
         by=grouping,
         groupings=GROUPINGS,
         rows=rows,
-        figures=json.dumps(chart(rows, grouping)),
+        figures=chart(rows, grouping),
         problem=None if answer.ok else refusal(answer),
     )
