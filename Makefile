@@ -20,7 +20,8 @@ INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 
 .PHONY: help setup lint format infra-up infra-down topics run stop status test test-unit \
-        test-integration test-e2e bench chaos chaos-short schemas docs clean manifests image-steps
+        test-integration test-e2e bench chaos chaos-short schemas docs clean manifests image-steps \
+        console-assets console-browser
 
 help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
@@ -72,7 +73,15 @@ infra-up: setup
 infra-down:
 	$(INFRA) down
 
-run: infra-up
+# The console's browser assets (npm ci from its lock, copied into its static folder) and
+# Debian's chromium for its browser tests; both idempotent.
+console-assets:
+	console/scripts/setup.sh assets
+
+console-browser:
+	console/scripts/setup.sh browser
+
+run: infra-up console-assets
 	$(SERVICES) start
 
 stop:
@@ -88,7 +97,7 @@ status:
 TEST_EDGE_DATE ?= 2026-09-30
 
 # Two pytest workers: most integration and e2e time is spent waiting on the broker.
-test: lint infra-up
+test: lint infra-up console-assets console-browser
 	$(PY) -m pytest tests -q -p no:cacheprovider -n 2
 	REPAIRLINE_CLOCK_DATE=$(TEST_EDGE_DATE) $(PY) -m pytest tests/e2e -q -p no:cacheprovider -n 2
 
@@ -98,7 +107,7 @@ test-unit: setup
 test-integration: infra-up
 	$(PY) -m pytest tests/integration -q
 
-test-e2e: infra-up
+test-e2e: infra-up console-assets console-browser
 	$(PY) -m pytest tests/e2e -q
 
 bench: infra-up

@@ -8,8 +8,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOCAL="${REPAIRLINE_LOCAL_DIR:-$ROOT/.local}"
 RUN="$LOCAL/run"
 LOGS="$LOCAL/logs"
-SERVICES=(intake dispatch billing feedback)
-declare -A PORT=([intake]=8101 [dispatch]=8102 [billing]=8103 [feedback]=8104)
+SERVICES=(intake dispatch billing feedback console)
+declare -A PORT=([intake]=8101 [dispatch]=8102 [billing]=8103 [feedback]=8104 [console]=8100)
 
 say() { echo "services: $*"; }
 
@@ -80,6 +80,7 @@ PY
     printf '  %-9s http://127.0.0.1:%s   docs: http://127.0.0.1:%s/docs\n' \
       "$svc" "$(port_of "$svc")" "$(port_of "$svc")"
   done
+  echo "  the console: http://127.0.0.1:$(port_of console)/ (sign in with a role and a region)"
   echo
   echo "  every route but /healthz, /readyz, /docs and /metrics needs a bearer token:"
   echo "    export TOKEN=\$(.venv/bin/repairline token --role agent --role dispatcher)"

@@ -5,7 +5,9 @@ calls one view; refusals are answered by the platform (409, 404, 422)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
@@ -38,6 +40,7 @@ from repairline_dispatch.schemas import (
     WindowIn,
 )
 from repairline_platform.asof import AS_OF_QUERY, as_of_moment
+from repairline_platform.bounds import CalendarDate, Region
 from repairline_platform.commands import CommandResult
 from repairline_platform.runtime import Runtime
 
@@ -243,6 +246,16 @@ def board_routes(router: APIRouter, rt: Runtime) -> None:
             return await views.board(rt.pool, ticket_id)
         moment = as_of_moment(as_of, rt.clock.now())
         return await views.board_as_of(rt.pool, ticket_id, moment)
+
+    @router.get("/board", dependencies=[may("board.read")])
+    async def board_of_day(
+        day: Annotated[CalendarDate, Query(examples=["2026-11-24"])],
+        region: Annotated[Region | None, Query()] = None,
+    ) -> list[dict[str, Any]]:
+        """A region's day on the board: the visits booked that day (in the pack's time
+        zone) and the jobs still waiting for an engineer or a time, with their reason."""
+        start = datetime.combine(day, time(0), ZoneInfo(rt.pack.timezone))
+        return await views.board_day(rt.pool, region, start, start + timedelta(days=1))
 
     @router.get("/alerts", dependencies=[may("alerts.read")])
     async def alerts(

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from repairline_contracts.dispatch import EngineerAssigned, SlaDeadlinesRecomputed
 from repairline_dispatch.projections import DispatchBoard
 from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
@@ -151,3 +152,37 @@ async def day_plan(pool: asyncpg.Pool, plan_id: str) -> dict[str, Any]:
     out["changed"] = json.loads(row["changed"]) if row["changed"] is not None else None
     out["skipped"] = json.loads(row["skipped"]) if row["skipped"] is not None else None
     return {**out, **proposal}
+
+
+_DEADLINE_EVENTS = [EngineerAssigned.event_type, SlaDeadlinesRecomputed.event_type]
+
+
+async def board_day(
+    pool: asyncpg.Pool, region: str | None, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """A day on the dispatcher's board: the visits booked between `start` and `end`, and
+    every job still without an engineer or an appointment (with its waiting reason), of
+    the caller's regions (an engineer's: his own jobs), with the DSP-3 deadlines in force
+    (the assignment's, or their latest recomputation)."""
+    scope = visibility.sql_filter(5, region="b.region", engineer="b.engineer_id")
+    rows = await pool.fetch(
+        "select b.ticket_id, b.state, b.engineer_id, b.region, b.skill, b.waiting_reason,"
+        " b.updated_at, b.appointment_start, b.appointment_end, b.reschedules, b.last_event,"
+        " (sla.data->>'visit_by')::timestamptz as visit_by,"
+        " (sla.data->>'fix_by')::timestamptz as fix_by from dispatch_board b"
+        " left join lateral (select e.envelope::jsonb->'data' as data from events e"
+        "  where e.stream_id = b.ticket_id and e.event_type = any($4::text[])"
+        "  order by e.stream_version desc limit 1) sla on true"
+        " where ($1::text is null or b.region = $1)"
+        " and ((b.appointment_start >= $2 and b.appointment_start < $3)"
+        "  or b.state in ('new', 'waiting_for_engineer', 'needs_rebooking')"
+        "  or (b.engineer_id is not null and b.appointment_start is null"
+        "      and b.state not in ('completed', 'ended')))"
+        f"{scope.sql} order by b.appointment_start nulls first, b.ticket_id",
+        region,
+        start,
+        end,
+        _DEADLINE_EVENTS,
+        *scope.args,
+    )
+    return [dict(r) for r in rows]

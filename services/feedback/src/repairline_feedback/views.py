@@ -281,7 +281,7 @@ CALLBACK_FIGURES = """
         count(*) filter (where c.grade = 'average') as average,
         count(*) filter (where c.grade = 'dissatisfied') as dissatisfied
     from callbacks c left join served s using (ticket_id)
-    where c.fired_at >= $1 and c.fired_at < $2
+    where c.fired_at >= $1 and c.fired_at < $2{scope}
     group by 1 order by 1
 """
 COMPLAINT_FIGURES = """
@@ -290,7 +290,7 @@ COMPLAINT_FIGURES = """
         count(*) filter (where p.verified) as verified,
         count(*) filter (where p.escalated_at is not null) as escalated
     from complaints p left join served s using (ticket_id)
-    where p.filed_at >= $1 and p.filed_at < $2 group by 1
+    where p.filed_at >= $1 and p.filed_at < $2{scope} group by 1
 """
 REPORT_COLUMNS = [
     "callbacks_due",
@@ -326,16 +326,20 @@ def _report_row(by: str, key: str, figures: Any, filed: Any) -> dict[str, Any]:
 
 
 async def callback_report(db: Any, pack: PolicyPack, month: str, by: str) -> list[dict]:
-    """FBK-7: the month's callbacks and complaints per region, outlet or engineer."""
+    """FBK-7: the month's callbacks and complaints per region, outlet or engineer, of
+    the caller's regions (a ticket whose region is not known counts for head office only)."""
     year, mon = (int(p) for p in month.split("-"))
     start = datetime(year, mon, 1, tzinfo=pack.zone)
     end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=pack.zone)
     key = REPORT_KEYS[by]
-    figures = await db.fetch(CALLBACK_FIGURES.format(key=key), start, end)
+    called = visibility.sql_filter(3, region="s.region", engineer="s.engineer_id")
+    figures = await db.fetch(
+        CALLBACK_FIGURES.format(key=key, scope=called.sql), start, end, *called.args
+    )
     complaint_key = key.replace("s.engineer_id", "p.engineer_id")
-    filed = {
-        r["key"]: r for r in await db.fetch(COMPLAINT_FIGURES.format(key=complaint_key), start, end)
-    }
+    filed_scope = visibility.sql_filter(3, region="s.region", engineer="p.engineer_id")
+    complaints = COMPLAINT_FIGURES.format(key=complaint_key, scope=filed_scope.sql)
+    filed = {r["key"]: r for r in await db.fetch(complaints, start, end, *filed_scope.args)}
     rows = [_report_row(by, r["key"], r, filed.pop(r["key"], None)) for r in figures]
     rows += [_report_row(by, k, None, c) for k, c in filed.items()]
     return [

@@ -265,9 +265,10 @@ class TicketView:
         fact_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
         for item in items:
             env, e = item.envelope, item.event
-            timeline.append(
-                (env.id, e.ticket_id, env.type, env.source, env.time, json.dumps(summary(e)))
-            )
+            # each entry names the policy pack (and its version) that decided it
+            policy = {"pack": env.policypack, "version": env.policyversion}
+            entry = json.dumps({**summary(e), "policy": policy})
+            timeline.append((env.id, e.ticket_id, env.type, env.source, env.time, entry))
             for key, value in facts(e).items():
                 row = (e.ticket_id, key, json.dumps(value), *_order(env))
                 current = fact_rows.get((e.ticket_id, key))
