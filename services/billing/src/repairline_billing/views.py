@@ -251,10 +251,14 @@ LEDGER_KEYS = ("engineer_id", "outlet_id")
 
 
 async def ledger(db: Db, column: str, key: str) -> dict[str, Any]:
-    """The penalties of an engineer or an outlet, standing and voided, with escalations."""
+    """The penalties of an engineer or an outlet, standing and voided, with escalations.
+    An outlet's own fines (FEE-5) name the engineer as evidence but are not his."""
     assert column in LEDGER_KEYS
+    own = "subject is distinct from 'outlet'" if column == "engineer_id" else "true"
     rows = await db.fetch(
-        f"select * from penalties where {column} = $1 order by offence_at, penalty_id", key
+        f"select * from penalties where {column} = $1 and {own}"
+        " order by offence_at, penalty_id",
+        key,
     )
     entries = [_penalty(r) for r in rows]
     standing = [e for e in entries if e["status"] != "voided"]
