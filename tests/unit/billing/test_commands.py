@@ -249,6 +249,8 @@ async def test_pen_3_a_visit_in_the_service_record_is_not_fined():
 
 async def test_pen_6_a_second_unreachable_record_is_a_warning_and_a_fine_out_of_range_refused():
     world = World(SW)
+    for t in ("t1", "t2", "t3"):
+        world.add_ticket(t)
     first = await world.run(commands.record_unreachable, RecordUnreachable("e1", "t1"))
     world.clock.advance(timedelta(days=1))
     second = await world.run(commands.record_unreachable, RecordUnreachable("e1", "t2"))
@@ -333,3 +335,10 @@ async def test_fee_8_a_contract_is_registered_only_where_the_pack_has_contracts(
     registered = await world.run(commands.register_contract, contract)
     [event] = world.memory.events(registered.stream_id)
     assert (event.serial_no, event.starts_on) == ("SN1", date(2030, 1, 1))
+
+
+async def test_pen_6_an_unreachable_record_for_an_unknown_ticket_is_refused():
+    world = World(SW)
+    with pytest.raises(NotFound, match="no-such-ticket"):
+        await world.run(commands.record_unreachable, RecordUnreachable("e1", "no-such-ticket"))
+    assert "staff:e1" not in world.memory.streams

@@ -161,6 +161,13 @@ async def test_fbk_6_a_complaint_names_the_tickets_engineer_and_escalates_once_w
     assert (late.events, again.events) == (("ComplaintEscalated",), ())
 
 
+async def test_fbk_6_a_complaint_about_a_ticket_that_does_not_exist_is_refused(world):
+    cmd = FileComplaint("no-such-ticket", "app", "overcharge", "80 yuan", None, 8000)
+    with pytest.raises(NotFound, match="no-such-ticket"):
+        await world.do(commands.file_complaint, cmd)
+    assert not [s for s in world.events.streams if s.startswith("complaint:")]
+
+
 async def test_fbk_6_a_complaint_is_answered_once_and_decided_once(world):
     filed = await world.do(
         commands.file_complaint, FileComplaint("t1", "app", "overcharge", "80 yuan", None, 8000)

@@ -367,8 +367,11 @@ async def check_record(cmd: CheckRecord, uow: Unit, billing: Billing) -> Command
 
 
 async def record_unreachable(cmd: RecordUnreachable, uow: Unit, billing: Billing) -> CommandResult:
-    """PEN-6: the record is kept; repeated, it is a warning or the manager's fine."""
+    """PEN-6: the record is kept; repeated, it is a warning or the manager's fine. The
+    ticket the engineer was sought for must be one billing has heard of."""
     reads = billing.reads(uow)
+    if await reads.ticket(cmd.ticket_id) is None:
+        raise NotFound(f"no ticket {cmd.ticket_id}")
     records = await reads.unreachable_records(cmd.engineer_id)
     recorded = await _run_any(
         uow,
