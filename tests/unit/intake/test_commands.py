@@ -120,6 +120,21 @@ async def test_int_2_a_request_missing_its_channels_facts_is_invalid_before_any_
     assert world.store.seq == 0 and world.events.streams == {}
 
 
+@pytest.mark.parametrize("proof", [None, ticket.ProofFacts(invoice_date=date(2026, 10, 1))])
+async def test_war_1_an_unknown_product_line_is_refused_at_intake_naming_the_packs_lines(proof):
+    world = World()
+    with pytest.raises(InvalidInput) as err:
+        await world.request(product=Product(line="toaster"), proof=proof)
+    assert err.value.field == "product.line"
+    assert "toaster" in err.value.reason and "instant_water_heater" in err.value.reason
+    assert world.store.seq == 0 and world.events.streams == {}
+
+
+async def test_war_1_a_pack_with_terms_for_any_product_takes_any_line():
+    made = await World("home-appliance").request(product=Product(line="toaster"))
+    assert made.events == ("RepairRequested",)
+
+
 async def test_int_4_a_refused_dealer_drop_off_is_recorded_and_then_refused():
     world = World()
     with pytest.raises(Refused) as err:

@@ -322,6 +322,14 @@ def check_request(cmd: RequestRepair) -> None:
         raise InvalidInput("preferred_window", "the window must end after it starts")
 
 
+def check_product_line(pack: PolicyPack, line: str) -> None:
+    """WAR-1: a product line the pack has no terms for is refused at intake, with or
+    without proof (no engineer would have its skill); a pack with ``*`` terms takes any."""
+    if not _known(pack, line):
+        known = ", ".join(sorted(pack.warranty.products))
+        raise InvalidInput("product.line", f"unknown product line {line!r}; the pack's: {known}")
+
+
 def business_day(pack: PolicyPack, now: datetime) -> str:
     """The local business day numbers are counted in (INT-2), as YYYYMMDD."""
     return now.astimezone(pack.zone).strftime("%Y%m%d")
