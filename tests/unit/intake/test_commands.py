@@ -4,6 +4,7 @@ no PostgreSQL, milliseconds."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from repairline_contracts.intake import (
 from repairline_intake import commands
 from repairline_intake.commands import Intake
 from repairline_intake.domain import sales_record, ticket
+from repairline_intake.schemas import ProofIn
 from repairline_platform import commands as command_path
 from repairline_platform.clock import FixedClock
 from repairline_platform.testing import InMemoryEventStore
@@ -242,6 +244,19 @@ async def test_war_1_to_war_5_proof_shown_later_decides_the_warranty():
     )
     assert decided.events == ("WarrantyDecided",)
     assert world.stream(made.stream_id)[-1].unit_in_warranty is True
+
+
+async def test_war_3_war_4_a_partial_warranty_update_keeps_the_proof_recorded_at_intake():
+    world = World()
+    made = await world.request(proof=ticket.ProofFacts(invoice_date=date(2026, 10, 1)))
+    assert world.stream(made.stream_id)[-1].unit_in_warranty is True
+    volts = ProofIn(supply_voltage_v=Decimal("250")).decision(made.stream_id)
+    await commands.decide_warranty(volts, world.intake)
+    decided = world.stream(made.stream_id)[-1]
+    assert decided.start_source == "invoice" and decided.start_date == date(2026, 10, 1)
+    assert "WAR-3" not in decided.reason and decided.exclusions and decided.chargeable
+    assert decided.proof.invoice_date == date(2026, 10, 1)
+    assert decided.proof.supply_voltage_v == "250"
 
 
 async def test_war_6_a_return_chosen_closes_the_ticket_and_cannot_be_chosen_twice():

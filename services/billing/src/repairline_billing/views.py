@@ -256,8 +256,7 @@ async def ledger(db: Db, column: str, key: str) -> dict[str, Any]:
     assert column in LEDGER_KEYS
     own = "subject is distinct from 'outlet'" if column == "engineer_id" else "true"
     rows = await db.fetch(
-        f"select * from penalties where {column} = $1 and {own}"
-        " order by offence_at, penalty_id",
+        f"select * from penalties where {column} = $1 and {own} order by offence_at, penalty_id",
         key,
     )
     entries = [_penalty(r) for r in rows]

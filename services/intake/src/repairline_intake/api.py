@@ -95,7 +95,7 @@ async def visit_request(ticket_id: str, body: VisitRequestIn, request: Request) 
 @router.post("/tickets/{ticket_id}/warranty", response_model=CommandAnswer)
 async def warranty(ticket_id: str, body: ProofIn, request: Request) -> Any:
     """WAR-1..5: decide the warranty from proof shown after intake."""
-    cmd = ticket.DecideWarranty(ticket_id, proof=body.facts())
+    cmd = body.decision(ticket_id)
     return (await commands.decide_warranty(cmd, _intake(request))).answer()
 
 

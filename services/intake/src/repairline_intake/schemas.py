@@ -115,6 +115,10 @@ class ProofIn(BaseModel):
         data = self.model_dump()
         return ticket.ProofFacts(**{**data, "suspect_parts": tuple(data["suspect_parts"])})
 
+    def decision(self, ticket_id: str) -> ticket.DecideWarranty:
+        """WAR-3/WAR-4 shown after intake: only the fields sent replace recorded ones."""
+        return ticket.DecideWarranty(ticket_id, self.facts(), frozenset(self.model_fields_set))
+
 
 class GuaranteeIn(BaseModel):
     """WAR-6..9: what the three guarantees need to know."""

@@ -10,7 +10,7 @@ returns the events to append, or raises a `repairline_rules.refusals` error:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import reduce
@@ -30,6 +30,7 @@ from repairline_contracts.intake import (
     PhoneGuidanceGiven,
     PickedUp,
     Product,
+    ProofShown,
     RemedyChosen,
     RemedyOffered,
     RemedyOption,
@@ -164,6 +165,8 @@ class DecideWarranty:
 
     ticket_id: str
     proof: ProofFacts
+    given: frozenset[str] | None = None
+    """The fields the caller sent; the others keep what was recorded. None: all of them."""
 
 
 @dataclass(frozen=True)
@@ -378,6 +381,8 @@ def decide_request(
     )
     if routed.route != "phone_guidance" and routed.visit_chargeable:
         decided = paid_visit(ticket.ticket_id, cmd.product.line, cmd.service_mode, routed, now)
+        if cmd.proof is not None:
+            decided = decided.model_copy(update={"proof": _shown(cmd.proof)})
     if decided is not None:
         events.append(decided)
     if remedy is not None:
@@ -562,7 +567,29 @@ def decide_warranty(
         ),
         exclusions=decided.exclusions,
         options=decided.options,
+        proof=_shown(proof) if proof is not None else None,
     )
+
+
+def _shown(p: ProofFacts) -> ProofShown:
+    """The proof as the event records it (the voltage as decimal text)."""
+    data = asdict(p)
+    volts = p.supply_voltage_v
+    return ProofShown(**{**data, "supply_voltage_v": None if volts is None else str(volts)})
+
+
+def _facts(p: ProofShown) -> ProofFacts:
+    data = p.model_dump()
+    volts = p.supply_voltage_v
+    return ProofFacts(**{**data, "supply_voltage_v": None if volts is None else Decimal(volts)})
+
+
+def with_recorded_proof(recorded: ProofShown | None, cmd: DecideWarranty) -> ProofFacts:
+    """WAR-3/WAR-4: the fields sent replace the recorded ones; the rest are kept."""
+    if recorded is None or cmd.given is None:
+        return cmd.proof
+    sent = {f: getattr(cmd.proof, f) for f in cmd.given}
+    return replace(_facts(recorded), **sent)
 
 
 def _proof(p: ProofFacts, product: Product, sold_on_by_serial: date | None) -> warranty.Proof:
@@ -840,12 +867,13 @@ def decide_later_warranty(
 ) -> list[Event]:
     """WAR-1..5 decided after intake, when the proof is shown later."""
     request = _open(ticket, "decide the warranty")
+    recorded = ticket.warranty.proof if ticket.warranty else None
     decided = decide_warranty(
         pack,
         ticket_id=ticket.ticket_id,
         product=request.product,
         service_mode=request.service_mode,
-        proof=cmd.proof,
+        proof=with_recorded_proof(recorded, cmd),
         sold_on_by_serial=None,
         now=now,
     )
