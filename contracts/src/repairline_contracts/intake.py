@@ -189,6 +189,8 @@ class ProofShown(BaseModel):
     supply_voltage_v: str | None = Field(default=None, description="Volts, decimal text.")
     wiring_to_code: bool = True
     suspect_parts: tuple[str, ...] = ()
+    days_in_repair: int = Field(default=0, description="WAR-5: stated with proof.")
+    days_waiting_for_parts: int = Field(default=0, description="WAR-5: stated with proof.")
 
 
 class WarrantyDecided(Event):

@@ -259,6 +259,34 @@ async def test_war_3_war_4_a_partial_warranty_update_keeps_the_proof_recorded_at
     assert decided.proof.supply_voltage_v == "250"
 
 
+async def test_war_5_days_waiting_for_the_makers_parts_extend_the_warranty_to_a_war_9_exchange():
+    world = World()
+    invoiced = NOW.date() - timedelta(days=400)
+    submitted = NOW.date() - timedelta(days=91)
+    made = await world.request(
+        proof=ticket.ProofFacts(invoice_date=invoiced),
+        guarantee=ticket.GuaranteeFacts(
+            submitted_for_repair_on=submitted, waiting_for_maker_parts=True
+        ),
+    )
+    _, decided, offered = world.stream(made.stream_id)
+    assert decided.unit_in_warranty is True and "WAR-5" in decided.decision.rule_ids
+    assert decided.unit_ends_on == date(2026, 10, 19) + timedelta(days=91)
+    assert "WAR-9" in offered.decision.rule_ids
+    assert [(r.kind, r.free) for r in offered.remedies if r.kind == "exchange"] == [
+        ("exchange", True)
+    ]
+
+
+async def test_war_5_days_in_repair_stated_with_proof_extend_a_later_decision():
+    world = World()
+    made = await world.request()
+    proof = ticket.ProofFacts(invoice_date=NOW.date() - timedelta(days=380), days_in_repair=20)
+    await commands.decide_warranty(ticket.DecideWarranty(made.stream_id, proof), world.intake)
+    decided = world.stream(made.stream_id)[-1]
+    assert decided.unit_in_warranty is True and "WAR-5" in decided.decision.rule_ids
+
+
 async def test_war_6_a_return_chosen_closes_the_ticket_and_cannot_be_chosen_twice():
     world = World()
     made = await world.request(

@@ -110,6 +110,12 @@ class ProofIn(BaseModel):
     supply_voltage_v: Decimal | None = Field(default=None, ge=0, le=1000)
     wiring_to_code: bool = True
     suspect_parts: list[Code] = Field(default_factory=list, description="WAR-1 parts.")
+    days_in_repair: int = Field(
+        default=0, ge=0, le=3650, description="WAR-5: days in repair on earlier repairs."
+    )
+    days_waiting_for_parts: int = Field(
+        default=0, ge=0, le=3650, description="WAR-5: days waiting for parts on earlier repairs."
+    )
 
     def facts(self) -> ticket.ProofFacts:
         data = self.model_dump()

@@ -80,6 +80,8 @@ class ProofFacts:
     supply_voltage_v: Decimal | None = None
     wiring_to_code: bool = True
     suspect_parts: tuple[str, ...] = ()
+    days_in_repair: int = 0
+    days_waiting_for_parts: int = 0
 
 
 @dataclass(frozen=True)
@@ -378,6 +380,7 @@ def decide_request(
         proof=cmd.proof,
         sold_on_by_serial=sold_on_by_serial,
         now=now,
+        guarantee=cmd.guarantee,
     )
     if routed.route != "phone_guidance" and routed.visit_chargeable:
         decided = paid_visit(ticket.ticket_id, cmd.product.line, cmd.service_mode, routed, now)
@@ -522,17 +525,22 @@ def decide_warranty(
     proof: ProofFacts | None,
     sold_on_by_serial: date | None,
     now: datetime,
+    guarantee: GuaranteeFacts | None = None,
 ) -> WarrantyDecided | None:
     """WAR-1..5: decided from the proof shown, else from the serial number's sale date
     (WAR-3). With neither, None: the warranty waits for proof (POST .../warranty)."""
     if proof is None and sold_on_by_serial is None:
         return None
     p = proof or ProofFacts()
+    today = now.astimezone(pack.zone).date()
+    in_repair, waiting = paused_days(p, guarantee, today)
     try:
         decided = warranty.assess_warranty(
             pack,
             product=product.line,
-            on=now.astimezone(pack.zone).date(),
+            on=today,
+            days_in_repair=in_repair,
+            days_waiting_for_parts=waiting,
             proof=_proof(p, product, sold_on_by_serial),
             condition=warranty.Condition(
                 authorised_installer=p.authorised_installer,
@@ -569,6 +577,24 @@ def decide_warranty(
         options=decided.options,
         proof=_shown(proof) if proof is not None else None,
     )
+
+
+def paused_days(
+    proof: ProofFacts | None, guarantee: GuaranteeFacts | None, today: date
+) -> tuple[int, int]:
+    """WAR-5: (days in repair, days waiting for parts) that move the warranty end later:
+    those stated with proof of earlier repairs, plus this submission's days so far (waiting
+    for the maker's parts, or in repair)."""
+    in_repair = proof.days_in_repair if proof else 0
+    waiting = proof.days_waiting_for_parts if proof else 0
+    submitted = guarantee.submitted_for_repair_on if guarantee else None
+    if guarantee and submitted and submitted <= today:
+        days = (today - submitted).days
+        if guarantee.waiting_for_maker_parts:
+            waiting += days
+        else:
+            in_repair += days
+    return in_repair, waiting
 
 
 def _shown(p: ProofFacts) -> ProofShown:
@@ -646,9 +672,15 @@ def _remedies(
     today = now.astimezone(pack.zone).date()
     if sold_on > today:
         return None
+    in_repair, waiting = paused_days(cmd.proof, g, today)
     in_warranty = _known(pack, cmd.product.line) and (
         warranty.assess_warranty(
-            pack, product=cmd.product.line, on=today, proof=warranty.Proof(invoice_date=sold_on)
+            pack,
+            product=cmd.product.line,
+            on=today,
+            proof=warranty.Proof(invoice_date=sold_on),
+            days_in_repair=in_repair,
+            days_waiting_for_parts=waiting,
         ).unit_in_warranty
     )
     decided = guarantees.three_guarantees_remedy(
