@@ -263,3 +263,13 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "007_warranty_exclusions",
+        """
+        -- WAR-4: the exclusions intake found, so an invoice says it was excluded and why
+        alter table ticket_warranty add column if not exists exclusions text[];
+        """,
+    )
+]

@@ -98,16 +98,17 @@ async def _requested(uow: UnitOfWork, event: RepairRequested) -> None:
 
 async def _warranty(uow: UnitOfWork, data: dict[str, Any]) -> None:
     await uow.conn.execute(
-        "insert into ticket_warranty values ($1, $2, $3, $4, $5)"
+        "insert into ticket_warranty values ($1, $2, $3, $4, $5, $6)"
         " on conflict (ticket_id) do update set"
         " unit_in_warranty = excluded.unit_in_warranty,"
         " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"
-        " reason = excluded.reason",
+        " reason = excluded.reason, exclusions = excluded.exclusions",
         data["ticket_id"],
         bool(data["unit_in_warranty"]),
         bool(data["free_visit"]),
         bool(data["chargeable"]),
         str(data.get("reason", "")),
+        [str(x) for x in data.get("exclusions") or ()],
     )
 
 

@@ -352,7 +352,7 @@ def _parked(row: asyncpg.Record) -> ParkedCompletion:
 
 _TICKET = (
     "select b.*, a.engineer_id, a.service_point_id, w.unit_in_warranty, w.free_visit,"
-    " w.chargeable, w.reason as warranty_reason"
+    " w.chargeable, w.reason as warranty_reason, w.exclusions"
     " from billing_tickets b"
     " left join ticket_assignments a using (ticket_id)"
     " left join ticket_warranty w using (ticket_id)"
@@ -411,6 +411,7 @@ def _intake_warranty(row: Any) -> IntakeWarranty | None:
         free_visit=row["free_visit"],
         chargeable=row["chargeable"],
         reason=row["warranty_reason"],
+        exclusions=tuple(row["exclusions"] or ()),
     )
 
 
