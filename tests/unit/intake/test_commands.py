@@ -104,6 +104,23 @@ async def test_int_7_depot_walk_ins_take_the_days_queue_places_and_a_voucher():
     assert made[0].events == ("RepairRequested", "DepotIntakeRecorded")
 
 
+async def test_int_7_the_inspection_estimate_is_the_packs_setting():
+    world = World("pc-depot")
+    pack = world.intake.pack
+    assert pack.dispatch.depot_inspection_minutes == 20
+    dispatch = pack.dispatch.model_copy(update={"depot_inspection_minutes": 35})
+    world.intake = Intake(
+        world.events.unit_of_work, pack.model_copy(update={"dispatch": dispatch}), world.store
+    )
+    made = await world.request(
+        service_mode=ServiceMode.DEPOT,
+        product=Product(line="notebook"),
+        depot=ticket.DepotFacts(data_backup_reminded=True, voucher_signed=True),
+    )
+    depot = world.stream(made.stream_id)[-1]
+    assert depot.inspection_expected_at == NOW + timedelta(minutes=35)
+
+
 async def test_int_7_a_depot_repair_handed_in_on_another_channel_takes_a_queue_place_too():
     world = World("pc-depot")
     made = await world.request(

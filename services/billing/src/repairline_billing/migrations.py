@@ -273,3 +273,19 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "008_sla_breaches",
+        """
+        -- PEN-8: dispatch's DSP-3 deadlines missed, counted against the ticket's engineer
+        create table if not exists sla_breaches (
+            event_id text primary key,
+            ticket_id text not null,
+            deadline text not null,
+            detected_at timestamptz not null
+        );
+        create index if not exists sla_breaches_detected on sla_breaches (detected_at);
+        """,
+    )
+]

@@ -34,7 +34,7 @@ from repairline_contracts.billing import (
     SettlementStatementIssued,
     TravelAllowanceGranted,
 )
-from repairline_contracts.dispatch import EngineerAssigned
+from repairline_contracts.dispatch import EngineerAssigned, SlaDeadlineBreached
 from repairline_contracts.feedback import ExtensionRewardGranted
 from repairline_contracts.intake import RepairRequested
 from repairline_platform import readmodel
@@ -454,6 +454,26 @@ class CallbackGrades:
         )
 
 
+class SlaBreaches:
+    """Copy: dispatch's missed DSP-3 deadlines, facts for PEN-8's efficiency."""
+
+    name = "sla-breaches"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset({SlaDeadlineBreached.event_type})
+    tables = ("sla_breaches",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = [
+            (item.envelope.id, e.ticket_id, e.deadline, e.detected_at)
+            for item in items
+            if isinstance(e := item.event, SlaDeadlineBreached)
+        ]
+        await uow.conn.executemany(
+            "insert into sla_breaches values ($1, $2, $3, $4) on conflict (event_id) do nothing",
+            rows,
+        )
+
+
 class Assessments(Ledger):
     """Projection: PEN-8 assessments per engineer and month."""
 
@@ -487,6 +507,7 @@ def all_projections() -> list[Any]:
         Tickets(),
         Rewards(),
         CallbackGrades(),
+        SlaBreaches(),
         Outlets(),
         Contracts(),
         Charges(),

@@ -36,6 +36,7 @@ from repairline_contracts.billing import (
     SettlementLinesRecorded,
     SettlementStatementIssued,
 )
+from repairline_contracts.dispatch import SlaDeadlineBreached
 from repairline_contracts.envelope import Envelope
 from repairline_platform.db import lock_in_order
 from repairline_rules.packs import PolicyPack
@@ -279,6 +280,7 @@ class PgStore:
             *[fact for fact in counted if fact is not None],
             *[_repeat_failure(r) for r in await self.conn.fetch(_REPEAT_FAILURES, *args)],
             *[_graded(r) for r in await self.conn.fetch(_CALLBACK_GRADES, *args)],
+            *[_breached(r) for r in await self.conn.fetch(_SLA_BREACHES, *args)],
         ]
 
     async def park_completion(self, parked: ParkedCompletion) -> None:
@@ -396,6 +398,11 @@ _CALLBACK_GRADES = (
     "select * from callback_grades where engineer_id = $1 and completed_at >= $2"
     " and completed_at < $3"
 )
+# PEN-8: a DSP-3 deadline missed on a ticket the engineer holds
+_SLA_BREACHES = (
+    "select s.* from sla_breaches s join ticket_assignments a using (ticket_id)"
+    " where a.engineer_id = $1 and s.detected_at >= $2 and s.detected_at < $3"
+)
 _COMPLAINT_KINDS = {
     "attitude": "attitude_complaints",
     "quality": "quality_complaints",
@@ -478,6 +485,18 @@ def _repeat_failure(r: Any) -> AssessmentFact:
             event_type=ChargeAssessed.event_type,
             ticket_id=r["ticket_id"],
             note=r["why"],
+        ),
+    )
+
+
+def _breached(r: Any) -> AssessmentFact:
+    return AssessmentFact(
+        "sla_breaches",
+        Evidence(
+            event_id=r["event_id"],
+            event_type=SlaDeadlineBreached.event_type,
+            ticket_id=r["ticket_id"],
+            note=f"DSP-3 {r['deadline']} deadline missed",
         ),
     )
 

@@ -538,6 +538,7 @@ async def complete(cmd: visit.Complete, ctx: Ctx) -> CommandResult:
                 repair_record=cmd.repair_record,
                 test_run_minutes=cmd.test_run_minutes,
                 job_kind=job.job_kind or "repair",
+                pack=s.pack,
             )
         ]
 

@@ -65,12 +65,13 @@ from repairline_dispatch.domain.roster import Engineer, fit, rank
 from repairline_rules import dispatch as rules
 from repairline_rules import triage
 from repairline_rules.calendar import Pause
-from repairline_rules.packs import PolicyPack
+from repairline_rules.packs import DispatchSpec, PolicyPack
 from repairline_rules.refusals import IllegalTransition, Refused
 from repairline_rules.timers import Due
 
-# DSP-12: an installation job includes a 10-minute test run (the rulebook's number).
-INSTALLATION_TEST_RUN_MINUTES = 10
+# DSP-12: an installation job includes a test run; its length is the pack's setting, this
+# the rulebook's number where no pack is given.
+INSTALLATION_TEST_RUN_MINUTES = DispatchSpec.model_fields["installation_test_run_minutes"].default
 
 
 class VisitState(StrEnum):
@@ -901,8 +902,9 @@ def decide_completion(
     repair_record: RepairRecord | None = None,
     test_run_minutes: int | None = None,
     job_kind: str = "repair",
+    pack: PolicyPack | None = None,
 ) -> RepairCompleted:
-    """DSP-12: the customer tests and signs; an installation includes a 10-minute test run."""
+    """DSP-12: the customer tests and signs; an installation includes the pack's test run."""
     if visit.state is VisitState.COMPLETED:
         raise IllegalTransition("the repair is already completed", visit.state)
     if visit.state not in (VisitState.ON_SITE, VisitState.IN_PROGRESS):
@@ -911,10 +913,9 @@ def decide_completion(
             visit.state,
         )
     _paid_work_accepted(visit, chargeable, quote_accepted)
-    if job_kind == "installation" and (test_run_minutes or 0) < INSTALLATION_TEST_RUN_MINUTES:
-        raise _violation(
-            "DSP-12", f"an installation includes a {INSTALLATION_TEST_RUN_MINUTES}-minute test run"
-        )
+    needed = pack.dispatch.installation_test_run_minutes if pack else INSTALLATION_TEST_RUN_MINUTES
+    if job_kind == "installation" and (test_run_minutes or 0) < needed:
+        raise _violation("DSP-12", f"an installation includes a {needed}-minute test run")
     assert visit.engineer_id is not None
     return RepairCompleted(
         ticket_id=visit.ticket_id,

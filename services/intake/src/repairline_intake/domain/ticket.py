@@ -51,9 +51,6 @@ from repairline_rules import followup, guarantees, triage, warranty
 from repairline_rules.packs import PolicyPack, UnknownProduct
 from repairline_rules.refusals import IllegalTransition, InvalidInput, Refused
 
-# INT-7: an inspection takes about 20 minutes (the manual's estimate, not a pack number).
-INSPECTION_MINUTES = 20
-
 HOLD_GUIDANCE = "phone_guidance"
 HOLD_REMEDY = "remedy_choice"
 
@@ -739,7 +736,7 @@ def _depot_intake(
         non_standard_parts=cmd.depot.non_standard_parts,
         data_backup_reminded=cmd.depot.data_backup_reminded,
         voucher_signed=cmd.depot.voucher_signed,
-        inspection_expected_at=now + timedelta(minutes=INSPECTION_MINUTES),
+        inspection_expected_at=now + timedelta(minutes=pack.dispatch.depot_inspection_minutes),
         promised_repair_by=promised,
         decision=Decision(pack_id=pack.id, pack_version=pack.version, rule_ids=tuple(rule_ids)),
         recorded_at=now,
