@@ -396,12 +396,16 @@ async def test_dsp_3_fee_4_software_support_day_with_paid_visits_and_factory_rep
         day.cmd(f"/tickets/{ticket}/arrival")
         day.cmd(f"/tickets/{ticket}/completion", {"resolution": "patched", **SIGNED})
     assert all(b["engineer_id"] for b in boards.values())
+    # DSP-3: the repair deadline is on the ticket from the assignment, before any breach
+    shown = await day.view(factory[4], lambda v: "deadlines" in v["facts"])
+    repair_by = utc(shown["facts"]["deadlines"]["repair_by"])
     day.advance(timedelta(days=9))
     breach = await day.alert(factory[4], "sla_breached")
     assert (
         breach["detail"]["deadline"] == "repair"
         and "DSP-3" in breach["detail"]["decision"]["rule_ids"]
     )
+    assert utc(breach["detail"]["due_at"]) == repair_by
     _, alerts = day.dispatch.request("GET", "/alerts?kind=sla_breached&limit=5000")
     assert not [a for a in alerts if a["ticket_id"] in factory[:3]]
     await finish(day, t)

@@ -69,6 +69,7 @@ STATUS: dict[str, tuple[str | None, int]] = {
     d.WorkCarriedForward.event_type: ("carried_forward", 45),
     d.SlaDeadlineApproaching.event_type: (None, 10),
     d.SlaDeadlineBreached.event_type: (None, 10),
+    d.SlaDeadlinesRecomputed.event_type: (None, 10),
     d.MissedAppointment.event_type: (None, 30),
     d.RevisitOpened.event_type: ("revisit", 50),
     d.RepairCompleted.event_type: ("repair_completed", 50),
@@ -100,6 +101,9 @@ _SAFE = (
     "appointment_id",
     "queue_no",
     "promised_repair_by",
+    "visit_by",
+    "fix_by",
+    "repair_by",
     "deadline",
     "due_at",
     "notice",
@@ -210,9 +214,26 @@ def facts(event: Event) -> dict[str, Any]:
             return {"closed": f"no repair: {event.reason}"}
         case d.SlaDeadlineBreached():
             return {f"sla_breached_{event.deadline}": event.due_at.isoformat()}
+        case d.EngineerAssigned() | d.SlaDeadlinesRecomputed():
+            return _deadlines(event)
         case d.MissedAppointment():
             return {"missed_appointment": event.appointment_start.isoformat()}
     return {}
+
+
+def _deadlines(event: d.EngineerAssigned | d.SlaDeadlinesRecomputed) -> dict[str, Any]:
+    """DSP-3: the deadlines dispatch set (on site by, fixed by, repaired by: a
+    return-to-factory or depot repair), latest wins; none set, nothing shown."""
+    dues = {"visit_by": event.visit_by, "fix_by": event.fix_by, "repair_by": event.repair_by}
+    if all(due is None for due in dues.values()):
+        return {}
+    shown = {k: due.isoformat() if due else None for k, due in dues.items()}
+    return {"deadlines": {**shown, "rule_ids": list(_rule_ids(event))}}
+
+
+def _rule_ids(event: Any) -> tuple[str, ...]:
+    decision = getattr(event, "decision", None)
+    return decision.rule_ids if decision is not None else ("DSP-3",)
 
 
 def _order(env: Any) -> tuple[datetime, int, str]:
