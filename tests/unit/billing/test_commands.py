@@ -40,7 +40,7 @@ from repairline_platform.clock import FixedClock
 from repairline_platform.commands import bound
 from repairline_platform.testing import InMemoryEventStore
 from repairline_rules import load_pack
-from repairline_rules.refusals import IllegalTransition, NotFound
+from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound
 
 from .fakes import FakeStore
 
@@ -342,3 +342,16 @@ async def test_pen_6_an_unreachable_record_for_an_unknown_ticket_is_refused():
     with pytest.raises(NotFound, match="no-such-ticket"):
         await world.run(commands.record_unreachable, RecordUnreachable("e1", "no-such-ticket"))
     assert "staff:e1" not in world.memory.streams
+
+
+async def test_fee_4_a_quote_naming_a_newer_intake_version_waits_until_billing_has_seen_it():
+    world = World()
+    world.add_ticket()
+    world.reads.intake_versions["t1"] = 1
+    with pytest.raises(NotCaughtUp) as err:
+        await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), 2))
+    assert err.value.state == "not_caught_up" and err.value.retry_after >= 1
+    assert "t1" not in world.memory.streams
+    world.reads.intake_versions["t1"] = 2
+    issued = await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), 2))
+    assert issued.events == ("QuoteIssued",)

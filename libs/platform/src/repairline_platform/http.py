@@ -86,6 +86,19 @@ def install_error_handlers(app: FastAPI) -> None:
             },
         )
 
+    @app.exception_handler(refusals.NotCaughtUp)
+    async def _not_caught_up(_: Request, exc: refusals.NotCaughtUp) -> JSONResponse:
+        return JSONResponse(
+            status_code=409,
+            headers={"Retry-After": str(exc.retry_after)},
+            content={
+                "error": "not_caught_up",
+                "detail": f"{exc.message}; not caught up yet, retry",
+                "current_state": exc.state,
+                "retry_after": exc.retry_after,
+            },
+        )
+
     @app.exception_handler(refusals.NotFound)
     async def _absent(_: Request, exc: refusals.NotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"error": "not_found", "detail": exc.message})

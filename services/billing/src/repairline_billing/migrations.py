@@ -289,3 +289,17 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "009_intake_versions",
+        """
+        -- the latest version of each intake ticket billing has seen: a command that names
+        -- the version its caller was told waits (409) until billing has caught up with it
+        create table if not exists intake_versions (
+            ticket_id text primary key,
+            version integer not null
+        );
+        """,
+    )
+]

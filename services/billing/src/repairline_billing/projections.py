@@ -37,6 +37,7 @@ from repairline_contracts.billing import (
 from repairline_contracts.dispatch import EngineerAssigned, SlaDeadlineBreached
 from repairline_contracts.feedback import ExtensionRewardGranted
 from repairline_contracts.intake import RepairRequested
+from repairline_contracts.registry import EVENT_TYPES
 from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
 
@@ -110,6 +111,27 @@ async def _warranty(uow: UnitOfWork, data: dict[str, Any]) -> None:
         str(data.get("reason", "")),
         [str(x) for x in data.get("exclusions") or ()],
     )
+
+
+class IntakeVersions:
+    """Copy: the latest version of each intake ticket billing has seen, whatever the event,
+    so a command can tell whether billing knows what its caller was told."""
+
+    name = "intake-versions"
+    topics = (topics.INTAKE_EVENTS,)
+    event_types = frozenset(e.event_type for e in EVENT_TYPES if e.topic == topics.INTAKE_EVENTS)
+    tables = ("intake_versions",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        latest: dict[str, int] = {}
+        for item in items:
+            ticket_id, version = item.event.ticket_id, item.envelope.streamversion
+            latest[ticket_id] = max(version, latest.get(ticket_id, 0))
+        await uow.conn.executemany(
+            "insert into intake_versions values ($1, $2) on conflict (ticket_id) do update"
+            " set version = greatest(intake_versions.version, excluded.version)",
+            list(latest.items()),
+        )
 
 
 class Rewards:
@@ -505,6 +527,7 @@ def all_projections() -> list[Any]:
     """Every read model of billing, as the service declares them."""
     return [
         Tickets(),
+        IntakeVersions(),
         Rewards(),
         CallbackGrades(),
         SlaBreaches(),

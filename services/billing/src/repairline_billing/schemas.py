@@ -42,6 +42,13 @@ class QuoteIn(_In):
     distance_km: Decimal = Field(default=Decimal(0), ge=0, description="FEE-2, from the city.")
     agreed_travel_fee_fen: int | None = Field(default=None, ge=0, description="FEE-2.")
     extra_wiring_m: int = Field(default=0, ge=0, description="FEE-3, metres of supply line.")
+    ticket_version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_147_483_647,
+        description="The ticket's `version` intake last answered (a warranty decision, say):"
+        " until billing has seen it the quote is a 409 `not_caught_up` with `retry_after`.",
+    )
 
     def command(self, ticket_id: str) -> IssueQuote:
         request = QuoteRequest(
@@ -51,7 +58,7 @@ class QuoteIn(_In):
             extra_wiring_m=self.extra_wiring_m,
             engineer_id=self.engineer_id,
         )
-        return IssueQuote(ticket_id, f"Q-{uuid.uuid4().hex[:12]}", request)
+        return IssueQuote(ticket_id, f"Q-{uuid.uuid4().hex[:12]}", request, self.ticket_version)
 
 
 class RefusalIn(_In):

@@ -77,6 +77,10 @@ class Store(Protocol):
 
     async def region(self, ticket_id: str) -> str | None: ...
 
+    async def intake_version(self, ticket_id: str) -> int:
+        """The latest version of the intake ticket billing has seen (0: none yet)."""
+        ...
+
     async def pricing(self, facts: TicketFacts, pack: PolicyPack) -> PricingContext: ...
 
     async def outlet_of(self, ticket_id: str, engineer_id: str | None) -> str | None: ...
@@ -122,6 +126,10 @@ class PgStore:
     """The reads of one unit of work, on its connection."""
 
     conn: asyncpg.Connection
+
+    async def intake_version(self, ticket_id: str) -> int:
+        query = "select version from intake_versions where ticket_id = $1"
+        return await self.conn.fetchval(query, ticket_id) or 0
 
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None:
         """The ticket's facts and region, or None until its RepairRequested has arrived."""

@@ -319,6 +319,9 @@ class IssueQuote:
     ticket_id: str
     quote_id: str
     request: QuoteRequest
+    ticket_version: int | None = None
+    """The intake ticket's version the caller was told: the quote waits for billing to
+    know it (the warranty decided just before, for one)."""
 
 
 @dataclass(frozen=True)
