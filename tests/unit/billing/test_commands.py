@@ -355,3 +355,14 @@ async def test_fee_4_a_quote_naming_a_newer_intake_version_waits_until_billing_h
     world.reads.intake_versions["t1"] = 2
     issued = await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), 2))
     assert issued.events == ("QuoteIssued",)
+
+
+async def test_pen_6_an_unreachable_record_naming_a_ticket_billing_has_not_seen_waits():
+    world = World(SW)
+    cmd = RecordUnreachable("e1", "t1", ticket_version=1)
+    with pytest.raises(NotCaughtUp):
+        await world.run(commands.record_unreachable, cmd)
+    world.add_ticket()
+    world.reads.intake_versions["t1"] = 1
+    recorded = await world.run(commands.record_unreachable, cmd)
+    assert recorded.data["event_id"]

@@ -379,6 +379,7 @@ async def record_unreachable(cmd: RecordUnreachable, uow: Unit, billing: Billing
     """PEN-6: the record is kept; repeated, it is a warning or the manager's fine. The
     ticket the engineer was sought for must be one billing has heard of."""
     reads = billing.reads(uow)
+    await caught_up(reads, cmd.ticket_id, cmd.ticket_version)
     if await reads.ticket(cmd.ticket_id) is None:
         raise NotFound(f"no ticket {cmd.ticket_id}")
     records = await reads.unreachable_records(cmd.engineer_id)

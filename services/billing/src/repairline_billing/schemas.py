@@ -97,9 +97,18 @@ class UnreachableIn(_In):
     fine_fen: int | None = Field(
         default=None, ge=0, description="PEN-6: the manager's fine (20-50 yuan); none: warning."
     )
+    ticket_version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_147_483_647,
+        description="The ticket's `version` intake last answered: until this service has seen"
+        " it the command is a 409 `not_caught_up` with `retry_after`, not a 404.",
+    )
 
     def command(self, engineer_id: str) -> RecordUnreachable:
-        return RecordUnreachable(engineer_id, self.ticket_id, self.note, self.fine_fen)
+        return RecordUnreachable(
+            engineer_id, self.ticket_id, self.note, self.fine_fen, self.ticket_version
+        )
 
 
 class AppealIn(_In):

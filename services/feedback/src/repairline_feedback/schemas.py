@@ -61,6 +61,13 @@ class ComplaintIn(BaseModel):
     description: str = Field(min_length=1, max_length=4000)
     engineer_id: str | None = Field(default=None, description="Default: the ticket's engineer.")
     amount_paid_fen: int | None = Field(default=None, ge=0, description="Overcharge: paid.")
+    ticket_version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_147_483_647,
+        description="The ticket's `version` intake last answered: until this service has seen"
+        " it the command is a 409 `not_caught_up` with `retry_after`, not a 404.",
+    )
 
     def command(self) -> FileComplaint:
         return FileComplaint(
@@ -70,6 +77,7 @@ class ComplaintIn(BaseModel):
             self.description,
             self.engineer_id,
             self.amount_paid_fen,
+            self.ticket_version,
         )
 
 
