@@ -23,6 +23,7 @@ from repairline_billing.domain.penalty import AppealPenalty, RecordUnreachable, 
 from repairline_billing.domain.pricing import QuoteRequest
 from repairline_billing.domain.settlement import IssueStatement
 from repairline_billing.domain.trip import GrantTrip
+from repairline_platform.http import TicketVersion
 
 PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
@@ -42,13 +43,7 @@ class QuoteIn(_In):
     distance_km: Decimal = Field(default=Decimal(0), ge=0, description="FEE-2, from the city.")
     agreed_travel_fee_fen: int | None = Field(default=None, ge=0, description="FEE-2.")
     extra_wiring_m: int = Field(default=0, ge=0, description="FEE-3, metres of supply line.")
-    ticket_version: int | None = Field(
-        default=None,
-        ge=1,
-        le=2_147_483_647,
-        description="The ticket's `version` intake last answered (a warranty decision, say):"
-        " until billing has seen it the quote is a 409 `not_caught_up` with `retry_after`.",
-    )
+    ticket_version: TicketVersion = None
 
     def command(self, ticket_id: str) -> IssueQuote:
         request = QuoteRequest(
@@ -97,13 +92,7 @@ class UnreachableIn(_In):
     fine_fen: int | None = Field(
         default=None, ge=0, description="PEN-6: the manager's fine (20-50 yuan); none: warning."
     )
-    ticket_version: int | None = Field(
-        default=None,
-        ge=1,
-        le=2_147_483_647,
-        description="The ticket's `version` intake last answered: until this service has seen"
-        " it the command is a 409 `not_caught_up` with `retry_after`, not a 404.",
-    )
+    ticket_version: TicketVersion = None
 
     def command(self, engineer_id: str) -> RecordUnreachable:
         return RecordUnreachable(

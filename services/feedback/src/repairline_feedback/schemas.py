@@ -11,6 +11,7 @@ from repairline_feedback.domain.complaint import AnswerComplaint, FileComplaint,
 from repairline_feedback.domain.followup import AnswerSurvey, RecordCallback
 from repairline_feedback.domain.key_customer import NoteKeyCustomer
 from repairline_feedback.domain.sample import DrawSample
+from repairline_platform.http import TicketVersion
 
 
 def _config(*examples: dict[str, Any]) -> ConfigDict:
@@ -61,13 +62,7 @@ class ComplaintIn(BaseModel):
     description: str = Field(min_length=1, max_length=4000)
     engineer_id: str | None = Field(default=None, description="Default: the ticket's engineer.")
     amount_paid_fen: int | None = Field(default=None, ge=0, description="Overcharge: paid.")
-    ticket_version: int | None = Field(
-        default=None,
-        ge=1,
-        le=2_147_483_647,
-        description="The ticket's `version` intake last answered: until this service has seen"
-        " it the command is a 409 `not_caught_up` with `retry_after`, not a 404.",
-    )
+    ticket_version: TicketVersion = None
 
     def command(self) -> FileComplaint:
         return FileComplaint(
