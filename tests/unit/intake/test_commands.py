@@ -205,6 +205,20 @@ async def test_war_3_a_recorded_sale_decides_the_warranty_of_a_request_without_p
     assert made.data["warranty"]["chargeable"] is False
 
 
+async def test_war_3_war_4_a_partial_warranty_update_keeps_the_sale_date_looked_up_by_serial():
+    world = World()
+    sold = sales_record.RecordSale(
+        "SN8", product_line="instant_water_heater", sold_on=date(2026, 9, 1)
+    )
+    await commands.record_sale(sold, world.intake)
+    made = await world.request(product=serial("SN8"))
+    volts = ProofIn(supply_voltage_v=Decimal("250")).decision(made.stream_id)
+    await commands.decide_warranty(volts, world.intake)
+    decided = world.stream(made.stream_id)[-1]
+    assert (decided.start_source, decided.start_date) == ("serial_lookup", date(2026, 9, 1))
+    assert decided.chargeable and decided.exclusions
+
+
 async def test_war_3_the_same_sales_record_again_changes_nothing_and_a_correction_replaces_it():
     world = World()
     sold = sales_record.RecordSale(

@@ -896,14 +896,15 @@ def decide_later_warranty(
 ) -> list[Event]:
     """WAR-1..5 decided after intake, when the proof is shown later."""
     request = _open(ticket, "decide the warranty")
-    recorded = ticket.warranty.proof if ticket.warranty else None
+    earlier = ticket.warranty
+    looked_up = earlier and earlier.start_source == "serial_lookup"
     decided = decide_warranty(
         pack,
         ticket_id=ticket.ticket_id,
         product=request.product,
         service_mode=request.service_mode,
-        proof=with_recorded_proof(recorded, cmd),
-        sold_on_by_serial=None,
+        proof=with_recorded_proof(earlier.proof if earlier else None, cmd),
+        sold_on_by_serial=earlier.start_date if earlier and looked_up else None,
         now=now,
     )
     assert decided is not None
