@@ -20,7 +20,7 @@ INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 
 .PHONY: help setup lint format infra-up infra-down topics run stop status test test-unit \
-        test-integration test-e2e bench chaos schemas docs clean manifests image-steps
+        test-integration test-e2e bench chaos chaos-short schemas docs clean manifests image-steps
 
 help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
@@ -110,6 +110,12 @@ bench: infra-up
 # (.local/chaos, ports 29092 and 25432); CHAOS_TICKETS, CHAOS_KILLS to change the size.
 chaos: setup
 	$(PY) -m bench.chaos
+
+# The short run inside `make test`: 200 tickets, one kill per service, the broker
+# restart, the SIGSTOP and the PostgreSQL crash.
+CHAOS_SHORT = CHAOS_TICKETS=200 CHAOS_KILLS=1 CHAOS_SPREAD_SECONDS=60
+chaos-short: setup
+	$(CHAOS_SHORT) $(PY) -m bench.chaos
 
 clean:
 	-$(SERVICES) stop

@@ -28,7 +28,9 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +44,8 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from repairline_platform import issuer
+from repairline_platform.access import USER_ROLES
 from repairline_platform.kafka import topic_partitions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,15 +90,29 @@ class Settings:
 # -- the infrastructure of its own ---------------------------------------------------------
 
 
+CHAOS_DIR = ROOT / ".local" / "chaos"
+
+
 class Infra:
     def __init__(self, s: Settings) -> None:
         self.env = {
             **os.environ,
-            "REPAIRLINE_LOCAL_DIR": str(ROOT / ".local" / "chaos"),
+            "REPAIRLINE_LOCAL_DIR": str(CHAOS_DIR),
             "REPAIRLINE_KAFKA_PORT": str(s.kafka_port),
             "REPAIRLINE_KAFKA_CONTROLLER_PORT": str(s.kafka_port + 1),
             "REPAIRLINE_PG_PORT": str(s.pg_port),
         }
+
+    def fresh(self) -> None:
+        """A broker and a database with nothing of an earlier run: its topics, stores,
+        consumer positions and logs are removed (the downloaded broker is kept)."""
+        self.run("down")
+        place = CHAOS_DIR / "pg.place"
+        pg_dir = Path(place.read_text().strip()) if place.exists() else CHAOS_DIR / "pg"
+        for leftover in (CHAOS_DIR / "kafka" / "data", pg_dir, CHAOS_DIR / "logs"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        place.unlink(missing_ok=True)
+        self.run("up")
 
     def run(self, *args: str) -> None:
         done = subprocess.run(
@@ -176,6 +194,17 @@ async def ready(http: httpx.AsyncClient, instances: list[Instance], within: floa
     return time.monotonic() - started
 
 
+def free_or_explain(inst: Instance) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", inst.port))
+        except OSError:
+            raise RuntimeError(
+                f"port {inst.port} of {inst.name} is in use (an instance of an interrupted"
+                " run?); stop that process or set CHAOS_HTTP_BASE"
+            ) from None
+
+
 # -- the client --------------------------------------------------------------------------------
 
 
@@ -214,8 +243,11 @@ class Client:
                     answer.status_code < 500 and answer.status_code not in (404, 409)
                 ):
                     return answer.status_code, answer.json()
-                if answer.status_code < 500:  # not caught up yet: ask again, as a new request
-                    key = str(uuid.uuid4())
+                recorded = _recorded_unanswered(answer)
+                if recorded is not None:  # the first attempt's effects stand; no answer kept
+                    return answer.status_code, recorded
+                if answer.status_code < 500 and not _in_progress(answer):
+                    key = str(uuid.uuid4())  # not caught up yet: ask again, as a new request
             except (httpx.HTTPError, ValueError):
                 pass
             if time.monotonic() - started > deadline:
@@ -233,6 +265,26 @@ class Client:
                 pass
             await asyncio.sleep(0.5)
         raise TimeoutError(f"{service}{path}: condition not met in {deadline}s")
+
+
+def _in_progress(answer: httpx.Response) -> bool:
+    return answer.status_code == 409 and _error(answer) == "request_in_progress"
+
+
+def _recorded_unanswered(answer: httpx.Response) -> dict[str, Any] | None:
+    """The first attempt with this key recorded its effects and its process stopped before
+    its answer was kept: the 409 names the stream (for a ticket, the ticket id)."""
+    if not _in_progress(answer):
+        return None
+    body = answer.json()
+    return body if body.get("stream_id") else None
+
+
+def _error(answer: httpx.Response) -> str | None:
+    try:
+        return answer.json().get("error")
+    except ValueError:
+        return None
 
 
 def ticket_body(rng: random.Random, n: int) -> dict[str, Any]:
@@ -262,8 +314,14 @@ class Run:
 
 
 async def one_ticket(client: Client, rng: random.Random, n: int, run: Run) -> None:
-    status, created = await client.call("intake", "POST", "/tickets", ticket_body(rng, n))
-    if status != 201:
+    try:
+        status, created = await client.call("intake", "POST", "/tickets", ticket_body(rng, n))
+    except TimeoutError as exc:
+        run.failures[str(exc).split(":")[0]] += 1
+        return
+    if status == 409:  # created by an attempt whose answer was lost with its process
+        created = {"ticket_id": created["stream_id"]}
+    elif status != 201:
         run.failures[f"intake answered {status}"] += 1
         return
     ticket = created["ticket_id"]
@@ -332,17 +390,21 @@ async def faults(
             victim.signal(signal.SIGCONT)
             affected = [victim]
             detail = victim.name
-        recovery = await ready(http, affected, within=180)
+        try:
+            recovery: float | None = round(await ready(http, affected, within=300), 2)
+        except RuntimeError:  # still behind: measured, and the final checks decide
+            recovery = None
         run.faults.append(
             {
                 "fault": kind,
                 "target": detail,
                 "seconds_to_ready": round(time.monotonic() - started, 2),
-                "recovery_s": round(recovery, 2),
+                "recovery_s": recovery,
             }
         )
+        state = "ready again" if recovery is not None else "still not ready"
         print(
-            f"chaos: {len(run.faults)}/{len(plan)} {kind} {detail}: ready again after"
+            f"chaos: {len(run.faults)}/{len(plan)} {kind} {detail}: {state} after"
             f" {run.faults[-1]['seconds_to_ready']} s; tickets acknowledged"
             f" {len(run.acknowledged)}, completed {len(run.completed)}",
             flush=True,
@@ -484,7 +546,7 @@ async def main() -> int:
     rng = random.Random(s.seed)
     infra = Infra(s)
     print(f"chaos: {s.tickets} tickets, {s.kills} kills per service, seed {s.seed}", flush=True)
-    infra.run("up")
+    infra.fresh()
     env = {
         **infra.env,
         "REPAIRLINE_KAFKA_BOOTSTRAP": s.bootstrap,
@@ -493,7 +555,10 @@ async def main() -> int:
         "REPAIRLINE_CLOCK_DATE": s.clock_date,
         "REPAIRLINE_LOG_FORMAT": "json",
         "REPAIRLINE_TIMER_POLL_SECONDS": "0.1",
+        **issuer.local_environment(ROOT / ".local" / "auth"),  # the bench's own caller:
+        "REPAIRLINE_RATE_LIMIT_BURST": "1000000",  # every role, no per-client limit
     }
+    token = issuer.mint(ROOT / ".local" / "auth", issuer.Grant("bench", tuple(USER_ROLES)))
     fleet = {
         svc: [
             Instance(svc, i, s.http_base + 10 * n + i, env)
@@ -502,8 +567,10 @@ async def main() -> int:
         for n, svc in enumerate(SERVICES)
     }
     everyone = [i for group in fleet.values() for i in group]
+    for inst in everyone:  # an instance left by an interrupted run would answer for it
+        free_or_explain(inst)
     run = Run()
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
         for inst in everyone:
             inst.start()
         try:
@@ -564,6 +631,27 @@ async def main() -> int:
     return 1 if any(report["counts"][k] for k in must_be_zero) else 0
 
 
+async def replay(svc: str, env: dict[str, str]) -> None:
+    """Rebuild the service's projections in place. Replay refuses while its consumer groups
+    still have members; a stopped instance leaves at once, but a member of an instance
+    killed late in the run stays until its session times out."""
+    for _ in range(12):
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [str(ROOT / ".venv/bin" / f"repairline-{svc}"), "replay"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if done.returncode == 0:
+            return
+        if "live consumers" not in done.stderr:
+            break
+        await asyncio.sleep(5.0)
+    raise RuntimeError(f"{svc} replay failed: {done.stderr[-2000:]}")
+
+
 async def check(
     s: Settings, run: Run, fleet: dict[str, list[Instance]], load_seconds: float
 ) -> dict[str, Any]:
@@ -602,16 +690,7 @@ async def check(
         inst.stop()
     differences = 0
     for svc in SERVICES:
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [str(ROOT / ".venv/bin" / f"repairline-{svc}"), "replay"],
-            env={**fleet[svc][0].env},
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{svc} replay failed: {done.stderr[-2000:]}")
+        await replay(svc, fleet[svc][0].env)
         replayed = await projection_snapshot(s, svc)
         differences += sum(replayed[t] != rows for t, rows in live[svc].items())
     return {
@@ -647,6 +726,9 @@ def print_report(report: dict[str, Any]) -> None:
         print(
             f"{kind:<22}{len(seconds):>6}{max(seconds):>16.1f}{sum(seconds) / len(seconds):>9.1f}"
         )
+    slow = [f"{f['fault']} {f['target']}" for f in report["faults"] if f["recovery_s"] is None]
+    if slow:
+        print(f"\nnot ready within 300 s (the checks above ran once all had settled): {slow}")
     if report["client_failures"]:
         print(f"\nclient gave up: {report['client_failures']}")
 

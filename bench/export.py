@@ -1,16 +1,17 @@
 """Export throughput beside raw aiokafka consumption of the same topics.
 
-    make bench                       # 200,000 events
-    BENCH_EVENTS=1000000 make bench
+    make bench                       # 200,000 events, three runs
+    BENCH_EVENTS=1000000 BENCH_RUNS=5 make bench
 
 A generated history of every event type (about one event in four carries personal
 fields and is hashed) is copied, with fresh ids, until it holds BENCH_EVENTS events on
 the four topics. From the same run: the raw rate of an aiokafka consumer reading every
 partition from offset 0 (no parsing) and the rate of `repairline export` (parse, type,
 hash, write Parquet per event type and month, record its offsets). Goal: export at
-least half the raw rate. The CPU time per event is reported too (raw reading; the
-export's reading process and its workers' decoding and writing): on a shared machine
-the wall-clock ratio mostly says how busy the other processes are. Results also go to
+least half the raw rate. Raw reading and the export take turns, several times
+(BENCH_RUNS), the order alternating, since on a shared machine the load from other
+processes drifts; every run is reported, with the CPU time per event (raw reading; the
+export's reading process and its workers' decoding and writing). Results also go to
 .local/bench/export.json.
 """
 
@@ -24,6 +25,7 @@ import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -69,8 +71,59 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime
 
 
+def _files(out: Path) -> tuple[int, int]:
+    sizes = [p.stat().st_size for p in out.rglob("*.parquet")]
+    return len(sizes), sum(sizes)
+
+
+async def _pair(
+    run: int, prefix: str, settings: ExportSettings, n: int, out: Path
+) -> dict[str, Any]:
+    """One raw read and one export of the same topics, the order alternating by run (the
+    load from other processes drifts)."""
+    bootstrap = settings.kafka_bootstrap
+    event_topics = [prefix + t for t in CONTEXT_TOPICS.values()]
+    result: dict[str, Any] = {"run": run, "raw_first": run % 2 == 1}
+    for step in ("raw", "export") if result["raw_first"] else ("export", "raw"):
+        cpu = _cpu_seconds()
+        load = os.getloadavg()[0]
+        if step == "raw":
+            raw_n, raw_s = await _raw_consume(event_topics, bootstrap, n)
+            assert raw_n == n, raw_n
+            result["raw_aiokafka_consume_per_s"] = round(n / raw_s)
+            result["raw_seconds"] = round(raw_s, 2)
+            result["raw_cpu_us_per_event"] = round((_cpu_seconds() - cpu) / n * 1e6, 1)
+            result["load_average_1m_before_raw"] = load
+            continue
+        shutil.rmtree(out, ignore_errors=True)
+        report = await export_log(ExportOptions(out, progress=False), settings)
+        assert sum(report.records.values()) == sum(report.rows.values()) == n, report
+        assert report.unreadable == 0, report
+        result["export_per_s"] = round(report.per_second)
+        result["export_seconds"] = round(report.seconds, 2)
+        result["export_reader_cpu_us_per_event"] = round((_cpu_seconds() - cpu) / n * 1e6, 1)
+        result["export_workers_cpu_us_per_event"] = round(report.worker_cpu_seconds / n * 1e6, 1)
+        result["load_average_1m_before_export"] = load
+        result["parquet_files"], result["parquet_bytes"] = _files(out)
+    result["export_to_raw_ratio"] = round(
+        result["export_per_s"] / result["raw_aiokafka_consume_per_s"], 4
+    )
+    print(
+        f"bench: run {run}: raw {result['raw_aiokafka_consume_per_s']:>8,}/s"
+        f" ({result['raw_seconds']} s), export {result['export_per_s']:>8,}/s"
+        f" ({result['export_seconds']} s), ratio {result['export_to_raw_ratio']:.3f};"
+        f" CPU per event: raw {result['raw_cpu_us_per_event']} us, export"
+        f" {result['export_reader_cpu_us_per_event']} us reading"
+        f" + {result['export_workers_cpu_us_per_event']} us in the workers;"
+        f" load {result['load_average_1m_before_raw']:.1f}",
+        flush=True,
+    )
+    return result
+
+
 async def main() -> None:
     n = int(os.environ.get("BENCH_EVENTS", "200000"))
+    runs = int(os.environ.get("BENCH_RUNS", "3"))
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     settings = ExportSettings(topic_prefix=prefix, export_hash_key="bench-hash-key-0123456789")
     bootstrap = settings.kafka_bootstrap
@@ -80,46 +133,22 @@ async def main() -> None:
     try:
         print(f"bench: producing {n} events of every type to {prefix}* ...", flush=True)
         await _produce(prefix, bootstrap, n)
-        event_topics = [prefix + t for t in CONTEXT_TOPICS.values()]
-        raw_cpu = _cpu_seconds()
-        raw_n, raw_s = await _raw_consume(event_topics, bootstrap, n)
-        raw_cpu = _cpu_seconds() - raw_cpu
-        export_cpu = _cpu_seconds()
-        report = await export_log(ExportOptions(out, progress=False), settings)
-        export_cpu = _cpu_seconds() - export_cpu
-        exported = sum(report.records.values())
-        rows = sum(report.rows.values())
-        assert exported == raw_n == n and rows == n and report.unreadable == 0, report
-        raw_rate = raw_n / raw_s
-        ratio = report.per_second / raw_rate
-        result = {
+        results = [await _pair(run, prefix, settings, n, out) for run in range(1, runs + 1)]
+        ratios = sorted(r["export_to_raw_ratio"] for r in results)
+        summary = {
             "events": n,
-            "raw_aiokafka_consume_per_s": round(raw_rate),
-            "raw_seconds": round(raw_s, 2),
-            "export_per_s": round(report.per_second),
-            "export_seconds": round(report.seconds, 2),
-            "export_to_raw_ratio": round(ratio, 4),
             "export_workers": ExportOptions(out).workers,
-            "raw_cpu_us_per_event": round(raw_cpu / n * 1e6, 1),
-            "export_reader_cpu_us_per_event": round(export_cpu / n * 1e6, 1),
-            "export_workers_cpu_us_per_event": round(report.worker_cpu_seconds / n * 1e6, 1),
-            "load_average_1m": os.getloadavg()[0],
-            "parquet_bytes": sum(p.stat().st_size for p in out.rglob("*.parquet")),
+            "export_batch": ExportOptions(out).batch,
+            "median_export_to_raw_ratio": ratios[len(ratios) // 2],
+            "runs": results,
             "measured_at": datetime.now(UTC).isoformat(),
         }
-        print(f"bench: raw aiokafka consumption   {raw_rate:>10,.0f} events/s ({raw_s:.1f} s)")
         print(
-            f"bench: export (Parquet, hashed)  {report.per_second:>10,.0f} events/s"
-            f" ({report.seconds:.1f} s)"
+            f"bench: export / raw ratio, median of {runs} runs:"
+            f" {summary['median_export_to_raw_ratio']:.3f} (goal: at least 0.5;"
+            f" all runs: {', '.join(f'{r:.3f}' for r in ratios)})"
         )
-        print(f"bench: export / raw ratio         {ratio:>10.3f}  (goal: at least 0.5)")
-        print(
-            f"bench: CPU per event: raw {result['raw_cpu_us_per_event']} us; export"
-            f" {result['export_reader_cpu_us_per_event']} us reading"
-            f" + {result['export_workers_cpu_us_per_event']} us in the workers;"
-            f" load average {result['load_average_1m']:.1f}"
-        )
-        (ROOT / ".local" / "bench" / "export.json").write_text(json.dumps(result, indent=2) + "\n")
+        (ROOT / ".local" / "bench" / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
     finally:
         shutil.rmtree(out, ignore_errors=True)
         await delete_topics(bootstrap, topics)

@@ -15,6 +15,7 @@ import pytest
 
 from repairline_contracts.topics import ALL_TOPICS
 from repairline_platform.kafka import delete_topics, ensure_topics
+from tests.support import auth  # noqa: F401  (the services' token issuer, for every test)
 from tests.support.system import KAFKA
 
 ROOT = Path(__file__).resolve().parents[1]

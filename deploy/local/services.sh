@@ -51,6 +51,8 @@ start() {
   eval "$("$ROOT/deploy/local/infra.sh" env)"
   export REPAIRLINE_CLOCK="${REPAIRLINE_CLOCK:-simulated}"
   export REPAIRLINE_LOG_FORMAT="${REPAIRLINE_LOG_FORMAT:-json}"
+  # the local token issuer: its key stays under .local/auth, the services read its JWKS
+  eval "$("$ROOT/.venv/bin/python" -m repairline_platform.issuer "$LOCAL/auth")"
   for svc in "${SERVICES[@]}"; do
     if alive "$svc"; then say "$svc already running (pid $(cat "$RUN/$svc.pid"))"; continue; fi
     REPAIRLINE_HTTP_PORT="$(port_of "$svc")" \
@@ -59,13 +61,17 @@ start() {
   done
   for svc in "${SERVICES[@]}"; do wait_ready "$svc"; done
   local dispatch="http://127.0.0.1:$(port_of dispatch)"
-  "$ROOT/.venv/bin/python" - "$ROOT/deploy/local/demo-roster.json" "$dispatch" <<'PY'
+  local token
+  token="$("$ROOT/.venv/bin/repairline" token --role dispatcher --subject demo-roster \
+    --ttl 5m --key-dir "$LOCAL/auth")"
+  "$ROOT/.venv/bin/python" - "$ROOT/deploy/local/demo-roster.json" "$dispatch" "$token" <<'PY'
 import json, sys, urllib.request
-roster, base = json.load(open(sys.argv[1])), sys.argv[2]
+roster, base, token = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 for engineer in roster:
     body = json.dumps({k: v for k, v in engineer.items() if k != "engineer_id"}).encode()
     req = urllib.request.Request(f"{base}/engineers/{engineer['engineer_id']}", data=body,
-                                 headers={"Content-Type": "application/json"}, method="PUT")
+                                 headers=headers, method="PUT")
     urllib.request.urlopen(req, timeout=10).read()
 print(f"services: demo roster loaded ({len(roster)} engineers)")
 PY
@@ -74,6 +80,11 @@ PY
     printf '  %-9s http://127.0.0.1:%s   docs: http://127.0.0.1:%s/docs\n' \
       "$svc" "$(port_of "$svc")" "$(port_of "$svc")"
   done
+  echo
+  echo "  every route but /healthz, /readyz, /docs and /metrics needs a bearer token:"
+  echo "    export TOKEN=\$(.venv/bin/repairline token --role agent --role dispatcher)"
+  echo "    curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:$(port_of dispatch)/engineers"
+  echo "  roles: agent dispatcher engineer dealer billing quality analyst admin customer"
   echo
   say "clock: $REPAIRLINE_CLOCK; logs in $LOGS; stop with 'make stop'"
 }

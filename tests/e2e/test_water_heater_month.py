@@ -442,9 +442,15 @@ async def test_fee_1_to_fee_6_pen_1_fbk_2_to_fbk_7_a_water_heater_month(world: S
     status, undrawn = feedback.request(
         "POST",
         f"/surveys/{t4}",
-        {"year": 2031, "grade": "satisfied", "answer": "ok", "constructive": False},
+        {"year": 2029, "grade": "satisfied", "answer": "ok", "constructive": False},
     )
     assert status == 409 and undrawn["current_state"] == "sample_not_drawn"
+    status, unbegun = feedback.request(  # a year that has not begun is not a survey's year
+        "POST",
+        f"/surveys/{t4}",
+        {"year": 2031, "grade": "satisfied", "answer": "ok", "constructive": False},
+    )
+    assert status == 422 and unbegun["errors"][0]["field"] == "year"
 
     # -- FEE-1, WAR-1: no quote; the repair record's parts are charged from the price list --
     t7 = await w.request(

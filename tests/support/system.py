@@ -47,6 +47,7 @@ from repairline_platform.kafka import topic_partitions
 from repairline_platform.runtime import Runtime, ServiceSpec, is_projection, is_subscribed
 from repairline_platform.settings import ServiceSettings
 from repairline_rules import BusinessCalendar, load_pack
+from tests.support.auth import EVERYONE, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA = os.environ.get("REPAIRLINE_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
@@ -233,11 +234,13 @@ class ServiceProcess:
                 self.proc.wait(10)
         return self.proc.returncode
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, *, token: str | None = EVERYONE
+    ) -> tuple[int, Any]:
+        """One call with `token` (by default one holding every user role; None: none)."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", **(bearer(token) if token else {})}
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=15) as resp:
                 return resp.status, json.loads(resp.read() or b"null")
@@ -293,6 +296,7 @@ def admin_clock_advance(
             str(seconds),
             service.url,
         ],
+        env={**os.environ, "REPAIRLINE_TOKEN": EVERYONE},
         capture_output=True,
         text=True,
         timeout=30,
@@ -572,7 +576,8 @@ class System:
         """A non-JSON answer (CSV), read off the event loop."""
 
         def read() -> str:
-            with urllib.request.urlopen(service.url + path, timeout=15) as resp:
+            request = urllib.request.Request(service.url + path, headers=bearer())
+            with urllib.request.urlopen(request, timeout=15) as resp:
                 return resp.read().decode()
 
         return await asyncio.to_thread(read)

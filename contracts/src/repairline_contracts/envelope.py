@@ -50,6 +50,24 @@ class Envelope(BaseModel):
         " distributed tracing extension); absent when none was open. Readers never require"
         " it, and a value they cannot parse starts a new trace.",
     )
+    actor: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Audit: the subject of the caller whose request appended the event (its"
+        " token's `sub`); `repairline` for the services' own reactions and timers. Absent"
+        " on events recorded before callers were named.",
+    )
+    actorrole: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Audit: the caller's role(s) that granted the request, space-separated"
+        " (e.g. `quality`); `system` for reactions and timers.",
+    )
+    onbehalfof: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Audit: the person an agent or a dealer acted for, when the token names one.",
+    )
     data: dict[str, Any]
 
     def event(self) -> Event:
@@ -89,6 +107,9 @@ def wrap(
     causation_id: str,
     stream_version: int,
     traceparent: str | None = None,
+    actor: str | None = None,
+    actor_role: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> Envelope:
     """Put an event into its envelope."""
     if time.tzinfo is None:
@@ -107,5 +128,8 @@ def wrap(
         causationid=causation_id,
         streamversion=stream_version,
         traceparent=traceparent,
+        actor=actor,
+        actorrole=actor_role,
+        onbehalfof=on_behalf_of,
         data=event_payload(event),
     )

@@ -142,6 +142,18 @@ class RepairRequested(Event):
     key_account_id: str | None = Field(default=None, description="DSP-13: the key account.")
     job_kind: str = Field(default="repair", description="`repair` or `installation` (DSP-12).")
     dealer: DealerFacts | None = Field(default=None, description="INT-4: the dealer, if any.")
+    warranty_decision_follows: bool | None = Field(
+        default=None,
+        description="True when intake decided the warranty with the request: a"
+        " WarrantyDecided is recorded in the same commit, right after it, and whoever"
+        " charges the repair waits for it (FEE-1, INT-5, WAR-4). Absent on requests"
+        " recorded before this field existed.",
+    )
+    customer_id: str | None = Field(
+        default=None,
+        description="The customer's app or web account that filed the request, if it was"
+        " filed there; that account sees the tickets it filed.",
+    )
 
 
 class RepairRequestRefused(Event):

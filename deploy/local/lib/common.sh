@@ -77,6 +77,18 @@ pid_matches() {
     [[ "$cmdline" == *"$pattern"* ]]
 }
 
+# True when one of pid's command-line arguments is the file or directory `path`, compared
+# resolved, so a checkout reached through a symbolic link still knows its own process.
+pid_has_path_arg() {
+    local pid="$1" want arg
+    want="$(readlink -f "$2")" || return 1
+    [[ -r "/proc/$pid/cmdline" ]] || return 1
+    while IFS= read -r -d '' arg; do
+        [[ "$arg" == /* && "$(readlink -f "$arg" 2>/dev/null)" == "$want" ]] && return 0
+    done <"/proc/$pid/cmdline"
+    return 1
+}
+
 # True while pid runs; a zombie (exited, not yet reaped) counts as gone.
 pid_alive() {
     local stat

@@ -86,7 +86,8 @@ kafka_pid() {
     local pid
     [[ -f "$KAFKA_PID_FILE" ]] || return 1
     pid="$(head -n 1 "$KAFKA_PID_FILE" 2>/dev/null)" || return 1
-    pid_matches "$pid" "kafka.Kafka $KAFKA_PROPS" || return 1
+    pid_matches "$pid" "kafka.Kafka " || return 1
+    pid_has_path_arg "$pid" "$KAFKA_PROPS" || return 1
     printf '%s\n' "$pid"
 }
 

@@ -163,7 +163,8 @@ pg_pid() {
     local pid
     [[ -f "$PG_DATA/postmaster.pid" ]] || return 1
     pid="$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null)" || return 1
-    pid_matches "$pid" "bin/postgres -D $PG_DATA" || return 1
+    pid_matches "$pid" "bin/postgres -D " || return 1
+    pid_has_path_arg "$pid" "$PG_DATA" || return 1
     printf '%s\n' "$pid"
 }
 

@@ -134,14 +134,26 @@ async def test_war_11_one_free_repair_is_spent_once_by_concurrent_completions(bi
 
 @pytest.mark.parametrize(
     "arrival",
-    ["decision-with-request", "decision-in-next-batch", "completion-last"],
+    [
+        "decision-with-request",
+        "decision-in-next-batch",
+        "completion-last",
+        "completion-between-request-and-decision",
+        "before-requests-said-so:decision-with-request",
+        "before-requests-said-so:decision-in-next-batch",
+    ],
 )
 async def test_int_5_a_parked_completion_is_charged_with_the_warranty_decision(
     billing: Runtime, arrival: str
 ):
-    """The same invoice whatever the order: the paid visit intake decided is charged."""
+    """The same invoice whatever the order: the paid visit intake decided is charged.
+    Requests say that a decision follows them; older ones, which do not, are charged once
+    the record after the request on its partition is applied."""
     feed = Feed(billing)
+    legacy, _, order = arrival.rpartition(":")
     request = requested(bought=date(2026, 1, 10))  # in warranty by its purchase date
+    if not legacy:
+        request = request.model_copy(update={"warranty_decision_follows": True})
     ticket_id = request.ticket_id
     done, decision = (completed(ticket_id), DISPATCH_EVENTS), (paid_visit(ticket_id), INTAKE_EVENTS)
     asked = (request, INTAKE_EVENTS)
@@ -149,7 +161,8 @@ async def test_int_5_a_parked_completion_is_charged_with_the_warranty_decision(
         "decision-with-request": [[done], [asked, decision]],
         "decision-in-next-batch": [[done], [asked], [decision]],
         "completion-last": [[asked], [decision], [done]],
-    }[arrival]
+        "completion-between-request-and-decision": [[asked], [done], [decision]],
+    }[order]
 
     for batch in batches:
         await feed.batch("charging", batch)

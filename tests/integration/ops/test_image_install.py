@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import auth
 from tests.support.system import KAFKA, PG, ROOT, drop_database, free_port
 
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -128,6 +129,14 @@ def http_get(url: str) -> int:
         return err.code
 
 
+def readable_copy(environment: dict[str, str], into: Path) -> Path:
+    """The local issuer's public keys where the unprivileged user can read them."""
+    copy = into / "jwks.json"
+    shutil.copyfile(environment["REPAIRLINE_AUTH_JWKS_FILE"], copy)
+    copy.chmod(0o644)
+    return copy
+
+
 def test_a_service_runs_from_it_as_an_unprivileged_user(staged: Path, prefix: str) -> None:
     database = f"t_image_{uuid.uuid4().hex[:8]}"
     port = free_port()
@@ -141,6 +150,8 @@ def test_a_service_runs_from_it_as_an_unprivileged_user(staged: Path, prefix: st
         "REPAIRLINE_DATABASE": database,
         "REPAIRLINE_HTTP_PORT": str(port),
         "REPAIRLINE_LOG_FORMAT": "json",
+        **auth.ENVIRONMENT,
+        "REPAIRLINE_AUTH_JWKS_FILE": str(readable_copy(auth.ENVIRONMENT, staged)),
     }
     as_nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
     proc = subprocess.Popen(

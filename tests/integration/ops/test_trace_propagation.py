@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from repairline_platform.tracing import trace_ids
+from tests.support.auth import bearer
 from tests.support.factories import request_body
 from tests.support.system import ServiceProcess, connect, drop_database, eventually
 
@@ -45,7 +46,7 @@ def post_ticket(url: str) -> tuple[str, str]:
         f"{url}/tickets",
         data=json.dumps(request_body()).encode(),
         method="POST",
-        headers={"Content-Type": "application/json", "traceparent": CALLER},
+        headers={"Content-Type": "application/json", "traceparent": CALLER, **bearer()},
     )
     with urllib.request.urlopen(request, timeout=15) as answer:
         return json.loads(answer.read())["ticket_id"], answer.headers.get("traceparent", "")

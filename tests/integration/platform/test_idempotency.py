@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.auth import bearer
 from tests.support.factories import request_body
 from tests.support.system import ServiceProcess, connect, drop_database
 
@@ -36,7 +38,7 @@ def post(proc: ServiceProcess, path: str, body: Any, key: str) -> tuple[int, Any
         proc.url + path,
         data=json.dumps(body).encode(),
         method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": key},
+        headers={"Content-Type": "application/json", "Idempotency-Key": key, **bearer()},
     )
     try:
         with urllib.request.urlopen(req, timeout=30) as answer:
@@ -97,3 +99,29 @@ async def test_every_post_declares_the_idempotency_key_in_the_openapi(intake):
     assert posts
     for operation in posts:
         assert "Idempotency-Key" in {p["name"] for p in operation.get("parameters", [])}
+
+
+async def test_a_retry_after_the_first_request_stopped_before_answering_names_what_it_created(
+    intake,
+):
+    """The first request committed its ticket and its claim, and its process stopped before
+    the answer was stored: a retry cannot replay an answer, so it names the stream."""
+    key, body = str(uuid.uuid4()), request_body()
+    created = post(intake, "/tickets", body, str(uuid.uuid4()))[1]
+    raw = json.dumps(body).encode()
+    digest = hashlib.sha256(b"/tickets?\n" + raw).hexdigest()
+    conn = await connect(intake.database)
+    try:  # what the stopped request left: its claim, with its stream, and no answer
+        await conn.execute(
+            "insert into idempotency_keys (key, request_hash, stream_id) values ($1, $2, $3)",
+            key,
+            digest,
+            created["ticket_id"],
+        )
+    finally:
+        await conn.close()
+    status, answer, headers = post(intake, "/tickets", body, key)
+    assert status == 409 and headers.get("retry-after") == "1"
+    assert answer["error"] == "request_in_progress"
+    assert answer["stream_id"] == created["ticket_id"]
+    assert await requests_recorded(intake) == 1

@@ -146,3 +146,23 @@ async def test_personal_data_of_a_dead_lettered_event_stays_out_of_the_logs(
     assert "message dead-lettered" in text
     for secret in ("13900000000", "1 Test Road", "Test Customer"):
         assert secret not in text
+
+
+async def test_a_handler_error_quoting_the_customer_is_dead_lettered_without_phone_or_address(
+    platform: Platform, capsys: pytest.CaptureFixture[str]
+):
+    handler = RecordingHandler()
+    quoting = "invalid input for query argument $2: '13900000000' (1 Test Road, Test Customer)"
+    handler.failures += [asyncpg.exceptions.DataError(quoting) for _ in range(2)]
+    await inbox(platform, handler).process([record(0, envelope_bytes(repair_requested()))])
+
+    logged = capsys.readouterr()
+    text = logged.out + logged.err
+    assert "message dead-lettered" in text
+    [letter] = await dead_letters(platform)
+    notice = dead_letter_notice(letter, "/tests", letter["dead_at"])[1].decode()
+    assert letter["error"].startswith("handler failed: DataError: invalid input")
+    for secret in ("13900000000", "1 Test Road", "Test Customer"):
+        assert secret not in text
+        assert secret not in letter["error"]
+        assert secret not in notice  # its error and its excerpt of the record

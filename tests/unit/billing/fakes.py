@@ -35,6 +35,7 @@ class FakeStore:
     facts: list[AssessmentFact] = field(default_factory=list)
     parked_completions: dict[str, ParkedCompletion] = field(default_factory=dict)
     waiting_after: dict[str, Position] = field(default_factory=dict)
+    warranty_awaited: set[str] = field(default_factory=set)  # request said one follows
     parked_overcharges: dict[str, list[ParkedOvercharge]] = field(default_factory=dict)
     intake_versions: dict[str, int] = field(default_factory=dict)
 
@@ -111,6 +112,9 @@ class FakeStore:
 
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None:
         return self.parked_completions.pop(ticket_id, None)
+
+    async def warranty_pending(self, ticket_id: str) -> bool:
+        return ticket_id in self.warranty_awaited
 
     async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
         if ticket_id not in self.parked_completions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ from repairline_billing.domain.penalty import (
     RulePenalty,
     VerifiedComplaint,
 )
-from repairline_billing.domain.pricing import QuoteRequest, TicketFacts
+from repairline_billing.domain.pricing import IntakeWarranty, QuoteRequest, TicketFacts
 from repairline_billing.domain.settlement import FineStanding, IssueStatement, PeriodItems
 from repairline_billing.domain.trip import GrantTrip
 from repairline_billing.store import Position
@@ -160,6 +161,30 @@ async def test_fee_1_int_5_a_parked_completion_waits_for_the_record_after_its_re
         await commands.resume_charges_after(Position("intake", 0, 8), uow, world.billing)
     [invoice] = world.memory.streams["t1"]
     assert invoice.causationid == "ev-done"
+
+
+async def test_int_5_war_4_a_completion_waits_for_the_warranty_decision_its_request_promised(
+    world,
+):
+    world.add_ticket(purchase=date(2030, 1, 10))  # in warranty by its purchase date
+    world.reads.warranty_awaited.add("t1")  # RepairRequested said a WarrantyDecided follows
+    with bound("corr-done", "ev-done"):
+        async with world.memory.unit_of_work() as uow:
+            parked = await commands.charge_repair(ChargeRepair("t1", START), uow, world.billing)
+    assert parked is None and world.memory.streams == {}
+    async with world.memory.unit_of_work() as uow:
+        still = await commands.resume_charge("t1", uow, world.billing)
+    assert still is None and world.memory.streams == {}  # parked again, not invoiced
+
+    facts, region = world.reads.tickets["t1"]
+    decided = IntakeWarranty(False, False, True, "WAR-4: misuse")  # the decision arrived
+    world.reads.tickets["t1"] = (replace(facts, intake_warranty=decided), region)
+    world.reads.warranty_awaited.discard("t1")
+    async with world.memory.unit_of_work() as uow:
+        resumed = await commands.resume_charge("t1", uow, world.billing)
+    assert resumed is not None and resumed.correlation_id == "corr-done"
+    [invoice] = world.memory.events("t1")
+    assert invoice.total_fen > 0  # charged on the decision, not free by its purchase date
 
 
 async def test_pen_2_pen_3_forms_and_records_are_filed_on_a_known_ticket_only(world):

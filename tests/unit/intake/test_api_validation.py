@@ -17,6 +17,7 @@ from repairline_platform.clock import FixedClock
 from repairline_platform.runtime import build_app
 from repairline_platform.testing import InMemoryEventStore
 from repairline_rules import load_pack
+from tests.support.auth import bearer
 from tests.support.factories import request_body
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -34,7 +35,7 @@ def http(events: InMemoryEventStore) -> Iterator[TestClient]:
     app.state.runtime = SimpleNamespace(
         unit_of_work=events.unit_of_work, pack=load_pack("pc-depot")
     )
-    yield TestClient(app)
+    yield TestClient(app, headers=bearer())
 
 
 def field_of(response: Any) -> str:

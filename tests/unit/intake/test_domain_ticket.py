@@ -129,6 +129,18 @@ def test_int_5_a_software_visit_is_quoted_as_paid_at_once_when_the_customer_insi
     assert isinstance(events[1], WarrantyDecided) and events[1].chargeable
 
 
+def test_int_5_war_4_the_request_says_whether_a_warranty_decision_follows_it():
+    [plain] = decide()
+    assert plain.warranty_decision_follows is False
+    requested, decided = decide(
+        "software-support",
+        fault_kind="software",
+        customer_insists_on_visit=True,
+        product=Product(line="erp"),
+    )
+    assert requested.warranty_decision_follows is True and isinstance(decided, WarrantyDecided)
+
+
 def test_war_1_a_part_in_warranty_is_free_while_the_visit_is_charged():
     proof = domain.ProofFacts(
         invoice_date=TODAY - timedelta(days=600), suspect_parts=("heating_element",)

@@ -17,6 +17,10 @@ def client() -> TestClient:
         "down": ConnectionRefusedError("connect call failed"),
         "starting": asyncpg.CannotConnectNowError("the database system is starting up"),
         "broken": RuntimeError("a bug"),
+        "lost": asyncpg.InterfaceError(
+            "cannot call Transaction.__aexit__(): the underlying connection is closed"
+        ),
+        "misused": asyncpg.InterfaceError("the server expects 2 arguments, 1 was passed"),
         "illegal": IllegalTransition("cannot complete: the job is assigned", "assigned"),
         "absent": NotFound("no ticket t1"),
         "invalid": InvalidInput("parts[0].code", "unknown part code"),
@@ -38,7 +42,14 @@ def test_a_database_outage_is_a_json_503_that_says_when_to_retry():
         assert answer.json()["retry_after"] == int(answer.headers["retry-after"]) > 0
 
 
+def test_a_connection_lost_mid_request_is_a_503_asking_for_a_retry_with_the_same_key():
+    answer = client().get("/lost")
+    assert answer.status_code == 503 and answer.headers["retry-after"]
+    assert "Idempotency-Key" in answer.json()["detail"]
+
+
 def test_an_unexpected_failure_is_a_json_500():
+    assert client().get("/misused").status_code == 500  # a driver error that is a bug
     answer = client().get("/broken")
     assert answer.status_code == 500
     assert answer.json() == {

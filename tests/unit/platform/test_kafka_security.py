@@ -4,7 +4,9 @@ service's user, and the names the manifests set are the names the settings read.
 
 from __future__ import annotations
 
+import functools
 import shutil
+import socket
 import ssl
 import subprocess
 from pathlib import Path
@@ -13,8 +15,16 @@ import pytest
 from faststream.kafka.security import parse_security
 
 from deploy import manifests
-from repairline_platform.kafka import KafkaSettingsError, broker_security, security_options
+from repairline_contracts.topics import CONTEXT_TOPICS, DEAD_LETTER
+from repairline_platform.kafka import (
+    KafkaRefusedError,
+    KafkaSettingsError,
+    broker_security,
+    ensure_topics,
+    security_options,
+)
 from repairline_platform.settings import ServiceSettings
+from tests.support.system import declared_handlers, spec_of
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +190,46 @@ def test_the_export_reads_the_same_kafka_credentials_as_the_services(
     assert options["security_protocol"] == "SASL_SSL"
     assert options["sasl_plain_username"] == "analytics"
     assert options["sasl_plain_password"] == "s3cret"
+
+
+@pytest.mark.parametrize("service", sorted(CONTEXT_TOPICS))
+def test_each_service_connects_as_its_own_kafka_user_that_writes_only_its_own_topic(
+    service: str,
+) -> None:
+    consumers = {f"{service}.{h.name}" for h in declared_handlers(spec_of(service))}
+    for overlay, resources in rendered_overlays():
+        deployment = _named(resources, "Deployment", service)
+        if deployment is None:
+            continue  # an overlay without the services (the head office)
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["REPAIRLINE_KAFKA_SASL_USERNAME"]["value"] == service
+        secret = env["REPAIRLINE_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": service, "key": "password"}  # the user operator's Secret
+        user = _named(resources, "KafkaUser", service)
+        assert user is not None, f"{overlay.name}: no KafkaUser {service}"
+        acls = user["spec"]["authorization"]["acls"]
+        written = {a["resource"]["name"] for a in acls if "Write" in a["operations"]}
+        assert written == {CONTEXT_TOPICS[service], DEAD_LETTER}
+        assert all(a["resource"]["patternType"] == "literal" for a in acls
+                   if "Write" in a["operations"])  # fmt: skip
+        groups = [a["resource"] for a in acls if a["resource"]["type"] == "group"]
+        assert groups == [{"type": "group", "name": f"{service}.", "patternType": "prefix"}]
+        assert all(name.startswith(f"{service}.") for name in consumers), consumers
+
+
+@functools.cache
+def rendered_overlays() -> list[tuple[Path, list[dict]]]:
+    return [(overlay, manifests.render(overlay)) for overlay in manifests.overlays()]
+
+
+def _named(resources: list[dict], kind: str, name: str) -> dict | None:
+    found = [r for r in resources if r["kind"] == kind and r["metadata"]["name"] == name]
+    return found[0] if found else None
+
+
+async def test_a_broker_that_cannot_be_reached_stops_the_start_with_the_address() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: refused
+        with pytest.raises(KafkaRefusedError, match=rf"Kafka at {closed} \(PLAINTEXT\) refused"):
+            await ensure_topics(closed, ["repairline.intake.events"], partitions=1, replication=1)

@@ -13,6 +13,7 @@ from repairline_intake.main import SPEC as INTAKE
 from repairline_platform.clock import FixedClock, SimulatedClock
 from repairline_platform.logging import configure_logging, get_logger
 from repairline_platform.runtime import build_app
+from tests.support.auth import bearer
 from tests.support.factories import request_body
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -20,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def intake_http() -> TestClient:
-    return TestClient(build_app(INTAKE))  # no lifespan: validation answers before any I/O
+    return TestClient(
+        build_app(INTAKE), headers=bearer()
+    )  # no lifespan: validation answers before any I/O
 
 
 def test_a_malformed_request_is_a_422_naming_each_bad_field(intake_http):

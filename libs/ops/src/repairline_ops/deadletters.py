@@ -21,6 +21,9 @@ from typing import Any
 
 import asyncpg
 
+from repairline_platform.db import connect_options
+from repairline_platform.settings import PgSettings
+
 SERVICES = ("intake", "dispatch", "billing", "feedback")
 EXCERPT = 600
 
@@ -106,9 +109,10 @@ _COLUMNS = (
 
 
 async def _each(dsn: str, databases: list[str]) -> Any:
+    options = connect_options(PgSettings())  # TLS and password, as the services connect
     for database in databases:
         try:
-            conn = await asyncpg.connect(f"{dsn.rstrip('/')}/{database}", timeout=10)
+            conn = await asyncpg.connect(f"{dsn.rstrip('/')}/{database}", timeout=10, **options)
         except (OSError, asyncpg.InvalidCatalogNameError):
             continue
         try:

@@ -1,22 +1,24 @@
 """Kafka records to one Arrow table per event type.
 
-The common case is vectorised: records of a current schema version go, as they are,
-through Arrow's JSON reader with the type's explicit schema, and personal fields are
-hashed column by column. Older versions (upcast) and any group the reader refuses go
-through the contracts' models one by one first; what even they cannot read
-is reported as unreadable with its position and the reason, never its content.
+The common case is the fast path (`fast`): each record is decoded from its bytes by a
+mirror of its model that checks what the model checks, and its values go into typed
+columns directly; personal fields are then hashed column by column. Whatever the
+mirror refuses (an older schema version to upcast, a value only the models' lax
+conversion accepts, or a record that is wrong) goes through the contracts' models one
+by one; what even they cannot read is reported as unreadable with its position and the
+reason, never its content.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -24,11 +26,11 @@ from pydantic import ValidationError
 
 from repairline_contracts.envelope import Envelope, MalformedMessageError
 from repairline_contracts.registry import CURRENT, UnknownEventError
-from repairline_ops.columns import EventColumns, columns_for
+from repairline_ops.columns import ENVELOPE, EventColumns, columns_for
+from repairline_ops.fast import Columns, Mirrors
 from repairline_ops.personal import Hasher
 
-_TYPE = re.compile(rb'"type"\s*:\s*"([^"\\]+)"')
-_VERSION = re.compile(rb'"schemaversion"\s*:\s*(\d+)')
+_ATTRIBUTE_NAMES = frozenset(name for name, _ in ENVELOPE)
 
 
 class Record(Protocol):
@@ -53,32 +55,47 @@ class Decoded:
 
 
 class _Group:
-    """The records of one event type, column by column, as the JSON reader takes them."""
+    """Records of one event type normalised by the models, as lines for the JSON reader."""
 
-    __slots__ = ("as_is", "lines", "offsets", "partitions", "topics")
+    __slots__ = ("lines", "offsets", "partitions", "topics")
 
     def __init__(self) -> None:
         self.lines: list[bytes] = []
         self.topics: list[str] = []
         self.partitions: list[int] = []
         self.offsets: list[int] = []
-        self.as_is: list[bool] = []  # the line is the record's own bytes (not normalised)
 
-    def add(self, topic: str, partition: int, offset: int, line: bytes, as_is: bool) -> None:
+    def add(self, topic: str, partition: int, offset: int, line: bytes) -> None:
         self.lines.append(line)
         self.topics.append(topic)
         self.partitions.append(partition)
         self.offsets.append(offset)
-        self.as_is.append(as_is)
+
+
+class _Fast:
+    """Records of one event type the fast path decoded: their envelopes and places."""
+
+    __slots__ = ("envelopes", "offsets", "partitions", "topics")
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+        self.topics: list[str] = []
+        self.partitions: list[int] = []
+        self.offsets: list[int] = []
 
 
 class Decoder:
-    def __init__(self, hasher: Hasher | None) -> None:
+    """`fast=False` sends every record through the models (the reference the fast path
+    is checked against)."""
+
+    def __init__(self, hasher: Hasher | None, *, fast: bool = True) -> None:
         self.hasher = hasher
+        self.fast = fast
         self.columns: dict[str, EventColumns] = {
             t: columns_for(cls, hashed=hasher is not None) for t, cls in CURRENT.items()
         }
-        self._versions = {t: cls.schema_version for t, cls in CURRENT.items()}
+        self.mirrors = Mirrors(list(CURRENT.values()))
+        self._fast_columns = {t: Columns(cls) for t, cls in CURRENT.items()}
 
     def decode(self, records: Iterable[Record]) -> Decoded:
         return self.decode_batches((r.topic, r.partition, [r.offset], [r.value]) for r in records)
@@ -89,35 +106,44 @@ class Decoder:
         """Records given as consecutive runs of one partition: (topic, partition, offsets,
         values)."""
         out = Decoded()
-        groups: dict[str, _Group] = defaultdict(_Group)
+        fast: dict[type, _Fast] = {}
+        slow: dict[str, _Group] = defaultdict(_Group)
+        decode = self.mirrors.decoder.decode if self.fast else _refuse
         for topic, partition, offsets, values in batches:
             for offset, value in zip(offsets, values, strict=True):
-                event_type = self._readable_as_is(value)
-                if event_type:
-                    groups[event_type].add(topic, partition, offset, value, True)  # type: ignore[arg-type]
+                try:
+                    envelope = decode(value)  # type: ignore[arg-type]
+                except (msgspec.ValidationError, msgspec.DecodeError, TypeError):
+                    normalised = self._normalised(topic, partition, offset, value, out)
+                    if normalised is not None:
+                        slow[normalised[0]].add(topic, partition, offset, normalised[1])
                     continue
-                line = self._normalised(topic, partition, offset, value, out)
-                if line is not None:
-                    groups[_type_of(line)].add(topic, partition, offset, line, False)
-        for event_type, group in groups.items():
-            table = self._table(self.columns[event_type], group, out)
-            if table is not None and table.num_rows:
-                out.tables[self.columns[event_type].dataset] = table
+                group = fast.get(type(envelope))
+                if group is None:
+                    group = fast[type(envelope)] = _Fast()
+                group.envelopes.append(envelope)
+                group.topics.append(topic)
+                group.partitions.append(partition)
+                group.offsets.append(offset)
+        by_type = {self.mirrors.event_type[t]: g for t, g in fast.items()}
+        for event_type in sorted(by_type.keys() | slow.keys()):
+            cols = self.columns[event_type]
+            parts = []
+            if event_type in by_type:
+                group = by_type[event_type]
+                places = (group.topics, group.partitions, group.offsets)
+                parts.append(self._fast_columns[event_type].table(cols, group.envelopes, places))
+            if event_type in slow:
+                parts.append(_read(cols, slow[event_type]))
+            table = self._typed(cols, parts[0] if len(parts) == 1 else _concat(parts))
+            out.tables[cols.dataset] = table
         return out
-
-    def _readable_as_is(self, value: bytes | None) -> str | None:
-        """The event type when Arrow can read the record's bytes as they are."""
-        if not value or b"\n" in value:
-            return None
-        event_type = _type_of(value)
-        if self._versions.get(event_type) != _version_of(value):
-            return None
-        return event_type
 
     def _normalised(
         self, topic: str, partition: int, offset: int, value: bytes | None, out: Decoded
-    ) -> bytes | None:
-        """Through the models: upcast to the current version, defaults filled in."""
+    ) -> tuple[str, bytes] | None:
+        """Through the models: upcast to the current version, defaults filled in; the
+        attributes that are columns, as one JSON line."""
         try:
             envelope = Envelope.from_bytes(value)
             data = envelope.event().model_dump(mode="json")
@@ -128,27 +154,10 @@ class Decoder:
             reason = f"event data does not match its schema: {exc.error_count()} errors"
             out.unreadable.append(Unreadable(topic, partition, offset, reason))
             return None
-        body: dict[str, Any] = envelope.model_dump(mode="json")
+        body: dict[str, Any] = envelope.model_dump(mode="json", include=_ATTRIBUTE_NAMES)
         body["data"] = data
         body["schemaversion"] = CURRENT[envelope.type].schema_version
-        return json.dumps(body, ensure_ascii=False).encode()
-
-    def _table(self, cols: EventColumns, group: _Group, out: Decoded) -> pa.Table | None:
-        try:
-            return self._typed(cols, _read(cols, group))
-        except (pa.ArrowInvalid, ValueError):
-            if not any(group.as_is):
-                raise  # already normalised: a bug in the column derivation, not bad data
-        # a record the reader refuses: send the group through the models
-        again = _Group()
-        for topic, partition, offset, line, as_is in zip(
-            group.topics, group.partitions, group.offsets, group.lines, group.as_is, strict=True
-        ):
-            if as_is:
-                line = self._normalised(topic, partition, offset, line, out)
-            if line is not None:
-                again.add(topic, partition, offset, line, False)
-        return self._typed(cols, _read(cols, again)) if again.lines else None
+        return envelope.type, json.dumps(body, ensure_ascii=False).encode()
 
     def _typed(self, cols: EventColumns, table: pa.Table) -> pa.Table:
         if self.hasher is not None and cols.personal:
@@ -156,22 +165,14 @@ class Decoder:
         return table.cast(cols.schema)
 
 
-def _type_of(value: bytes) -> str:
-    """The CloudEvents `type`; found without parsing the whole message."""
-    at = value.find(b'"type":"')
-    if at >= 0:
-        return value[at + 8 : value.find(b'"', at + 8)].decode()
-    found = _TYPE.search(value)
-    return found.group(1).decode() if found else ""
+def _refuse(value: bytes | None) -> Any:
+    raise TypeError("the fast path is off")
 
 
-def _version_of(value: bytes) -> int | None:
-    at = value.find(b'"schemaversion":')
-    end = value.find(b",", at + 16) if at >= 0 else -1
-    if end > 0 and value[at + 16 : end].isdigit():
-        return int(value[at + 16 : end])
-    found = _VERSION.search(value)
-    return int(found.group(1)) if found else None
+def _concat(parts: list[pa.Table]) -> pa.Table:
+    """The fast path's rows and the models' rows of one type (dates typed alike)."""
+    schema = parts[0].schema
+    return pa.concat_tables([parts[0], *(p.cast(schema) for p in parts[1:])])
 
 
 def _read(cols: EventColumns, group: _Group) -> pa.Table:

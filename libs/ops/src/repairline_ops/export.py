@@ -37,7 +37,8 @@ from repairline_ops.workers import (
     FlushResult,
     FlushSetup,
     PartitionBatch,
-    executor,
+    take_part,
+    workers,
     write_flush,
 )
 from repairline_platform.kafka import security_options, topic_partitions
@@ -60,7 +61,7 @@ class ExportOptions:
     from_offset: int = 0
     with_personal_data: bool = False
     compression: str = "zstd"
-    batch: int = 100_000
+    batch: int = 250_000
     max_records: int | None = None  # stop after about this many (a partial run)
     progress: bool = True
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
@@ -103,7 +104,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--duckdb", type=Path, help="also write a DuckDB file with views over the data")
     p.add_argument("--compression", default="zstd", choices=["zstd", "snappy", "gzip", "none"])
-    p.add_argument("--batch", type=int, default=100_000, help="records per flush")
+    p.add_argument("--batch", type=int, default=250_000, help="records per flush")
     p.add_argument("--max-records", type=int, help="stop after about this many records")
     p.add_argument(
         "--workers", type=int, help="processes decoding and writing (default: CPUs, 4 at most)"
@@ -185,37 +186,54 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
             chosen_topics(options, settings),
             security=security_options(settings),
         )
-        with executor(setup, options.workers) as pool:
-            return await _Run(options, consumer, pool, sink).run(tps)
+        with workers(setup, options.workers) as pools:
+            return await _Run(options, consumer, pools, sink).run(tps)
     finally:
         await consumer.stop()
 
 
+# records a worker is handed at a time: small enough that decoding follows reading
+# closely, large enough that handing them over costs little
+PART_RECORDS = 20_000
+# parts and writes queued for one worker before the reader waits for it
+QUEUED_PER_WORKER = 4
+
+
 @dataclass
 class _Pending:
-    """Records read since the last flush, per partition."""
+    """Records read since the last flush: handed to the workers in parts."""
 
-    batches: list[PartitionBatch] = field(default_factory=list)
+    parts: list[list[PartitionBatch]]  # per worker, not yet handed over
+    part_counts: list[int]
+    seq: int | None = None  # given when the first part is handed over
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     count: int = 0
+    taken: list[asyncio.Future[None]] = field(default_factory=list)
+    used: set[int] = field(default_factory=set)  # workers holding parts of it
 
 
 @dataclass
 class _Flush:
     seq: int
     offsets: dict[tuple[str, int], int]
-    written: asyncio.Future[FlushResult]
+    written: asyncio.Future[list[Any]]
 
 
 class _Run:
     def __init__(
-        self, options: ExportOptions, consumer: AIOKafkaConsumer, pool: Executor, sink: ParquetSink
+        self,
+        options: ExportOptions,
+        consumer: AIOKafkaConsumer,
+        pools: list[Executor],
+        sink: ParquetSink,
     ) -> None:
         self.options = options
         self.consumer = consumer
-        self.pool = pool
+        self.pools = pools
         self.sink = sink
         self.report = ExportReport()
+        self.owner: dict[TopicPartition, int] = {}  # the worker decoding its records
+        self._queued: list[deque[asyncio.Future[Any]]] = [deque() for _ in pools]
         self._in_flight: deque[_Flush] = deque()
         self._next_seq = sink.state.seq + 1
 
@@ -227,7 +245,8 @@ class _Run:
         todo = {tp.topic: 0 for tp in tps}
         for tp in tps:
             todo[tp.topic] += max(0, end[tp] - start[tp])
-        pending = _Pending()
+        self.owner = owners({tp: max(0, end[tp] - start[tp]) for tp in tps}, len(self.pools))
+        pending = self._pending()
         with TopicProgress(todo, enabled=self.options.progress) as progress:
             while remaining and not self._enough():
                 fetched = await self.consumer.getmany(
@@ -240,12 +259,17 @@ class _Run:
                         remaining.discard(tp)
                 if pending.count >= self.options.batch or not remaining or self._enough():
                     await self._flush(pending)
-                    pending = _Pending()
+                    pending = self._pending()
+                else:
+                    await self._hand_over(pending, at_least=PART_RECORDS)
             await self._flush(pending)
             await self._record(until_empty=True)
         self.report.complete = not remaining
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def _pending(self) -> _Pending:
+        return _Pending([[] for _ in self.pools], [0] * len(self.pools))
 
     async def _seek(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
         first = await self.consumer.beginning_offsets(tps)
@@ -271,11 +295,9 @@ class _Run:
             records = [r for r in records if r.offset < end]
         if not records:
             return
-        pending.batches.append(
-            PartitionBatch(
-                tp.topic, tp.partition, [r.offset for r in records], [r.value for r in records]
-            )
-        )
+        worker = self.owner[tp]
+        pending.parts[worker].append(PartitionBatch.of(tp.topic, tp.partition, records))
+        pending.part_counts[worker] += len(records)
         pending.offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
         pending.count += len(records)
         progress.advance(tp.topic, len(records))
@@ -285,31 +307,78 @@ class _Run:
         limit = self.options.max_records
         return limit is not None and sum(self.report.records.values()) >= limit
 
+    async def _hand_over(self, pending: _Pending, *, at_least: int) -> None:
+        """Hand each worker its records once it has `at_least` of them."""
+        for worker, count in enumerate(pending.part_counts):
+            if count and count >= at_least:
+                if pending.seq is None:
+                    pending.seq, self._next_seq = self._next_seq, self._next_seq + 1
+                batches, pending.parts[worker] = pending.parts[worker], []
+                pending.part_counts[worker] = 0
+                pending.used.add(worker)
+                pending.taken.append(await self._submit(worker, take_part, pending.seq, batches))
+
+    async def _submit(self, worker: int, fn: Any, *args: Any) -> asyncio.Future[Any]:
+        """Queue a task for one worker, waiting while that worker is far behind."""
+        queued = self._queued[worker]
+        while queued and (queued[0].done() or len(queued) >= QUEUED_PER_WORKER):
+            await asyncio.wait([queued.popleft()])
+        future = asyncio.get_running_loop().run_in_executor(self.pools[worker], fn, *args)
+        queued.append(future)
+        return future
+
     async def _flush(self, pending: _Pending) -> None:
-        """Hand the flush to a worker; keep at most one flush per worker in flight."""
+        """The last parts, then every worker holding parts writes its files; keep at
+        most one flush per worker in flight."""
         if not pending.count:
             return
-        seq, self._next_seq = self._next_seq, self._next_seq + 1
-        written = asyncio.get_running_loop().run_in_executor(
-            self.pool, write_flush, seq, pending.batches
-        )
-        self._in_flight.append(_Flush(seq, pending.offsets, written))
+        await self._hand_over(pending, at_least=1)
+        assert pending.seq is not None
+        writes = [await self._submit(w, write_flush, pending.seq) for w in sorted(pending.used)]
+        written = asyncio.gather(*pending.taken, *writes)
+        self._in_flight.append(_Flush(pending.seq, pending.offsets, written))
         await self._record(until_empty=False)
 
     async def _record(self, *, until_empty: bool) -> None:
         """Record written flushes in sequence order."""
         while self._in_flight and (
             until_empty
-            or len(self._in_flight) > self.options.workers
+            or len(self._in_flight) > len(self.pools)
             or self._in_flight[0].written.done()
         ):
             flush = self._in_flight.popleft()
-            result = await flush.written
-            self.sink.record(flush.seq, flush.offsets, result.rows)
-            for dataset, n in result.rows.items():
+            results = [r for r in await flush.written if isinstance(r, FlushResult)]
+            rows: dict[str, int] = {}
+            for result in results:
+                for dataset, n in result.rows.items():
+                    rows[dataset] = rows.get(dataset, 0) + n
+                self.report.unreadable += result.unreadable
+                self.report.worker_cpu_seconds += result.cpu_seconds
+            self.sink.record(flush.seq, flush.offsets, rows)
+            for dataset, n in rows.items():
                 self.report.rows[dataset] = self.report.rows.get(dataset, 0) + n
-            self.report.unreadable += result.unreadable
-            self.report.worker_cpu_seconds += result.cpu_seconds
+
+
+def owners(records: dict[TopicPartition, int], workers: int) -> dict[TopicPartition, int]:
+    """Each partition's worker. Whole topics when there are enough of them, so that a
+    worker writes the files of fewer event types; else partitions. The busiest first,
+    each to the least loaded worker."""
+    topics: dict[str, list[TopicPartition]] = {}
+    for tp in records:
+        topics.setdefault(tp.topic, []).append(tp)
+    units = (
+        [tuple(tps) for tps in topics.values()]
+        if len(topics) >= workers
+        else [(tp,) for tp in records]
+    )
+    load = [0] * workers
+    owner = {}
+    for unit in sorted(units, key=lambda u: (-sum(records[tp] for tp in u), str(u[0]))):
+        worker = load.index(min(load))
+        for tp in unit:
+            owner[tp] = worker
+        load[worker] += sum(records[tp] for tp in unit)
+    return owner
 
 
 def _aware(text: str) -> datetime:

@@ -4,31 +4,17 @@ go from a hash back to a name, phone or address by trying likely values."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections.abc import Sequence
-from typing import Any
 
 import pyarrow as pa
 
 from repairline_ops.columns import PersonalPath
-
-_NOT_DIAL = re.compile(r"[^\d+]")
-_PHONE_FIELDS = frozenset({"phone", "mobile"})
+from repairline_platform import personal
 
 
-class Hasher:
-    """Keyed BLAKE2b (a MAC) of a normalised value under the configured key, 32 hex digits."""
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("the personal-data hash key must be at least 16 bytes")
-        self._key = key if len(key) <= 64 else hashlib.sha256(key).digest()
-
-    def __call__(self, field: str, value: Any) -> str:
-        message = _normalised(field, value).encode()
-        return hashlib.blake2b(message, key=self._key, digest_size=16).hexdigest()
+class Hasher(personal.Hasher):
+    """The services' keyed hash (`repairline_platform.personal.Hasher`), over the columns
+    of an export's tables too."""
 
     def hash_columns(self, table: pa.Table, paths: Sequence[PersonalPath]) -> pa.Table:
         """The table with the values at `paths` (top-level or inside structs) hashed."""
@@ -60,12 +46,3 @@ class Hasher:
 
 def _encodable(type_: pa.DataType) -> bool:
     return pa.types.is_string(type_) or pa.types.is_integer(type_) or pa.types.is_floating(type_)
-
-
-def _normalised(field: str, value: Any) -> str:
-    """One spelling per value: `139 0000-0000` and `13900000000` are the same phone."""
-    if not isinstance(value, str):
-        return json.dumps(value, sort_keys=True)
-    if field in _PHONE_FIELDS:
-        return _NOT_DIAL.sub("", value)
-    return " ".join(value.split()).casefold()

@@ -6,7 +6,7 @@ sequence number with the next offset of every partition. A run that
 stops between the two leaves files of a sequence the state does not know: the next
 run deletes them before it starts, so no row is ever written twice.
 
-    <out>/<dataset>/month=2026-11/part-00000007.parquet
+    <out>/<dataset>/month=2026-11/part-00000007-0.parquet   (flush 7, worker 0)
     <out>/_unreadable/month=.../part-...parquet   (position and reason, never content)
     <out>/_export_state.json
 """
@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from repairline_ops.decode import Decoded, months
 
 STATE_FILE = "_export_state.json"
 UNREADABLE = "_unreadable"
-_PART = re.compile(r"part-(\d{8})\.parquet$")
+_WRITERS = 4  # threads writing one flush's files
+_PART = re.compile(r"part-(\d{8})(?:-\d+)?\.parquet$")
 _UNREADABLE_SCHEMA = pa.schema(
     [
         ("kafka_topic", pa.string()),
@@ -101,17 +103,25 @@ class ParquetSink:
         os.replace(tmp, self.out / STATE_FILE)
 
 
-def write_files(out: Path, seq: int, decoded: Decoded, compression: str) -> dict[str, int]:
-    """Write one flush's rows, a file per dataset and month; rows written per dataset."""
+def write_files(
+    out: Path, seq: int, decoded: Decoded, compression: str, *, writer: int = 0
+) -> dict[str, int]:
+    """Write one flush's rows, a file per dataset and month; rows written per dataset.
+    Each worker (`writer`) writes its own files, so two never write the same one."""
     tables = dict(decoded.tables)
     if decoded.unreadable:
         tables[UNREADABLE] = _unreadable_table(decoded)
     rows: dict[str, int] = {}
+    files: list[tuple[Path, pa.Table]] = []
     for dataset, table in tables.items():
         by_month = {"unknown": table} if dataset == UNREADABLE else months(table)
         for month, part in by_month.items():
-            _write(out / dataset / f"month={month}" / f"part-{seq:08d}.parquet", part, compression)
+            name = f"part-{seq:08d}-{writer}.parquet"
+            files.append((out / dataset / f"month={month}" / name, part))
         rows[dataset] = table.num_rows
+    # a file's fsync mostly waits for the disk: several at once wait together
+    with ThreadPoolExecutor(_WRITERS) as threads:
+        list(threads.map(lambda f: _write(f[0], f[1], compression), files))
     return rows
 
 

@@ -1,34 +1,76 @@
-"""Flushes decoded and written in parallel by worker processes.
+"""Records decoded and written in parallel by worker processes.
 
 Parsing, typing, hashing and writing Parquet take far more CPU than reading Kafka, so
-while the main process reads, each worker turns one flush's records into its files.
-The main process records the flushes in sequence order as they complete (see `sink`).
+the main process only reads: it hands each worker the records of the topics that
+worker owns, in parts, as they arrive (`take_part`), and the worker decodes them into
+tables at once and keeps them. When the flush is complete the main process asks every
+worker to write its tables (`write_flush`): one file per event type and month per
+flush, however many parts it took, since a Parquet file has a fixed cost of a few
+milliseconds. The main process records the flushes in sequence order as they complete
+(see `sink`).
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import time
+from array import array
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from repairline_ops.decode import Decoded, Decoder
+from repairline_ops.decode import Decoded, Decoder, Unreadable
 from repairline_ops.personal import Hasher
 from repairline_ops.sink import write_files
 
 
 class PartitionBatch(NamedTuple):
-    """Consecutive records of one partition, as the reader hands them over."""
+    """Consecutive records of one partition, as the reader hands them over: their
+    offsets, sizes and values each as one block of bytes, which passes to a worker
+    process as it is (a list of 20,000 values would be pickled one by one, by the
+    reading process, while it reads)."""
 
     topic: str
     partition: int
-    offsets: list[int]
-    values: list[bytes | None]
+    offsets: bytes  # int64 each
+    sizes: bytes  # int64 each; -1: no value (a tombstone)
+    values: bytes  # the values end to end
+
+    @classmethod
+    def of(cls, topic: str, partition: int, records: Sequence[Any]) -> PartitionBatch:
+        values = [r.value for r in records]
+        sizes = array("q", [-1 if v is None else len(v) for v in values])
+        return cls(
+            topic,
+            partition,
+            array("q", [r.offset for r in records]).tobytes(),
+            sizes.tobytes(),
+            b"".join(v for v in values if v is not None),
+        )
+
+    def records(self) -> tuple[str, int, list[int], list[bytes | None]]:
+        """(topic, partition, offsets, values), as the decoder takes them."""
+        sizes = array("q")
+        sizes.frombytes(self.sizes)
+        offsets = array("q")
+        offsets.frombytes(self.offsets)
+        values: list[bytes | None] = []
+        at = 0
+        for size in sizes:
+            if size < 0:
+                values.append(None)
+                continue
+            values.append(self.values[at : at + size])
+            at += size
+        return self.topic, self.partition, offsets.tolist(), values
 
 
 @dataclass(frozen=True)
@@ -48,39 +90,77 @@ class FlushResult:
 
 _decoder: Decoder | None = None
 _setup: FlushSetup | None = None
+_worker = 0
+_taken: dict[int, _Taken] = {}  # flush sequence number -> what its parts decoded
 
 
-def _start(setup: FlushSetup) -> None:
-    global _decoder, _setup
-    _setup = setup
+@dataclass
+class _Taken:
+    tables: dict[str, list[pa.Table]] = field(default_factory=dict)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+
+
+def _start(setup: FlushSetup, worker: int) -> None:
+    global _decoder, _setup, _worker
+    _setup, _worker = setup, worker
     _decoder = Decoder(Hasher(setup.hash_key) if setup.hash_key is not None else None)
 
 
-def write_flush(seq: int, batches: list[PartitionBatch]) -> FlushResult:
-    """Decode one flush's records and write its files (in a worker)."""
+def take_part(seq: int, batches: list[PartitionBatch]) -> None:
+    """Decode part of flush `seq` and keep its tables until the flush is written."""
     assert _decoder is not None and _setup is not None, "worker not started"
     started = time.process_time()
-    decoded = _decoder.decode_batches(batches)
+    gc.disable()  # a part makes many short-lived objects and no cycles
+    try:
+        decoded = _decoder.decode_batches(b.records() for b in batches)
+    finally:
+        gc.enable()
     if _setup.since is not None:
         decoded = _since(decoded, _setup.since)
-    rows = write_files(_setup.out, seq, decoded, _setup.compression)
-    return FlushResult(rows, len(decoded.unreadable), time.process_time() - started)
+    taken = _taken.setdefault(seq, _Taken())
+    for dataset, table in decoded.tables.items():
+        taken.tables.setdefault(dataset, []).append(table)
+    taken.unreadable += decoded.unreadable
+    taken.cpu_seconds += time.process_time() - started
 
 
-def executor(setup: FlushSetup, workers: int) -> Executor:
-    """Worker processes, or one thread when a single worker is asked for."""
-    if workers <= 1:
-        return ThreadPoolExecutor(1, initializer=_start, initargs=(setup,))
+def write_flush(seq: int) -> FlushResult:
+    """Write the tables of flush `seq`'s parts: a file per event type and month."""
+    assert _setup is not None, "worker not started"
+    started = time.process_time()
+    taken = _taken.pop(seq, _Taken())
+    tables = {name: pa.concat_tables(parts) for name, parts in taken.tables.items()}
+    decoded = Decoded(tables, taken.unreadable)
+    rows = write_files(_setup.out, seq, decoded, _setup.compression, writer=_worker)
+    cpu = taken.cpu_seconds + time.process_time() - started
+    return FlushResult(rows, len(decoded.unreadable), cpu)
+
+
+@contextmanager
+def workers(setup: FlushSetup, count: int) -> Iterator[list[Executor]]:
+    """One executor per worker, so that a worker gets every part of its topics: worker
+    processes, or one thread when a single worker is asked for."""
+    if count <= 1:
+        with ThreadPoolExecutor(1, initializer=_start, initargs=(setup, 0)) as thread:
+            yield [thread]
+        return
     # forked from a server that imported the decoding code once, not from this process
     # (which runs an event loop and threads); pyarrow imports pandas, when it is
     # installed, in every process that turns Python values into arrays: the server
     # imports it once for all the workers
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__, "pandas"])
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(setup,))
-    for _ in range(workers):  # start them now, while the first flush is being read
-        pool.submit(_ready)
-    return pool
+    with ExitStack() as stack:
+        pools: list[Executor] = [
+            stack.enter_context(
+                ProcessPoolExecutor(1, mp_context=context, initializer=_start, initargs=(setup, i))
+            )
+            for i in range(count)
+        ]
+        for pool in pools:  # start them now, while the first part is being read
+            pool.submit(_ready)
+        yield pools
 
 
 def _ready() -> None:

@@ -2,6 +2,9 @@
 
 python -m repairline_platform.admin topics            # create the topics
 python -m repairline_platform.admin clock-advance --hours 24 URL [URL ...]
+
+`clock-advance` calls the services with an administrator's bearer token, from
+`--token` or `REPAIRLINE_TOKEN` (locally: `repairline token --role admin`).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import urllib.request
 
@@ -25,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     adv.add_argument("--seconds", type=float, default=0)
     adv.add_argument("--hours", type=float, default=0)
     adv.add_argument("--days", type=float, default=0)
+    adv.add_argument(
+        "--token",
+        default=os.environ.get("REPAIRLINE_TOKEN"),
+        help="an admin's bearer token (default: $REPAIRLINE_TOKEN)",
+    )
     adv.add_argument("urls", nargs="+", help="base URLs of the services")
     args = parser.parse_args(argv)
 
@@ -49,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         request = urllib.request.Request(
             f"{url.rstrip('/')}/admin/clock/advance",
             data=body,
-            headers={"Content-Type": "application/json"},
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {args.token}"} if args.token else {}),
+            },
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10) as response:

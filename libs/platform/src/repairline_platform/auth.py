@@ -93,3 +93,10 @@ def bound_principal(principal: Principal) -> Iterator[Principal]:
 def current_principal() -> Principal:
     """The bound caller; `SYSTEM` where nothing bound one (reactions, timers, replay)."""
     return _principal.get() or SYSTEM
+
+
+def act_for_request(principal: Principal) -> None:
+    """Bind `principal` for the rest of the request being served (the route's permission
+    check narrows the caller the edge bound to the roles that let it in); the edge's
+    `bound_principal` block ends it with the request."""
+    _principal.set(principal)

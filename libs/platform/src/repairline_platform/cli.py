@@ -14,6 +14,7 @@ import uvicorn
 from repairline_platform.logging import configure_logging
 from repairline_platform.runtime import Runtime, ServiceSpec, build_app
 from repairline_platform.settings import ServiceSettings
+from repairline_platform.tokens import AuthNotConfigured
 
 
 class _Server(uvicorn.Server):
@@ -50,7 +51,11 @@ def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         return 2
 
     if args.command in (None, "serve"):
-        app = build_app(spec, settings)
+        try:
+            app = build_app(spec, settings)
+        except AuthNotConfigured as exc:
+            print(f"{spec.name}: {exc}", file=sys.stderr)
+            return 2
         server = _Server(
             uvicorn.Config(
                 app,

@@ -58,6 +58,7 @@ from repairline_platform.eventstore import (
     UnitOfWork,
 )
 from repairline_platform.logging import get_logger
+from repairline_platform.personal import personal_values, scrubbed
 from repairline_platform.tracing import Tracing, handling, log_applied
 
 log = get_logger(__name__)
@@ -162,6 +163,13 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
+def _reason(record: Record, text: str) -> str:
+    """Why a record is dead-lettered, without the customer's phone, address or name that a
+    driver's or a handler's message may quote from it: the reason is logged, stored and
+    announced on the dead-letter topic, the record itself is only stored."""
+    return _short(scrubbed(text, personal_values(record.value)))
+
+
 class InboxConsumer:
     """Applies batches of records for one handler; one instance per (service, handler)."""
 
@@ -204,11 +212,10 @@ class InboxConsumer:
         except NewerVersionError:
             return _Entry(record, held=envelope)
         except (MalformedMessageError, UnknownEventError) as exc:
-            return _Entry(record, error=_short(str(exc)))
+            return _Entry(record, error=_reason(record, str(exc)))
         except ValidationError as exc:
-            return _Entry(
-                record, error=f"event data does not match its schema: {summarise_validation(exc)}"
-            )
+            reason = f"event data does not match its schema: {summarise_validation(exc)}"
+            return _Entry(record, error=_reason(record, reason))
 
     # -- applying ----------------------------------------------------------------------
 
@@ -263,7 +270,7 @@ class InboxConsumer:
             if is_transient(exc):
                 raise
             reason = f"handler failed: {type(exc).__name__}: {exc}"
-            return await self._apply([_Entry(entry.record, error=_short(reason))])
+            return await self._apply([_Entry(entry.record, error=_reason(entry.record, reason))])
 
     async def _apply(self, entries: Sequence[_Entry]) -> BatchResult:
         result = BatchResult()
@@ -506,7 +513,7 @@ def _log_dead_letter(letter: DeadLetter) -> None:
         origin_partition=r.partition,
         origin_offset=r.offset,
         size_bytes=len(r.value or b""),
-        error=letter.error.split(":", 1)[0][:120],
+        error=scrubbed(letter.error.split(":", 1)[0][:120]),
     )
 
 
@@ -699,11 +706,17 @@ def dead_letter_notice(row: Any, source: str, now: datetime) -> tuple[bytes | No
             "consumer": row["consumer"],
             "error": row["error"],
             "size_bytes": row["size_bytes"],
-            "payload_text": value[:EXCERPT_BYTES].decode("utf-8", "replace"),
+            "payload_text": _excerpt(value),
             "payload_truncated": len(value) > EXCERPT_BYTES,
         },
     }
     return key, json.dumps(body).encode()
+
+
+def _excerpt(value: bytes) -> str:
+    """The start of a dead-lettered record, its customer's phone, address and name
+    blanked out (the full record stays in the consumer's `dead_letters` table)."""
+    return scrubbed(value[:EXCERPT_BYTES].decode("utf-8", "replace"), personal_values(value))
 
 
 async def wait_backoff(health: ConsumerHealth, exc: BaseException) -> None:

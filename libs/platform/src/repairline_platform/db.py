@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import socket
-from collections.abc import Iterable, Sequence
+import ssl
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from repairline_platform.settings import PgSettings
 
 PLATFORM_SCHEMA = """
 create table if not exists events (
@@ -145,6 +151,10 @@ create index if not exists processed_events_age on processed_events (processed_a
 create index if not exists timers_fired on timers (fired_at) where fired_at is not null;
 """
 
+IDEMPOTENCY_STREAM_SCHEMA = """
+alter table idempotency_keys add column if not exists stream_id text;
+"""
+
 TRACING_SCHEMA = """
 alter table events add column if not exists traceparent text;
 """
@@ -155,6 +165,7 @@ PLATFORM_MIGRATIONS = (
     ("002_platform_idempotency", IDEMPOTENCY_SCHEMA),
     ("003_platform_housekeeping", HOUSEKEEPING_SCHEMA),
     ("004_platform_tracing", TRACING_SCHEMA),
+    ("005_platform_idempotency_stream", IDEMPOTENCY_STREAM_SCHEMA),
 )
 
 
@@ -177,9 +188,10 @@ async def lock_in_order(conn: asyncpg.Connection, scope: str, names: Iterable[st
         await conn.execute("select pg_advisory_xact_lock($1)", key)
 
 
-async def ensure_database(server_dsn: str, database: str) -> None:
-    """Create `database` on the server if it does not exist (local and test setups)."""
-    conn = await asyncpg.connect(f"{server_dsn.rstrip('/')}/postgres")
+async def ensure_database(server_dsn: str, database: str, **options: Any) -> None:
+    """Create `database` on the server if it does not exist (local and test setups);
+    `options` are `connect_options(settings)`."""
+    conn = await asyncpg.connect(f"{server_dsn.rstrip('/')}/postgres", **options)
     try:
         exists = await conn.fetchval("select 1 from pg_database where datname = $1", database)
         if not exists:
@@ -211,9 +223,12 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> 
     return applied
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 20, **options: Any
+) -> asyncpg.Pool:
     """A pool whose connections time out (statements, locks, connecting) and detect a lost
-    peer within about half a minute (TCP keepalives on both ends)."""
+    peer within about half a minute (TCP keepalives on both ends); `options` are
+    `connect_options(settings)` (TLS and password)."""
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -222,7 +237,99 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asy
         command_timeout=COMMAND_TIMEOUT,
         server_settings=SERVER_SETTINGS,
         init=_client_keepalives,
+        **options,
     )
+
+
+# -- TLS and password ----------------------------------------------------------------------
+
+
+class PgSettingsError(ValueError):
+    """The PostgreSQL TLS or password settings do not fit together or cannot be read; the
+    service or command does not start. The message names the setting."""
+
+
+def connect_options(settings: PgSettings) -> dict[str, Any]:
+    """The keyword arguments every asyncpg connection and pool the platform opens gets.
+
+    Nothing set adds nothing (the DSN decides, as before). `pg_sslmode` follows libpq:
+    `require` encrypts (and checks the chain when a CA file is set), `verify-ca` checks
+    the chain, `verify-full` the chain and the host name; `pg_ca_file` replaces the
+    system's CAs; `pg_cert_file` and `pg_key_file` present a client certificate. The
+    password comes from `pg_password` or `pg_password_file` (read at each new connection,
+    so a rotated Secret needs no restart), never from the DSN in the repository.
+    Checked here, at start: a missing file or a mismatch raises `PgSettingsError`.
+    """
+    options: dict[str, Any] = {}
+    tls = _pg_tls(settings)
+    if tls is not None:
+        options["ssl"] = tls
+    password = _pg_password(settings)
+    if password is not None:
+        options["password"] = password
+    return options
+
+
+_VERIFYING = ("verify-ca", "verify-full")
+_TLS_FILES = ("ca_file", "cert_file", "key_file")
+
+
+def _pg_tls(settings: PgSettings) -> ssl.SSLContext | str | None:
+    mode = settings.pg_sslmode
+    files = {name: getattr(settings, f"pg_{name}") for name in _TLS_FILES}
+    given = [name for name, path in files.items() if path is not None]
+    if given and mode not in ("require", *_VERIFYING):
+        raise PgSettingsError(
+            f"REPAIRLINE_PG_{given[0].upper()} needs REPAIRLINE_PG_SSLMODE require, verify-ca"
+            f" or verify-full (it is {mode or 'unset'})"
+        )
+    for name in given:
+        _readable(files[name], f"REPAIRLINE_PG_{name.upper()}")
+    if (files["cert_file"] is None) != (files["key_file"] is None):
+        raise PgSettingsError("REPAIRLINE_PG_CERT_FILE and REPAIRLINE_PG_KEY_FILE go together")
+    if mode is None or mode in ("disable", "prefer"):
+        return mode
+    ca = files["ca_file"]
+    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    context.check_hostname = mode == "verify-full"
+    if mode == "require" and ca is None:
+        context.verify_mode = ssl.CERT_NONE  # encrypted, not authenticated (libpq's require)
+    if files["cert_file"] is not None:
+        try:
+            context.load_cert_chain(str(files["cert_file"]), str(files["key_file"]))
+        except (ssl.SSLError, OSError) as exc:
+            raise PgSettingsError(
+                f"REPAIRLINE_PG_CERT_FILE/REPAIRLINE_PG_KEY_FILE do not load: {exc}"
+            ) from exc
+    return context
+
+
+def _pg_password(settings: PgSettings) -> str | Callable[[], str] | None:
+    if settings.pg_password is not None and settings.pg_password_file is not None:
+        raise PgSettingsError("set REPAIRLINE_PG_PASSWORD or REPAIRLINE_PG_PASSWORD_FILE, not both")
+    if settings.pg_password is not None:
+        return settings.pg_password.get_secret_value()
+    path = settings.pg_password_file
+    if path is None:
+        return None
+    if not _read_password(path):
+        raise PgSettingsError(f"REPAIRLINE_PG_PASSWORD_FILE {path} is empty")
+    return lambda: _read_password(path)
+
+
+def _read_password(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise PgSettingsError(f"REPAIRLINE_PG_PASSWORD_FILE cannot be read: {exc}") from exc
+
+
+def _readable(path: Path, name: str) -> None:
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise PgSettingsError(f"{name} cannot be read: {exc}") from exc
 
 
 async def _client_keepalives(conn: asyncpg.Connection) -> None:

@@ -18,6 +18,7 @@ import asyncpg
 from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope, wrap
 from repairline_platform import idempotency
+from repairline_platform.auth import current_principal
 from repairline_platform.clock import Clock
 from repairline_platform.tracing import current_traceparent
 from repairline_rules.refusals import InvalidInput
@@ -122,9 +123,12 @@ def envelopes_for(
     """The envelopes of events appended after `after_version` of a stream, numbered on.
 
     They carry the current span's `traceparent` (the request's, or the reaction's), so
-    the trace goes on through the relay to the consumers.
+    the trace goes on through the relay to the consumers, and the caller who appended
+    them (the request's principal; `system` for reactions and timers) for the audit.
     """
     traceparent = current_traceparent()
+    caller = current_principal()
+    roles = caller.acting_as or caller.roles
     return [
         wrap(
             event,
@@ -138,6 +142,9 @@ def envelopes_for(
             causation_id=causation_id,
             stream_version=after_version + n,
             traceparent=traceparent,
+            actor=caller.subject,
+            actor_role=" ".join(sorted(roles)),
+            on_behalf_of=caller.on_behalf_of,
         )
         for n, event in enumerate(events, start=1)
     ]
@@ -185,7 +192,7 @@ class UnitOfWork:
         if not events:
             return []
         if self.claim is None and (claim := idempotency.current()) is not None:
-            await idempotency.claim_in(self.conn, claim)  # commits with these events
+            await idempotency.claim_in(self.conn, claim, stream_id)  # commits with these events
             self.claim = claim
         version = (
             expected_version

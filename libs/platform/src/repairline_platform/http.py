@@ -12,6 +12,7 @@ from pydantic import Field
 
 from repairline_platform.eventstore import ConcurrencyError
 from repairline_platform.logging import get_logger
+from repairline_platform.ratelimit import RateLimited
 from repairline_rules import refusals
 
 log = get_logger(__name__)
@@ -48,6 +49,20 @@ class NotFound(Exception):
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
+
+
+def _unavailable_answer(exc: Exception, detail: str) -> JSONResponse:
+    """A 503 saying when to retry: a dependency is down for a moment."""
+    log.warning("a dependency is unavailable", error=type(exc).__name__)
+    return JSONResponse(
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        content={
+            "error": "service_unavailable",
+            "detail": detail,
+            "retry_after": RETRY_AFTER_SECONDS,
+        },
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -137,6 +152,18 @@ def install_error_handlers(app: FastAPI) -> None:
             },
         )
 
+    @app.exception_handler(RateLimited)
+    async def _too_many(_: Request, exc: RateLimited) -> JSONResponse:
+        return JSONResponse(
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+            content={
+                "error": "rate_limited",
+                "detail": f"too many requests from this client; retry after {exc.retry_after} s",
+                "retry_after": exc.retry_after,
+            },
+        )
+
     @app.exception_handler(asyncpg.PostgresConnectionError)
     @app.exception_handler(asyncpg.CannotConnectNowError)
     @app.exception_handler(asyncpg.TooManyConnectionsError)
@@ -144,15 +171,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConnectionError)
     @app.exception_handler(TimeoutError)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("a dependency is unavailable", error=type(exc).__name__)
-        return JSONResponse(
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            content={
-                "error": "service_unavailable",
-                "detail": "the database is unreachable for a moment; nothing was recorded",
-                "retry_after": RETRY_AFTER_SECONDS,
-            },
+        return _unavailable_answer(
+            exc, "the database is unreachable for a moment; nothing was recorded"
+        )
+
+    @app.exception_handler(asyncpg.InterfaceError)
+    async def _connection_lost(request: Request, exc: Exception) -> JSONResponse:
+        """The database went away while the request held a connection (a restart): whether
+        its commit landed is unknown, so the caller retries with its Idempotency-Key."""
+        if "connection is closed" not in str(exc):
+            return await _internal(request, exc)
+        return _unavailable_answer(
+            exc,
+            "the database connection was lost during the request; retry it"
+            " with the same Idempotency-Key",
         )
 
     @app.exception_handler(Exception)

@@ -4,7 +4,9 @@ The key is claimed inside the transaction that records the request's effects (th
 first append of the request's first committed unit of work), so an effect and its
 claim commit together or not at all: a retry after a lost answer finds the claim and
 is answered from it, never applied twice. The answer itself is stored when the first
-request finishes; a retry that arrives while the first is still running waits for it.
+request finishes; a retry that arrives while the first is still running waits for it,
+and then (or when the first stopped before answering) gets a 409 naming the stream the
+effects were recorded on, so the caller can read what it created.
 A key used again with another request is a 422. Keys are kept `KEEP` (at least 24 h).
 """
 
@@ -47,13 +49,15 @@ def current() -> Claim | None:
     return None if claim is None or claim.committed else claim
 
 
-async def claim_in(conn: asyncpg.Connection, claim: Claim) -> None:
-    """Claim the key in the caller's transaction; AlreadyClaimed when another request has."""
+async def claim_in(conn: asyncpg.Connection, claim: Claim, stream_id: str) -> None:
+    """Claim the key in the caller's transaction, naming the stream its first effect is
+    on; AlreadyClaimed when another request has."""
     inserted = await conn.fetchval(
-        "insert into idempotency_keys (key, request_hash) values ($1, $2)"
+        "insert into idempotency_keys (key, request_hash, stream_id) values ($1, $2, $3)"
         " on conflict (key) do nothing returning true",
         claim.key,
         claim.request_hash,
+        stream_id,
     )
     if not inserted:
         raise AlreadyClaimed(claim.key)
@@ -77,7 +81,8 @@ def _replay(row: asyncpg.Record) -> Response:
 
 async def _stored(pool: asyncpg.Pool, key: str) -> asyncpg.Record | None:
     return await pool.fetchrow(
-        "select request_hash, status, body, content_type from idempotency_keys where key = $1",
+        "select request_hash, status, body, content_type, stream_id from idempotency_keys"
+        " where key = $1",
         key,
     )
 
@@ -100,8 +105,10 @@ async def _answer_of_first(pool: asyncpg.Pool, key: str, request_hash: str) -> R
                 headers={"Retry-After": "1"},
                 content={
                     "error": "request_in_progress",
-                    "detail": "the first request with this Idempotency-Key has recorded its"
-                    " effects and its answer is not stored yet: read the resource, or retry",
+                    "detail": "the first request with this Idempotency-Key recorded its"
+                    " effects on `stream_id`, and its answer is not stored: it is still"
+                    " running, or it stopped before answering. Read the resource, or retry",
+                    "stream_id": row["stream_id"],
                 },
             )
         await asyncio.sleep(0.05)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.conn import create_conn
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 if TYPE_CHECKING:
@@ -22,6 +23,11 @@ Security = Mapping[str, Any]
 
 class KafkaSettingsError(ValueError):
     """The Kafka security settings do not fit together; the service does not start."""
+
+
+class KafkaRefusedError(ConnectionError):
+    """No broker could be reached, or the brokers refused this client (a wrong password,
+    an untrusted certificate): the message names the address, the user and the reason."""
 
 
 def security_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -104,7 +110,7 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="repairline-admin", **(security or {})
     )
-    await admin.start()
+    await start_or_explain(admin, bootstrap, security or {})
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
@@ -124,6 +130,31 @@ async def ensure_topics(
         return missing
     finally:
         await admin.close()
+
+
+async def start_or_explain(client: Any, bootstrap: str, security: Security) -> None:
+    """Start an aiokafka client; when it cannot bootstrap, raise `KafkaRefusedError` with
+    the reason the first broker gives (aiokafka only says it could not bootstrap)."""
+    try:
+        await client.start()
+    except KafkaConnectionError as exc:
+        await client.close()
+        who = security.get("sasl_plain_username")
+        protocol = security.get("security_protocol", "PLAINTEXT")
+        raise KafkaRefusedError(
+            f"Kafka at {bootstrap} ({protocol}{f', user {who}' if who else ''})"
+            f" refused or did not answer: {await _first_refusal(bootstrap, security)}"
+        ) from exc
+
+
+async def _first_refusal(bootstrap: str, security: Security) -> str:
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    try:
+        conn = await create_conn(host, int(port), request_timeout_ms=10_000, **security)
+    except Exception as err:  # the reason is the message, whatever its type
+        return str(err) or type(err).__name__
+    conn.close()
+    return "the broker accepted a connection but gave no cluster metadata"
 
 
 async def delete_topics(

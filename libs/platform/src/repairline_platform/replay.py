@@ -188,6 +188,7 @@ async def replay_until(
         min_size=1,
         max_size=4,
         server_settings={"search_path": schema},
+        **db.connect_options(rt.settings),
     )
     live = rt.pool
     try:

@@ -22,10 +22,20 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from repairline_contracts.topics import ALL_TOPICS, DEAD_LETTER
-from repairline_platform import commands, db, housekeeping, idempotency, metrics, tracing
+from repairline_platform import (
+    access,
+    bounds,
+    commands,
+    db,
+    housekeeping,
+    idempotency,
+    metrics,
+    tokens,
+    tracing,
+)
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
 from repairline_platform.consumer import (
     InboxConsumer,
@@ -41,10 +51,12 @@ from repairline_platform.http import install_error_handlers
 from repairline_platform.kafka import broker_security, ensure_topics, security_options
 from repairline_platform.logging import configure_logging, get_logger, get_stdlib_logger
 from repairline_platform.metrics import ServiceMetrics
+from repairline_platform.ratelimit import RateLimit
 from repairline_platform.relay import OutboxRelay, make_producer
 from repairline_platform.settings import ServiceSettings
 from repairline_platform.timers import TimerHandler, TimerPoller
 from repairline_platform.tracing import Tracing
+from repairline_rules import refusals
 
 log = get_logger(__name__)
 
@@ -60,6 +72,8 @@ class ServiceSpec:
     routes: Callable[[Runtime], APIRouter]
     timer_handlers: Callable[[Runtime], Mapping[str, TimerHandler]] = lambda _: {}
     description: str = ""
+    permissions: access.Permissions | None = None
+    """The service's permission table (the one its routes declare theirs from)."""
 
 
 def is_projection(handler: Handler) -> bool:
@@ -120,10 +134,12 @@ class Runtime:
             policy_pack=self.pack.id,
             policy_version=str(self.pack.version),
         )
-        await db.ensure_database(self.settings.pg_dsn, self.database)
+        pg = db.connect_options(self.settings)  # bad PostgreSQL settings stop the start here
+        await db.ensure_database(self.settings.pg_dsn, self.database, **pg)
         self.pool = await db.create_pool(
             self.settings.dsn_for(f"repairline_{self.spec.name}"),
             max_size=self.settings.pg_pool_size,
+            **pg,
         )
         async with self.pool.acquire() as conn:
             applied = await db.migrate(conn, self.spec.migrations)
@@ -176,6 +192,8 @@ class Runtime:
             raise RuntimeError("the clock is not simulated (set REPAIRLINE_CLOCK=simulated)")
         if delta < timedelta(0):
             raise ValueError("the clock only moves forward")
+        if self.clock.now() + delta >= bounds.LATEST:
+            raise ValueError(f"the clock would pass the year {bounds.LAST_YEAR}")
         async with self.pool.acquire() as conn, conn.transaction():
             offset_us = await conn.fetchval(
                 "insert into clock_state (id, offset_us) values (1, $1) on conflict (id)"
@@ -197,7 +215,9 @@ class Runtime:
         while True:
             try:
                 if listener is None or listener.is_closed():
-                    listener = await asyncpg.connect(self.settings.dsn_for(self.database))
+                    listener = await asyncpg.connect(
+                        self.settings.dsn_for(self.database), **db.connect_options(self.settings)
+                    )
                     await listener.add_listener(CLOCK_CHANNEL, moved)
                 offset_us = await self.pool.fetchval(
                     "select offset_us from clock_state where id = 1"
@@ -362,13 +382,20 @@ class Runtime:
 
 
 class ClockAdvance(BaseModel):
-    """How far to move a simulated clock forward: at most ten years in one call."""
+    """How far to move a simulated clock forward: at most ten years in one call, and never
+    past the last year a date may name (`bounds.LAST_YEAR`)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     seconds: float = Field(
         default=0, ge=0, le=10 * 366 * 86400, description="Seconds to move the clock forward."
     )
     hours: float = Field(default=0, ge=0, le=10 * 366 * 24)
     days: float = Field(default=0, ge=0, le=10 * 366)
+
+
+PLATFORM = access.Permissions({"clock.read": {"admin"}, "clock.advance": {"admin"}})
+"""The platform's own routes: the simulated clock is the administrator's."""
 
 
 def _platform_routes(rt: Runtime) -> APIRouter:
@@ -394,11 +421,11 @@ def _platform_routes(rt: Runtime) -> APIRouter:
             content={"ready": ok, "service": rt.name, "checks": checks},
         )
 
-    @router.get("/admin/clock")
+    @router.get("/admin/clock", dependencies=[PLATFORM("clock.read")])
     async def clock() -> dict[str, Any]:
         return {"now": rt.clock.now().isoformat(), "simulated": rt.settings.clock == "simulated"}
 
-    @router.post("/admin/clock/advance")
+    @router.post("/admin/clock/advance", dependencies=[PLATFORM("clock.advance")])
     async def advance(body: ClockAdvance) -> dict[str, Any]:
         from repairline_platform.http import Conflict
 
@@ -407,6 +434,8 @@ def _platform_routes(rt: Runtime) -> APIRouter:
             await rt.advance_clock(delta)
         except RuntimeError as exc:
             raise Conflict(str(exc), current_state="system-clock") from exc
+        except ValueError as exc:
+            raise refusals.InvalidInput("days", str(exc)) from exc
         return {"now": rt.clock.now().isoformat()}
 
     from fastapi.responses import HTMLResponse
@@ -426,6 +455,7 @@ def _platform_routes(rt: Runtime) -> APIRouter:
 
 def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
+    verifier = tokens.verifier_for(settings)  # no issuer configured: the start stops here
     configure_logging(spec.name, fmt=settings.log_format, level=settings.log_level)
     rt = Runtime(spec, settings)
 
@@ -445,7 +475,14 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    access.install_handlers(app)
+    app.state.rate_limit = RateLimit(
+        per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
+    bounds.install(app, settings.known_regions)
     idempotency.install(app, lambda: rt.pool)
+    # outside the idempotency middleware: a stored answer is replayed to callers let in only
+    app.add_middleware(access.Edge, verifier=verifier)
     rt.metrics = metrics.install(app, rt)  # GET /metrics: lag, outbox, timers, pool, HTTP
     rt.tracing = tracing.install(app, spec.name)  # a span per request; OTEL_* export
 
@@ -464,13 +501,16 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
         response.headers["X-Correlation-Id"] = correlation_id
         return response
 
-    app.include_router(_platform_routes(rt))
-
-    app.include_router(spec.routes(rt))
+    routers = [_platform_routes(rt), spec.routes(rt)]
+    routes = [route for router in routers for route in router.routes]
+    if missing := access.undeclared(routes):
+        raise access.UndeclaredPermission(f"routes without a permission: {missing}")
+    for router in routers:
+        app.include_router(router)
     openapi = app.openapi
 
     def openapi_with_idempotency() -> dict[str, Any]:
-        return idempotency.document(openapi())
+        return access.document(bounds.document_refusals(idempotency.document(openapi())), routes)
 
     app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
     return app

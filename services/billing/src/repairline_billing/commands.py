@@ -41,6 +41,7 @@ from repairline_billing.domain.trip import GrantTrip
 from repairline_billing.store import ParkedCompletion, ParkedOvercharge, PgStore, Position, Store
 from repairline_contracts.base import Event
 from repairline_contracts.billing import PenaltyAssessed
+from repairline_platform import visibility
 from repairline_platform.commands import (
     CommandResult,
     CommandUnit,
@@ -121,6 +122,7 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
     if ticket is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
     facts, region = ticket
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     pricing = await reads.pricing(facts, billing.pack)
     return await _run_any(
         uow,
@@ -143,6 +145,7 @@ async def answer_quote(
 ) -> CommandResult:
     """FEE-4: the customer accepts (work may start) or refuses (no work, no charge)."""
     region = await billing.reads(uow).region(cmd.ticket_id)
+    visibility.check(f"no billing account of ticket {cmd.ticket_id}", region)
     return await run(
         uow,
         ACCOUNT,
@@ -160,6 +163,7 @@ async def file_on_ticket(
     region = await billing.reads(uow).region(cmd.ticket_id)
     if region is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     return await _run_any(
         uow,
         ACCOUNT,
@@ -198,11 +202,12 @@ async def report_remote_service(
 
 async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> CommandResult | None:
     """FEE-1, FEE-4: the completed repair is invoiced once; a completion seen before its
-    request is parked until the request arrives. Overcharges parked for the invoice are
-    settled with it (FEE-5)."""
+    request, or before the warranty decision the request said follows it (INT-5, WAR-4),
+    is parked until they arrive. Overcharges parked for the invoice are settled with it
+    (FEE-5)."""
     reads = billing.reads(uow)
     ticket = await reads.ticket(cmd.ticket_id)
-    if ticket is None:
+    if ticket is None or await reads.warranty_pending(cmd.ticket_id):
         ctx = current_context()
         parked = ParkedCompletion(
             cmd.ticket_id,
@@ -214,6 +219,7 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
         await reads.park_completion(parked)
         return None
     facts, region = ticket
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
     pricing = await reads.pricing(facts, billing.pack)
     result = await _run_any(
         uow,
@@ -232,18 +238,20 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
 
 
 async def resume_charge(ticket_id: str, uow: Unit, billing: Billing) -> CommandResult | None:
-    """A completion parked for the ticket is invoiced now (its warranty waited for long
-    enough: `WARRANTY_WAIT`)."""
+    """A completion parked for the ticket is invoiced now that what it waited for is known:
+    the request that says no warranty decision follows, the decision itself, or (for a
+    request that does not say) `WARRANTY_WAIT`. If the decision is still pending it is
+    parked again."""
     parked = await billing.reads(uow).resume_completion(ticket_id)
     return await _charge_parked(parked, uow, billing) if parked is not None else None
 
 
 async def await_warranty(ticket_id: str, request: Position, uow: Unit, billing: Billing) -> None:
-    """FEE-1, INT-5, WAR-4: the ticket's request has arrived; a completion parked for it is
-    invoiced once the warranty decision that came with the request is known too, whatever
-    order they arrive in. Intake appends that decision (when it made one) right after the
-    request, so it is known once the next record of the request's partition is applied
-    (`resume_charges_after`); if none comes, after `WARRANTY_WAIT_FOR`."""
+    """FEE-1, INT-5, WAR-4, for a request recorded before requests said whether a warranty
+    decision follows them: a completion parked for it is invoiced once the record after
+    the request on its partition is applied (intake appends the decision, when it made
+    one, right after the request: `resume_charges_after`); if none comes, after
+    `WARRANTY_WAIT_FOR`."""
     if not await billing.reads(uow).wait_for_warranty(ticket_id, request):
         return
     await uow.schedule(
@@ -406,13 +414,17 @@ async def record_unreachable(cmd: RecordUnreachable, uow: Unit, billing: Billing
 async def rule_on_penalty(
     cmd: AppealPenalty | RulePenalty, uow: Unit, billing: Billing
 ) -> CommandResult:
-    """An appeal of an assessed penalty, or a manager's ruling on an appealed one."""
-    return await run(
-        uow,
-        PENALTY,
-        penalty.penalty_stream(cmd.penalty_id),
-        lambda state, u: penalty.decide(state, cmd, now=u.now()),
-    )
+    """An appeal of an assessed penalty, or a manager's ruling on an appealed one; a 404
+    when the penalty's ticket is outside the caller's regions."""
+    reads, stream = billing.reads(uow), penalty.penalty_stream(cmd.penalty_id)
+
+    async def decide(state: penalty.PenaltyState, u: Any) -> list[Event]:
+        region = await reads.region(state.ticket_id) if state else None
+        owner = visibility.Owners(engineer_id=state.engineer_id if state else None)
+        visibility.check(f"no penalty {stream}", region, owner)  # his own fine, to appeal
+        return penalty.decide(state, cmd, now=u.now())
+
+    return await run(uow, PENALTY, stream, decide)
 
 
 # -- settlement (FEE-6), trips (FEE-7), assessment (PEN-8) --------------------------------

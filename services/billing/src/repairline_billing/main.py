@@ -7,6 +7,7 @@ import sys
 from repairline_billing.api import routes
 from repairline_billing.commands import Billing
 from repairline_billing.migrations import MIGRATIONS
+from repairline_billing.permissions import PERMISSIONS
 from repairline_billing.projections import all_projections
 from repairline_billing.reactions import (
     ChargeOnCompletion,
@@ -25,6 +26,7 @@ def reactions(rt: Runtime) -> list[object]:
 
 SPEC = ServiceSpec(
     name="billing",
+    permissions=PERMISSIONS,
     default_port=8103,
     migrations=MIGRATIONS,
     handlers=lambda rt: [*reactions(rt), *all_projections()],

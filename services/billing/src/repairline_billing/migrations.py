@@ -266,7 +266,18 @@ MIGRATIONS += [
 
 MIGRATIONS += [
     Migration(
-        "007_warranty_exclusions",
+        "007_warranty_follows",
+        """
+        -- FEE-1, INT-5, WAR-4: the request says whether a warranty decision follows it;
+        -- a completion is invoiced only once that decision is known (null: not said)
+        alter table billing_tickets add column if not exists warranty_follows boolean;
+        """,
+    )
+]
+
+MIGRATIONS += [
+    Migration(
+        "008_warranty_exclusions",
         """
         -- WAR-4: the exclusions intake found, so an invoice says it was excluded and why
         alter table ticket_warranty add column if not exists exclusions text[];
@@ -276,7 +287,7 @@ MIGRATIONS += [
 
 MIGRATIONS += [
     Migration(
-        "008_sla_breaches",
+        "009_sla_breaches",
         """
         -- PEN-8: dispatch's DSP-3 deadlines missed, counted against the ticket's engineer
         create table if not exists sla_breaches (
@@ -292,7 +303,7 @@ MIGRATIONS += [
 
 MIGRATIONS += [
     Migration(
-        "009_intake_versions",
+        "010_intake_versions",
         """
         -- the latest version of each intake ticket billing has seen: a command that names
         -- the version its caller was told waits (409) until billing has caught up with it

@@ -83,8 +83,8 @@ class Tickets:
 async def _requested(uow: UnitOfWork, event: RepairRequested) -> None:
     await uow.conn.execute(
         "insert into billing_tickets (ticket_id, product_line, city_tier,"
-        " service_mode, purchase_date, region, serial_no, requested_at)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " service_mode, purchase_date, region, serial_no, requested_at, warranty_follows)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         " on conflict (ticket_id) do nothing",
         event.ticket_id,
         event.product.line,
@@ -94,6 +94,7 @@ async def _requested(uow: UnitOfWork, event: RepairRequested) -> None:
         event.region,
         event.product.serial_no,
         event.requested_at,
+        event.warranty_decision_follows,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from repairline_billing import commands
 from repairline_billing.commands import Billing
-from repairline_billing.domain import MISSED_APPOINTMENT, penalty
+from repairline_billing.domain import MISSED_APPOINTMENT, WARRANTY_DECIDED, penalty
 from repairline_billing.domain.account import ChargeRepair
 from repairline_billing.domain.penalty import (
     CheckForms,
@@ -34,10 +34,10 @@ class ChargeOnCompletion:
     """FEE-1, FEE-4: a completed repair is invoiced once, against its accepted quote.
 
     Contexts are not ordered against each other: a RepairCompleted that arrives before
-    its RepairRequested is parked and invoiced once the request and the warranty decision
-    that came with it are known (the record after the request on its partition). The
-    batch is first folded into billing's copy of the tickets (the `tickets` projection,
-    the same fold), so the invoice sees the facts that came before the completion.
+    its RepairRequested, or before the warranty decision the request says follows it, is
+    parked and invoiced once both are known (INT-5, WAR-4). The batch is first folded into
+    billing's copy of the tickets (the `tickets` projection, the same fold), so the
+    invoice sees the facts that came before the completion.
     """
 
     name = "charging"
@@ -54,12 +54,23 @@ class ChargeOnCompletion:
             event = item.event
             with reacting_to(item.envelope):
                 if isinstance(event, RepairRequested):
-                    at = Position(item.topic, item.partition, item.offset)
-                    await commands.await_warranty(event.ticket_id, at, uow, self.billing)
+                    await self._requested(
+                        event, Position(item.topic, item.partition, item.offset), uow
+                    )
+                elif item.envelope.type == WARRANTY_DECIDED:
+                    await commands.resume_charge(wire(event)["ticket_id"], uow, self.billing)
                 elif isinstance(event, RepairCompleted):
                     await commands.charge_repair(_charge(event), uow, self.billing)
         for last in _last_positions(items):
             await commands.resume_charges_after(last, uow, self.billing)
+
+    async def _requested(self, event: RepairRequested, at: Position, uow: UnitOfWork) -> None:
+        """The request is known: a completion parked for it waits for the warranty decision
+        the request says follows it, or is invoiced now when none does."""
+        if event.warranty_decision_follows is None:
+            await commands.await_warranty(event.ticket_id, at, uow, self.billing)
+        elif not event.warranty_decision_follows:
+            await commands.resume_charge(event.ticket_id, uow, self.billing)
 
 
 def _last_positions(items: Sequence[Delivered]) -> list[Position]:

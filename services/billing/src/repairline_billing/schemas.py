@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from repairline_billing.domain.account import (
     AcceptQuote,
@@ -23,9 +22,22 @@ from repairline_billing.domain.penalty import AppealPenalty, RecordUnreachable, 
 from repairline_billing.domain.pricing import QuoteRequest
 from repairline_billing.domain.settlement import IssueStatement
 from repairline_billing.domain.trip import GrantTrip
+from repairline_platform.bounds import (
+    MAX_KM,
+    MAX_METRES,
+    MAX_QUANTITY,
+    CalendarDate,
+    Fen,
+    Identifier,
+    Moment,
+    Period,
+    Region,
+    text,
+)
+from repairline_platform.bounds import PERIOD as PERIOD
 from repairline_platform.http import TicketVersion
 
-PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+Reason = text(1000, multi_line=True)
 
 
 class _In(BaseModel):
@@ -33,16 +45,26 @@ class _In(BaseModel):
 
 
 class PartIn(_In):
-    code: str = Field(min_length=1, description="Part code from the pack's price list.")
-    quantity: int = Field(default=1, gt=0)
+    code: text(64) = Field(description="Part code from the pack's price list.")
+    quantity: int = Field(default=1, gt=0, le=MAX_QUANTITY)
 
 
 class QuoteIn(_In):
-    engineer_id: str | None = None
-    parts: list[PartIn] = Field(default_factory=list)
-    distance_km: Decimal = Field(default=Decimal(0), ge=0, description="FEE-2, from the city.")
-    agreed_travel_fee_fen: int | None = Field(default=None, ge=0, description="FEE-2.")
-    extra_wiring_m: int = Field(default=0, ge=0, description="FEE-3, metres of supply line.")
+    engineer_id: Identifier | None = None
+    parts: list[PartIn] = Field(default_factory=list, max_length=100)
+    distance_km: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        le=MAX_KM,
+        max_digits=8,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description="FEE-2, from the city.",
+    )
+    agreed_travel_fee_fen: Fen | None = Field(default=None, description="FEE-2.")
+    extra_wiring_m: int = Field(
+        default=0, ge=0, le=MAX_METRES, description="FEE-3, metres of supply line."
+    )
     ticket_version: TicketVersion = None
 
     def command(self, ticket_id: str) -> IssueQuote:
@@ -57,7 +79,7 @@ class QuoteIn(_In):
 
 
 class RefusalIn(_In):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: text(500, multi_line=True)
 
     def command(self, ticket_id: str, quote_id: str) -> RefuseQuote:
         return RefuseQuote(ticket_id, quote_id, self.reason)
@@ -65,7 +87,7 @@ class RefusalIn(_In):
 
 class FormIn(_In):
     form: Literal["implementation", "acceptance", "implementation_plan", "service_feedback"]
-    engineer_id: str | None = None
+    engineer_id: Identifier | None = None
 
     def command(self, ticket_id: str) -> HandInForm:
         return HandInForm(ticket_id, self.form, self.engineer_id)
@@ -73,24 +95,24 @@ class FormIn(_In):
 
 class RecordIn(_In):
     activity: Literal["visit", "trip", "remote"]
-    engineer_id: str | None = None
+    engineer_id: Identifier | None = None
 
     def command(self, ticket_id: str) -> FileServiceRecord:
         return FileServiceRecord(ticket_id, self.activity, self.engineer_id)
 
 
 class RemoteIn(_In):
-    engineer_id: str = Field(min_length=1)
+    engineer_id: Identifier
 
     def command(self, ticket_id: str) -> ReportRemoteService:
         return ReportRemoteService(ticket_id, self.engineer_id)
 
 
 class UnreachableIn(_In):
-    ticket_id: str = Field(min_length=1, description="The job the engineer was sought for.")
-    note: str = Field(default="", max_length=1000)
-    fine_fen: int | None = Field(
-        default=None, ge=0, description="PEN-6: the manager's fine (20-50 yuan); none: warning."
+    ticket_id: Identifier = Field(description="The job the engineer was sought for.")
+    note: text(1000, min_length=0, multi_line=True) = ""
+    fine_fen: Fen | None = Field(
+        default=None, description="PEN-6: the manager's fine (20-50 yuan); none: warning."
     )
     ticket_version: TicketVersion = None
 
@@ -101,7 +123,7 @@ class UnreachableIn(_In):
 
 
 class AppealIn(_In):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
 
     def command(self, penalty_id: str) -> AppealPenalty:
         return AppealPenalty(penalty_id, self.reason)
@@ -109,41 +131,48 @@ class AppealIn(_In):
 
 class RulingIn(_In):
     void: bool = Field(description="True voids the penalty, False upholds it.")
-    manager_id: str = Field(min_length=1)
-    reason: str = Field(min_length=1, max_length=1000)
+    manager_id: Identifier | None = Field(
+        default=None,
+        deprecated=True,
+        description="Ignored: the manager ruling is the caller named by the bearer token.",
+    )
+    reason: Reason
 
-    def command(self, penalty_id: str) -> RulePenalty:
-        return RulePenalty(penalty_id, self.void, self.manager_id, self.reason)
+    def command(self, penalty_id: str, manager_id: str) -> RulePenalty:
+        """The ruling of `manager_id`, the verified caller (never the body's word)."""
+        return RulePenalty(penalty_id, self.void, manager_id, self.reason)
 
 
 class OutletIn(_In):
-    name: str = Field(min_length=1, max_length=200)
-    region: str = Field(min_length=1, max_length=50)
-    engineer_ids: list[str] = Field(default_factory=list, description="Engineers of the outlet.")
+    name: text(200)
+    region: Region
+    engineer_ids: list[Identifier] = Field(
+        default_factory=list, max_length=1000, description="Engineers of the outlet."
+    )
 
     def command(self, outlet_id: str) -> ChangeOutlet:
         return ChangeOutlet(outlet_id, self.name, self.region, tuple(self.engineer_ids))
 
 
 class SettlementIn(_In):
-    period: str = Field(pattern=PERIOD, description="`YYYY-MM`.")
+    period: Period
 
     def command(self, outlet_id: str) -> IssueStatement:
         return IssueStatement(outlet_id, self.period)
 
 
 class AssessmentIn(_In):
-    period: str = Field(pattern=PERIOD, description="`YYYY-MM`.")
+    period: Period
 
     def command(self, engineer_id: str) -> AssessEngineer:
         return AssessEngineer(engineer_id, self.period)
 
 
 class TripIn(_In):
-    ticket_id: str = Field(min_length=1)
-    departed_at: AwareDatetime
-    returned_at: AwareDatetime
-    hotel_fen_per_night: list[int] = Field(default_factory=list)
+    ticket_id: Identifier
+    departed_at: Moment
+    returned_at: Moment
+    hotel_fen_per_night: list[Fen] = Field(default_factory=list, max_length=366)
 
     def command(self, engineer_id: str) -> GrantTrip:
         return GrantTrip(
@@ -157,8 +186,8 @@ class TripIn(_In):
 
 
 class ContractIn(_In):
-    serial_no: str = Field(min_length=1)
-    starts_on: date
+    serial_no: text(64)
+    starts_on: CalendarDate
 
     def command(self, contract_id: str) -> RegisterContract:
         return RegisterContract(contract_id, self.serial_no, self.starts_on)

@@ -107,6 +107,11 @@ class Store(Protocol):
 
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None: ...
 
+    async def warranty_pending(self, ticket_id: str) -> bool:
+        """Whether the ticket's request said a warranty decision follows it and that
+        decision has not arrived yet (FEE-1, INT-5, WAR-4)."""
+        ...
+
     async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
         """The completion parked for this ticket (True if there is one) waits for the record
         after its request: intake records the warranty decision, if any, right after it."""
@@ -308,6 +313,15 @@ class PgStore:
             "delete from parked_completions where ticket_id = $1 returning *", ticket_id
         )
         return _parked(row) if row is not None else None
+
+    async def warranty_pending(self, ticket_id: str) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "select b.warranty_follows and w.ticket_id is null from billing_tickets b"
+                " left join ticket_warranty w using (ticket_id) where b.ticket_id = $1",
+                ticket_id,
+            )
+        )
 
     async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
         status = await self.conn.execute(

@@ -8,8 +8,11 @@ from datetime import date, datetime
 from typing import Any
 
 from repairline_billing.domain import yuan
+from repairline_platform import visibility
+from repairline_platform.auth import current_principal
 from repairline_platform.reads import Db, fetch_one
 from repairline_platform.reads import json_value as _j
+from repairline_platform.visibility import Owners
 from repairline_rules.refusals import NotFound
 
 
@@ -204,18 +207,33 @@ def statement_csv(statement: dict[str, Any]) -> str:
 async def charge(db: Db, ticket_id: str) -> dict[str, Any]:
     """The invoice of a completed repair, itemised, with the rules that decided it."""
     missing = f"no charge assessed for ticket {ticket_id}"
-    query = "select * from charges where ticket_id = $1"
-    return _charge(await fetch_one(db, missing, query, ticket_id))
+    query = f"select c.*, t.region from charges c {_TICKET} where c.ticket_id = $1"
+    row = await fetch_one(db, missing, query, ticket_id)
+    visibility.check(missing, row["region"])
+    return _charge(row)
+
+
+# a billing row's ticket, for its region
+_TICKET = "left join billing_tickets t using (ticket_id)"
 
 
 async def quotes(db: Db, ticket_id: str) -> list[dict[str, Any]]:
-    rows = await db.fetch("select * from quotes where ticket_id = $1 order by issued_at", ticket_id)
+    """The ticket's quotes; none for a ticket outside the caller's regions."""
+    scope = visibility.sql_filter(2, region="t.region")
+    rows = await db.fetch(
+        f"select q.* from quotes q {_TICKET} where q.ticket_id = $1{scope.sql}"
+        " order by q.issued_at",
+        ticket_id,
+        *scope.args,
+    )
     return [_quote(r) for r in rows]
 
 
 async def quote(db: Db, quote_id: str) -> dict[str, Any]:
-    query = "select * from quotes where quote_id = $1"
-    return _quote(await fetch_one(db, f"no quote {quote_id}", query, quote_id))
+    query = f"select q.*, t.region from quotes q {_TICKET} where q.quote_id = $1"
+    row = await fetch_one(db, f"no quote {quote_id}", query, quote_id)
+    visibility.check(f"no quote {quote_id}", row["region"])
+    return _quote(row)
 
 
 # -- the penalty ledger (PEN-1..7, FEE-5) --------------------------------------------------
@@ -229,22 +247,29 @@ async def penalties(
     ticket_id: str | None = None,
     rule_id: str | None = None,
 ) -> list[dict[str, Any]]:
+    """The penalties of the caller's regions (an engineer's own), oldest offence first."""
+    scope = visibility.sql_filter(5, region="t.region", engineer="p.engineer_id")
     rows = await db.fetch(
-        "select * from penalties where ($1::text is null or engineer_id = $1)"
-        " and ($2::text is null or outlet_id = $2) and ($3::text is null or ticket_id = $3)"
-        " and ($4::text is null or $4 = any(rule_ids))"
-        " order by offence_at, penalty_id",
+        f"select p.* from penalties p {_TICKET} where ($1::text is null or p.engineer_id = $1)"
+        " and ($2::text is null or p.outlet_id = $2) and ($3::text is null or p.ticket_id = $3)"
+        f" and ($4::text is null or $4 = any(p.rule_ids)){scope.sql}"
+        " order by p.offence_at, p.penalty_id",
         engineer_id,
         outlet_id,
         ticket_id,
         rule_id,
+        *scope.args,
     )
     return [_penalty(r) for r in rows]
 
 
 async def penalty(db: Db, penalty_id: str) -> dict[str, Any]:
-    query = "select * from penalties where penalty_id = $1"
-    return _penalty(await fetch_one(db, f"no penalty {penalty_id}", query, penalty_id))
+    query = f"select p.*, t.region from penalties p {_TICKET} where p.penalty_id = $1"
+    row = await fetch_one(db, f"no penalty {penalty_id}", query, penalty_id)
+    visibility.check(
+        f"no penalty {penalty_id}", row["region"], Owners(engineer_id=row["engineer_id"])
+    )
+    return _penalty(row)
 
 
 LEDGER_KEYS = ("engineer_id", "outlet_id")
@@ -254,10 +279,13 @@ async def ledger(db: Db, column: str, key: str) -> dict[str, Any]:
     """The penalties of an engineer or an outlet, standing and voided, with escalations.
     An outlet's own fines (FEE-5) name the engineer as evidence but are not his."""
     assert column in LEDGER_KEYS
-    own = "subject is distinct from 'outlet'" if column == "engineer_id" else "true"
+    own = " and p.subject is distinct from 'outlet'" if column == "engineer_id" else ""
+    scope = visibility.sql_filter(2, region="t.region", engineer="p.engineer_id")
     rows = await db.fetch(
-        f"select * from penalties where {column} = $1 and {own} order by offence_at, penalty_id",
+        f"select p.* from penalties p {_TICKET} where p.{column} = $1{own}{scope.sql}"
+        " order by p.offence_at, p.penalty_id",
         key,
+        *scope.args,
     )
     entries = [_penalty(r) for r in rows]
     standing = [e for e in entries if e["status"] != "voided"]
@@ -288,9 +316,12 @@ REFUND_FIELDS = (
 
 
 async def refunds(db: Db, ticket_id: str | None) -> list[dict[str, Any]]:
+    scope = visibility.sql_filter(2, region="t.region")
     rows = await db.fetch(
-        "select * from refunds where ($1::text is null or ticket_id = $1) order by refunded_at",
+        f"select r.* from refunds r {_TICKET} where ($1::text is null or r.ticket_id = $1)"
+        f"{scope.sql} order by r.refunded_at",
         ticket_id,
+        *scope.args,
     )
     return [
         {
@@ -307,11 +338,13 @@ async def refunds(db: Db, ticket_id: str | None) -> list[dict[str, Any]]:
 
 
 async def outlets(db: Db) -> list[dict[str, Any]]:
+    scope = visibility.sql_filter(1, region="o.region")
     rows = await db.fetch(
         "select o.*, coalesce(array_agg(e.engineer_id order by e.engineer_id)"
         " filter (where e.engineer_id is not null), '{}') as engineer_ids"
         " from outlets o left join engineer_outlets e using (outlet_id)"
-        " group by o.outlet_id order by o.outlet_id"
+        f" where true{scope.sql} group by o.outlet_id order by o.outlet_id",
+        *scope.args,
     )
     return [
         {
@@ -326,8 +359,13 @@ async def outlets(db: Db) -> list[dict[str, Any]]:
 
 async def statement(db: Db, outlet_id: str, period: str) -> dict[str, Any]:
     missing = f"no {period} statement for outlet {outlet_id}"
-    query = "select * from settlements where outlet_id = $1 and period = $2"
-    return _statement(await fetch_one(db, missing, query, outlet_id, period))
+    query = (
+        "select s.*, o.region from settlements s left join outlets o using (outlet_id)"
+        " where s.outlet_id = $1 and s.period = $2"
+    )
+    row = await fetch_one(db, missing, query, outlet_id, period)
+    visibility.check(missing, row["region"])
+    return _statement(row)
 
 
 # -- trips (FEE-7) and assessments (PEN-8) -------------------------------------------------
@@ -344,7 +382,21 @@ TRIP_FIELDS = (
 )
 
 
+async def _sees_engineer(db: Db, engineer_id: str) -> bool:
+    """Whether the caller may see the engineer's records: the region of his outlet, his
+    own when an engineer reads them."""
+    region = await db.fetchval(
+        "select o.region from engineer_outlets e join outlets o using (outlet_id)"
+        " where e.engineer_id = $1",
+        engineer_id,
+    )
+    return visibility.admits(current_principal(), region, Owners(engineer_id=engineer_id))
+
+
 async def trips(db: Db, engineer_id: str) -> list[dict[str, Any]]:
+    """FEE-7: the engineer's trips; none for an engineer outside the caller's scope."""
+    if not await _sees_engineer(db, engineer_id):
+        return []
     rows = await db.fetch(
         "select * from trips where engineer_id = $1 order by departed_at", engineer_id
     )
@@ -360,12 +412,17 @@ async def trips(db: Db, engineer_id: str) -> list[dict[str, Any]]:
 
 
 async def assessments(db: Db, engineer_id: str, period: str | None) -> list[dict[str, Any]]:
-    """PEN-8: the engineer's assessment of `period` (all months without it)."""
-    rows = await db.fetch(
-        "select * from assessments where engineer_id = $1"
-        " and ($2::text is null or period = $2) order by period",
-        engineer_id,
-        period,
+    """PEN-8: the engineer's assessment of `period` (all months without it); none for an
+    engineer outside the caller's scope."""
+    rows = (
+        []
+        if not await _sees_engineer(db, engineer_id)
+        else await db.fetch(
+            "select * from assessments where engineer_id = $1"
+            " and ($2::text is null or period = $2) order by period",
+            engineer_id,
+            period,
+        )
     )
     found = [_assessment(r) for r in rows]
     if period is not None and not found:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from repairline_dispatch import commands, views
 from repairline_dispatch.commands import Ctx
 from repairline_dispatch.domain import visit
+from repairline_dispatch.permissions import may
 from repairline_dispatch.schemas import (
     ArrivalIn,
     CommandDone,
@@ -70,24 +71,24 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
 
 
 def roster_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:
-    @router.put("/engineers/{engineer_id}")
+    @router.put("/engineers/{engineer_id}", dependencies=[may("roster.change")])
     async def put_engineer(engineer_id: str, body: EngineerIn) -> dict[str, Any]:
         """Add or change an engineer: an EngineerRosterChanged event on stream
         `engineer:<id>` (the roster log); tickets waiting for such an engineer are assigned."""
         result = await commands.change_engineer(body.command(engineer_id), ctx_of(rt))
         return {**result.answer("stream_id"), "engineer_id": engineer_id, **body.model_dump()}
 
-    @router.get("/engineers")
+    @router.get("/engineers", dependencies=[may("roster.read")])
     async def list_engineers() -> list[dict[str, Any]]:
         """The roster with each engineer's open jobs."""
         return await views.engineers(rt.pool)
 
-    @router.get("/engineers/{engineer_id}/schedule")
+    @router.get("/engineers/{engineer_id}/schedule", dependencies=[may("schedule.read")])
     async def schedule(engineer_id: str) -> list[dict[str, Any]]:
         """The engineer's active appointments, in order."""
         return await views.schedule(rt.pool, engineer_id)
 
-    @router.get("/roster-log")
+    @router.get("/roster-log", dependencies=[may("roster.read")])
     async def roster_log(
         subject: str | None = Query(default=None, examples=["engineer:eng-hz-01"]),
     ) -> list[dict[str, Any]]:
@@ -95,7 +96,7 @@ def roster_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ct
         roster events (subject: `engineer:<id>` or `service-point:<id>`)."""
         return await views.roster_log(rt.pool, subject)
 
-    @router.put("/service-points/{service_point_id}")
+    @router.put("/service-points/{service_point_id}", dependencies=[may("roster.change")])
     async def put_service_point(service_point_id: str, body: ServicePointIn) -> dict[str, Any]:
         """Add or change a service point (a ServicePointChanged event on stream
         `service-point:<id>`); DSP-3 visit commitments need one (water-heater)."""
@@ -104,19 +105,19 @@ def roster_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ct
         answer = {"service_point_id": service_point_id, **body.model_dump(mode="json")}
         return {**result.answer("stream_id"), **answer}
 
-    @router.get("/service-points")
+    @router.get("/service-points", dependencies=[may("roster.read")])
     async def list_service_points() -> list[dict[str, Any]]:
         """The service points with their region and city tier."""
         return await views.service_points(rt.pool)
 
-    @router.put("/key-accounts/{key_account_id}")
+    @router.put("/key-accounts/{key_account_id}", dependencies=[may("key_account.change")])
     async def put_key_account(key_account_id: str, body: KeyAccountIn) -> dict[str, Any]:
         """DSP-13: a key account (a KeyAccountChanged event on stream `key-account:<id>`);
         its tickets carry its id from intake."""
         result = await commands.change_key_account(body.command(key_account_id), ctx_of(rt))
         return {**result.answer("stream_id"), "key_account_id": key_account_id, **body.model_dump()}
 
-    @router.get("/key-accounts/{key_account_id}/file")
+    @router.get("/key-accounts/{key_account_id}/file", dependencies=[may("key_account.read")])
     async def maintenance_file(key_account_id: str) -> dict[str, Any]:
         """DSP-13: the maintenance file: repair history and failure rate."""
         return await views.maintenance_file(rt.pool, key_account_id)
@@ -125,29 +126,33 @@ def roster_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ct
 def visit_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:
     post = {"response_model": CommandDone, "responses": RESPONSES}
 
-    @router.post("/tickets/{ticket_id}/appointment", **post)
+    @router.post("/tickets/{ticket_id}/appointment", **post, dependencies=[may("appointment.book")])
     async def book(ticket_id: str, body: WindowIn) -> dict[str, Any]:
         """DSP-2: book the window agreed with the customer, confirmed by INT-6's deadline."""
         return done(await commands.book_visit(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/reschedule", **post)
+    @router.post("/tickets/{ticket_id}/reschedule", **post, dependencies=[may("appointment.book")])
     async def reschedule(ticket_id: str, body: RescheduleIn) -> dict[str, Any]:
         """DSP-2: a new window with a reason, always shown to the dispatcher; refused by the
         customer, the job goes back for another engineer (DSP-1)."""
         return done(await commands.reschedule(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/reassignment", **post)
+    @router.post(
+        "/tickets/{ticket_id}/reassignment", **post, dependencies=[may("assignment.change")]
+    )
     async def reassign(ticket_id: str, body: ReasonIn) -> dict[str, Any]:
         """DSP-1: the dispatcher takes the job back and gives it to another engineer."""
         return done(await commands.reassign(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/escalation", **post)
+    @router.post("/tickets/{ticket_id}/escalation", **post, dependencies=[may("assignment.change")])
     async def escalation(ticket_id: str, body: EscalationIn) -> dict[str, Any]:
         """DSP-5: the dispatcher escalates the fault to technical support before the visit
         (dispatch does so itself on assignment when the engineer never fixed such a fault)."""
         return done(await commands.escalate(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/customer-unreachable", **post)
+    @router.post(
+        "/tickets/{ticket_id}/customer-unreachable", **post, dependencies=[may("contact.record")]
+    )
     async def unreachable(ticket_id: str, body: UnreachableIn) -> dict[str, Any]:
         """DSP-8: an attempt to reach the customer failed: try again later (the DSP-3 clock
         is held), or go to the address anyway and report to the coordinator when waiting
@@ -155,7 +160,9 @@ def visit_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx
         appointment is kept as promised."""
         return done(await commands.report_unreachable(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/customer-reached", **post)
+    @router.post(
+        "/tickets/{ticket_id}/customer-reached", **post, dependencies=[may("contact.record")]
+    )
     async def reached(ticket_id: str, body: ReachedIn) -> dict[str, Any]:
         """DSP-8: the customer answered; the DSP-3 clock resumes with recomputed deadlines."""
         cmd = body.command(ticket_id)
@@ -165,64 +172,68 @@ def visit_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx
 def engineer_app_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:
     post = {"response_model": CommandDone, "responses": RESPONSES}
 
-    @router.post("/tickets/{ticket_id}/departure", **post)
+    @router.post("/tickets/{ticket_id}/departure", **post, dependencies=[may("visit.report")])
     async def departure(ticket_id: str, body: EmptyIn) -> dict[str, Any]:
         """DSP-6: the engineer leaves for the customer (late if after the planned time)."""
         return done(await commands.depart(visit.Depart(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/delay", **post)
+    @router.post("/tickets/{ticket_id}/delay", **post, dependencies=[may("visit.report")])
     async def delay(ticket_id: str, body: DelayIn) -> dict[str, Any]:
         """DSP-7: the engineer will be late; the notice is checked (too late is recorded);
         with an agreed new window the appointment is rescheduled."""
         return done(await commands.report_delay(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/arrival", **post)
+    @router.post("/tickets/{ticket_id}/arrival", **post, dependencies=[may("visit.report")])
     async def arrival(ticket_id: str, body: ArrivalIn) -> dict[str, Any]:
         """The assigned engineer is at the customer's address (ArrivedOnSite)."""
         return done(await commands.arrive(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/customer-not-found", **post)
+    @router.post(
+        "/tickets/{ticket_id}/customer-not-found", **post, dependencies=[may("visit.report")]
+    )
     async def not_found(ticket_id: str, body: NotFoundIn) -> dict[str, Any]:
         """DSP-9: nobody answered; after the wait the note is left and the visit rebooked."""
         cmd = body.command(ticket_id)
         return done(await commands.report_customer_not_found(cmd, ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/parts", **post)
+    @router.post("/tickets/{ticket_id}/parts", **post, dependencies=[may("visit.report")])
     async def parts(ticket_id: str, body: PartsIn) -> dict[str, Any]:
         """DSP-4: part needed, backordered (customer told), arrived (visit rebooked, at once
         with `new_window`) or wrong on site (fetched now or a new visit)."""
         return done(await commands.report_part(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/interruption", **post)
+    @router.post("/tickets/{ticket_id}/interruption", **post, dependencies=[may("visit.report")])
     async def interruption(ticket_id: str, body: InterruptionIn) -> dict[str, Any]:
         """DSP-10: an urgent job came in; the urgent job is reassigned if this engineer
         had it."""
         return done(await commands.interrupt(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/consent", **post)
+    @router.post("/tickets/{ticket_id}/consent", **post, dependencies=[may("visit.report")])
     async def consent(ticket_id: str, body: ConsentIn) -> dict[str, Any]:
         """DSP-11: fault reproduced, disassembly and disk work consented (signature after a
         backup offer); DSP-10: only an adult consents."""
         return done(await commands.record_consent(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/work-started", **post)
+    @router.post("/tickets/{ticket_id}/work-started", **post, dependencies=[may("visit.report")])
     async def work_started(ticket_id: str, body: EmptyIn) -> dict[str, Any]:
         """Work begins; a chargeable job only after its quote was accepted (DSP-11, FEE-4)."""
         return done(await commands.start_work(visit.StartWork(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/completion", **post)
+    @router.post("/tickets/{ticket_id}/completion", **post, dependencies=[may("visit.report")])
     async def completion(ticket_id: str, body: CompletionIn) -> dict[str, Any]:
         """DSP-12: done, tested and signed for, the repair record filed (RepairCompleted)."""
         return done(await commands.complete(body.command(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/partial-completion", **post)
+    @router.post(
+        "/tickets/{ticket_id}/partial-completion", **post, dependencies=[may("visit.report")]
+    )
     async def partial(ticket_id: str, body: PartialIn) -> dict[str, Any]:
         """Partly done: the rest is carried forward to a new visit (book it next)."""
         return done(await commands.carry_forward(body.command(ticket_id), ctx_of(rt)))
 
 
 def board_routes(router: APIRouter, rt: Runtime) -> None:
-    @router.get("/tickets/{ticket_id}")
+    @router.get("/tickets/{ticket_id}", dependencies=[may("board.read")])
     async def board(
         ticket_id: str, as_of: str | None = Query(None, **AS_OF_QUERY)
     ) -> dict[str, Any]:
@@ -233,7 +244,7 @@ def board_routes(router: APIRouter, rt: Runtime) -> None:
         moment = as_of_moment(as_of, rt.clock.now())
         return await views.board_as_of(rt.pool, ticket_id, moment)
 
-    @router.get("/alerts")
+    @router.get("/alerts", dependencies=[may("alerts.read")])
     async def alerts(
         kind: str | None = Query(default=None, examples=["sla_breached"]),
         limit: int = Query(default=200, ge=1, le=5000),
@@ -246,7 +257,7 @@ def board_routes(router: APIRouter, rt: Runtime) -> None:
 def plan_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:
     post = {"response_model": PlanDone, "responses": PLAN_RESPONSES}
 
-    @router.post("/plans", **post)
+    @router.post("/plans", **post, dependencies=[may("plan.change")])
     async def propose(body: PlanIn) -> dict[str, Any]:
         """DSP-1..6 for a region's day: the solver plans the open tickets on the engineers'
         shifts (skills, hours and lunch, agreed windows, capacity, parts, the arrival
@@ -254,13 +265,13 @@ def plan_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]
         result = await commands.propose_day_plan(body.command(), ctx_of(rt))
         return result.answer("plan_stream")
 
-    @router.get("/plans/{plan_id}")
+    @router.get("/plans/{plan_id}", dependencies=[may("plan.read")])
     async def show(plan_id: str) -> dict[str, Any]:
         """A day plan: routes per engineer, unplanned tickets with the reasons, travel and
         DSP-3 misses; once committed, the tickets changed and those skipped."""
         return await views.day_plan(rt.pool, plan_id)
 
-    @router.post("/plans/{plan_id}/commit", **post)
+    @router.post("/plans/{plan_id}/commit", **post, dependencies=[may("plan.change")])
     async def commit(plan_id: str, body: CommitPlanIn) -> dict[str, Any]:
         """`DayPlanCommitted`; each ticket whose engineer or booking changes gets the usual
         `EngineerAssigned` / `AppointmentScheduled`. A booked ticket keeps its agreed window;

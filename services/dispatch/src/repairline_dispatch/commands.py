@@ -29,9 +29,10 @@ from repairline_planning import checker
 from repairline_planning.insertion import Insertion
 from repairline_planning.plan import Plan
 from repairline_planning.solver import plan_day
-from repairline_platform import commands
+from repairline_platform import commands, visibility
 from repairline_platform.commands import CommandResult
 from repairline_platform.logging import get_logger
+from repairline_platform.visibility import Owners
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import IllegalTransition, NotFound, Refused
 
@@ -190,10 +191,17 @@ def _scope(ctx: Ctx, uow: Any) -> Scope:
 
 
 async def _execute(ctx: Ctx, ticket_id: str, decide: Decide) -> CommandResult:
-    """A route's command on an existing visit, in a unit of its own."""
+    """A route's command on an existing visit, in a unit of its own; a 404 when the visit
+    is outside the caller's regions, or not his when an engineer acts on his own jobs."""
+    guarded = visibility.guarded(f"no dispatch ticket {ticket_id}", visit_scope, decide)
     return await commands.in_unit(
-        ctx.unit_of_work, lambda uow: on_visit(_scope(ctx, uow), ticket_id, decide)
+        ctx.unit_of_work, lambda uow: on_visit(_scope(ctx, uow), ticket_id, guarded)
     )
+
+
+def visit_scope(v: Visit) -> tuple[str | None, Owners]:
+    """A visit's region and the engineer it is assigned to, for the caller's scope."""
+    return v.region, Owners(engineer_id=v.engineer_id)
 
 
 async def _exists(uow: Any, stream_id: str) -> bool:
@@ -653,6 +661,7 @@ def _solve(instance: Any, travel: Any, budget: float) -> Plan:
 async def propose_day_plan(cmd: plan.ProposeDayPlan, ctx: Ctx) -> CommandResult:
     """DSP-1..6 for a region's day: read the tickets and the roster, solve off the event
     loop within the budget, and record `DayPlanProposed` (nothing is assigned yet)."""
+    visibility.check(f"no region {cmd.region}", cmd.region)
     day = await _day(ctx, cmd)
     travel = plan.travel_model(ctx.settings.travel_kmh)
     budget = cmd.budget_seconds or plan.default_budget(len(day.instance.jobs))
@@ -693,6 +702,7 @@ async def commit_day_plan(cmd: plan.CommitDayPlan, ctx: Ctx) -> CommandResult:
     async def work(uow: Any) -> CommandResult:
         scope = _scope(ctx, uow)
         stream = plan.stream_of(cmd.plan_id)
+        visibility.check(f"no day plan {cmd.plan_id}", cmd.plan_id.partition(":")[0])
         proposed = plan.to_commit(plan.fold(stream, await uow.load_stream(stream)), cmd.plan_id)
         changed: list[str] = []
         skipped: list[LeftOut] = []

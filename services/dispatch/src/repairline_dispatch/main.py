@@ -10,6 +10,7 @@ from repairline_dispatch.api import routes
 from repairline_dispatch.commands import Ctx
 from repairline_dispatch.domain.roster import pack_hours
 from repairline_dispatch.migrations import MIGRATIONS
+from repairline_dispatch.permissions import PERMISSIONS
 from repairline_dispatch.projections import (
     DayPlans,
     DispatchBoard,
@@ -48,6 +49,7 @@ JOBS = Jobs()
 
 SPEC = ServiceSpec(
     name="dispatch",
+    permissions=PERMISSIONS,
     default_port=8102,
     migrations=MIGRATIONS,
     # the copy of other contexts' facts comes first: replay rebuilds in this order, and

@@ -3,14 +3,30 @@ itself into the domain's command."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from repairline_contracts.dispatch import RepairRecord
 from repairline_contracts.intake import CityTier
 from repairline_dispatch.domain import plan, roster, visit
+from repairline_platform.bounds import (
+    MAX_CAPACITY,
+    MAX_MINUTES,
+    MAX_UNITS,
+    CalendarDate,
+    Identifier,
+    Moment,
+    Region,
+    WindowEnd,
+    WindowStart,
+    text,
+)
+
+Name = text(100)
+Line = text(500)
+Text = text(2000, multi_line=True)
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -49,16 +65,20 @@ class EngineerIn(BaseModel):
         }
     )
 
-    name: str = Field(min_length=1, max_length=100)
-    region: str = Field(min_length=1, max_length=50)
-    skills: list[str] = Field(min_length=1, description="Product lines the engineer repairs.")
+    name: Name
+    region: Region
+    skills: list[Identifier] = Field(
+        min_length=1, max_length=100, description="Product lines the engineer repairs."
+    )
     active: bool = True
-    capacity: int | None = Field(default=None, ge=0, description="Most open jobs at once.")
+    capacity: int | None = Field(
+        default=None, ge=0, le=MAX_CAPACITY, description="Most open jobs at once."
+    )
     home: GeoPointIn | None = Field(default=None, description="Home base, for travel times.")
     working_hours: list[HoursIn] | None = Field(
         default=None, description="Default: the network's business hours."
     )
-    service_point_id: str | None = Field(default=None, description="The engineer's outlet.")
+    service_point_id: Identifier | None = Field(default=None, description="The engineer's outlet.")
 
     def command(self, engineer_id: str) -> roster.ChangeEngineer:
         record = self.model_dump(mode="json", exclude={"name"})
@@ -77,8 +97,8 @@ class ServicePointIn(BaseModel):
         }
     )
 
-    name: str = Field(min_length=1, max_length=100)
-    region: str = Field(min_length=1, max_length=50)
+    name: Name
+    region: Region
     city_tier: CityTier
     location: GeoPointIn | None = None
     active: bool = True
@@ -92,9 +112,11 @@ class KeyAccountIn(BaseModel):
 
     model_config = _ex({"organisation": "Acme Trading", "units": 40, "service_point_id": "sp-1"})
 
-    organisation: str = Field(min_length=1, max_length=200)
-    units: int = Field(ge=1, description="Machines under the account (for the failure rate).")
-    service_point_id: str | None = None
+    organisation: text(200)
+    units: int = Field(
+        ge=1, le=MAX_UNITS, description="Machines under the account (for the failure rate)."
+    )
+    service_point_id: Identifier | None = None
 
     def command(self, key_account_id: str) -> roster.ChangeKeyAccount:
         return roster.ChangeKeyAccount(
@@ -107,8 +129,8 @@ class WindowIn(BaseModel):
         {"window_start": "2026-11-24T14:00:00+08:00", "window_end": "2026-11-24T15:00:00+08:00"}
     )
 
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: WindowStart
+    window_end: WindowEnd
 
     @property
     def window(self) -> tuple[datetime, datetime]:
@@ -129,7 +151,7 @@ class RescheduleIn(WindowIn):
         }
     )
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Line
     requested_by: Literal["customer", "engineer", "dispatcher"] = "engineer"
     customer_consents: bool = Field(description="DSP-1: refused sends the job back.")
 
@@ -141,7 +163,9 @@ class RescheduleIn(WindowIn):
 class ArrivalIn(BaseModel):
     model_config = _ex({"engineer_id": "eng-hz-01"})
 
-    engineer_id: str | None = Field(default=None, description="Checked against the assignment.")
+    engineer_id: Identifier | None = Field(
+        default=None, description="Checked against the assignment."
+    )
 
     def command(self, ticket_id: str) -> visit.Arrive:
         return visit.Arrive(ticket_id, self.engineer_id)
@@ -154,8 +178,8 @@ class EmptyIn(BaseModel):
 class DelayIn(BaseModel):
     model_config = _ex({"expected_arrival": "2026-11-24T14:40:00+08:00", "cause": "traffic"})
 
-    expected_arrival: AwareDatetime
-    cause: str | None = Field(
+    expected_arrival: Moment
+    cause: Line | None = Field(
         default=None, description="e.g. traffic; 'too_many_customers' is never accepted."
     )
     new_window: WindowIn | None = Field(default=None, description="DSP-7: the agreed new time.")
@@ -177,7 +201,7 @@ class NotFoundIn(BaseModel):
 class PartsIn(BaseModel):
     model_config = _ex({"part": "thermostat", "status": "backordered"})
 
-    part: str = Field(min_length=1, max_length=64)
+    part: text(64)
     status: Literal["needed", "backordered", "arrived", "wrong"]
     customer_has_time: bool = Field(default=False, description="Wrong part: fetch it now.")
     new_window: WindowIn | None = Field(default=None, description="Arrived: book it at once.")
@@ -190,8 +214,8 @@ class PartsIn(BaseModel):
 class InterruptionIn(BaseModel):
     model_config = _ex({"urgent_ticket_id": "0b7c...", "minutes_still_needed": 40})
 
-    urgent_ticket_id: str
-    minutes_still_needed: int = Field(ge=0)
+    urgent_ticket_id: Identifier
+    minutes_still_needed: int = Field(ge=0, le=MAX_MINUTES)
 
     def command(self, ticket_id: str) -> visit.Interrupt:
         return visit.Interrupt(ticket_id, self.urgent_ticket_id, self.minutes_still_needed)
@@ -213,7 +237,7 @@ class ConsentIn(BaseModel):
     disassembly: bool = False
     disk_operation: bool = False
     backup_offered: bool = False
-    signed_by: str | None = None
+    signed_by: Name | None = None
     adult_present: bool = True
 
     def command(self, ticket_id: str) -> visit.RecordConsent:
@@ -223,9 +247,9 @@ class ConsentIn(BaseModel):
 class RepairRecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    fault_found: str = Field(min_length=1, max_length=2000)
-    parts_replaced: list[str] = Field(default_factory=list)
-    notes: str = ""
+    fault_found: Text
+    parts_replaced: list[text(64)] = Field(default_factory=list, max_length=100)
+    notes: text(2000, min_length=0, multi_line=True) = ""
 
 
 class CompletionIn(BaseModel):
@@ -237,10 +261,12 @@ class CompletionIn(BaseModel):
         }
     )
 
-    resolution: str = Field(min_length=1, max_length=2000, description="What was done.")
-    signed_by: str | None = Field(default=None, description="DSP-12: who signed.")
+    resolution: Text = Field(description="What was done.")
+    signed_by: Name | None = Field(default=None, description="DSP-12: who signed.")
     repair_record: RepairRecordIn | None = None
-    test_run_minutes: int | None = Field(default=None, ge=0, description="Installations.")
+    test_run_minutes: int | None = Field(
+        default=None, ge=0, le=MAX_MINUTES, description="Installations."
+    )
 
     def command(self, ticket_id: str) -> visit.Complete:
         r = self.repair_record
@@ -259,8 +285,8 @@ class CompletionIn(BaseModel):
 class PartialIn(BaseModel):
     model_config = _ex({"done": "old unit removed", "remaining": "mount the new tank"})
 
-    done: str = Field(min_length=1, max_length=2000)
-    remaining: str = Field(min_length=1, max_length=2000)
+    done: Text
+    remaining: Text
 
     def command(self, ticket_id: str) -> visit.CarryForward:
         return visit.CarryForward(ticket_id, self.done, self.remaining)
@@ -269,7 +295,7 @@ class PartialIn(BaseModel):
 class ReasonIn(BaseModel):
     model_config = _ex({"reason": "engineer called away"})
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Line
 
     @field_validator("reason")
     @classmethod
@@ -283,7 +309,7 @@ class ReasonIn(BaseModel):
 class EscalationIn(BaseModel):
     model_config = _ex({"reason": "intermittent fault the engineer has not seen"})
 
-    reason: str = Field(min_length=1, max_length=500, description="DSP-5: why support is asked.")
+    reason: Line = Field(description="DSP-5: why support is asked.")
 
     def command(self, ticket_id: str) -> visit.Escalate:
         return visit.Escalate(ticket_id, self.reason)
@@ -292,7 +318,7 @@ class EscalationIn(BaseModel):
 class UnreachableIn(BaseModel):
     model_config = _ex({"attempt_at": "2026-11-24T13:20:00+08:00", "channel": "mobile"})
 
-    attempt_at: AwareDatetime = Field(description="When the call went unanswered.")
+    attempt_at: Moment = Field(description="When the call went unanswered.")
     channel: Literal["phone", "mobile"] = Field(
         description="DSP-8: an unreachable mobile gets the standard SMS (office-equipment)."
     )
@@ -328,8 +354,8 @@ class PlanIn(BaseModel):
 
     model_config = _ex({"region": "cn-east", "day": "2026-12-03", "budget_seconds": 10})
 
-    region: str = Field(min_length=1, max_length=64)
-    day: date = Field(description="The day to plan, in the pack's time zone.")
+    region: Region
+    day: CalendarDate = Field(description="The day to plan, in the pack's time zone.")
     budget_seconds: float | None = Field(
         default=None,
         gt=0,
@@ -346,7 +372,7 @@ class CommitPlanIn(BaseModel):
 
     model_config = _ex({"committed_by": "dispatcher-7"})
 
-    committed_by: str = Field(min_length=1, max_length=64)
+    committed_by: text(64)
 
     def command(self, plan_id: str) -> plan.CommitDayPlan:
         return plan.CommitDayPlan(plan_id, self.committed_by)

@@ -9,25 +9,31 @@ from typing import Any
 import asyncpg
 
 from repairline_dispatch.projections import DispatchBoard
+from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
+from repairline_platform.visibility import Owners
 from repairline_rules.refusals import NotFound
 
 
 async def engineers(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     """The roster with each engineer's open jobs."""
+    scope = visibility.sql_filter(1, region="e.region", engineer="e.engineer_id")
     rows = await pool.fetch(
         "select e.engineer_id, coalesce(n.name, e.name) as name, e.region, e.skills, e.active,"
         " e.capacity, e.service_point_id,"
         " (select count(*) from engineer_jobs j where j.engineer_id = e.engineer_id"
         "  and j.open) as open_jobs"
         " from engineers e left join engineer_names n using (engineer_id)"
-        " order by e.engineer_id"
+        f" where true{scope.sql} order by e.engineer_id",
+        *scope.args,
     )
     return [dict(r) for r in rows]
 
 
 async def schedule(pool: asyncpg.Pool, engineer_id: str) -> list[dict[str, Any]]:
-    """The engineer's active appointments, in order."""
+    """The engineer's active appointments, in order (an engineer reads only his own)."""
+    region = await pool.fetchval("select region from engineers where engineer_id = $1", engineer_id)
+    visibility.check(f"no engineer {engineer_id}", region, Owners(engineer_id=engineer_id))
     rows = await pool.fetch(
         "select appointment_id, ticket_id, starts_at, ends_at from appointments"
         " where engineer_id = $1 and active order by starts_at",
@@ -47,9 +53,11 @@ async def roster_log(pool: asyncpg.Pool, subject: str | None) -> list[dict[str, 
 
 
 async def service_points(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    scope = visibility.sql_filter(1)
     rows = await pool.fetch(
         "select service_point_id, name, region, city_tier, active from service_points"
-        " order by service_point_id"
+        f" where true{scope.sql} order by service_point_id",
+        *scope.args,
     )
     return [dict(r) for r in rows]
 
@@ -93,6 +101,8 @@ async def board(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dict
     row = await pool.fetchrow("select * from dispatch_board where ticket_id = $1", ticket_id)
     if row is None:
         raise NotFound(f"dispatch has no ticket {ticket_id}")
+    scope = (row["region"], Owners(engineer_id=row["engineer_id"]))
+    visibility.check(f"dispatch has no ticket {ticket_id}", *scope)
     out = dict(row)
     out["reschedule_log"] = [
         dict(r)
@@ -115,12 +125,16 @@ async def board(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dict
 
 
 async def alerts(pool: asyncpg.Pool, kind: str | None, limit: int) -> list[dict[str, Any]]:
-    """The dispatcher's alerts, newest first."""
+    """The dispatcher's alerts of his regions (an engineer's: of his jobs), newest first."""
+    scope = visibility.sql_filter(3, region="b.region", engineer="b.engineer_id")
     rows = await pool.fetch(
-        "select event_id, ticket_id, kind, detail, at from dispatch_alerts"
-        " where $1::text is null or kind = $1 order by at desc, event_id limit $2",
+        "select a.event_id, a.ticket_id, a.kind, a.detail, a.at from dispatch_alerts a"
+        " left join dispatch_board b using (ticket_id)"
+        f" where ($1::text is null or a.kind = $1){scope.sql}"
+        " order by a.at desc, a.event_id limit $2",
         kind,
         limit,
+        *scope.args,
     )
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
@@ -131,6 +145,7 @@ async def day_plan(pool: asyncpg.Pool, plan_id: str) -> dict[str, Any]:
     row = await pool.fetchrow("select * from day_plans where plan_id = $1", plan_id)
     if row is None:
         raise NotFound(f"dispatch has no day plan {plan_id}")
+    visibility.check(f"dispatch has no day plan {plan_id}", row["region"])
     out = {k: row[k] for k in ("plan_id", "region", "state", "committed_at", "committed_by")}
     proposal = json.loads(row["proposal"])
     out["changed"] = json.loads(row["changed"]) if row["changed"] is not None else None

@@ -15,6 +15,7 @@ from fastapi.responses import PlainTextResponse
 
 from repairline_feedback import commands, views
 from repairline_feedback.commands import Needs
+from repairline_feedback.permissions import may
 from repairline_feedback.schemas import (
     AnswerIn,
     AttemptIn,
@@ -24,6 +25,7 @@ from repairline_feedback.schemas import (
     SurveyIn,
     VerificationIn,
 )
+from repairline_platform.bounds import PERIOD, CalendarDate, Year
 from repairline_platform.commands import CommandResult, in_unit
 from repairline_platform.runtime import Runtime
 
@@ -65,7 +67,7 @@ def _callback_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
     def today() -> date:
         return rt.clock.now().astimezone(rt.pack.zone).date()
 
-    @router.get("/callbacks")
+    @router.get("/callbacks", dependencies=[may("callback.read")])
     async def callbacks(
         status: Annotated[Status, Query()] = "due",
         ticket_id: str | None = Query(default=None),
@@ -74,7 +76,7 @@ def _callback_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
         """Callbacks on the list; by default those due now, oldest first."""
         return await views.callbacks(rt.pool, status, ticket_id, limit)
 
-    @router.post("/callbacks/{callback_id}/attempts")
+    @router.post("/callbacks/{callback_id}/attempts", dependencies=[may("callback.record")])
     async def attempt(callback_id: str, body: AttemptIn) -> dict[str, Any]:
         """FBK-3..5: the customer was called. Not reached: retried later. Reached: the FBK-4
         answers and the grade; dissatisfied sends someone on site (RevisitRequested)
@@ -82,27 +84,27 @@ def _callback_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
         result = await do(commands.record_callback, body.command(callback_id))
         return {**await views.callback(rt.pool, callback_id), **answer(result)}
 
-    @router.get("/callbacks/morning-list")
-    async def morning_list(on: Annotated[date | None, Query()] = None) -> dict[str, Any]:
+    @router.get("/callbacks/morning-list", dependencies=[may("callback.read")])
+    async def morning_list(on: Annotated[CalendarDate | None, Query()] = None) -> dict[str, Any]:
         """FBK-2 (water-heater): every customer served in the last week without a valid
         callback, plus key customers, plus callbacks due by the end of the day."""
         return await views.morning_list(rt.pool, rt.pack, on or today())
 
-    @router.get("/reports/callback-coverage")
+    @router.get("/reports/callback-coverage", dependencies=[may("report.read")])
     async def coverage(
-        from_: Annotated[date, Query(alias="from")],
-        to: Annotated[date, Query(description="Inclusive.")],
+        from_: Annotated[CalendarDate, Query(alias="from")],
+        to: Annotated[CalendarDate, Query(description="Inclusive.")],
     ) -> dict[str, Any]:
         """FBK-2: share of customers served in the range who were actually reached."""
         return await views.coverage(rt.pool, rt.pack, from_, to)
 
-    @router.put("/key-customers/{name}")
+    @router.put("/key-customers/{name}", dependencies=[may("key_customer.change")])
     async def put_key_customer(name: str, body: KeyCustomerIn) -> dict[str, Any]:
         """A key customer (by organisation or name): always on the morning list (FBK-2)."""
         result = await do(commands.note_key_customer, body.command(name))
         return {**answer(result, "stream_id"), **await views.key_customer(rt.pool, name)}
 
-    @router.get("/cases")
+    @router.get("/cases", dependencies=[may("case.read")])
     async def cases(ticket_id: str | None = Query(default=None)) -> list[dict[str, Any]]:
         """FBK-5: dissatisfied cases that sent someone on site."""
         return await views.cases(rt.pool, ticket_id)
@@ -111,7 +113,7 @@ def _callback_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
 def _complaint_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
     """Complaints (FBK-6): filed, answered, verified or dismissed."""
 
-    @router.post("/complaints", status_code=201)
+    @router.post("/complaints", status_code=201, dependencies=[may("complaint.file")])
     async def file_complaint(body: ComplaintIn) -> dict[str, Any]:
         """FBK-6: a complaint from any channel, classified; answered within 3 working
         days or escalated. Verified ones go to billing (PEN-1, FEE-5)."""
@@ -119,7 +121,7 @@ def _complaint_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
         filed = await views.complaint(rt.pool, result.data["complaint_id"])
         return {**answer(result, "stream_id"), **filed}
 
-    @router.get("/complaints")
+    @router.get("/complaints", dependencies=[may("complaint.read")])
     async def list_complaints(
         ticket_id: str | None = Query(default=None),
         kind: str | None = Query(default=None),
@@ -127,18 +129,18 @@ def _complaint_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
         """FBK-6: complaints, by ticket or kind, in the order filed."""
         return await views.complaints(rt.pool, ticket_id, kind)
 
-    @router.get("/complaints/{complaint_id}")
+    @router.get("/complaints/{complaint_id}", dependencies=[may("complaint.read")])
     async def get_complaint(complaint_id: str) -> dict[str, Any]:
         """FBK-6: one complaint, its answer clock and outcome."""
         return await views.complaint(rt.pool, complaint_id)
 
-    @router.post("/complaints/{complaint_id}/answer")
+    @router.post("/complaints/{complaint_id}/answer", dependencies=[may("complaint.answer")])
     async def answer_complaint(complaint_id: str, body: AnswerIn) -> dict[str, Any]:
         """FBK-6: the customer was answered (apologise, listen, restate, resolve)."""
         result = await do(commands.answer_complaint, body.command(complaint_id))
         return {**answer(result, "stream_id"), **await views.complaint(rt.pool, complaint_id)}
 
-    @router.post("/complaints/{complaint_id}/verification")
+    @router.post("/complaints/{complaint_id}/verification", dependencies=[may("complaint.verify")])
     async def verify(complaint_id: str, body: VerificationIn) -> dict[str, Any]:
         """The complaint was looked into: verified (to PEN-1 / FEE-5) or dismissed."""
         result = await do(commands.verify_complaint, body.command(complaint_id))
@@ -148,33 +150,33 @@ def _complaint_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
 def _survey_and_report_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
     """The yearly survey (FBK-7, WAR-11) and the monthly callback report (PEN-8)."""
 
-    @router.get("/reports/survey-sample")
+    @router.get("/reports/survey-sample", dependencies=[may("report.read")])
     async def survey_sample(
-        year: int = Query(ge=2000, le=2100), percent: int = Query(default=10, ge=1, le=100)
+        year: Annotated[Year, Query()], percent: int = Query(default=10, ge=1, le=100)
     ) -> dict[str, Any]:
         """FBK-7: the year's drawn sample; before it is drawn, a preview of it at `percent`."""
         return await views.survey_sample(rt.pool, rt.pack, year, percent)
 
-    @router.post("/survey-samples", status_code=201)
+    @router.post("/survey-samples", status_code=201, dependencies=[may("survey.draw")])
     async def draw_sample(body: SampleIn) -> dict[str, Any]:
         """FBK-7: draw and fix the year's survey sample (`SurveySampleDrawn`); once only."""
         result = await do(commands.draw_sample, body.command())
         return {**answer(result, "stream_id"), **await views.drawn_sample(rt.pool, body.year)}
 
-    @router.get("/survey-samples/{year}")
-    async def get_sample(year: int) -> dict[str, Any]:
+    @router.get("/survey-samples/{year}", dependencies=[may("report.read")])
+    async def get_sample(year: Year) -> dict[str, Any]:
         """FBK-7: the year's drawn sample."""
         return await views.drawn_sample(rt.pool, year)
 
-    @router.post("/surveys/{ticket_id}", status_code=201)
+    @router.post("/surveys/{ticket_id}", status_code=201, dependencies=[may("survey.answer")])
     async def answer_survey(ticket_id: str, body: SurveyIn) -> dict[str, Any]:
         """FBK-7 survey answer, from a customer in the year's drawn sample only; WAR-11
         reward when judged constructive."""
         return answer(await do(commands.answer_survey, body.command(ticket_id)))
 
-    @router.get("/reports/callbacks", response_model=None)
+    @router.get("/reports/callbacks", response_model=None, dependencies=[may("report.read")])
     async def callback_report(
-        month: str = Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        month: str = Query(pattern=PERIOD),
         by: Literal["region", "outlet", "engineer"] = Query(default="engineer"),
         format: Literal["json", "csv"] = Query(default="json"),
     ) -> Any:

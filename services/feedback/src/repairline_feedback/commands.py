@@ -19,6 +19,7 @@ from repairline_contracts.base import Event, event_payload
 from repairline_contracts.feedback import CallbackAttempted, CallbackScheduled, ComplaintFiled
 from repairline_feedback.domain import complaint, followup, key_customer, sample
 from repairline_feedback.store import PostgresStore, Store
+from repairline_platform import visibility
 from repairline_platform.commands import (
     CommandResult,
     CommandUnit,
@@ -146,6 +147,7 @@ async def record_callback(cmd: followup.RecordCallback, uow: Unit, needs: Needs)
     if ticket_id is None:
         raise NotFound(f"no callback {cmd.callback_id}")
     served = await needs.store.served(uow, ticket_id)
+    visibility.check(f"no callback {cmd.callback_id}", served.region if served else None)
     case_id = f"CASE-{uuid.uuid4().hex[:12]}"
 
     def decide(state: followup.FollowUp, uow: Unit) -> list[Event]:
@@ -168,6 +170,8 @@ async def file_complaint(cmd: complaint.FileComplaint, uow: Unit, needs: Needs) 
     """FBK-6: filed, classified, with its answer deadline as a durable timer."""
     complaint_id = f"C-{uuid.uuid4().hex[:12]}"
     served = await needs.store.served(uow, cmd.ticket_id)
+    if served is not None:  # a ticket served in another region is not the caller's
+        visibility.check(f"no ticket {cmd.ticket_id}", served.region)
 
     def decide(_: None, uow: Unit) -> list[Event]:
         return complaint.decide_file(
@@ -193,13 +197,24 @@ def _complaint(state: complaint.Complaint | None, complaint_id: str) -> complain
     return state
 
 
+async def _in_scope(
+    state: complaint.Complaint | None, complaint_id: str, uow: Unit, needs: Needs
+) -> complaint.Complaint:
+    """The filed complaint, or a 404 when it is missing or its ticket was served outside
+    the caller's regions."""
+    filed = _complaint(state, complaint_id)
+    served = await needs.store.served(uow, filed.filed.ticket_id)
+    visibility.check(f"no complaint {complaint_id}", served.region if served else None)
+    return filed
+
+
 async def answer_complaint(
     cmd: complaint.AnswerComplaint, uow: Unit, needs: Needs
 ) -> CommandResult:
     """FBK-6: the customer was answered, within the deadline or not."""
 
-    def decide(state: complaint.Complaint | None, uow: Unit) -> list[Event]:
-        filed = _complaint(state, cmd.complaint_id)
+    async def decide(state: complaint.Complaint | None, uow: Unit) -> list[Event]:
+        filed = await _in_scope(state, cmd.complaint_id, uow, needs)
         return [complaint.decide_answer(filed, answer=cmd.answer, now=uow.now())]
 
     return await run(uow, COMPLAINT, complaint.complaint_stream(cmd.complaint_id), decide)
@@ -210,8 +225,8 @@ async def verify_complaint(
 ) -> CommandResult:
     """The complaint was looked into: verified (to PEN-1 / FEE-5) or dismissed."""
 
-    def decide(state: complaint.Complaint | None, uow: Unit) -> list[Event]:
-        filed = _complaint(state, cmd.complaint_id)
+    async def decide(state: complaint.Complaint | None, uow: Unit) -> list[Event]:
+        filed = await _in_scope(state, cmd.complaint_id, uow, needs)
         return [
             complaint.decide_verification(
                 filed, verified=cmd.verified, finding=cmd.finding, now=uow.now()

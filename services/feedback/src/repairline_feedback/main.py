@@ -7,6 +7,7 @@ import sys
 from repairline_feedback.api import routes
 from repairline_feedback.commands import Needs
 from repairline_feedback.migrations import MIGRATIONS
+from repairline_feedback.permissions import PERMISSIONS
 from repairline_feedback.projections import PROJECTIONS
 from repairline_feedback.reactions import ScheduleCallbacks, timer_handlers
 from repairline_platform.cli import run_cli
@@ -14,6 +15,7 @@ from repairline_platform.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
     name="feedback",
+    permissions=PERMISSIONS,
     default_port=8104,
     migrations=MIGRATIONS,
     handlers=lambda rt: [

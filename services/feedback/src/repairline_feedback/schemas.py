@@ -11,7 +11,10 @@ from repairline_feedback.domain.complaint import AnswerComplaint, FileComplaint,
 from repairline_feedback.domain.followup import AnswerSurvey, RecordCallback
 from repairline_feedback.domain.key_customer import NoteKeyCustomer
 from repairline_feedback.domain.sample import DrawSample
+from repairline_platform.bounds import BegunYear, Fen, Identifier, text
 from repairline_platform.http import TicketVersion
+
+Text = text(4000, multi_line=True)
 
 
 def _config(*examples: dict[str, Any]) -> ConfigDict:
@@ -29,7 +32,9 @@ class AttemptIn(BaseModel):
     reached: bool = Field(description="FBK-3: only a reached customer makes a valid callback.")
     answers: CallbackAnswers = Field(default_factory=CallbackAnswers, description="FBK-4.")
     grade: Grade | None = Field(default=None, description="FBK-5, when reached.")
-    reason: str | None = Field(default=None, max_length=2000, description="FBK-5: why.")
+    reason: text(2000, min_length=0, multi_line=True) | None = Field(
+        default=None, description="FBK-5: why."
+    )
 
     @model_validator(mode="after")
     def _graded_when_reached(self) -> AttemptIn:
@@ -56,12 +61,14 @@ class ComplaintIn(BaseModel):
         }
     )
 
-    ticket_id: str = Field(min_length=1)
+    ticket_id: Identifier
     channel: ComplaintChannel
     kind: ComplaintKind
-    description: str = Field(min_length=1, max_length=4000)
-    engineer_id: str | None = Field(default=None, description="Default: the ticket's engineer.")
-    amount_paid_fen: int | None = Field(default=None, ge=0, description="Overcharge: paid.")
+    description: Text
+    engineer_id: Identifier | None = Field(
+        default=None, description="Default: the ticket's engineer."
+    )
+    amount_paid_fen: Fen | None = Field(default=None, description="Overcharge: paid.")
     ticket_version: TicketVersion = None
 
     def command(self) -> FileComplaint:
@@ -79,7 +86,7 @@ class ComplaintIn(BaseModel):
 class AnswerIn(BaseModel):
     model_config = _config({"answer": "sorry; refund on its way"})
 
-    answer: str = Field(min_length=1, max_length=4000)
+    answer: Text
 
     def command(self, complaint_id: str) -> AnswerComplaint:
         return AnswerComplaint(complaint_id, self.answer)
@@ -89,7 +96,7 @@ class VerificationIn(BaseModel):
     model_config = _config({"verified": True, "finding": "recorded call confirms it"})
 
     verified: bool
-    finding: str = Field(min_length=1, max_length=4000)
+    finding: Text
 
     def command(self, complaint_id: str) -> VerifyComplaint:
         return VerifyComplaint(complaint_id, self.verified, self.finding)
@@ -100,9 +107,9 @@ class SurveyIn(BaseModel):
         {"year": 2026, "grade": "average", "answer": "a timer would help", "constructive": True}
     )
 
-    year: int = Field(ge=2000, le=2100)
+    year: BegunYear
     grade: Grade
-    answer: str = Field(min_length=1, max_length=4000)
+    answer: Text
     constructive: bool = Field(description="WAR-11: judged constructive by the service manager.")
     reward: Literal["free_repair", "warranty_extension"] = "free_repair"
 
@@ -115,7 +122,7 @@ class SurveyIn(BaseModel):
 class SampleIn(BaseModel):
     model_config = _config({"year": 2026, "percent": 10})
 
-    year: int = Field(ge=2000, le=2100)
+    year: BegunYear
     percent: int = Field(default=10, ge=1, le=100, description="FBK-7: share of customers.")
 
     def command(self) -> DrawSample:
@@ -125,7 +132,7 @@ class SampleIn(BaseModel):
 class KeyCustomerIn(BaseModel):
     model_config = _config({"note": "framework agreement"})
 
-    note: str = ""
+    note: text(1000, min_length=0, multi_line=True) = ""
 
     def command(self, name: str) -> NoteKeyCustomer:
         return NoteKeyCustomer(name, self.note)

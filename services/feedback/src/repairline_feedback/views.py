@@ -9,8 +9,11 @@ from typing import Any
 
 from repairline_feedback.domain import percent
 from repairline_feedback.domain.sample import year_bounds
+from repairline_platform import visibility
+from repairline_platform.personal import disclosed
 from repairline_platform.reads import fetch_one
 from repairline_platform.reads import json_value as _j
+from repairline_platform.visibility import Owners
 from repairline_rules import surveys
 from repairline_rules.packs import PolicyPack
 
@@ -51,20 +54,29 @@ def _callback(r: Any) -> dict[str, Any]:
 
 
 async def callbacks(db: Any, status: str, ticket_id: str | None, limit: int) -> list[dict]:
-    """Callbacks on the list, oldest due first."""
+    """Callbacks on the list (of the caller's regions), oldest due first."""
+    scope = visibility.sql_filter(4, region="s.region", engineer="c.engineer_id")
     rows = await db.fetch(
-        "select * from callbacks where ($1 = 'all' or status = $1)"
-        " and ($2::text is null or ticket_id = $2) order by due_at, callback_id limit $3",
+        "select c.* from callbacks c left join served s using (ticket_id)"
+        " where ($1 = 'all' or c.status = $1) and ($2::text is null or c.ticket_id = $2)"
+        f"{scope.sql} order by c.due_at, c.callback_id limit $3",
         status,
         ticket_id,
         limit,
+        *scope.args,
     )
     return [_callback(r) for r in rows]
 
 
 async def callback(db: Any, callback_id: str) -> dict[str, Any]:
-    query = "select * from callbacks where callback_id = $1"
-    return _callback(await fetch_one(db, f"no callback {callback_id}", query, callback_id))
+    query = (
+        "select c.*, s.region from callbacks c left join served s using (ticket_id)"
+        " where c.callback_id = $1"
+    )
+    missing = f"no callback {callback_id}"
+    row = await fetch_one(db, missing, query, callback_id)
+    visibility.check(missing, row["region"], Owners(engineer_id=row["engineer_id"]))
+    return _callback(row)
 
 
 MORNING_LIST = """
@@ -77,7 +89,7 @@ MORNING_LIST = """
            (s.key_account_id is not null or exists (select 1 from key_customers k
                    where k.name = s.organisation or k.name = s.customer_name)) as key
     from served s
-    where s.completed_at is not null
+    where s.completed_at is not null {scope}
       and ((s.completed_at >= $1 and s.completed_at < $2)
            or s.key_account_id is not null
            or exists (select 1 from key_customers k
@@ -90,6 +102,8 @@ TO_CALL = _fields(
     "ticket_id customer_name mobile phone organisation engineer_id served_at=completed_at"
     " key_customer=key reached"
 )
+# the customer's personal fields on the list, by what each holds (as the export names them)
+TO_CALL_PERSONAL = {"customer_name": "name", "mobile": "mobile", "phone": "phone"}
 
 
 async def morning_list(db: Any, pack: PolicyPack, day: date) -> dict[str, Any]:
@@ -97,13 +111,18 @@ async def morning_list(db: Any, pack: PolicyPack, day: date) -> dict[str, Any]:
     and the callbacks due by the end of the day."""
     start, end = local_day(day, pack.zone)
     week_start = start - timedelta(days=7)
-    rows = await db.fetch(MORNING_LIST, week_start, start)
+    served = visibility.sql_filter(3, region="s.region", engineer="s.engineer_id")
+    rows = await db.fetch(MORNING_LIST.format(scope=served.sql), week_start, start, *served.args)
+    scope = visibility.sql_filter(2, region="s.region", engineer="c.engineer_id")
     due = await db.fetch(
-        "select * from callbacks where status in ('due', 'scheduled') and due_at < $1"
-        " order by due_at, callback_id",
+        "select c.* from callbacks c left join served s using (ticket_id)"
+        f" where c.status in ('due', 'scheduled') and c.due_at < $1{scope.sql}"
+        " order by c.due_at, c.callback_id",
         end,
+        *scope.args,
     )
-    calls = [_answer(r, TO_CALL) for r in rows]
+    shown = visibility.disclosure()
+    calls = [disclosed(_answer(r, TO_CALL), TO_CALL_PERSONAL, shown) for r in rows]
     week = [r for r in rows if week_start <= r["completed_at"] < start]
     reached = sum(1 for r in week if r["reached"])
     return {
@@ -153,10 +172,13 @@ CASE = _fields("case_id ticket_id reason engineer_id outlet_id event_id requeste
 
 
 async def cases(db: Any, ticket_id: str | None) -> list[dict[str, Any]]:
-    """FBK-5: dissatisfied cases that sent someone on site."""
+    """FBK-5: dissatisfied cases that sent someone on site (of the caller's regions)."""
+    scope = visibility.sql_filter(2, region="s.region", engineer="c.engineer_id")
     rows = await db.fetch(
-        "select * from cases where ($1::text is null or ticket_id = $1) order by requested_at",
+        "select c.* from cases c left join served s using (ticket_id)"
+        f" where ($1::text is null or c.ticket_id = $1){scope.sql} order by c.requested_at",
         ticket_id,
+        *scope.args,
     )
     return [_answer(r, CASE) for r in rows]
 
@@ -187,18 +209,27 @@ def _complaint(r: Any) -> dict[str, Any]:
 
 
 async def complaints(db: Any, ticket_id: str | None, kind: str | None) -> list[dict[str, Any]]:
+    scope = visibility.sql_filter(3, region="s.region", engineer="p.engineer_id")
     rows = await db.fetch(
-        "select * from complaints where ($1::text is null or ticket_id = $1)"
-        " and ($2::text is null or kind = $2) order by filed_at, complaint_id",
+        "select p.* from complaints p left join served s using (ticket_id)"
+        " where ($1::text is null or p.ticket_id = $1) and ($2::text is null or p.kind = $2)"
+        f"{scope.sql} order by p.filed_at, p.complaint_id",
         ticket_id,
         kind,
+        *scope.args,
     )
     return [_complaint(r) for r in rows]
 
 
 async def complaint(db: Any, complaint_id: str) -> dict[str, Any]:
-    query = "select * from complaints where complaint_id = $1"
-    return _complaint(await fetch_one(db, f"no complaint {complaint_id}", query, complaint_id))
+    query = (
+        "select p.*, s.region from complaints p left join served s using (ticket_id)"
+        " where p.complaint_id = $1"
+    )
+    missing = f"no complaint {complaint_id}"
+    row = await fetch_one(db, missing, query, complaint_id)
+    visibility.check(missing, row["region"], Owners(engineer_id=row["engineer_id"]))
+    return _complaint(row)
 
 
 # -- surveys (FBK-7) ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from repairline_intake import commands, views
 from repairline_intake.commands import Intake
 from repairline_intake.domain import ticket
+from repairline_intake.permissions import may
 from repairline_intake.schemas import (
     CommandAnswer,
     NotesIn,
@@ -31,6 +32,7 @@ from repairline_intake.schemas import (
     VisitRequestIn,
 )
 from repairline_platform.asof import AS_OF_QUERY, as_of_moment
+from repairline_platform.ratelimit import RATE_LIMITED
 from repairline_platform.runtime import Runtime
 
 router = APIRouter(tags=["intake"])
@@ -60,6 +62,7 @@ def _pool(request: Request) -> asyncpg.Pool:
         409: {"description": "The serial number is already on an open ticket."},
         422: {"description": "Malformed, or refused (INT-4) with the reason."},
     },
+    dependencies=[may("ticket.create"), RATE_LIMITED],
 )
 async def request_repair(body: RepairRequestIn, response: Response, request: Request) -> Any:
     """Record a repair request (INT-1..7) and tell the caller its numbers (INT-2).
@@ -72,69 +75,101 @@ async def request_repair(body: RepairRequestIn, response: Response, request: Req
     return {**result.answer(), "event_id": result.event_ids[0]}
 
 
-@router.post("/tickets/{ticket_id}/verification", response_model=CommandAnswer)
+@router.post(
+    "/tickets/{ticket_id}/verification",
+    response_model=CommandAnswer,
+    dependencies=[may("ticket.update")],
+)
 async def verify(ticket_id: str, body: VerificationIn, request: Request) -> Any:
     """INT-3: complete the missing facts; the ticket then goes to dispatch."""
     return (await commands.verify_request(body.command(ticket_id), _intake(request))).answer()
 
 
-@router.post("/tickets/{ticket_id}/guidance", response_model=CommandAnswer)
+@router.post(
+    "/tickets/{ticket_id}/guidance",
+    response_model=CommandAnswer,
+    dependencies=[may("ticket.guidance")],
+)
 async def guidance(ticket_id: str, body: NotesIn, request: Request) -> Any:
     """INT-5: phone guidance given; FBK-1's callback is due 2 hours later."""
     cmd = ticket.GiveGuidance(ticket_id, notes=body.notes)
     return (await commands.give_guidance(cmd, _intake(request))).answer()
 
 
-@router.post("/tickets/{ticket_id}/visit-request", response_model=CommandAnswer)
+@router.post(
+    "/tickets/{ticket_id}/visit-request",
+    response_model=CommandAnswer,
+    dependencies=[may("ticket.update")],
+)
 async def visit_request(ticket_id: str, body: VisitRequestIn, request: Request) -> Any:
     """INT-5: the customer insists on a visit (paid for misreport, misuse, software)."""
     cmd = ticket.RequestVisit(ticket_id, reason=body.reason)
     return (await commands.request_visit(cmd, _intake(request))).answer()
 
 
-@router.post("/tickets/{ticket_id}/warranty", response_model=CommandAnswer)
+@router.post(
+    "/tickets/{ticket_id}/warranty",
+    response_model=CommandAnswer,
+    dependencies=[may("ticket.warranty")],
+)
 async def warranty(ticket_id: str, body: ProofIn, request: Request) -> Any:
     """WAR-1..5: decide the warranty from proof shown after intake."""
     cmd = body.decision(ticket_id)
     return (await commands.decide_warranty(cmd, _intake(request))).answer()
 
 
-@router.post("/tickets/{ticket_id}/remedy", response_model=CommandAnswer)
+@router.post(
+    "/tickets/{ticket_id}/remedy", response_model=CommandAnswer, dependencies=[may("ticket.update")]
+)
 async def remedy(ticket_id: str, body: RemedyIn, request: Request) -> Any:
     """WAR-6..9: the customer's choice; a return or an exchange closes the ticket."""
     cmd = ticket.ChooseRemedy(ticket_id, kind=body.kind)
     return (await commands.choose_remedy(cmd, _intake(request))).answer()
 
 
-@router.post("/tickets/{ticket_id}/cancellation", response_model=CommandAnswer)
+@router.post(
+    "/tickets/{ticket_id}/cancellation",
+    response_model=CommandAnswer,
+    dependencies=[may("ticket.cancel")],
+)
 async def cancel(ticket_id: str, body: ReasonIn, request: Request) -> Any:
     """Cancel an open ticket; dispatch takes the job back from its engineer."""
     cmd = ticket.CancelTicket(ticket_id, reason=body.reason)
     return (await commands.cancel_ticket(cmd, _intake(request))).answer()
 
 
-@router.post("/tickets/{ticket_id}/ready-call", response_model=CommandAnswer)
+@router.post(
+    "/tickets/{ticket_id}/ready-call",
+    response_model=CommandAnswer,
+    dependencies=[may("ticket.update")],
+)
 async def ready_call(ticket_id: str, body: ReadyCallIn, request: Request) -> Any:
     """INT-8: the depot repair is done and the customer is called."""
     cmd = ticket.CallForPickup(ticket_id, reached=body.reached)
     return (await commands.call_for_pickup(cmd, _intake(request))).answer()
 
 
-@router.post("/tickets/{ticket_id}/pickup", response_model=CommandAnswer)
+@router.post(
+    "/tickets/{ticket_id}/pickup", response_model=CommandAnswer, dependencies=[may("ticket.update")]
+)
 async def pickup(ticket_id: str, body: PickupIn, request: Request) -> Any:
     """INT-8: pickup with the voucher, the customer's test and signed acceptance."""
     cmd = ticket.HandOver(ticket_id, **body.model_dump())
     return (await commands.hand_over(cmd, _intake(request))).answer()
 
 
-@router.put("/sales-records/{serial_no}", response_model=SaleRecordedAnswer)
+@router.put(
+    "/sales-records/{serial_no}",
+    response_model=SaleRecordedAnswer,
+    dependencies=[may("sales.record")],
+)
 async def put_sales_record(serial_no: str, body: SalesRecordIn, request: Request) -> Any:
     """WAR-3: a unit's sale date, used when the customer has no proof of purchase."""
     result = await commands.record_sale(body.command(serial_no), _intake(request))
     return result.answer("stream_id")
 
 
-@router.get("/tickets/{ticket_id}")
+@router.get("/tickets/{ticket_id}", dependencies=[may("ticket.read")])
 async def ticket_view(
     ticket_id: str, request: Request, as_of: str | None = Query(None, **AS_OF_QUERY)
 ) -> dict[str, Any]:

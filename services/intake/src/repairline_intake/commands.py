@@ -10,18 +10,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from repairline_contracts.base import Event
-from repairline_contracts.intake import DuplicateReported
+from repairline_contracts.intake import DealerFacts, DuplicateReported
 from repairline_intake.domain import sales_record, ticket
 from repairline_intake.domain.ticket import IntakeTicket
 from repairline_intake.store import PostgresStore, Store
-from repairline_platform import commands
+from repairline_platform import commands, visibility
+from repairline_platform.auth import current_principal
 from repairline_platform.commands import CommandResult, Stream
 from repairline_platform.logging import get_logger
+from repairline_platform.visibility import Owners
 from repairline_rules.packs import PolicyPack
+from repairline_rules.refusals import InvalidInput
 
 log = get_logger(__name__)
 
@@ -42,6 +45,7 @@ class Intake:
 async def request_repair(cmd: ticket.RequestRepair, intake: Intake) -> CommandResult:
     """INT-1..7, WAR-1..9: a new ticket with its numbers; or, when the serial number is on
     an open ticket, the duplicate noted there and refused (409)."""
+    cmd = as_caller(cmd)
     ticket.check_request(cmd)
     ticket.check_product_line(intake.pack, cmd.product.line)
     result = await commands.in_unit(intake.unit_of_work, lambda uow: _new_or_dup(cmd, intake, uow))
@@ -52,6 +56,30 @@ async def request_repair(cmd: ticket.RequestRepair, intake: Intake) -> CommandRe
         raise ticket.duplicate_refusal(cmd.product.serial_no or "", result.stream_id)
     log.info("repair requested", ticket_id=result.stream_id, event_id=result.event_ids[0])
     return result
+
+
+def as_caller(cmd: ticket.RequestRepair) -> ticket.RequestRepair:
+    """The request as the bound caller may file it: inside his regions; a dealer's for
+    that dealer (its id from the caller, whatever the body says); a customer's under his
+    account."""
+    p = current_principal()
+    if not p.in_region(cmd.region):
+        raise InvalidInput("region", f"{cmd.region} is outside the caller's regions")
+    if p.only_as("dealer"):
+        name = cmd.dealer.name if cmd.dealer else p.dealer_id or p.subject
+        cmd = replace(cmd, dealer=DealerFacts(dealer_id=p.dealer_id, name=name))
+    if p.only_as("customer"):
+        cmd = replace(cmd, customer_id=p.customer_id)
+    return cmd
+
+
+def ticket_scope(t: IntakeTicket) -> tuple[str | None, Owners]:
+    """A ticket's region and owners, for the caller's scope."""
+    request = t.request
+    if request is None:
+        return None, Owners()
+    dealer_id = request.dealer.dealer_id if request.dealer else None
+    return request.region, Owners(dealer_id=dealer_id, customer_id=request.customer_id)
 
 
 async def _new_or_dup(cmd: ticket.RequestRepair, intake: Intake, uow: Any) -> CommandResult:
@@ -185,4 +213,5 @@ async def _on_ticket(
     ticket_id: str,
     decide: Callable[[IntakeTicket, Any], Sequence[Event] | Any],
 ) -> CommandResult:
-    return await commands.execute(intake.unit_of_work, TICKET, ticket_id, decide)
+    guarded = visibility.guarded(f"no ticket {ticket_id}", ticket_scope, decide)
+    return await commands.execute(intake.unit_of_work, TICKET, ticket_id, guarded)

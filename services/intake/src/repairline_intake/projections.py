@@ -163,6 +163,8 @@ def facts(event: Event) -> dict[str, Any]:
             }
             if event.product.serial_no:
                 out["serial_no"] = event.product.serial_no
+            out.update(owners(event))
+            out["contact"] = contact(event.customer)
             if event.triage is not None:
                 out["triage"] = {
                     "route": event.triage.route,
@@ -171,7 +173,10 @@ def facts(event: Event) -> dict[str, Any]:
                 }
             return out
         case i.RequestVerified():
-            return {"serial_no": event.product.serial_no} if event.product.serial_no else {}
+            verified = {"contact": contact(event.customer)}
+            if event.product.serial_no:
+                verified["serial_no"] = event.product.serial_no
+            return verified
         case i.RepairRequestRefused():
             return {"closed": event.reason}
         case i.WarrantyDecided():
@@ -234,6 +239,27 @@ def _deadlines(event: d.EngineerAssigned | d.SlaDeadlinesRecomputed) -> dict[str
 def _rule_ids(event: Any) -> tuple[str, ...]:
     decision = getattr(event, "decision", None)
     return decision.rule_ids if decision is not None else ("DSP-3",)
+
+
+def owners(event: i.RepairRequested) -> dict[str, str]:
+    """The dealer who brought the ticket and the customer account that filed it: who,
+    besides the network's staff, may read it."""
+    out = {}
+    if event.dealer is not None and event.dealer.dealer_id:
+        out["dealer_id"] = event.dealer.dealer_id
+    if event.customer_id:
+        out["customer_id"] = event.customer_id
+    return out
+
+
+def contact(customer: i.Customer) -> dict[str, str | None]:
+    """How to reach the customer (personal data: the view shows it to whom needs it)."""
+    return {
+        "name": customer.name,
+        "phone": customer.phone,
+        "mobile": customer.mobile,
+        "address": customer.address,
+    }
 
 
 def _order(env: Any) -> tuple[datetime, int, str]:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from repairline_contracts.intake import (
     Channel,
@@ -21,13 +21,28 @@ from repairline_contracts.intake import (
     Urgency,
 )
 from repairline_intake.domain import sales_record, ticket
+from repairline_platform.bounds import (
+    MULTI_LINE,
+    SINGLE_LINE,
+    Fen,
+    PastDate,
+    Region,
+    WindowEnd,
+    WindowStart,
+)
 
 PhoneNumber = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{5,19}$"),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=MULTI_LINE),
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=SINGLE_LINE),
+]
 Code = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.\-/]+$"),
@@ -52,7 +67,9 @@ class ProductIn(BaseModel):
     line: Code = Field(description="Product line, e.g. instant_water_heater.")
     model: Code | None = None
     serial_no: Code | None = None
-    purchase_date: date | None = Field(default=None, description="Invoice date.")
+    purchase_date: PastDate | None = Field(
+        default=None, description="Invoice date: from 1990-01-01 to today."
+    )
 
 
 class GeoPointIn(BaseModel):
@@ -75,8 +92,8 @@ class WindowIn(BaseModel):
         },
     )
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: WindowStart
+    end: WindowEnd
 
     def window(self) -> TimeWindow:
         return TimeWindow(start=self.start, end=self.end)
@@ -97,9 +114,9 @@ class ProofIn(BaseModel):
         json_schema_extra={"examples": [{"invoice_date": "2026-03-01", "suspect_parts": ["tank"]}]},
     )
 
-    invoice_date: date | None = None
-    warranty_card_date: date | None = None
-    other_proof_date: date | None = None
+    invoice_date: PastDate | None = None
+    warranty_card_date: PastDate | None = None
+    other_proof_date: PastDate | None = None
     card_model: Code | None = None
     card_serial_no: Code | None = None
     documents_altered: bool = False
@@ -107,7 +124,9 @@ class ProofIn(BaseModel):
     unauthorised_repair: bool = False
     misuse: bool = False
     natural_disaster: bool = False
-    supply_voltage_v: Decimal | None = Field(default=None, ge=0, le=1000)
+    supply_voltage_v: Decimal | None = Field(
+        default=None, ge=0, le=1000, max_digits=6, decimal_places=2, allow_inf_nan=False
+    )
     wiring_to_code: bool = True
     suspect_parts: list[Code] = Field(default_factory=list, description="WAR-1 parts.")
     days_in_repair: int = Field(
@@ -132,9 +151,9 @@ class GuaranteeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     performance_fault: bool = False
-    failed_repairs: int = Field(default=0, ge=0)
+    failed_repairs: int = Field(default=0, ge=0, le=100)
     same_model_available: bool = True
-    submitted_for_repair_on: date | None = None
+    submitted_for_repair_on: PastDate | None = None
     waiting_for_maker_parts: bool = False
 
 
@@ -181,7 +200,7 @@ class RepairRequestIn(BaseModel):
     )
 
     channel: Channel
-    region: Code
+    region: Region
     city_tier: CityTier
     service_mode: ServiceMode = ServiceMode.ON_SITE
     customer: CustomerIn = Field(default_factory=CustomerIn)
@@ -341,7 +360,7 @@ class PickupIn(BaseModel):
     voucher_no: Code
     tested_by_customer: bool
     acceptance_signed: bool
-    fee_told_fen: int | None = Field(default=None, ge=0)
+    fee_told_fen: Fen | None = None
 
 
 class SalesRecordIn(BaseModel):
@@ -356,7 +375,7 @@ class SalesRecordIn(BaseModel):
 
     product_line: Code
     model: Code | None = None
-    sold_on: date
+    sold_on: PastDate
 
     def command(self, serial_no: str) -> sales_record.RecordSale:
         return sales_record.RecordSale(

@@ -433,12 +433,13 @@ class PenaltyState:
     penalty_id: str
     status: str  # assessed | appealed | voided | upheld
     ticket_id: str = ""
+    engineer_id: str | None = None  # whose fine it is: he may appeal it
 
 
 def evolve(state: PenaltyState | None, event: Event) -> PenaltyState | None:
     match event:
         case PenaltyAssessed():
-            return PenaltyState(event.penalty_id, "assessed", event.ticket_id)
+            return PenaltyState(event.penalty_id, "assessed", event.ticket_id, event.engineer_id)
         case PenaltyAppealed() if state:
             return replace(state, status="appealed")
         case PenaltyVoided() if state:

@@ -128,6 +128,7 @@ class RequestRepair:
     proof: ProofFacts | None = None
     guarantee: GuaranteeFacts = field(default_factory=GuaranteeFacts)
     depot: DepotFacts | None = None
+    customer_id: str | None = None  # the app or web account filing it
 
 
 @dataclass(frozen=True)
@@ -368,7 +369,6 @@ def decide_request(
         prefers_depot=cmd.service_mode is ServiceMode.DEPOT,
     )
     remedy = _remedies(pack, ticket.ticket_id, cmd, now)
-    events: list[Event] = [_requested(ticket.ticket_id, cmd, numbers, routed, remedy, pack, now)]
     decided = decide_warranty(
         pack,
         ticket_id=ticket.ticket_id,
@@ -383,6 +383,10 @@ def decide_request(
         decided = paid_visit(ticket.ticket_id, cmd.product.line, cmd.service_mode, routed, now)
         if cmd.proof is not None:
             decided = decided.model_copy(update={"proof": _shown(cmd.proof)})
+    requested = _requested(ticket.ticket_id, cmd, numbers, routed, remedy, pack, now)
+    events: list[Event] = [
+        requested.model_copy(update={"warranty_decision_follows": decided is not None})
+    ]
     if decided is not None:
         events.append(decided)
     if remedy is not None:
@@ -472,6 +476,7 @@ def _requested(
         key_account_id=cmd.key_account_id,
         job_kind=cmd.job_kind,
         dealer=cmd.dealer,
+        customer_id=cmd.customer_id,
     )
 
 

@@ -1,0 +1,111 @@
+"""Who may read and act on a visit, on the real PostgreSQL: an engineer his own jobs only,
+a dispatcher his regions only; anything else is answered as a missing ticket (404)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from repairline_contracts.envelope import Envelope
+from repairline_dispatch import commands, views
+from repairline_dispatch.domain import visit
+from repairline_dispatch.main import ctx
+from repairline_dispatch.projections import DispatchBoard
+from repairline_dispatch.schemas import EngineerIn
+from repairline_platform.auth import Principal, bound_principal
+from repairline_platform.eventstore import Delivered
+from repairline_platform.runtime import Runtime
+from repairline_rules.refusals import NotFound
+from tests.integration.dispatch.test_engineer_locks import _react
+from tests.integration.platform.dispatch import database_of, dispatch_runtime
+from tests.support.factories import repair_requested
+from tests.support.infra import drop_database
+
+ENGINEERS = ("eng-scope-a", "eng-scope-b")
+
+
+@pytest.fixture
+async def dispatch(prefix: str) -> AsyncIterator[Runtime]:
+    rt = dispatch_runtime(prefix)
+    await rt.open_storage()
+    try:
+        yield rt
+    finally:
+        await rt.pool.close()
+        await drop_database(database_of(prefix))
+
+
+def engineer(engineer_id: str) -> Principal:
+    p = Principal(engineer_id, frozenset({"engineer"}), frozenset({"cn-east"}), engineer_id)
+    return p.acting(frozenset({"engineer", "dispatcher"}))
+
+
+def dispatcher(region: str) -> Principal:
+    p = Principal(f"disp-{region}", frozenset({"dispatcher"}), regions=frozenset({region}))
+    return p.acting(frozenset({"engineer", "dispatcher"}))
+
+
+async def _board(rt: Runtime) -> None:
+    """The board folded from the event store, as its consumer would."""
+    rows = await rt.pool.fetch("select envelope from events order by global_position")
+    envelopes = [Envelope.model_validate_json(r["envelope"]) for r in rows]
+    async with rt.unit_of_work() as uow:
+        await DispatchBoard().handle(uow, [Delivered(e, e.event()) for e in envelopes])
+
+
+async def _one_job_each(rt: Runtime) -> dict[str, str]:
+    """Two cn-east tickets, one assigned to each engineer: engineer -> ticket."""
+    for engineer_id in ENGINEERS:
+        body = EngineerIn(
+            name=engineer_id, region="cn-east", skills=["instant_water_heater"], capacity=1
+        )
+        await commands.change_engineer(body.command(engineer_id), ctx(rt))
+    for _ in ENGINEERS:
+        await _react(rt, repair_requested())
+    await _board(rt)
+    rows = await rt.pool.fetch("select ticket_id, engineer_id from engineer_jobs where open")
+    jobs = {r["engineer_id"]: r["ticket_id"] for r in rows}
+    assert set(jobs) == set(ENGINEERS)
+    return jobs
+
+
+async def test_engineer_reads_his_job_and_gets_404_for_another_engineers(dispatch: Runtime):
+    jobs = await _one_job_each(dispatch)
+    mine, theirs = jobs[ENGINEERS[0]], jobs[ENGINEERS[1]]
+    with bound_principal(engineer(ENGINEERS[0])):
+        assert (await views.board(dispatch.pool, mine))["engineer_id"] == ENGINEERS[0]
+        with pytest.raises(NotFound, match=f"dispatch has no ticket {theirs}"):
+            await views.board(dispatch.pool, theirs)
+        [seen] = await views.engineers(dispatch.pool)
+        assert seen["engineer_id"] == ENGINEERS[0]
+        with pytest.raises(NotFound):
+            await views.schedule(dispatch.pool, ENGINEERS[1])
+        assert await views.schedule(dispatch.pool, ENGINEERS[0]) == []
+
+
+async def test_engineer_cannot_arrive_at_another_engineers_job_404(dispatch: Runtime):
+    jobs = await _one_job_each(dispatch)
+    mine, theirs = jobs[ENGINEERS[0]], jobs[ENGINEERS[1]]
+    with bound_principal(engineer(ENGINEERS[0])):
+        with pytest.raises(NotFound, match=f"no dispatch ticket {theirs}"):
+            await commands.arrive(visit.Arrive(theirs), ctx(dispatch))
+        arrived = await commands.arrive(visit.Arrive(mine), ctx(dispatch))
+    assert arrived.events[0] == "ArrivedOnSite"
+    versions = await dispatch.pool.fetchval(
+        "select count(*) from events where stream_id = $1", theirs
+    )
+    assert versions == 1  # assigned, nothing more
+
+
+async def test_dispatcher_of_cn_north_cannot_see_a_cn_east_visit_or_its_alerts(dispatch: Runtime):
+    jobs = await _one_job_each(dispatch)
+    ticket = jobs[ENGINEERS[0]]
+    with bound_principal(dispatcher("cn-north")):
+        with pytest.raises(NotFound, match=f"dispatch has no ticket {ticket}"):
+            await views.board(dispatch.pool, ticket)
+        assert await views.engineers(dispatch.pool) == []
+        assert await views.alerts(dispatch.pool, None, 100) == []
+    with bound_principal(dispatcher("cn-east")):
+        assert (await views.board(dispatch.pool, ticket))["ticket_id"] == ticket
+        assert len(await views.engineers(dispatch.pool)) == 2
