@@ -7,7 +7,7 @@ or the rule).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Query, Request, Response
@@ -28,10 +28,12 @@ from repairline_intake.schemas import (
     SaleRecordedAnswer,
     SalesRecordIn,
     TicketCreated,
+    TicketPage,
     VerificationIn,
     VisitRequestIn,
 )
 from repairline_platform.asof import AS_OF_QUERY, as_of_moment
+from repairline_platform.bounds import Identifier, Moment, Region
 from repairline_platform.ratelimit import RATE_LIMITED
 from repairline_platform.runtime import Runtime
 
@@ -167,6 +169,37 @@ async def put_sales_record(serial_no: str, body: SalesRecordIn, request: Request
     """WAR-3: a unit's sale date, used when the customer has no proof of purchase."""
     result = await commands.record_sale(body.command(serial_no), _intake(request))
     return result.answer("stream_id")
+
+
+@router.get("/tickets", response_model=TicketPage, dependencies=[may("ticket.read")])
+async def find_tickets(
+    request: Request,
+    number: Annotated[
+        Identifier | None,
+        Query(description="A service request or repair order number the customer was told."),
+    ] = None,
+    status: views.TicketStatus | None = None,
+    region: Region | None = None,
+    engineer_id: Identifier | None = None,
+    requested_from: Annotated[Moment | None, Query(description="Requested at or after.")] = None,
+    requested_to: Annotated[Moment | None, Query(description="Requested before.")] = None,
+    limit: int = Query(50, ge=1, le=500),
+    after: str | None = Query(None, max_length=200, description="The previous page's `next`."),
+) -> Any:
+    """Find tickets by the number the customer was given (INT-2), or list them by status,
+    region, engineer and request time: those the caller may see (his regions; an
+    engineer's jobs, a dealer's or a customer's own), oldest request first, paged."""
+    found = views.TicketFilter(
+        number=number,
+        status=status.value if status else None,
+        region=region,
+        engineer_id=engineer_id,
+        requested_from=requested_from,
+        requested_to=requested_to,
+        limit=limit,
+        after=after,
+    )
+    return await views.tickets(_pool(request), found)
 
 
 @router.get("/tickets/{ticket_id}", dependencies=[may("ticket.read")])

@@ -424,3 +424,24 @@ class SaleRecordedAnswer(BaseModel):
     event_ids: list[str]
     correlation_id: str
     version: int
+
+
+class TicketSummary(BaseModel):
+    """One ticket of a list: its numbers, status, region, engineer and request time."""
+
+    ticket_id: str
+    service_request_no: str | None = Field(description="INT-2: the number the caller is told.")
+    repair_order_no: str | None = Field(description="INT-2: the repair order's number.")
+    status: str
+    region: str | None
+    product_line: str | None
+    engineer_id: str | None
+    requested_at: datetime
+    updated_at: datetime
+
+
+class TicketPage(BaseModel):
+    """A page of tickets, oldest request first; `next` asks for the following page."""
+
+    tickets: list[TicketSummary]
+    next: str | None = Field(description="Pass as `after` for the next page; null: the last.")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
 
-from repairline_intake.projections import TicketView
+from repairline_intake.projections import STATUS, TicketView
 from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
 from repairline_platform.personal import disclosed
 from repairline_platform.visibility import Owners
-from repairline_rules.refusals import NotFound
+from repairline_rules.refusals import InvalidInput, NotFound
 
 # Columns of ticket_view that order its updates; not part of the answer.
 _INTERNAL = ("status_at", "status_version", "status_event", "verified")
@@ -89,3 +93,101 @@ def _customer(out: dict[str, Any]) -> dict[str, Any]:
     contact = out["facts"].pop("contact", None) or dict.fromkeys(_CONTACT)
     mine = visibility.admits_engineer(out["engineer_id"]) and out["status"] not in _JOB_OVER
     return disclosed(contact, _CONTACT, visibility.disclosure(engineer_on_open_job=mine))
+
+
+# -- finding tickets ----------------------------------------------------------------------
+
+TicketStatus = StrEnum(  # type: ignore[misc]
+    "TicketStatus", sorted({status for status, _ in STATUS.values() if status} | {"requested"})
+)
+"""Every status a ticket view shows."""
+
+_SUMMARY = (
+    "v.ticket_id, v.service_request_no, v.repair_order_no, v.status, v.region,"
+    " v.product_line, v.engineer_id, v.requested_at, v.updated_at"
+)
+
+
+def _fact(key: str) -> str:
+    """A ticket's fact as text, for the own-records scope of a list (dealer, customer)."""
+    return (
+        "(select f.value #>> '{}' from ticket_facts f"
+        f" where f.ticket_id = v.ticket_id and f.key = '{key}')"
+    )
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a list of tickets is narrowed to (None: any); `after`: the page cursor."""
+
+    number: str | None = None
+    status: str | None = None
+    region: str | None = None
+    engineer_id: str | None = None
+    requested_from: datetime | None = None
+    requested_to: datetime | None = None
+    limit: int = 50
+    after: str | None = None
+
+
+async def tickets(pool: asyncpg.Pool, f: TicketFilter) -> dict[str, Any]:
+    """The requested tickets matching `f` that the caller may see (his regions; an
+    engineer's assigned jobs, a dealer's or a customer's own), oldest request first, a
+    page at a time: `next` is the cursor of the following page (None: the last)."""
+    conditions, args = _conditions(f)
+    scope = visibility.sql_filter(
+        len(args) + 1,
+        region="v.region",
+        engineer="v.engineer_id",
+        dealer=_fact("dealer_id"),
+        customer=_fact("customer_id"),
+    )
+    rows = await pool.fetch(
+        f"select {_SUMMARY} from ticket_view v where {' and '.join(conditions)}{scope.sql}"
+        f" order by v.requested_at, v.ticket_id limit {int(f.limit) + 1}",
+        *args,
+        *scope.args,
+    )
+    page = [dict(r) for r in rows[: f.limit]]
+    more = len(rows) > f.limit
+    return {"tickets": page, "next": _cursor(page[-1]) if more else None}
+
+
+def _conditions(f: TicketFilter) -> tuple[list[str], list[Any]]:
+    conditions, args = ["v.requested_at is not null"], []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if f.number is not None:
+        n = arg(f.number)
+        conditions.append(f"(v.service_request_no = {n} or v.repair_order_no = {n})")
+    for column in ("status", "region", "engineer_id"):
+        if getattr(f, column) is not None:
+            conditions.append(f"v.{column} = {arg(getattr(f, column))}")
+    if f.requested_from is not None:
+        conditions.append(f"v.requested_at >= {arg(f.requested_from)}")
+    if f.requested_to is not None:
+        conditions.append(f"v.requested_at < {arg(f.requested_to)}")
+    if f.after is not None:
+        at, ticket_id = _position(f.after)
+        conditions.append(f"(v.requested_at, v.ticket_id) > ({arg(at)}, {arg(ticket_id)})")
+    return conditions, args
+
+
+def _cursor(row: dict[str, Any]) -> str:
+    position = f"{row['requested_at'].isoformat()}|{row['ticket_id']}"
+    return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+def _position(cursor: str) -> tuple[datetime, str]:
+    """Where the page given by `cursor` ends: a 422 on `after` unless a list gave it."""
+    try:
+        at, ticket_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        return moment, ticket_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput("after", "not a cursor a page of this list gave") from exc
