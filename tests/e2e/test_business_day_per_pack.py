@@ -206,6 +206,8 @@ async def common_day(
         {"expected_arrival": day.local("11:40").isoformat(), "cause": "previous job overran"},
     )
     assert late["events"] == ["EngineerDelayed"]
+    assert late["notice"] == "delay_within_half_day"
+    assert late["notice_in_time"] is False  # the engineer is told at once (DSP-7)
     delayed = await day.alert(t["late_notice"], "engineer_delayed")
     assert delayed["detail"]["notice"] == "delay_within_half_day"
     assert delayed["detail"]["notice_in_time"] is False  # due 30 minutes ahead: 10:30

@@ -566,9 +566,9 @@ class System:
 
     async def alert(self, ticket_id: str, kind: str) -> dict[str, Any]:
         async def attempt() -> Any:
-            _, alerts = self.dispatch.request("GET", f"/alerts?kind={kind}&limit=5000")
-            found = [a for a in alerts if a["ticket_id"] == ticket_id]
-            return found[0] if found else None
+            _, alerts = self.dispatch.request("GET", f"/alerts?kind={kind}&ticket_id={ticket_id}")
+            assert all(a["ticket_id"] == ticket_id and a["kind"] == kind for a in alerts)
+            return alerts[0] if alerts else None
 
         return await eventually(attempt, timeout=60, interval=0.05)
 

@@ -189,6 +189,18 @@ async def test_dsp_7_a_delay_with_an_agreed_window_reschedules_the_visit():
     assert result.events == ("EngineerDelayed", "AppointmentRescheduled")
 
 
+async def test_dsp_7_the_delay_answer_says_whether_the_notice_came_in_time():
+    w = await assigned(world(), window=True)
+    early = visit.ReportDelay("t1", NOW + timedelta(days=1, minutes=20), "traffic", None)
+    answer = (await commands.report_delay(early, w.ctx)).answer()
+    assert answer["notice_in_time"] is True  # told a day ahead
+    assert answer["notice"] and answer["notify_customer_by"] is not None
+    w.clock.advance(timedelta(days=1, minutes=15))
+    late = visit.ReportDelay("t1", NOW + timedelta(days=1, hours=3), "traffic", None)
+    answer = (await commands.report_delay(late, w.ctx)).answer()
+    assert answer["notice_in_time"] is False  # the window has begun: told too late
+
+
 async def test_dsp_6_departure_then_arrival_then_dsp_9_not_found_only_after_the_wait():
     w = await assigned(world(), window=True)
     await commands.depart(visit.Depart("t1"), w.ctx)

@@ -5,7 +5,7 @@ calls one view; refusals are answered by the platform (409, 404, 422)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -19,6 +19,7 @@ from repairline_dispatch.schemas import (
     CommitPlanIn,
     CompletionIn,
     ConsentIn,
+    DelayDone,
     DelayIn,
     EmptyIn,
     EngineerIn,
@@ -38,6 +39,7 @@ from repairline_dispatch.schemas import (
     WindowIn,
 )
 from repairline_platform.asof import AS_OF_QUERY, as_of_moment
+from repairline_platform.bounds import Identifier
 from repairline_platform.commands import CommandResult
 from repairline_platform.runtime import Runtime
 
@@ -177,10 +179,16 @@ def engineer_app_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtim
         """DSP-6: the engineer leaves for the customer (late if after the planned time)."""
         return done(await commands.depart(visit.Depart(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/delay", **post, dependencies=[may("visit.report")])
+    @router.post(
+        "/tickets/{ticket_id}/delay",
+        response_model=DelayDone,
+        responses=RESPONSES,
+        dependencies=[may("visit.report")],
+    )
     async def delay(ticket_id: str, body: DelayIn) -> dict[str, Any]:
-        """DSP-7: the engineer will be late; the notice is checked (too late is recorded);
-        with an agreed new window the appointment is rescheduled."""
+        """DSP-7: the engineer will be late; the notice is checked and the answer says
+        whether it came in time (too late is recorded); with an agreed new window the
+        appointment is rescheduled."""
         return done(await commands.report_delay(body.command(ticket_id), ctx_of(rt)))
 
     @router.post("/tickets/{ticket_id}/arrival", **post, dependencies=[may("visit.report")])
@@ -246,12 +254,13 @@ def board_routes(router: APIRouter, rt: Runtime) -> None:
 
     @router.get("/alerts", dependencies=[may("alerts.read")])
     async def alerts(
-        kind: str | None = Query(default=None, examples=["sla_breached"]),
+        kind: Annotated[views.AlertKind | None, Query(examples=["sla_breached"])] = None,
+        ticket_id: Identifier | None = None,
         limit: int = Query(default=200, ge=1, le=5000),
     ) -> list[dict[str, Any]]:
         """The dispatcher's alerts: unassignable jobs, SLA, lateness, missed appointments,
-        reschedules, newest first."""
-        return await views.alerts(rt.pool, kind, limit)
+        reschedules, newest first; of one kind, of one ticket."""
+        return await views.alerts(rt.pool, kind.value if kind else None, limit, ticket_id)
 
 
 def plan_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:

@@ -349,6 +349,18 @@ class CommandDone(BaseModel):
     state: str = Field(description="The visit's state after the command.")
 
 
+class DelayDone(CommandDone):
+    """DSP-7: the delay recorded, and what the engineer's notice was worth."""
+
+    notice: str = Field(description="The notice owed: running_late, delay_within_half_day, ...")
+    notice_in_time: bool = Field(description="False: the customer was told too late.")
+    notify_customer_by: datetime | None = Field(
+        description="By when the customer had to be told (with its time zone); null: at once."
+    )
+    reason_accepted: bool = Field(description="'Too many customers' is never accepted.")
+    agree_new_time: bool = Field(description="A new time is to be agreed with the customer.")
+
+
 class PlanIn(BaseModel):
     """A region's day to plan (DSP-1..6), with the time the dispatcher will wait."""
 
