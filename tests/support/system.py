@@ -464,8 +464,8 @@ class System:
         }
 
     def slot(self, start: str, end: str, *, days: int = 0) -> dict[str, str]:
-        w = self.window(start, end, days=days)
-        return {"window_start": w["start"], "window_end": w["end"]}
+        """A window for dispatch's bodies: the same shape as intake's."""
+        return self.window(start, end, days=days)
 
     # -- HTTP -----------------------------------------------------------------------------
 

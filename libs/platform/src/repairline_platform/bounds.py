@@ -23,7 +23,16 @@ from urllib.parse import unquote
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 MAX_FEN = 1_000_000_000  # ten million yuan: more than any fee, fine, refund or hotel bill
 MAX_QUANTITY = 1_000
@@ -261,6 +270,26 @@ WindowEnd = Annotated[
     AfterValidator(_window_end),
     Field(description="After now (a window that is over cannot be booked); with its zone."),
 ]
+
+
+class WindowIn(BaseModel):
+    """A visit window with its time zone, such as 14:00-15:00 local time (DSP-2): the one
+    shape of a window wherever one is asked for. `window_start` and `window_end` are still
+    accepted for `start` and `end` (the names dispatch's bodies used before)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "A visit window with its time zone (DSP-2); `window_start` and"
+            " `window_end` are still accepted for `start` and `end`.",
+            "examples": [
+                {"start": "2026-11-24T14:00:00+08:00", "end": "2026-11-24T15:00:00+08:00"}
+            ],
+        },
+    )
+
+    start: WindowStart = Field(validation_alias=AliasChoices("start", "window_start"))
+    end: WindowEnd = Field(validation_alias=AliasChoices("end", "window_end"))
 
 
 # -- the refusal, as the OpenAPI documents it ----------------------------------------------

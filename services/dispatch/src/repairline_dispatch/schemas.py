@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from repairline_contracts.dispatch import RepairRecord
 from repairline_contracts.intake import CityTier
 from repairline_dispatch.domain import plan, roster, visit
+from repairline_platform import bounds
 from repairline_platform.bounds import (
     MAX_CAPACITY,
     MAX_MINUTES,
@@ -19,8 +20,6 @@ from repairline_platform.bounds import (
     Identifier,
     Moment,
     Region,
-    WindowEnd,
-    WindowStart,
     text,
 )
 
@@ -124,17 +123,10 @@ class KeyAccountIn(BaseModel):
         )
 
 
-class WindowIn(BaseModel):
-    model_config = _ex(
-        {"window_start": "2026-11-24T14:00:00+08:00", "window_end": "2026-11-24T15:00:00+08:00"}
-    )
-
-    window_start: WindowStart
-    window_end: WindowEnd
-
+class WindowIn(bounds.WindowIn):  # the one window shape, with the domain's window
     @property
     def window(self) -> tuple[datetime, datetime]:
-        return self.window_start, self.window_end
+        return self.start, self.end
 
     def command(self, ticket_id: str) -> visit.BookVisit:
         return visit.BookVisit(ticket_id, self.window)
@@ -143,8 +135,8 @@ class WindowIn(BaseModel):
 class RescheduleIn(WindowIn):
     model_config = _ex(
         {
-            "window_start": "2026-11-24T16:00:00+08:00",
-            "window_end": "2026-11-24T17:00:00+08:00",
+            "start": "2026-11-24T16:00:00+08:00",
+            "end": "2026-11-24T17:00:00+08:00",
             "reason": "previous job overran",
             "requested_by": "engineer",
             "customer_consents": True,

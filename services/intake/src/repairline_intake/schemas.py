@@ -21,14 +21,13 @@ from repairline_contracts.intake import (
     Urgency,
 )
 from repairline_intake.domain import sales_record, ticket
+from repairline_platform import bounds
 from repairline_platform.bounds import (
     MULTI_LINE,
     SINGLE_LINE,
     Fen,
     PastDate,
     Region,
-    WindowEnd,
-    WindowStart,
 )
 
 PhoneNumber = Annotated[
@@ -82,19 +81,7 @@ class GeoPointIn(BaseModel):
         return GeoPoint(lat=self.lat, lon=self.lon)
 
 
-class WindowIn(BaseModel):
-    """A visit window such as 14:00-15:00 local time (DSP-2)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"start": "2026-11-24T14:00:00+08:00", "end": "2026-11-24T15:00:00+08:00"}]
-        },
-    )
-
-    start: WindowStart
-    end: WindowEnd
-
+class WindowIn(bounds.WindowIn):  # the one window shape, with the domain's window
     def window(self) -> TimeWindow:
         return TimeWindow(start=self.start, end=self.end)
 
