@@ -247,7 +247,7 @@ class Charges(Ledger):
         )
 
 
-QUOTE_RANK = {"issued": 1, "accepted": 2, "refused": 2}
+QUOTE_RANK = {"issued": 1, "accepted": 2, "refused": 2, "invoiced": 3}
 PENALTY_RANK = {"assessed": 1, "appealed": 2, "voided": 3, "upheld": 3}
 JSONB = frozenset({"lines", "inputs", "decision", "evidence"})
 
@@ -262,18 +262,26 @@ async def _merge(
 
 
 class Quotes:
-    """Projection: quotes and what the customer said (FEE-4)."""
+    """Projection: quotes, what the customer said (FEE-4), and the invoice that billed an
+    accepted one (`invoiced`)."""
 
     name = "quotes"
     topics = (topics.BILLING_EVENTS,)
     event_types = frozenset(
-        {QuoteIssued.event_type, QuoteAccepted.event_type, QuoteRefused.event_type}
+        {
+            QuoteIssued.event_type,
+            QuoteAccepted.event_type,
+            QuoteRefused.event_type,
+            ChargeAssessed.event_type,
+        }
     )
     tables = ("quotes",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         for item in items:
             e = item.event
+            if isinstance(e, ChargeAssessed) and e.quote_id is None:
+                continue  # an invoice without a quote
             values: dict[str, Any] = {"quote_id": e.quote_id, "ticket_id": e.ticket_id}  # type: ignore[attr-defined]
             if isinstance(e, QuoteIssued):
                 values.update(
@@ -291,6 +299,8 @@ class Quotes:
                 values.update(status="accepted", decided_at=e.accepted_at)
             elif isinstance(e, QuoteRefused):
                 values.update(status="refused", decided_at=e.refused_at, refusal_reason=e.reason)
+            elif isinstance(e, ChargeAssessed):
+                values.update(status="invoiced")
             await _merge(uow, "quotes", "quote_id", values, QUOTE_RANK)
 
 

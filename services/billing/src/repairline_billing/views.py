@@ -95,7 +95,9 @@ ASSESSMENT = (
 
 
 def _charge(row: Any) -> dict[str, Any]:
-    return _answer(row, CHARGE, ("lines", "inputs", "decision"), ("assessed_at",))
+    """An invoice; one credited to no outlet says it has none to settle to (FEE-6)."""
+    answer = _answer(row, CHARGE, ("lines", "inputs", "decision"), ("assessed_at",))
+    return {**answer, "no_outlet_to_settle_to": answer["outlet_id"] is None}
 
 
 def _quote(row: Any) -> dict[str, Any]:

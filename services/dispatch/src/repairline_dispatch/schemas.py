@@ -71,7 +71,10 @@ class EngineerIn(BaseModel):
     )
     active: bool = True
     capacity: int | None = Field(
-        default=None, ge=0, le=MAX_CAPACITY, description="Most open jobs at once."
+        default=None,
+        ge=0,
+        le=MAX_CAPACITY,
+        description="Most open jobs at once (DSP-1); null, the default: unlimited.",
     )
     home: GeoPointIn | None = Field(default=None, description="Home base, for travel times.")
     working_hours: list[HoursIn] | None = Field(

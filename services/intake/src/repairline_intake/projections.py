@@ -78,7 +78,7 @@ STATUS: dict[str, tuple[str | None, int]] = {
     QUOTE_ACCEPTED: ("quote_accepted", 40),
     QUOTE_REFUSED: ("quote_refused", 40),
     ChargeAssessed.event_type: ("repair_completed", 50),
-    CallbackScheduled.event_type: ("repair_completed", 50),
+    CallbackScheduled.event_type: (None, 10),  # follows guidance as well as a repair
     REVISIT_REQUESTED: (None, 50),
     CallbackDue.event_type: ("callback_due", 60),
     i.CustomerCalledForPickup.event_type: ("ready_for_pickup", 70),
