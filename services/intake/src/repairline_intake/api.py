@@ -206,9 +206,11 @@ async def find_tickets(
 async def ticket_view(
     ticket_id: str, request: Request, as_of: str | None = Query(None, **AS_OF_QUERY)
 ) -> dict[str, Any]:
-    """The ticket's current status, its facts and its timeline across all four services;
-    with `as_of`, as it stood then (folded from its events up to that time)."""
+    """The ticket's current status, its deadlines (structured, in the pack's time zone),
+    its facts and its timeline across all four services; with `as_of`, as it stood then
+    (folded from its events up to that time)."""
+    zone = request.app.state.runtime.pack.zone
     if as_of is None:
-        return await views.ticket(_pool(request), ticket_id)
+        return await views.ticket(_pool(request), ticket_id, zone)
     moment = as_of_moment(as_of, request.app.state.runtime.clock.now())
-    return await views.ticket_as_of(_pool(request), ticket_id, moment)
+    return await views.ticket_as_of(_pool(request), ticket_id, moment, zone)

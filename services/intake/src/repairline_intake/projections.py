@@ -22,7 +22,7 @@ from repairline_contracts import topics
 from repairline_contracts.base import Event
 from repairline_contracts.billing import ChargeAssessed
 from repairline_contracts.envelope import Envelope
-from repairline_contracts.feedback import CallbackDue, CallbackScheduled
+from repairline_contracts.feedback import CallbackDue, CallbackScheduled, ComplaintFiled
 from repairline_platform.asof import StreamArchive
 from repairline_platform.eventstore import Delivered, Projection, UnitOfWork
 
@@ -80,6 +80,7 @@ STATUS: dict[str, tuple[str | None, int]] = {
     ChargeAssessed.event_type: ("repair_completed", 50),
     CallbackScheduled.event_type: (None, 10),  # follows guidance as well as a repair
     REVISIT_REQUESTED: (None, 50),
+    ComplaintFiled.event_type: (None, 10),
     CallbackDue.event_type: ("callback_due", 60),
     i.CustomerCalledForPickup.event_type: ("ready_for_pickup", 70),
     i.PickedUp.event_type: ("picked_up", 80),
@@ -223,6 +224,8 @@ def facts(event: Event) -> dict[str, Any]:
             return _deadlines(event)
         case d.MissedAppointment():
             return {"missed_appointment": event.appointment_start.isoformat()}
+        case ComplaintFiled():
+            return {"complaint_answer_by": event.answer_by.isoformat()}
     return {}
 
 

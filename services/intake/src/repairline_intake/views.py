@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -19,17 +20,26 @@ from repairline_platform.personal import disclosed
 from repairline_platform.visibility import Owners
 from repairline_rules.refusals import InvalidInput, NotFound
 
+UTC_ZONE = ZoneInfo("UTC")
+
 # Columns of ticket_view that order its updates; not part of the answer.
 _INTERNAL = ("status_at", "status_version", "status_event", "verified")
 
 
-async def ticket_as_of(pool: asyncpg.Pool, ticket_id: str, moment: datetime) -> dict[str, Any]:
+async def ticket_as_of(
+    pool: asyncpg.Pool, ticket_id: str, moment: datetime, zone: ZoneInfo = UTC_ZONE
+) -> dict[str, Any]:
     """The ticket as it stood at `moment`: `ticket` over its events up to then."""
-    return await view_as_of(pool, TicketView(), ticket_id, moment, lambda c: ticket(c, ticket_id))
+    return await view_as_of(
+        pool, TicketView(), ticket_id, moment, lambda c: ticket(c, ticket_id, zone)
+    )
 
 
-async def ticket(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dict[str, Any]:
-    """The ticket's current status, its facts and its timeline across all four services."""
+async def ticket(
+    pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str, zone: ZoneInfo = UTC_ZONE
+) -> dict[str, Any]:
+    """The ticket's current status, its deadlines (in `zone`, the pack's), its facts and
+    its timeline across all four services."""
     view = await pool.fetchrow("select * from ticket_view where ticket_id = $1", ticket_id)
     if view is None:
         raise NotFound(f"no ticket {ticket_id}")
@@ -45,6 +55,7 @@ async def ticket(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dic
     out["verification_issues"] = json.loads(out["verification_issues"] or "[]")
     out["facts"] = {f["key"]: json.loads(f["value"]) for f in facts}
     _check_scope(out)
+    out["deadlines"] = deadlines(out["facts"], zone)
     out["customer"] = _customer(out)
     out["timeline"] = [
         {
@@ -56,6 +67,28 @@ async def ticket(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dic
         }
         for t in timeline
     ]
+    return out
+
+
+def deadlines(facts: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """The ticket's deadlines from the moment they are decided, each a moment in the
+    pack's time zone with the rule that set it (null: none set): on site by and fixed by
+    (DSP-3), repaired by (DSP-3, or the depot's promise, INT-7), a complaint answered by
+    (FBK-6)."""
+    dispatch = facts.get("deadlines") or {}
+    promised = (facts.get("depot") or {}).get("promised_repair_by")
+    found = {
+        "visit_by": (dispatch.get("visit_by"), "DSP-3"),
+        "fix_by": (dispatch.get("fix_by"), "DSP-3"),
+        "repair_by": (dispatch.get("repair_by"), "DSP-3")
+        if dispatch.get("repair_by")
+        else (promised, "INT-7"),
+        "answer_by": (facts.get("complaint_answer_by"), "FBK-6"),
+    }
+    out: dict[str, Any] = {"time_zone": zone.key}
+    for name, (at, rule_id) in found.items():
+        local = datetime.fromisoformat(at).astimezone(zone).isoformat() if at else None
+        out[name] = {"at": local, "rule_id": rule_id} if local else None
     return out
 
 
