@@ -189,6 +189,20 @@ async def test_dsp_7_a_delay_with_an_agreed_window_reschedules_the_visit():
     assert result.events == ("EngineerDelayed", "AppointmentRescheduled")
 
 
+async def test_dsp_12_a_depot_repair_starts_and_completes_without_an_engineer_on_site():
+    w = await assigned(world(), service_mode="depot")
+    started = await commands.start_work(visit.StartWork("t1"), w.ctx)
+    assert started.events == ("WorkStarted",)
+    done = await commands.complete(visit.Complete("t1", "replaced the board"), w.ctx)
+    assert done.events == ("RepairCompleted",) and done.data["state"] == "completed"
+
+
+async def test_dsp_12_an_on_site_repair_still_needs_the_engineer_on_site_first():
+    w = await assigned(world())
+    with pytest.raises(IllegalTransition, match="engineer on site"):
+        await commands.complete(visit.Complete("t1", "fixed"), w.ctx)
+
+
 async def test_dsp_7_the_delay_answer_says_whether_the_notice_came_in_time():
     w = await assigned(world(), window=True)
     early = visit.ReportDelay("t1", NOW + timedelta(days=1, minutes=20), "traffic", None)

@@ -538,6 +538,7 @@ async def start_work(cmd: visit.StartWork, ctx: Ctx) -> CommandResult:
                 quote_accepted=job.quote_accepted,
                 quote_id=job.quote_id,
                 now=s.now,
+                at_depot=job.service_mode == "depot",
             )
         ]
 
@@ -561,6 +562,7 @@ async def complete(cmd: visit.Complete, ctx: Ctx) -> CommandResult:
                 test_run_minutes=cmd.test_run_minutes,
                 job_kind=job.job_kind or "repair",
                 pack=s.pack,
+                at_depot=job.service_mode == "depot",
             )
         ]
 

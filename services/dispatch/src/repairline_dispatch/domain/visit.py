@@ -877,9 +877,19 @@ def _paid_work_accepted(visit: Visit, chargeable: bool, quote_accepted: bool) ->
 
 
 def decide_work_start(
-    visit: Visit, *, chargeable: bool, quote_accepted: bool, quote_id: str | None, now: datetime
+    visit: Visit,
+    *,
+    chargeable: bool,
+    quote_accepted: bool,
+    quote_id: str | None,
+    now: datetime,
+    at_depot: bool = False,
 ) -> WorkStarted:
-    _need(visit, (VisitState.ON_SITE,), "starting work")
+    """Work begins with the engineer on site; a unit repaired at the depot is at hand
+    once the job is assigned (nobody travels to it)."""
+    _need(
+        visit, (VisitState.ON_SITE, *((VisitState.ASSIGNED,) if at_depot else ())), "starting work"
+    )
     _paid_work_accepted(visit, chargeable, quote_accepted)
     assert visit.engineer_id is not None
     return WorkStarted(
@@ -903,14 +913,17 @@ def decide_completion(
     test_run_minutes: int | None = None,
     job_kind: str = "repair",
     pack: PolicyPack | None = None,
+    at_depot: bool = False,
 ) -> RepairCompleted:
-    """DSP-12: the customer tests and signs; an installation includes the pack's test run."""
+    """DSP-12: the customer tests and signs; an installation includes the pack's test run.
+    A depot repair needs no engineer on site: the unit is at the depot."""
     if visit.state is VisitState.COMPLETED:
         raise IllegalTransition("the repair is already completed", visit.state)
-    if visit.state not in (VisitState.ON_SITE, VisitState.IN_PROGRESS):
+    at_hand = (VisitState.ON_SITE, VisitState.IN_PROGRESS)
+    if visit.state not in at_hand + ((VisitState.ASSIGNED,) if at_depot else ()):
+        place = "the job assigned" if at_depot else "the engineer on site"
         raise IllegalTransition(
-            f"completion needs the engineer on site first; the ticket is {visit.state.value}",
-            visit.state,
+            f"completion needs {place} first; the ticket is {visit.state.value}", visit.state
         )
     _paid_work_accepted(visit, chargeable, quote_accepted)
     needed = pack.dispatch.installation_test_run_minutes if pack else INSTALLATION_TEST_RUN_MINUTES
