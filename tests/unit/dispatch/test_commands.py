@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -187,6 +187,25 @@ async def test_dsp_7_a_delay_with_an_agreed_window_reschedules_the_visit():
     late = visit.ReportDelay("t1", NOW + timedelta(days=1, minutes=40), "traffic", window)
     result = await commands.report_delay(late, w.ctx)
     assert result.events == ("EngineerDelayed", "AppointmentRescheduled")
+
+
+async def test_war_3_war_4_an_inspection_is_recorded_at_the_unit_with_what_was_stated():
+    w = await assigned(world())
+    found = {"supply_voltage_v": 250.0, "invoice_date": date(2026, 3, 1)}
+    with pytest.raises(IllegalTransition, match="an inspection"):
+        await commands.record_inspection(visit.RecordInspection("t1", found), w.ctx)
+    await commands.arrive(visit.Arrive("t1"), w.ctx)
+    result = await commands.record_inspection(visit.RecordInspection("t1", found), w.ctx)
+    assert result.events == ("InspectionRecorded",)
+    inspection = w.events.events("t1")[-1]
+    assert inspection.stated() == found  # nothing else stated: intake keeps the rest
+
+
+async def test_war_4_a_depot_unit_is_inspected_once_its_job_is_assigned():
+    w = await assigned(world(), service_mode="depot")
+    found = {"misuse": True}
+    result = await commands.record_inspection(visit.RecordInspection("t1", found), w.ctx)
+    assert result.events == ("InspectionRecorded",)
 
 
 async def test_dsp_12_a_depot_repair_starts_and_completes_without_an_engineer_on_site():

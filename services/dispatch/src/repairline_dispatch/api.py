@@ -24,6 +24,7 @@ from repairline_dispatch.schemas import (
     EmptyIn,
     EngineerIn,
     EscalationIn,
+    InspectionIn,
     InterruptionIn,
     KeyAccountIn,
     NotFoundIn,
@@ -215,6 +216,13 @@ def engineer_app_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtim
         """DSP-10: an urgent job came in; the urgent job is reassigned if this engineer
         had it."""
         return done(await commands.interrupt(body.command(ticket_id), ctx_of(rt)))
+
+    @router.post("/tickets/{ticket_id}/inspection", **post, dependencies=[may("visit.report")])
+    async def inspection(ticket_id: str, body: InspectionIn) -> dict[str, Any]:
+        """WAR-3, WAR-4: what the engineer finds at the unit (supply voltage, wiring,
+        misuse, an unauthorised repair, the card and invoice seen); intake decides the
+        warranty on it, keeping the recorded proof the inspection does not state."""
+        return done(await commands.record_inspection(body.command(ticket_id), ctx_of(rt)))
 
     @router.post("/tickets/{ticket_id}/consent", **post, dependencies=[may("visit.report")])
     async def consent(ticket_id: str, body: ConsentIn) -> dict[str, Any]:

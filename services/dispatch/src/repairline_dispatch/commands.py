@@ -506,6 +506,18 @@ async def interrupt(cmd: visit.Interrupt, ctx: Ctx) -> CommandResult:
     return result
 
 
+async def record_inspection(cmd: visit.RecordInspection, ctx: Ctx) -> CommandResult:
+    """WAR-3, WAR-4: the engineer's findings at the unit, which intake's warranty decision
+    consumes."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        job = await s.store.job(v.ticket_id) or visit.Job(v.ticket_id)
+        at_depot = job.service_mode == "depot"
+        return [visit.decide_inspection(v, cmd, now=s.now, at_depot=at_depot)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
 async def record_consent(cmd: visit.RecordConsent, ctx: Ctx) -> CommandResult:
     """DSP-11 consent (a signature after a backup offer for disk work); DSP-10 an adult."""
 

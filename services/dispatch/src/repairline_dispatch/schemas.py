@@ -19,6 +19,7 @@ from repairline_platform.bounds import (
     CalendarDate,
     Identifier,
     Moment,
+    PastDate,
     Region,
     text,
 )
@@ -342,6 +343,29 @@ class CommandDone(BaseModel):
     correlation_id: str
     version: int = Field(description="The ticket's stream version after the command.")
     state: str = Field(description="The visit's state after the command.")
+
+
+class InspectionIn(BaseModel):
+    """WAR-3, WAR-4: what the engineer finds at the unit; a field left out is not stated
+    and keeps what intake recorded."""
+
+    model_config = _ex(
+        {"supply_voltage_v": 250, "wiring_to_code": True, "invoice_date": "2026-03-01"}
+    )
+
+    supply_voltage_v: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
+    wiring_to_code: bool | None = None
+    misuse: bool | None = Field(default=None, description="Misuse or poor care.")
+    unauthorised_repair: bool | None = Field(
+        default=None, description="Installed or repaired by an unauthorised party."
+    )
+    card_model: Identifier | None = Field(default=None, description="The model on the card.")
+    card_serial_no: Identifier | None = Field(default=None, description="The card's serial.")
+    warranty_card_date: PastDate | None = Field(default=None, description="The card seen.")
+    invoice_date: PastDate | None = Field(default=None, description="The invoice seen.")
+
+    def command(self, ticket_id: str) -> visit.RecordInspection:
+        return visit.RecordInspection(ticket_id, self.model_dump(exclude_none=True))
 
 
 class DelayDone(CommandDone):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from repairline_contracts.base import Decision, Event
@@ -31,6 +32,7 @@ from repairline_contracts.dispatch import (
     EngineerReleased,
     EscalatedToTechnicalSupport,
     GoingToAddressAnyway,
+    InspectionRecorded,
     LatenessNoticeDue,
     MissedAppointment,
     PartsArrived,
@@ -837,6 +839,19 @@ def release_for_urgent(
     )
 
 
+def decide_inspection(
+    visit: Visit, cmd: RecordInspection, *, now: datetime, at_depot: bool = False
+) -> InspectionRecorded:
+    """WAR-3, WAR-4: what the engineer found at the unit, for intake's warranty decision;
+    at the unit means on site, or at the depot once a depot job is assigned."""
+    at_hand = (VisitState.ON_SITE, VisitState.IN_PROGRESS)
+    _need(visit, at_hand + ((VisitState.ASSIGNED,) if at_depot else ()), "an inspection")
+    assert visit.engineer_id is not None
+    return InspectionRecorded(
+        ticket_id=visit.ticket_id, engineer_id=visit.engineer_id, inspected_at=now, **cmd.found
+    )
+
+
 def decide_consent(
     visit: Visit,
     *,
@@ -1506,6 +1521,13 @@ class RecordConsent:
     backup_offered: bool = False
     signed_by: str | None = None
     adult_present: bool = True
+
+
+@dataclass(frozen=True)
+class RecordInspection:
+    ticket_id: str
+    found: dict[str, Any]
+    """The findings stated, by InspectionRecorded's field names."""
 
 
 @dataclass(frozen=True)
