@@ -147,7 +147,7 @@ async def common_day(
     lead = day.pack.dispatch.appointment_min_lead_days
     if lead:
         early = day.cmd(f"/tickets/{t['book_later']}/appointment", day.slot(*W4), expect=422)
-        assert early["rule_id"] == "DSP-2" and early["field"] == "window_start"
+        assert early["rule_id"] == "DSP-2" and early["field"] == "start"
     day.cmd(f"/tickets/{t['book_later']}/appointment", day.slot(*W4, days=lead))
     early = day.cmd(f"/tickets/{t['book_later']}/completion", {"resolution": "x"}, expect=409)
     assert early["current_state"] == "assigned"

@@ -88,7 +88,7 @@ def test_dsp_2_office_equipment_books_at_least_one_day_ahead():
         domain.decide_appointment(
             OFFICE, visit, engineer, window=(at(5), at(6)), travel=10, confirm_by=None, now=NOW
         )
-    assert refused.value.rule_id == "DSP-2" and refused.value.details["field"] == "window_start"
+    assert refused.value.rule_id == "DSP-2" and refused.value.details["field"] == "start"
     assert "appointment_min_lead_days" in str(refused.value)
     tomorrow = domain.decide_appointment(
         OFFICE, visit, engineer, window=(at(29), at(30)), travel=10, confirm_by=None, now=NOW

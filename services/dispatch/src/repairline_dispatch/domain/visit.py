@@ -581,9 +581,9 @@ def check_lead(pack: PolicyPack, window: tuple[datetime, datetime], now: datetim
     if not lead.allowed:
         raise _violation(
             "DSP-2",
-            f"window_start is too early: {lead.reason}"
+            f"the window's start is too early: {lead.reason}"
             f" (dispatch.appointment_min_lead_days = {lead.min_lead_days})",
-            field="window_start",
+            field="start",
         )
 
 
