@@ -73,7 +73,7 @@ async def test_roster_dsp_2_dsp_3_dsp_5_dsp_8_office_equipment(day: System):
 
     # DSP-2: appointments are made at least one day ahead in this pack
     early = day.cmd(f"/tickets/{familiar}/appointment", day.slot("14:00", "15:00"), expect=422)
-    assert early["rule_id"] == "DSP-2" and early["field"] == "window_start"
+    assert early["rule_id"] == "DSP-2" and early["field"] == "start"
     assert "appointment_min_lead_days" in early["reason"]
     booked = day.cmd(f"/tickets/{familiar}/appointment", day.slot("09:00", "10:00", days=1))
     assert booked["events"] == ["AppointmentScheduled"]  # he has fixed a copier by now

@@ -488,8 +488,8 @@ class System:
         }
 
     def slot(self, start: str, end: str, *, days: int = 0) -> dict[str, str]:
-        w = self.window(start, end, days=days)
-        return {"window_start": w["start"], "window_end": w["end"]}
+        """A window for dispatch's bodies: the same shape as intake's."""
+        return self.window(start, end, days=days)
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -590,9 +590,9 @@ class System:
 
     async def alert(self, ticket_id: str, kind: str) -> dict[str, Any]:
         async def attempt() -> Any:
-            _, alerts = self.dispatch.request("GET", f"/alerts?kind={kind}&limit=5000")
-            found = [a for a in alerts if a["ticket_id"] == ticket_id]
-            return found[0] if found else None
+            _, alerts = self.dispatch.request("GET", f"/alerts?kind={kind}&ticket_id={ticket_id}")
+            assert all(a["ticket_id"] == ticket_id and a["kind"] == kind for a in alerts)
+            return alerts[0] if alerts else None
 
         return await eventually(attempt, timeout=60, interval=0.05)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -702,6 +702,43 @@ class DayPlanCommitted(Event):
     committed_at: datetime
 
 
+class InspectionRecorded(Event):
+    """What the engineer found at the unit (WAR-3, WAR-4): the supply voltage, the wiring,
+    misuse or a repair by someone unauthorised, and the warranty card and invoice he saw.
+    Intake decides the warranty on it; a field left out (null) keeps what was recorded."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.InspectionRecorded"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    inspected_at: datetime
+    supply_voltage_v: float | None = Field(default=None, description="WAR-4: measured.")
+    wiring_to_code: bool | None = Field(default=None, description="WAR-4.")
+    misuse: bool | None = Field(default=None, description="WAR-4: misuse or poor care.")
+    unauthorised_repair: bool | None = Field(
+        default=None, description="WAR-4: installed or repaired by an unauthorised party."
+    )
+    card_model: str | None = Field(default=None, description="WAR-4: the model on the card.")
+    card_serial_no: str | None = Field(default=None, description="WAR-4: the serial on the card.")
+    warranty_card_date: date | None = Field(default=None, description="WAR-3: the card seen.")
+    invoice_date: date | None = Field(default=None, description="WAR-3, WAR-5: the invoice seen.")
+
+    def stated(self) -> dict[str, object]:
+        """The proof fields the engineer stated (not null)."""
+        fields = (
+            "supply_voltage_v",
+            "wiring_to_code",
+            "misuse",
+            "unauthorised_repair",
+            "card_model",
+            "card_serial_no",
+            "warranty_card_date",
+            "invoice_date",
+        )
+        return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
+
+
 # Roster events: keyed by `engineer:<id>` / `service-point:<id>`, not by a ticket.
 ROSTER_EVENTS: tuple[type[Event], ...] = (EngineerRosterChanged, ServicePointChanged)
 
@@ -741,6 +778,7 @@ EVENTS: tuple[type[Event], ...] = (
     GoingToAddressAnyway,
     CustomerReached,
     SlaDeadlinesRecomputed,
+    InspectionRecorded,
     *ROSTER_EVENTS,
     KeyAccountChanged,
     *PLAN_EVENTS,

@@ -182,6 +182,29 @@ class PartCoverage(BaseModel):
     covered: bool
 
 
+class ProofShown(BaseModel):
+    """WAR-3/WAR-4: the proof and condition a warranty decision was made on, kept so a
+    later partial update (an inspection's voltage) adds to it instead of replacing it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    invoice_date: date | None = None
+    warranty_card_date: date | None = None
+    other_proof_date: date | None = None
+    card_model: str | None = None
+    card_serial_no: str | None = None
+    documents_altered: bool = False
+    authorised_installer: bool = True
+    unauthorised_repair: bool = False
+    misuse: bool = False
+    natural_disaster: bool = False
+    supply_voltage_v: str | None = Field(default=None, description="Volts, decimal text.")
+    wiring_to_code: bool = True
+    suspect_parts: tuple[str, ...] = ()
+    days_in_repair: int = Field(default=0, description="WAR-5: stated with proof.")
+    days_waiting_for_parts: int = Field(default=0, description="WAR-5: stated with proof.")
+
+
 class WarrantyDecided(Event):
     """Whether the repair is free, decided at intake (WAR-1..5, INT-5 for paid visits)."""
 
@@ -209,6 +232,9 @@ class WarrantyDecided(Event):
     exclusions: tuple[str, ...] = Field(default=(), description="WAR-4 exclusions found.")
     options: tuple[str, ...] = Field(
         default=(), description="WAR-2: e.g. paid_visit, free_depot_repair."
+    )
+    proof: ProofShown | None = Field(
+        default=None, description="WAR-3/WAR-4: the proof and condition it was decided on."
     )
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from repairline_billing.main import SPEC as BILLING
 from repairline_billing.projections import all_projections
 from repairline_contracts.base import Decision
-from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted
+from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted, SlaDeadlineBreached
 from repairline_contracts.feedback import (
     CallbackAnswers,
     CallbackCompleted,
@@ -61,6 +61,18 @@ def warranty(ticket_id: str) -> WarrantyDecided:
         decision=DECIDED,
         product_line="copier",
         service_mode=ServiceMode.ON_SITE,
+    )
+
+
+def breached(ticket_id: str) -> SlaDeadlineBreached:
+    """DSP-3: the visit deadline missed, a fact for PEN-8."""
+    return SlaDeadlineBreached(
+        ticket_id=ticket_id,
+        deadline="visit",
+        due_at=AT,
+        state="assigned",
+        decision=Decision(pack_id=PACK, pack_version="1", rule_ids=("DSP-3",)),
+        detected_at=AT,
     )
 
 
@@ -118,6 +130,7 @@ async def test_every_billing_projection_is_rebuilt_by_replay_equal_to_the_live_o
         await send(prefix, INTAKE_EVENTS, [t1, t2, t3, warranty(t2.ticket_id)])
         await send(prefix, DISPATCH_EVENTS, [assigned(t.ticket_id) for t in (t1, t2, t3)])
         await send(prefix, DISPATCH_EVENTS, [completed(t1.ticket_id), completed(t2.ticket_id)])
+        await send(prefix, DISPATCH_EVENTS, [breached(t3.ticket_id)])
         reward = rewarded(t3.ticket_id, t3.product.serial_no or "")
         await send(
             prefix, FEEDBACK_EVENTS, [overcharged(t2.ticket_id), reward, graded(t1.ticket_id)]
@@ -154,6 +167,7 @@ async def _counts_reached(db) -> bool:
         "penalties": 2,
         "rewards": 1,
         "callback_grades": 1,
+        "sla_breaches": 1,
     }
     for table, n in wanted.items():
         if await db.fetchval(f"select count(*) from {table}") < n:
@@ -177,5 +191,6 @@ def test_the_replay_covers_every_table_billing_keeps():
         "settlements",
         "trips",
         "callback_grades",
+        "sla_breaches",
         "assessments",
     }

@@ -21,6 +21,7 @@ from repairline_contracts.base import Decision, Event
 from repairline_contracts.dispatch import (
     AppointmentScheduled,
     EngineerAssigned,
+    InspectionRecorded,
     RepairCompleted,
     RepairRecord,
 )
@@ -126,6 +127,19 @@ def downstream(ticket_id: str) -> list[Event]:
             travel_minutes=bounds.MAX_MINUTES,
             decision=DECISION,
             scheduled_at=NOW,
+        ),
+        InspectionRecorded(
+            ticket_id=ticket_id,
+            engineer_id=engineer,
+            inspected_at=NOW,
+            supply_voltage_v=1000,
+            wiring_to_code=False,
+            misuse=True,
+            unauthorised_repair=True,
+            card_model="m" * 128,
+            card_serial_no="s" * 128,
+            warranty_card_date=bounds.EARLIEST_PURCHASE,
+            invoice_date=NOW.date(),
         ),
         RepairCompleted(
             ticket_id=ticket_id,

@@ -37,6 +37,7 @@ class FakeStore:
     waiting_after: dict[str, Position] = field(default_factory=dict)
     warranty_awaited: set[str] = field(default_factory=set)  # request said one follows
     parked_overcharges: dict[str, list[ParkedOvercharge]] = field(default_factory=dict)
+    intake_versions: dict[str, int] = field(default_factory=dict)
 
     def _penalties(self, rule_id: str, engineer_id: str, penalty_id: str) -> list[PenaltyAssessed]:
         voided = {
@@ -56,6 +57,9 @@ class FakeStore:
 
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None:
         return self.tickets.get(ticket_id)
+
+    async def intake_version(self, ticket_id: str) -> int:
+        return self.intake_versions.get(ticket_id, 0)
 
     async def region(self, ticket_id: str) -> str | None:
         found = self.tickets.get(ticket_id)

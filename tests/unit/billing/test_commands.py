@@ -41,7 +41,7 @@ from repairline_platform.clock import FixedClock
 from repairline_platform.commands import bound
 from repairline_platform.testing import InMemoryEventStore
 from repairline_rules import load_pack
-from repairline_rules.refusals import IllegalTransition, NotFound
+from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound
 
 from .fakes import FakeStore
 
@@ -274,6 +274,8 @@ async def test_pen_3_a_visit_in_the_service_record_is_not_fined():
 
 async def test_pen_6_a_second_unreachable_record_is_a_warning_and_a_fine_out_of_range_refused():
     world = World(SW)
+    for t in ("t1", "t2", "t3"):
+        world.add_ticket(t)
     first = await world.run(commands.record_unreachable, RecordUnreachable("e1", "t1"))
     world.clock.advance(timedelta(days=1))
     second = await world.run(commands.record_unreachable, RecordUnreachable("e1", "t2"))
@@ -358,3 +360,34 @@ async def test_fee_8_a_contract_is_registered_only_where_the_pack_has_contracts(
     registered = await world.run(commands.register_contract, contract)
     [event] = world.memory.events(registered.stream_id)
     assert (event.serial_no, event.starts_on) == ("SN1", date(2030, 1, 1))
+
+
+async def test_pen_6_an_unreachable_record_for_an_unknown_ticket_is_refused():
+    world = World(SW)
+    with pytest.raises(NotFound, match="no-such-ticket"):
+        await world.run(commands.record_unreachable, RecordUnreachable("e1", "no-such-ticket"))
+    assert "staff:e1" not in world.memory.streams
+
+
+async def test_fee_4_a_quote_naming_a_newer_intake_version_waits_until_billing_has_seen_it():
+    world = World()
+    world.add_ticket()
+    world.reads.intake_versions["t1"] = 1
+    with pytest.raises(NotCaughtUp) as err:
+        await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), 2))
+    assert err.value.state == "not_caught_up" and err.value.retry_after >= 1
+    assert "t1" not in world.memory.streams
+    world.reads.intake_versions["t1"] = 2
+    issued = await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), 2))
+    assert issued.events == ("QuoteIssued",)
+
+
+async def test_pen_6_an_unreachable_record_naming_a_ticket_billing_has_not_seen_waits():
+    world = World(SW)
+    cmd = RecordUnreachable("e1", "t1", ticket_version=1)
+    with pytest.raises(NotCaughtUp):
+        await world.run(commands.record_unreachable, cmd)
+    world.add_ticket()
+    world.reads.intake_versions["t1"] = 1
+    recorded = await world.run(commands.record_unreachable, cmd)
+    assert recorded.data["event_id"]

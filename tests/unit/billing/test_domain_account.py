@@ -83,6 +83,22 @@ def test_fee_4_intakes_warranty_decision_takes_precedence_over_billings_own():
     assert [x.amount_fen for x in q.lines] == [3000, 12000, 0]  # WAR-4: the part is charged
 
 
+def test_war_4_an_excluded_invoice_names_war_4_and_its_lines_say_why():
+    volts = d.IntakeWarranty(
+        False, False, True, "chargeable repair: supply_voltage", ("supply_voltage",)
+    )
+    invoice = d.decide_charge(
+        WH, facts(purchase=date(2030, 1, 1), intake_warranty=volts), completed_at=NOW
+    )
+    assert "WAR-4" in invoice.decision.rule_ids and invoice.total_fen == 3000
+    [visit] = [x for x in invoice.lines if x.code == "visit"]
+    assert visit.reason.startswith("excluded under WAR-4 (supply_voltage)")
+    assert "out of warranty" not in visit.reason
+    expired = d.IntakeWarranty(False, False, True, "warranty ended", ("expired",))
+    late = d.decide_charge(WH, facts(intake_warranty=expired), completed_at=NOW)
+    assert "WAR-4" not in late.decision.rule_ids
+
+
 def test_fee_4_accept_or_refuse_only_the_latest_open_quote():
     first = quote()
     account = d.evolve(d.Account("t1"), first)

@@ -14,6 +14,7 @@ from repairline_dispatch.schemas import (
     RescheduleIn,
     WindowIn,
 )
+from repairline_intake.schemas import WindowIn as IntakeWindowIn
 
 START, END = "2026-11-24T14:00:00+08:00", "2026-11-24T15:00:00+08:00"
 
@@ -40,13 +41,25 @@ def test_dsp_1_a_reschedule_needs_the_customers_answer_and_becomes_one_command()
 def test_dsp_7_a_delay_carries_the_agreed_window_only_when_given():
     late = {"expected_arrival": START, "cause": "traffic"}
     assert DelayIn.model_validate(late).command("t1").new_window is None
-    moved = DelayIn.model_validate(
-        {**late, "new_window": {"window_start": START, "window_end": END}}
-    )
+    moved = DelayIn.model_validate({**late, "new_window": {"start": START, "end": END}})
     assert moved.command("t1").new_window == (
-        moved.new_window.window_start,
-        moved.new_window.window_end,
+        moved.new_window.start,
+        moved.new_window.end,
     )  # type: ignore[union-attr]
+
+
+def test_one_window_shape_start_end_on_intake_and_dispatch_the_old_names_still_read():
+    """Intake's preferred_window and dispatch's bodies share one WindowIn {start, end};
+    `window_start`/`window_end` are still accepted on dispatch's input."""
+    assert IntakeWindowIn.model_json_schema() == WindowIn.model_json_schema()
+    assert set(WindowIn.model_json_schema()["properties"]) == {"start", "end"}
+    new = WindowIn.model_validate({"start": START, "end": END}).window
+    old = WindowIn.model_validate({"window_start": START, "window_end": END}).window
+    assert new == old
+    rescheduled = RescheduleIn.model_validate(
+        {"start": START, "end": END, "reason": "overran", "customer_consents": True}
+    )
+    assert rescheduled.command("t1").window == new
 
 
 def test_dsp_12_a_completion_files_its_repair_record():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -187,6 +187,51 @@ async def test_dsp_7_a_delay_with_an_agreed_window_reschedules_the_visit():
     late = visit.ReportDelay("t1", NOW + timedelta(days=1, minutes=40), "traffic", window)
     result = await commands.report_delay(late, w.ctx)
     assert result.events == ("EngineerDelayed", "AppointmentRescheduled")
+
+
+async def test_war_3_war_4_an_inspection_is_recorded_at_the_unit_with_what_was_stated():
+    w = await assigned(world())
+    found = {"supply_voltage_v": 250.0, "invoice_date": date(2026, 3, 1)}
+    with pytest.raises(IllegalTransition, match="an inspection"):
+        await commands.record_inspection(visit.RecordInspection("t1", found), w.ctx)
+    await commands.arrive(visit.Arrive("t1"), w.ctx)
+    result = await commands.record_inspection(visit.RecordInspection("t1", found), w.ctx)
+    assert result.events == ("InspectionRecorded",)
+    inspection = w.events.events("t1")[-1]
+    assert inspection.stated() == found  # nothing else stated: intake keeps the rest
+
+
+async def test_war_4_a_depot_unit_is_inspected_once_its_job_is_assigned():
+    w = await assigned(world(), service_mode="depot")
+    found = {"misuse": True}
+    result = await commands.record_inspection(visit.RecordInspection("t1", found), w.ctx)
+    assert result.events == ("InspectionRecorded",)
+
+
+async def test_dsp_12_a_depot_repair_starts_and_completes_without_an_engineer_on_site():
+    w = await assigned(world(), service_mode="depot")
+    started = await commands.start_work(visit.StartWork("t1"), w.ctx)
+    assert started.events == ("WorkStarted",)
+    done = await commands.complete(visit.Complete("t1", "replaced the board"), w.ctx)
+    assert done.events == ("RepairCompleted",) and done.data["state"] == "completed"
+
+
+async def test_dsp_12_an_on_site_repair_still_needs_the_engineer_on_site_first():
+    w = await assigned(world())
+    with pytest.raises(IllegalTransition, match="engineer on site"):
+        await commands.complete(visit.Complete("t1", "fixed"), w.ctx)
+
+
+async def test_dsp_7_the_delay_answer_says_whether_the_notice_came_in_time():
+    w = await assigned(world(), window=True)
+    early = visit.ReportDelay("t1", NOW + timedelta(days=1, minutes=20), "traffic", None)
+    answer = (await commands.report_delay(early, w.ctx)).answer()
+    assert answer["notice_in_time"] is True  # told a day ahead
+    assert answer["notice"] and answer["notify_customer_by"] is not None
+    w.clock.advance(timedelta(days=1, minutes=15))
+    late = visit.ReportDelay("t1", NOW + timedelta(days=1, hours=3), "traffic", None)
+    answer = (await commands.report_delay(late, w.ctx)).answer()
+    assert answer["notice_in_time"] is False  # the window has begun: told too late
 
 
 async def test_dsp_6_departure_then_arrival_then_dsp_9_not_found_only_after_the_wait():

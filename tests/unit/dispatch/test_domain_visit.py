@@ -359,6 +359,19 @@ def test_dsp_12_an_installation_needs_its_ten_minute_test_run():
     assert done.signed_by == "Li"
 
 
+def test_dsp_12_the_test_run_an_installation_needs_is_the_packs_setting():
+    on_site = visit_in(VisitState.ON_SITE)
+    pack = load_pack("water-heater")
+    assert pack.dispatch.installation_test_run_minutes == 10
+    longer = pack.model_copy(
+        update={"dispatch": pack.dispatch.model_copy(update={"installation_test_run_minutes": 15})}
+    )
+    kw = {"resolution": "x", "now": NOW, "job_kind": "installation", "test_run_minutes": 10}
+    assert domain.decide_completion(on_site, pack=pack, **kw).resolution == "x"
+    with pytest.raises(Refused, match="15-minute"):
+        domain.decide_completion(on_site, pack=longer, **kw)
+
+
 def test_dsp_10_the_urgent_job_is_released_only_when_the_busy_engineer_has_it():
     urgent = visit_in(VisitState.ASSIGNED)
     assert domain.release_for_urgent(urgent, engineer_id="a", now=NOW) is not None

@@ -4,6 +4,8 @@ customers as pure decisions."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from datetime import date as day_of
+from datetime import timedelta as span
 from typing import Any
 
 import pytest
@@ -22,10 +24,11 @@ from repairline_contracts.dispatch import (
 )
 from repairline_dispatch import domain
 from repairline_dispatch.domain import Engineer, IllegalTransition, Visit, VisitState
-from repairline_dispatch.domain.roster import engineer_changed
+from repairline_dispatch.domain.roster import engineer_changed, pack_hours
 from repairline_dispatch.projections import DispatchBoard, RosterLog
 from repairline_rules import dispatch as rules
 from repairline_rules import load_pack
+from repairline_rules.calendar import BusinessCalendar
 from repairline_rules.refusals import Refused
 
 OFFICE = load_pack("office-equipment")
@@ -85,7 +88,7 @@ def test_dsp_2_office_equipment_books_at_least_one_day_ahead():
         domain.decide_appointment(
             OFFICE, visit, engineer, window=(at(5), at(6)), travel=10, confirm_by=None, now=NOW
         )
-    assert refused.value.rule_id == "DSP-2" and refused.value.details["field"] == "window_start"
+    assert refused.value.rule_id == "DSP-2" and refused.value.details["field"] == "start"
     assert "appointment_min_lead_days" in str(refused.value)
     tomorrow = domain.decide_appointment(
         OFFICE, visit, engineer, window=(at(29), at(30)), travel=10, confirm_by=None, now=NOW
@@ -275,3 +278,29 @@ def test_dsp_3_a_reassignment_keeps_the_deadline_version():
         ),
     )
     assert visit.sla_version == 2
+
+
+PACK_IDS = ("water-heater", "home-appliance", "pc-depot", "software-support", "office-equipment")
+
+
+@pytest.mark.parametrize("pack_id", PACK_IDS)
+def test_dsp_1_fbk_6_the_default_roster_keeps_the_packs_one_calendar(pack_id):
+    """Holidays agree within a pack: the default roster is on duty exactly when the SLA and
+    complaint clocks (the pack's business calendar) count working time, at the same hours."""
+    pack = load_pack(pack_id)
+    calendar, hours = BusinessCalendar.from_pack(pack), pack_hours(pack)
+    first = day_of(2025, 1, 1)
+    for n in range(730):
+        day = first + span(days=n)
+        rostered = sorted((h.start_minute, h.end_minute) for h in hours if h.applies(day))
+        counted = sorted(
+            (_minute(s, pack), _minute(e - span(minutes=1), pack) + 1)
+            for s, e in calendar.working_spans(day)
+        )
+        assert rostered == counted, f"{pack_id} on {day}"
+    assert not any(h.applies(day_of(2026, 1, 1)) for h in hours)
+
+
+def _minute(moment, pack) -> int:
+    local = moment.astimezone(pack.zone)
+    return local.hour * 60 + local.minute

@@ -28,7 +28,7 @@ from repairline_platform import commands as platform
 from repairline_platform.clock import FixedClock
 from repairline_platform.testing import InMemoryEventStore
 from repairline_rules import load_pack
-from repairline_rules.refusals import IllegalTransition, NotFound
+from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound
 from tests.unit.feedback.fakes import needs
 
 PACK = load_pack("water-heater")
@@ -159,6 +159,24 @@ async def test_fbk_6_a_complaint_names_the_tickets_engineer_and_escalates_once_w
     late = await world.do(commands.escalate_complaint, EscalateComplaint(complaint_id))
     again = await world.do(commands.escalate_complaint, EscalateComplaint(complaint_id))
     assert (late.events, again.events) == (("ComplaintEscalated",), ())
+
+
+async def test_fbk_6_a_complaint_about_a_ticket_that_does_not_exist_is_refused(world):
+    cmd = FileComplaint("no-such-ticket", "app", "overcharge", "80 yuan", None, 8000)
+    with pytest.raises(NotFound, match="no-such-ticket"):
+        await world.do(commands.file_complaint, cmd)
+    assert not [s for s in world.events.streams if s.startswith("complaint:")]
+
+
+async def test_fbk_6_a_complaint_naming_the_version_its_caller_was_told_waits_for_the_ticket(
+    world,
+):
+    cmd = FileComplaint("t-new", "app", "attitude", "rude", ticket_version=1)
+    with pytest.raises(NotCaughtUp):
+        await world.do(commands.file_complaint, cmd)
+    world.store.serve(ServedTicket("t-new", engineer_id="eng-1"), COMPLETED)
+    filed = await world.do(commands.file_complaint, cmd)
+    assert filed.events == ("ComplaintFiled",)
 
 
 async def test_fbk_6_a_complaint_is_answered_once_and_decided_once(world):

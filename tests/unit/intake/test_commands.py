@@ -4,6 +4,7 @@ no PostgreSQL, milliseconds."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from repairline_contracts.intake import (
 from repairline_intake import commands
 from repairline_intake.commands import Intake
 from repairline_intake.domain import sales_record, ticket
+from repairline_intake.schemas import ProofIn
 from repairline_platform import commands as command_path
 from repairline_platform.clock import FixedClock
 from repairline_platform.testing import InMemoryEventStore
@@ -102,6 +104,23 @@ async def test_int_7_depot_walk_ins_take_the_days_queue_places_and_a_voucher():
     assert made[0].events == ("RepairRequested", "DepotIntakeRecorded")
 
 
+async def test_int_7_the_inspection_estimate_is_the_packs_setting():
+    world = World("pc-depot")
+    pack = world.intake.pack
+    assert pack.dispatch.depot_inspection_minutes == 20
+    dispatch = pack.dispatch.model_copy(update={"depot_inspection_minutes": 35})
+    world.intake = Intake(
+        world.events.unit_of_work, pack.model_copy(update={"dispatch": dispatch}), world.store
+    )
+    made = await world.request(
+        service_mode=ServiceMode.DEPOT,
+        product=Product(line="notebook"),
+        depot=ticket.DepotFacts(data_backup_reminded=True, voucher_signed=True),
+    )
+    depot = world.stream(made.stream_id)[-1]
+    assert depot.inspection_expected_at == NOW + timedelta(minutes=35)
+
+
 async def test_int_7_a_depot_repair_handed_in_on_another_channel_takes_a_queue_place_too():
     world = World("pc-depot")
     made = await world.request(
@@ -118,6 +137,21 @@ async def test_int_2_a_request_missing_its_channels_facts_is_invalid_before_any_
         await world.request(channel=Channel.DEPOT, service_mode=ServiceMode.DEPOT)
     assert err.value.field == "depot"
     assert world.store.seq == 0 and world.events.streams == {}
+
+
+@pytest.mark.parametrize("proof", [None, ticket.ProofFacts(invoice_date=date(2026, 10, 1))])
+async def test_war_1_an_unknown_product_line_is_refused_at_intake_naming_the_packs_lines(proof):
+    world = World()
+    with pytest.raises(InvalidInput) as err:
+        await world.request(product=Product(line="toaster"), proof=proof)
+    assert err.value.field == "product.line"
+    assert "toaster" in err.value.reason and "instant_water_heater" in err.value.reason
+    assert world.store.seq == 0 and world.events.streams == {}
+
+
+async def test_war_1_a_pack_with_terms_for_any_product_takes_any_line():
+    made = await World("home-appliance").request(product=Product(line="toaster"))
+    assert made.events == ("RepairRequested",)
 
 
 async def test_int_4_a_refused_dealer_drop_off_is_recorded_and_then_refused():
@@ -169,6 +203,20 @@ async def test_war_3_a_recorded_sale_decides_the_warranty_of_a_request_without_p
     made = await world.request(product=serial("SN7"))
     assert made.data["warranty"]["unit_in_warranty"] is True
     assert made.data["warranty"]["chargeable"] is False
+
+
+async def test_war_3_war_4_a_partial_warranty_update_keeps_the_sale_date_looked_up_by_serial():
+    world = World()
+    sold = sales_record.RecordSale(
+        "SN8", product_line="instant_water_heater", sold_on=date(2026, 9, 1)
+    )
+    await commands.record_sale(sold, world.intake)
+    made = await world.request(product=serial("SN8"))
+    volts = ProofIn(supply_voltage_v=Decimal("250")).decision(made.stream_id)
+    await commands.decide_warranty(volts, world.intake)
+    decided = world.stream(made.stream_id)[-1]
+    assert (decided.start_source, decided.start_date) == ("serial_lookup", date(2026, 9, 1))
+    assert decided.chargeable and decided.exclusions
 
 
 async def test_war_3_the_same_sales_record_again_changes_nothing_and_a_correction_replaces_it():
@@ -227,6 +275,47 @@ async def test_war_1_to_war_5_proof_shown_later_decides_the_warranty():
     )
     assert decided.events == ("WarrantyDecided",)
     assert world.stream(made.stream_id)[-1].unit_in_warranty is True
+
+
+async def test_war_3_war_4_a_partial_warranty_update_keeps_the_proof_recorded_at_intake():
+    world = World()
+    made = await world.request(proof=ticket.ProofFacts(invoice_date=date(2026, 10, 1)))
+    assert world.stream(made.stream_id)[-1].unit_in_warranty is True
+    volts = ProofIn(supply_voltage_v=Decimal("250")).decision(made.stream_id)
+    await commands.decide_warranty(volts, world.intake)
+    decided = world.stream(made.stream_id)[-1]
+    assert decided.start_source == "invoice" and decided.start_date == date(2026, 10, 1)
+    assert "WAR-3" not in decided.reason and decided.exclusions and decided.chargeable
+    assert decided.proof.invoice_date == date(2026, 10, 1)
+    assert decided.proof.supply_voltage_v == "250"
+
+
+async def test_war_5_days_waiting_for_the_makers_parts_extend_the_warranty_to_a_war_9_exchange():
+    world = World()
+    invoiced = NOW.date() - timedelta(days=400)
+    submitted = NOW.date() - timedelta(days=91)
+    made = await world.request(
+        proof=ticket.ProofFacts(invoice_date=invoiced),
+        guarantee=ticket.GuaranteeFacts(
+            submitted_for_repair_on=submitted, waiting_for_maker_parts=True
+        ),
+    )
+    _, decided, offered = world.stream(made.stream_id)
+    assert decided.unit_in_warranty is True and "WAR-5" in decided.decision.rule_ids
+    assert decided.unit_ends_on == date(2026, 10, 19) + timedelta(days=91)
+    assert "WAR-9" in offered.decision.rule_ids
+    assert [(r.kind, r.free) for r in offered.remedies if r.kind == "exchange"] == [
+        ("exchange", True)
+    ]
+
+
+async def test_war_5_days_in_repair_stated_with_proof_extend_a_later_decision():
+    world = World()
+    made = await world.request()
+    proof = ticket.ProofFacts(invoice_date=NOW.date() - timedelta(days=380), days_in_repair=20)
+    await commands.decide_warranty(ticket.DecideWarranty(made.stream_id, proof), world.intake)
+    decided = world.stream(made.stream_id)[-1]
+    assert decided.unit_in_warranty is True and "WAR-5" in decided.decision.rule_ids
 
 
 async def test_war_6_a_return_chosen_closes_the_ticket_and_cannot_be_chosen_twice():

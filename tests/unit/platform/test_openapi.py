@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from repairline_billing.main import SPEC as BILLING
 from repairline_dispatch.main import SPEC as DISPATCH
+from repairline_feedback.main import SPEC as FEEDBACK
 from repairline_intake.main import SPEC as INTAKE
 from repairline_platform.runtime import build_app
 
@@ -55,3 +57,33 @@ def test_the_lifecycle_commands_are_all_published():
         "partial-completion",
     ):
         assert f"/tickets/{{ticket_id}}/{command}" in dispatch
+
+
+SERVICES = [INTAKE, DISPATCH, BILLING, FEEDBACK]
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
+def test_every_4xx_documents_the_body_the_service_answers(spec):
+    """422: the refusal naming each field; 404 where a path names a record; 409 on every
+    command; every other 4xx the problem (error, detail)."""
+    document = build_app(spec).openapi()
+    schemas = document["components"]["schemas"]
+    assert schemas["HTTPValidationError"]["properties"]["errors"]["items"]["required"] == [
+        "field",
+        "reason",
+    ]
+    assert schemas["Problem"]["required"] == ["error"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" in responses, (method, path)
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            if method != "get":
+                assert "409" in responses, (method, path)
+            for status, response in responses.items():
+                if not status.startswith("4"):
+                    continue
+                ref = response["content"]["application/json"]["schema"]["$ref"]
+                expected = "HTTPValidationError" if status == "422" else "Problem"
+                assert ref.endswith(f"/{expected}"), (method, path, status)

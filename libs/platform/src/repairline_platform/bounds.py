@@ -21,7 +21,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 MAX_FEN = 1_000_000_000  # ten million yuan: more than any fee, fine, refund or hotel bill
 MAX_QUANTITY = 1_000
@@ -104,8 +115,39 @@ class EdgeBounds:
 
 
 def install(app: Any, regions: tuple[str, ...] = KNOWN_REGIONS) -> None:
-    """Bound every request of `app` (`EdgeBounds`)."""
+    """Bound every request of `app` (`EdgeBounds`); a query parameter a route does not
+    declare is a 422 naming it."""
     app.add_middleware(EdgeBounds, regions=frozenset(regions))
+    app.router.dependencies.append(_known_query_only())
+
+
+def _known_query_only() -> Any:
+    """A dependency of every route: a query parameter the route does not declare is a 422
+    naming it (a misspelt filter would else be ignored and the whole list answered)."""
+
+    async def known_query_only(request: Request) -> None:
+        dependant = getattr(request.scope.get("route"), "dependant", None)
+        if dependant is None:
+            return
+        known = _query_names(dependant)
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            reason = f"unknown query parameter; known: {', '.join(sorted(known)) or 'none'}"
+            raise RequestValidationError(
+                [
+                    {"loc": ("query", name), "msg": reason, "type": "extra_forbidden"}
+                    for name in unknown
+                ]
+            )
+
+    return Depends(known_query_only)
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
 
 
 def _control_in_url(path: str, query: list[tuple[str, str]]) -> str | None:
@@ -243,6 +285,26 @@ WindowEnd = Annotated[
 ]
 
 
+class WindowIn(BaseModel):
+    """A visit window with its time zone, such as 14:00-15:00 local time (DSP-2): the one
+    shape of a window wherever one is asked for. `window_start` and `window_end` are still
+    accepted for `start` and `end` (the names dispatch's bodies used before)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "A visit window with its time zone (DSP-2); `window_start` and"
+            " `window_end` are still accepted for `start` and `end`.",
+            "examples": [
+                {"start": "2026-11-24T14:00:00+08:00", "end": "2026-11-24T15:00:00+08:00"}
+            ],
+        },
+    )
+
+    start: WindowStart = Field(validation_alias=AliasChoices("start", "window_start"))
+    end: WindowEnd = Field(validation_alias=AliasChoices("end", "window_end"))
+
+
 # -- the refusal, as the OpenAPI documents it ----------------------------------------------
 
 ERROR_BODY = {
@@ -271,10 +333,52 @@ ERROR_BODY = {
 }
 
 
+PROBLEM_BODY = {
+    "title": "Problem",
+    "type": "object",
+    "description": "Every other 4xx: `error` says which kind (`not_found`,"
+    " `illegal_transition`, `concurrent_update`, `not_caught_up`, `request_in_progress`,"
+    " `unauthorized`, `forbidden`, `rate_limited`) and `detail` why; a 409 names the"
+    " `current_state`; `retry_after` (seconds, also the Retry-After header) says when a"
+    " retry may succeed.",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "examples": ["not_found", "illegal_transition"]},
+        "detail": {"type": "string"},
+        "current_state": {"type": "string"},
+        "retry_after": {"type": "number"},
+        "permission": {"type": "string"},
+        "stream_id": {"type": "string"},
+    },
+}
+_REFUSAL = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}
+_PROBLEM = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_UNKNOWN_QUERY = "An unknown query parameter (named), or a value refused (field named)."
+_ABSENT = "No such record, or none the caller may see (the two answers are the same)."
+_CONFLICT = (
+    "Illegal in the current state (named), changed at the same moment, not caught up yet"
+    " (retry after), or the same Idempotency-Key still in progress."
+)
+
+
 def document_refusals(document: dict[str, Any]) -> dict[str, Any]:
-    """The 422 every route documents is the body the service answers, not FastAPI's
-    default (`{"detail": [...]}`)."""
-    schemas = document.get("components", {}).get("schemas", {})
-    if "HTTPValidationError" in schemas:
-        schemas["HTTPValidationError"] = ERROR_BODY
+    """Every 4xx a route documents carries the body the service answers: a 422 the
+    refusal naming its fields (not FastAPI's default `{"detail": [...]}`), every other
+    4xx the problem. Every route documents its 422 (an unknown query parameter), one with
+    a path parameter its 404, a command its 409."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["HTTPValidationError"] = ERROR_BODY
+    schemas["Problem"] = PROBLEM_BODY
+    for path in document.get("paths", {}).values():
+        for method, operation in path.items():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("422", {"description": _UNKNOWN_QUERY})
+            if any(p.get("in") == "path" for p in operation.get("parameters", ())):
+                responses.setdefault("404", {"description": _ABSENT})
+            if method != "get":
+                responses.setdefault("409", {"description": _CONFLICT})
+            for status, response in responses.items():
+                if str(status).startswith("4"):
+                    body = _REFUSAL if str(status) == "422" else _PROBLEM
+                    response["content"] = body
     return document

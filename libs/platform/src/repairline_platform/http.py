@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from repairline_platform.eventstore import ConcurrencyError
 from repairline_platform.logging import get_logger
@@ -17,6 +18,17 @@ from repairline_rules import refusals
 log = get_logger(__name__)
 
 RETRY_AFTER_SECONDS = 2
+
+TicketVersion = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=2_147_483_647,
+        description="The ticket's `version` intake last answered: until this service has seen"
+        " it, a command that depends on it is a 409 `not_caught_up` with `retry_after`.",
+    ),
+]
+"""A command's dependency on another context's fact: the intake version its caller knows."""
 
 
 class Conflict(Exception):
@@ -98,6 +110,19 @@ def install_error_handlers(app: FastAPI) -> None:
                 "error": "illegal_transition",
                 "detail": exc.message,
                 "current_state": exc.state,
+            },
+        )
+
+    @app.exception_handler(refusals.NotCaughtUp)
+    async def _not_caught_up(_: Request, exc: refusals.NotCaughtUp) -> JSONResponse:
+        return JSONResponse(
+            status_code=409,
+            headers={"Retry-After": str(exc.retry_after)},
+            content={
+                "error": "not_caught_up",
+                "detail": f"{exc.message}; not caught up yet, retry",
+                "current_state": exc.state,
+                "retry_after": exc.retry_after,
             },
         )
 

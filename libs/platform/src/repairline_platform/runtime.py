@@ -526,7 +526,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
     openapi = app.openapi
 
     def openapi_with_idempotency() -> dict[str, Any]:
-        return access.document(bounds.document_refusals(idempotency.document(openapi())), routes)
+        return bounds.document_refusals(access.document(idempotency.document(openapi()), routes))
 
     app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
     return app

@@ -380,6 +380,12 @@ class DispatchSpec(_Spec):
     unreachable_sms: bool = Field(
         default=False, description="DSP-8: an unreachable mobile gets the standard SMS."
     )
+    depot_inspection_minutes: PositiveInt = Field(
+        default=20, description="INT-7: the estimated inspection time told at the depot counter."
+    )
+    installation_test_run_minutes: PositiveInt = Field(
+        default=10, description="DSP-12: the test run an installation job includes."
+    )
     response: ResponseSpec = ResponseSpec()
     lateness: LatenessSpec
     not_found: NotFoundSpec

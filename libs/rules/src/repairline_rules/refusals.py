@@ -27,6 +27,15 @@ class IllegalTransition(DomainError):
         self.state = state
 
 
+class NotCaughtUp(IllegalTransition):
+    """The command depends on another context's fact newer than this service has seen
+    (the caller names the version it was told): try again shortly (HTTP 409)."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message, "not_caught_up")
+        self.retry_after = retry_after
+
+
 class NotFound(DomainError):
     """The aggregate the command names does not exist (HTTP 404)."""
 

@@ -53,7 +53,7 @@ from repairline_platform.commands import (
     schedule_timers,
 )
 from repairline_rules.packs import PolicyPack
-from repairline_rules.refusals import NotFound
+from repairline_rules.refusals import NotCaughtUp, NotFound
 from repairline_rules.timers import Due
 
 C = TypeVar("C")
@@ -114,8 +114,10 @@ def _named(_: Any, events: Sequence[Event]) -> dict[str, Any]:
 
 
 async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandResult:
-    """FEE-4: the engineer's quote, priced from the ticket's facts (FEE-1..3, FEE-8)."""
+    """FEE-4: the engineer's quote, priced from the ticket's facts (FEE-1..3, FEE-8), never
+    from facts older than the intake version the caller names."""
     reads = billing.reads(uow)
+    await caught_up(reads, cmd.ticket_id, cmd.ticket_version)
     ticket = await reads.ticket(cmd.ticket_id)
     if ticket is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
@@ -129,6 +131,13 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
         lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now(), pricing=pricing),
         region=region,
     )
+
+
+async def caught_up(reads: Store, ticket_id: str, version: int | None) -> None:
+    """Refuses for now (409, retry) a command whose caller knows a newer intake version of
+    the ticket than billing has seen."""
+    if version is not None and await reads.intake_version(ticket_id) < version:
+        raise NotCaughtUp(f"billing has not seen version {version} of ticket {ticket_id} yet")
 
 
 async def answer_quote(
@@ -375,8 +384,12 @@ async def check_record(cmd: CheckRecord, uow: Unit, billing: Billing) -> Command
 
 
 async def record_unreachable(cmd: RecordUnreachable, uow: Unit, billing: Billing) -> CommandResult:
-    """PEN-6: the record is kept; repeated, it is a warning or the manager's fine."""
+    """PEN-6: the record is kept; repeated, it is a warning or the manager's fine. The
+    ticket the engineer was sought for must be one billing has heard of."""
     reads = billing.reads(uow)
+    await caught_up(reads, cmd.ticket_id, cmd.ticket_version)
+    if await reads.ticket(cmd.ticket_id) is None:
+        raise NotFound(f"no ticket {cmd.ticket_id}")
     records = await reads.unreachable_records(cmd.engineer_id)
     recorded = await _run_any(
         uow,

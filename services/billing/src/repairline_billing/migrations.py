@@ -274,3 +274,43 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "008_warranty_exclusions",
+        """
+        -- WAR-4: the exclusions intake found, so an invoice says it was excluded and why
+        alter table ticket_warranty add column if not exists exclusions text[];
+        """,
+    )
+]
+
+MIGRATIONS += [
+    Migration(
+        "009_sla_breaches",
+        """
+        -- PEN-8: dispatch's DSP-3 deadlines missed, counted against the ticket's engineer
+        create table if not exists sla_breaches (
+            event_id text primary key,
+            ticket_id text not null,
+            deadline text not null,
+            detected_at timestamptz not null
+        );
+        create index if not exists sla_breaches_detected on sla_breaches (detected_at);
+        """,
+    )
+]
+
+MIGRATIONS += [
+    Migration(
+        "010_intake_versions",
+        """
+        -- the latest version of each intake ticket billing has seen: a command that names
+        -- the version its caller was told waits (409) until billing has caught up with it
+        create table if not exists intake_versions (
+            ticket_id text primary key,
+            version integer not null
+        );
+        """,
+    )
+]

@@ -34,9 +34,10 @@ from repairline_contracts.billing import (
     SettlementStatementIssued,
     TravelAllowanceGranted,
 )
-from repairline_contracts.dispatch import EngineerAssigned
+from repairline_contracts.dispatch import EngineerAssigned, SlaDeadlineBreached
 from repairline_contracts.feedback import ExtensionRewardGranted
 from repairline_contracts.intake import RepairRequested
+from repairline_contracts.registry import EVENT_TYPES
 from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
 
@@ -99,17 +100,39 @@ async def _requested(uow: UnitOfWork, event: RepairRequested) -> None:
 
 async def _warranty(uow: UnitOfWork, data: dict[str, Any]) -> None:
     await uow.conn.execute(
-        "insert into ticket_warranty values ($1, $2, $3, $4, $5)"
+        "insert into ticket_warranty values ($1, $2, $3, $4, $5, $6)"
         " on conflict (ticket_id) do update set"
         " unit_in_warranty = excluded.unit_in_warranty,"
         " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"
-        " reason = excluded.reason",
+        " reason = excluded.reason, exclusions = excluded.exclusions",
         data["ticket_id"],
         bool(data["unit_in_warranty"]),
         bool(data["free_visit"]),
         bool(data["chargeable"]),
         str(data.get("reason", "")),
+        [str(x) for x in data.get("exclusions") or ()],
     )
+
+
+class IntakeVersions:
+    """Copy: the latest version of each intake ticket billing has seen, whatever the event,
+    so a command can tell whether billing knows what its caller was told."""
+
+    name = "intake-versions"
+    topics = (topics.INTAKE_EVENTS,)
+    event_types = frozenset(e.event_type for e in EVENT_TYPES if e.topic == topics.INTAKE_EVENTS)
+    tables = ("intake_versions",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        latest: dict[str, int] = {}
+        for item in items:
+            ticket_id, version = item.event.ticket_id, item.envelope.streamversion
+            latest[ticket_id] = max(version, latest.get(ticket_id, 0))
+        await uow.conn.executemany(
+            "insert into intake_versions values ($1, $2) on conflict (ticket_id) do update"
+            " set version = greatest(intake_versions.version, excluded.version)",
+            list(latest.items()),
+        )
 
 
 class Rewards:
@@ -224,7 +247,7 @@ class Charges(Ledger):
         )
 
 
-QUOTE_RANK = {"issued": 1, "accepted": 2, "refused": 2}
+QUOTE_RANK = {"issued": 1, "accepted": 2, "refused": 2, "invoiced": 3}
 PENALTY_RANK = {"assessed": 1, "appealed": 2, "voided": 3, "upheld": 3}
 JSONB = frozenset({"lines", "inputs", "decision", "evidence"})
 
@@ -239,18 +262,26 @@ async def _merge(
 
 
 class Quotes:
-    """Projection: quotes and what the customer said (FEE-4)."""
+    """Projection: quotes, what the customer said (FEE-4), and the invoice that billed an
+    accepted one (`invoiced`)."""
 
     name = "quotes"
     topics = (topics.BILLING_EVENTS,)
     event_types = frozenset(
-        {QuoteIssued.event_type, QuoteAccepted.event_type, QuoteRefused.event_type}
+        {
+            QuoteIssued.event_type,
+            QuoteAccepted.event_type,
+            QuoteRefused.event_type,
+            ChargeAssessed.event_type,
+        }
     )
     tables = ("quotes",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         for item in items:
             e = item.event
+            if isinstance(e, ChargeAssessed) and e.quote_id is None:
+                continue  # an invoice without a quote
             values: dict[str, Any] = {"quote_id": e.quote_id, "ticket_id": e.ticket_id}  # type: ignore[attr-defined]
             if isinstance(e, QuoteIssued):
                 values.update(
@@ -268,6 +299,8 @@ class Quotes:
                 values.update(status="accepted", decided_at=e.accepted_at)
             elif isinstance(e, QuoteRefused):
                 values.update(status="refused", decided_at=e.refused_at, refusal_reason=e.reason)
+            elif isinstance(e, ChargeAssessed):
+                values.update(status="invoiced")
             await _merge(uow, "quotes", "quote_id", values, QUOTE_RANK)
 
 
@@ -454,6 +487,26 @@ class CallbackGrades:
         )
 
 
+class SlaBreaches:
+    """Copy: dispatch's missed DSP-3 deadlines, facts for PEN-8's efficiency."""
+
+    name = "sla-breaches"
+    topics = (topics.DISPATCH_EVENTS,)
+    event_types = frozenset({SlaDeadlineBreached.event_type})
+    tables = ("sla_breaches",)
+
+    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        rows = [
+            (item.envelope.id, e.ticket_id, e.deadline, e.detected_at)
+            for item in items
+            if isinstance(e := item.event, SlaDeadlineBreached)
+        ]
+        await uow.conn.executemany(
+            "insert into sla_breaches values ($1, $2, $3, $4) on conflict (event_id) do nothing",
+            rows,
+        )
+
+
 class Assessments(Ledger):
     """Projection: PEN-8 assessments per engineer and month."""
 
@@ -485,8 +538,10 @@ def all_projections() -> list[Any]:
     """Every read model of billing, as the service declares them."""
     return [
         Tickets(),
+        IntakeVersions(),
         Rewards(),
         CallbackGrades(),
+        SlaBreaches(),
         Outlets(),
         Contracts(),
         Charges(),

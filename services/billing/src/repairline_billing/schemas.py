@@ -35,6 +35,7 @@ from repairline_platform.bounds import (
     text,
 )
 from repairline_platform.bounds import PERIOD as PERIOD
+from repairline_platform.http import TicketVersion
 
 Reason = text(1000, multi_line=True)
 
@@ -64,6 +65,7 @@ class QuoteIn(_In):
     extra_wiring_m: int = Field(
         default=0, ge=0, le=MAX_METRES, description="FEE-3, metres of supply line."
     )
+    ticket_version: TicketVersion = None
 
     def command(self, ticket_id: str) -> IssueQuote:
         request = QuoteRequest(
@@ -73,7 +75,7 @@ class QuoteIn(_In):
             extra_wiring_m=self.extra_wiring_m,
             engineer_id=self.engineer_id,
         )
-        return IssueQuote(ticket_id, f"Q-{uuid.uuid4().hex[:12]}", request)
+        return IssueQuote(ticket_id, f"Q-{uuid.uuid4().hex[:12]}", request, self.ticket_version)
 
 
 class RefusalIn(_In):
@@ -112,9 +114,12 @@ class UnreachableIn(_In):
     fine_fen: Fen | None = Field(
         default=None, description="PEN-6: the manager's fine (20-50 yuan); none: warning."
     )
+    ticket_version: TicketVersion = None
 
     def command(self, engineer_id: str) -> RecordUnreachable:
-        return RecordUnreachable(engineer_id, self.ticket_id, self.note, self.fine_fen)
+        return RecordUnreachable(
+            engineer_id, self.ticket_id, self.note, self.fine_fen, self.ticket_version
+        )
 
 
 class AppealIn(_In):

@@ -36,6 +36,7 @@ from repairline_contracts.billing import (
     SettlementLinesRecorded,
     SettlementStatementIssued,
 )
+from repairline_contracts.dispatch import SlaDeadlineBreached
 from repairline_contracts.envelope import Envelope
 from repairline_platform.db import lock_in_order
 from repairline_rules.packs import PolicyPack
@@ -75,6 +76,10 @@ class Store(Protocol):
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None: ...
 
     async def region(self, ticket_id: str) -> str | None: ...
+
+    async def intake_version(self, ticket_id: str) -> int:
+        """The latest version of the intake ticket billing has seen (0: none yet)."""
+        ...
 
     async def pricing(self, facts: TicketFacts, pack: PolicyPack) -> PricingContext: ...
 
@@ -126,6 +131,10 @@ class PgStore:
     """The reads of one unit of work, on its connection."""
 
     conn: asyncpg.Connection
+
+    async def intake_version(self, ticket_id: str) -> int:
+        query = "select version from intake_versions where ticket_id = $1"
+        return await self.conn.fetchval(query, ticket_id) or 0
 
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None:
         """The ticket's facts and region, or None until its RepairRequested has arrived."""
@@ -284,6 +293,7 @@ class PgStore:
             *[fact for fact in counted if fact is not None],
             *[_repeat_failure(r) for r in await self.conn.fetch(_REPEAT_FAILURES, *args)],
             *[_graded(r) for r in await self.conn.fetch(_CALLBACK_GRADES, *args)],
+            *[_breached(r) for r in await self.conn.fetch(_SLA_BREACHES, *args)],
         ]
 
     async def park_completion(self, parked: ParkedCompletion) -> None:
@@ -366,7 +376,7 @@ def _parked(row: asyncpg.Record) -> ParkedCompletion:
 
 _TICKET = (
     "select b.*, a.engineer_id, a.service_point_id, w.unit_in_warranty, w.free_visit,"
-    " w.chargeable, w.reason as warranty_reason"
+    " w.chargeable, w.reason as warranty_reason, w.exclusions"
     " from billing_tickets b"
     " left join ticket_assignments a using (ticket_id)"
     " left join ticket_warranty w using (ticket_id)"
@@ -410,6 +420,11 @@ _CALLBACK_GRADES = (
     "select * from callback_grades where engineer_id = $1 and completed_at >= $2"
     " and completed_at < $3"
 )
+# PEN-8: a DSP-3 deadline missed on a ticket the engineer holds
+_SLA_BREACHES = (
+    "select s.* from sla_breaches s join ticket_assignments a using (ticket_id)"
+    " where a.engineer_id = $1 and s.detected_at >= $2 and s.detected_at < $3"
+)
 _COMPLAINT_KINDS = {
     "attitude": "attitude_complaints",
     "quality": "quality_complaints",
@@ -425,6 +440,7 @@ def _intake_warranty(row: Any) -> IntakeWarranty | None:
         free_visit=row["free_visit"],
         chargeable=row["chargeable"],
         reason=row["warranty_reason"],
+        exclusions=tuple(row["exclusions"] or ()),
     )
 
 
@@ -491,6 +507,18 @@ def _repeat_failure(r: Any) -> AssessmentFact:
             event_type=ChargeAssessed.event_type,
             ticket_id=r["ticket_id"],
             note=r["why"],
+        ),
+    )
+
+
+def _breached(r: Any) -> AssessmentFact:
+    return AssessmentFact(
+        "sla_breaches",
+        Evidence(
+            event_id=r["event_id"],
+            event_type=SlaDeadlineBreached.event_type,
+            ticket_id=r["ticket_id"],
+            note=f"DSP-3 {r['deadline']} deadline missed",
         ),
     )
 

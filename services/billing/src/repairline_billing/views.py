@@ -95,7 +95,9 @@ ASSESSMENT = (
 
 
 def _charge(row: Any) -> dict[str, Any]:
-    return _answer(row, CHARGE, ("lines", "inputs", "decision"), ("assessed_at",))
+    """An invoice; one credited to no outlet says it has none to settle to (FEE-6)."""
+    answer = _answer(row, CHARGE, ("lines", "inputs", "decision"), ("assessed_at",))
+    return {**answer, "no_outlet_to_settle_to": answer["outlet_id"] is None}
 
 
 def _quote(row: Any) -> dict[str, Any]:
@@ -276,11 +278,13 @@ LEDGER_KEYS = ("engineer_id", "outlet_id")
 
 
 async def ledger(db: Db, column: str, key: str) -> dict[str, Any]:
-    """The penalties of an engineer or an outlet, standing and voided, with escalations."""
+    """The penalties of an engineer or an outlet, standing and voided, with escalations.
+    An outlet's own fines (FEE-5) name the engineer as evidence but are not his."""
     assert column in LEDGER_KEYS
+    own = " and p.subject is distinct from 'outlet'" if column == "engineer_id" else ""
     scope = visibility.sql_filter(2, region="t.region", engineer="p.engineer_id")
     rows = await db.fetch(
-        f"select p.* from penalties p {_TICKET} where p.{column} = $1{scope.sql}"
+        f"select p.* from penalties p {_TICKET} where p.{column} = $1{own}{scope.sql}"
         " order by p.offence_at, p.penalty_id",
         key,
         *scope.args,

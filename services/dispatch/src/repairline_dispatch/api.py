@@ -21,10 +21,12 @@ from repairline_dispatch.schemas import (
     CommitPlanIn,
     CompletionIn,
     ConsentIn,
+    DelayDone,
     DelayIn,
     EmptyIn,
     EngineerIn,
     EscalationIn,
+    InspectionIn,
     InterruptionIn,
     KeyAccountIn,
     NotFoundIn,
@@ -40,7 +42,7 @@ from repairline_dispatch.schemas import (
     WindowIn,
 )
 from repairline_platform.asof import AS_OF_QUERY, as_of_moment
-from repairline_platform.bounds import CalendarDate, Region
+from repairline_platform.bounds import CalendarDate, Identifier, Region
 from repairline_platform.commands import CommandResult
 from repairline_platform.runtime import Runtime
 
@@ -180,10 +182,16 @@ def engineer_app_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtim
         """DSP-6: the engineer leaves for the customer (late if after the planned time)."""
         return done(await commands.depart(visit.Depart(ticket_id), ctx_of(rt)))
 
-    @router.post("/tickets/{ticket_id}/delay", **post, dependencies=[may("visit.report")])
+    @router.post(
+        "/tickets/{ticket_id}/delay",
+        response_model=DelayDone,
+        responses=RESPONSES,
+        dependencies=[may("visit.report")],
+    )
     async def delay(ticket_id: str, body: DelayIn) -> dict[str, Any]:
-        """DSP-7: the engineer will be late; the notice is checked (too late is recorded);
-        with an agreed new window the appointment is rescheduled."""
+        """DSP-7: the engineer will be late; the notice is checked and the answer says
+        whether it came in time (too late is recorded); with an agreed new window the
+        appointment is rescheduled."""
         return done(await commands.report_delay(body.command(ticket_id), ctx_of(rt)))
 
     @router.post("/tickets/{ticket_id}/arrival", **post, dependencies=[may("visit.report")])
@@ -210,6 +218,13 @@ def engineer_app_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtim
         """DSP-10: an urgent job came in; the urgent job is reassigned if this engineer
         had it."""
         return done(await commands.interrupt(body.command(ticket_id), ctx_of(rt)))
+
+    @router.post("/tickets/{ticket_id}/inspection", **post, dependencies=[may("visit.report")])
+    async def inspection(ticket_id: str, body: InspectionIn) -> dict[str, Any]:
+        """WAR-3, WAR-4: what the engineer finds at the unit (supply voltage, wiring,
+        misuse, an unauthorised repair, the card and invoice seen); intake decides the
+        warranty on it, keeping the recorded proof the inspection does not state."""
+        return done(await commands.record_inspection(body.command(ticket_id), ctx_of(rt)))
 
     @router.post("/tickets/{ticket_id}/consent", **post, dependencies=[may("visit.report")])
     async def consent(ticket_id: str, body: ConsentIn) -> dict[str, Any]:
@@ -259,12 +274,13 @@ def board_routes(router: APIRouter, rt: Runtime) -> None:
 
     @router.get("/alerts", dependencies=[may("alerts.read")])
     async def alerts(
-        kind: str | None = Query(default=None, examples=["sla_breached"]),
+        kind: Annotated[views.AlertKind | None, Query(examples=["sla_breached"])] = None,
+        ticket_id: Identifier | None = None,
         limit: int = Query(default=200, ge=1, le=5000),
     ) -> list[dict[str, Any]]:
         """The dispatcher's alerts: unassignable jobs, SLA, lateness, missed appointments,
-        reschedules, newest first."""
-        return await views.alerts(rt.pool, kind, limit)
+        reschedules, newest first; of one kind, of one ticket."""
+        return await views.alerts(rt.pool, kind.value if kind else None, limit, ticket_id)
 
 
 def plan_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from repairline_contracts.base import Event
-from repairline_contracts.dispatch import AppointmentScheduled, LeftOut
+from repairline_contracts.dispatch import AppointmentScheduled, EngineerDelayed, LeftOut
 from repairline_dispatch.domain import plan, roster, visit
 from repairline_dispatch.domain.visit import Visit, VisitState
 from repairline_dispatch.settings import DispatchSettings
@@ -413,10 +413,13 @@ async def depart(cmd: visit.Depart, ctx: Ctx) -> CommandResult:
 async def report_delay(cmd: visit.ReportDelay, ctx: Ctx) -> CommandResult:
     """DSP-7: the notice checked; with an agreed new window, the visit is rescheduled."""
 
+    told: dict[str, Any] = {}
+
     async def decide(v: Visit, s: Scope) -> list[Event]:
         delayed = visit.decide_delay(
             s.pack, v, expected_arrival=cmd.expected_arrival, cause=cmd.cause, now=s.now
         )
+        told.update(_notice(delayed))
         if cmd.new_window is None or not delayed.agree_new_time:
             return [delayed]
         reason = f"DSP-7 delay: {delayed.reason}"
@@ -425,7 +428,18 @@ async def report_delay(cmd: visit.ReportDelay, ctx: Ctx) -> CommandResult:
 
     result = await _execute(ctx, cmd.ticket_id, decide)
     await _held_up(ctx, result, lambda v, now: plan.delayed(v, cmd.expected_arrival))
-    return result
+    return replace(result, data={**result.data, **told})
+
+
+def _notice(delayed: EngineerDelayed) -> dict[str, Any]:
+    """DSP-7: what the engineer is told of his notice: whether it came in time."""
+    return {
+        "notice": delayed.notice,
+        "notice_in_time": delayed.notice_in_time,
+        "notify_customer_by": delayed.notify_customer_by,
+        "reason_accepted": delayed.reason_accepted,
+        "agree_new_time": delayed.agree_new_time,
+    }
 
 
 async def arrive(cmd: visit.Arrive, ctx: Ctx) -> CommandResult:
@@ -492,6 +506,18 @@ async def interrupt(cmd: visit.Interrupt, ctx: Ctx) -> CommandResult:
     return result
 
 
+async def record_inspection(cmd: visit.RecordInspection, ctx: Ctx) -> CommandResult:
+    """WAR-3, WAR-4: the engineer's findings at the unit, which intake's warranty decision
+    consumes."""
+
+    async def decide(v: Visit, s: Scope) -> list[Event]:
+        job = await s.store.job(v.ticket_id) or visit.Job(v.ticket_id)
+        at_depot = job.service_mode == "depot"
+        return [visit.decide_inspection(v, cmd, now=s.now, at_depot=at_depot)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
 async def record_consent(cmd: visit.RecordConsent, ctx: Ctx) -> CommandResult:
     """DSP-11 consent (a signature after a backup offer for disk work); DSP-10 an adult."""
 
@@ -524,6 +550,7 @@ async def start_work(cmd: visit.StartWork, ctx: Ctx) -> CommandResult:
                 quote_accepted=job.quote_accepted,
                 quote_id=job.quote_id,
                 now=s.now,
+                at_depot=job.service_mode == "depot",
             )
         ]
 
@@ -546,6 +573,8 @@ async def complete(cmd: visit.Complete, ctx: Ctx) -> CommandResult:
                 repair_record=cmd.repair_record,
                 test_run_minutes=cmd.test_run_minutes,
                 job_kind=job.job_kind or "repair",
+                pack=s.pack,
+                at_depot=job.service_mode == "depot",
             )
         ]
 

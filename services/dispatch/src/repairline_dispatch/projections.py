@@ -307,6 +307,7 @@ _ALERTS = {
     d.GoingToAddressAnyway.event_type: "going_anyway",
     d.SlaDeadlinesRecomputed.event_type: "sla_recomputed",
 }
+ALERT_KINDS = tuple(sorted(set(_ALERTS.values())))
 
 
 class DispatchBoard:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from repairline_contracts.dispatch import RepairRecord
 from repairline_contracts.intake import CityTier
 from repairline_dispatch.domain import plan, roster, visit
+from repairline_platform import bounds
 from repairline_platform.bounds import (
     MAX_CAPACITY,
     MAX_MINUTES,
@@ -18,9 +19,8 @@ from repairline_platform.bounds import (
     CalendarDate,
     Identifier,
     Moment,
+    PastDate,
     Region,
-    WindowEnd,
-    WindowStart,
     text,
 )
 
@@ -72,7 +72,10 @@ class EngineerIn(BaseModel):
     )
     active: bool = True
     capacity: int | None = Field(
-        default=None, ge=0, le=MAX_CAPACITY, description="Most open jobs at once."
+        default=None,
+        ge=0,
+        le=MAX_CAPACITY,
+        description="Most open jobs at once (DSP-1); null, the default: unlimited.",
     )
     home: GeoPointIn | None = Field(default=None, description="Home base, for travel times.")
     working_hours: list[HoursIn] | None = Field(
@@ -124,17 +127,10 @@ class KeyAccountIn(BaseModel):
         )
 
 
-class WindowIn(BaseModel):
-    model_config = _ex(
-        {"window_start": "2026-11-24T14:00:00+08:00", "window_end": "2026-11-24T15:00:00+08:00"}
-    )
-
-    window_start: WindowStart
-    window_end: WindowEnd
-
+class WindowIn(bounds.WindowIn):  # the one window shape, with the domain's window
     @property
     def window(self) -> tuple[datetime, datetime]:
-        return self.window_start, self.window_end
+        return self.start, self.end
 
     def command(self, ticket_id: str) -> visit.BookVisit:
         return visit.BookVisit(ticket_id, self.window)
@@ -143,8 +139,8 @@ class WindowIn(BaseModel):
 class RescheduleIn(WindowIn):
     model_config = _ex(
         {
-            "window_start": "2026-11-24T16:00:00+08:00",
-            "window_end": "2026-11-24T17:00:00+08:00",
+            "start": "2026-11-24T16:00:00+08:00",
+            "end": "2026-11-24T17:00:00+08:00",
             "reason": "previous job overran",
             "requested_by": "engineer",
             "customer_consents": True,
@@ -347,6 +343,41 @@ class CommandDone(BaseModel):
     correlation_id: str
     version: int = Field(description="The ticket's stream version after the command.")
     state: str = Field(description="The visit's state after the command.")
+
+
+class InspectionIn(BaseModel):
+    """WAR-3, WAR-4: what the engineer finds at the unit; a field left out is not stated
+    and keeps what intake recorded."""
+
+    model_config = _ex(
+        {"supply_voltage_v": 250, "wiring_to_code": True, "invoice_date": "2026-03-01"}
+    )
+
+    supply_voltage_v: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
+    wiring_to_code: bool | None = None
+    misuse: bool | None = Field(default=None, description="Misuse or poor care.")
+    unauthorised_repair: bool | None = Field(
+        default=None, description="Installed or repaired by an unauthorised party."
+    )
+    card_model: Identifier | None = Field(default=None, description="The model on the card.")
+    card_serial_no: Identifier | None = Field(default=None, description="The card's serial.")
+    warranty_card_date: PastDate | None = Field(default=None, description="The card seen.")
+    invoice_date: PastDate | None = Field(default=None, description="The invoice seen.")
+
+    def command(self, ticket_id: str) -> visit.RecordInspection:
+        return visit.RecordInspection(ticket_id, self.model_dump(exclude_none=True))
+
+
+class DelayDone(CommandDone):
+    """DSP-7: the delay recorded, and what the engineer's notice was worth."""
+
+    notice: str = Field(description="The notice owed: running_late, delay_within_half_day, ...")
+    notice_in_time: bool = Field(description="False: the customer was told too late.")
+    notify_customer_by: datetime | None = Field(
+        description="By when the customer had to be told (with its time zone); null: at once."
+    )
+    reason_accepted: bool = Field(description="'Too many customers' is never accepted.")
+    agree_new_time: bool = Field(description="A new time is to be agreed with the customer.")
 
 
 class PlanIn(BaseModel):

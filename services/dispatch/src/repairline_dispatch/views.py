@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
 
 from repairline_contracts.dispatch import EngineerAssigned, SlaDeadlinesRecomputed
-from repairline_dispatch.projections import DispatchBoard
+from repairline_dispatch.projections import ALERT_KINDS, DispatchBoard
 from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
 from repairline_platform.visibility import Owners
@@ -125,16 +126,24 @@ async def board(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dict
     return out
 
 
-async def alerts(pool: asyncpg.Pool, kind: str | None, limit: int) -> list[dict[str, Any]]:
-    """The dispatcher's alerts of his regions (an engineer's: of his jobs), newest first."""
-    scope = visibility.sql_filter(3, region="b.region", engineer="b.engineer_id")
+AlertKind = StrEnum("AlertKind", ALERT_KINDS)  # type: ignore[misc]
+"""Every kind of alert the dispatcher is shown."""
+
+
+async def alerts(
+    pool: asyncpg.Pool, kind: str | None, limit: int, ticket_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The dispatcher's alerts of his regions (an engineer's: of his jobs), newest first;
+    of one kind, of one ticket."""
+    scope = visibility.sql_filter(4, region="b.region", engineer="b.engineer_id")
     rows = await pool.fetch(
         "select a.event_id, a.ticket_id, a.kind, a.detail, a.at from dispatch_alerts a"
         " left join dispatch_board b using (ticket_id)"
-        f" where ($1::text is null or a.kind = $1){scope.sql}"
-        " order by a.at desc, a.event_id limit $2",
+        " where ($1::text is null or a.kind = $1) and ($3::text is null or a.ticket_id = $3)"
+        f"{scope.sql} order by a.at desc, a.event_id limit $2",
         kind,
         limit,
+        ticket_id,
         *scope.args,
     )
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]

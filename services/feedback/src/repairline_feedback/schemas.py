@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from repairline_contracts.feedback import CallbackAnswers, ComplaintChannel, ComplaintKind, Grade
 from repairline_feedback.domain.complaint import AnswerComplaint, FileComplaint, VerifyComplaint
@@ -12,6 +12,7 @@ from repairline_feedback.domain.followup import AnswerSurvey, RecordCallback
 from repairline_feedback.domain.key_customer import NoteKeyCustomer
 from repairline_feedback.domain.sample import DrawSample
 from repairline_platform.bounds import BegunYear, Fen, Identifier, text
+from repairline_platform.http import TicketVersion
 
 Text = text(4000, multi_line=True)
 
@@ -30,18 +31,26 @@ class AttemptIn(BaseModel):
 
     reached: bool = Field(description="FBK-3: only a reached customer makes a valid callback.")
     answers: CallbackAnswers = Field(default_factory=CallbackAnswers, description="FBK-4.")
-    grade: Grade | None = Field(default=None, description="FBK-5, when reached.")
+    grade: Grade | None = Field(
+        default=None, validate_default=True, description="FBK-5, when reached."
+    )
     reason: text(2000, min_length=0, multi_line=True) | None = Field(
-        default=None, description="FBK-5: why."
+        default=None, validate_default=True, description="FBK-5: why; required when dissatisfied."
     )
 
-    @model_validator(mode="after")
-    def _graded_when_reached(self) -> AttemptIn:
-        if self.reached and self.grade is None:
+    @field_validator("grade")
+    @classmethod
+    def _graded_when_reached(cls, grade: Grade | None, info: ValidationInfo) -> Grade | None:
+        if info.data.get("reached") and grade is None:
             raise ValueError("a reached customer's callback needs a grade (FBK-5)")
-        if self.grade == "dissatisfied" and not (self.reason or "").strip():
+        return grade
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_when_dissatisfied(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("grade") == "dissatisfied" and not (reason or "").strip():
             raise ValueError("a dissatisfied callback needs its reason (FBK-5)")
-        return self
+        return reason
 
     def command(self, callback_id: str) -> RecordCallback:
         return RecordCallback(callback_id, self.reached, self.answers, self.grade, self.reason)
@@ -68,6 +77,7 @@ class ComplaintIn(BaseModel):
         default=None, description="Default: the ticket's engineer."
     )
     amount_paid_fen: Fen | None = Field(default=None, description="Overcharge: paid.")
+    ticket_version: TicketVersion = None
 
     def command(self) -> FileComplaint:
         return FileComplaint(
@@ -77,6 +87,7 @@ class ComplaintIn(BaseModel):
             self.description,
             self.engineer_id,
             self.amount_paid_fen,
+            self.ticket_version,
         )
 
 

@@ -7,7 +7,7 @@ or the rule).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Query, Request, Response
@@ -28,10 +28,12 @@ from repairline_intake.schemas import (
     SaleRecordedAnswer,
     SalesRecordIn,
     TicketCreated,
+    TicketPage,
     VerificationIn,
     VisitRequestIn,
 )
 from repairline_platform.asof import AS_OF_QUERY, as_of_moment
+from repairline_platform.bounds import Identifier, Moment, Region
 from repairline_platform.ratelimit import RATE_LIMITED
 from repairline_platform.runtime import Runtime
 
@@ -114,7 +116,7 @@ async def visit_request(ticket_id: str, body: VisitRequestIn, request: Request) 
 )
 async def warranty(ticket_id: str, body: ProofIn, request: Request) -> Any:
     """WAR-1..5: decide the warranty from proof shown after intake."""
-    cmd = ticket.DecideWarranty(ticket_id, proof=body.facts())
+    cmd = body.decision(ticket_id)
     return (await commands.decide_warranty(cmd, _intake(request))).answer()
 
 
@@ -169,13 +171,46 @@ async def put_sales_record(serial_no: str, body: SalesRecordIn, request: Request
     return result.answer("stream_id")
 
 
+@router.get("/tickets", response_model=TicketPage, dependencies=[may("ticket.read")])
+async def find_tickets(
+    request: Request,
+    number: Annotated[
+        Identifier | None,
+        Query(description="A service request or repair order number the customer was told."),
+    ] = None,
+    status: views.TicketStatus | None = None,
+    region: Region | None = None,
+    engineer_id: Identifier | None = None,
+    requested_from: Annotated[Moment | None, Query(description="Requested at or after.")] = None,
+    requested_to: Annotated[Moment | None, Query(description="Requested before.")] = None,
+    limit: int = Query(50, ge=1, le=500),
+    after: str | None = Query(None, max_length=200, description="The previous page's `next`."),
+) -> Any:
+    """Find tickets by the number the customer was given (INT-2), or list them by status,
+    region, engineer and request time: those the caller may see (his regions; an
+    engineer's jobs, a dealer's or a customer's own), oldest request first, paged."""
+    found = views.TicketFilter(
+        number=number,
+        status=status.value if status else None,
+        region=region,
+        engineer_id=engineer_id,
+        requested_from=requested_from,
+        requested_to=requested_to,
+        limit=limit,
+        after=after,
+    )
+    return await views.tickets(_pool(request), found)
+
+
 @router.get("/tickets/{ticket_id}", dependencies=[may("ticket.read")])
 async def ticket_view(
     ticket_id: str, request: Request, as_of: str | None = Query(None, **AS_OF_QUERY)
 ) -> dict[str, Any]:
-    """The ticket's current status, its facts and its timeline across all four services;
-    with `as_of`, as it stood then (folded from its events up to that time)."""
+    """The ticket's current status, its deadlines (structured, in the pack's time zone),
+    its facts and its timeline across all four services; with `as_of`, as it stood then
+    (folded from its events up to that time)."""
+    zone = request.app.state.runtime.pack.zone
     if as_of is None:
-        return await views.ticket(_pool(request), ticket_id)
+        return await views.ticket(_pool(request), ticket_id, zone)
     moment = as_of_moment(as_of, request.app.state.runtime.clock.now())
-    return await views.ticket_as_of(_pool(request), ticket_id, moment)
+    return await views.ticket_as_of(_pool(request), ticket_id, moment, zone)

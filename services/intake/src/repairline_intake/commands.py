@@ -47,6 +47,7 @@ async def request_repair(cmd: ticket.RequestRepair, intake: Intake) -> CommandRe
     an open ticket, the duplicate noted there and refused (409)."""
     cmd = as_caller(cmd)
     ticket.check_request(cmd)
+    ticket.check_product_line(intake.pack, cmd.product.line)
     result = await commands.in_unit(intake.unit_of_work, lambda uow: _new_or_dup(cmd, intake, uow))
     if result.refused is not None:
         log.info("repair request refused", ticket_id=result.stream_id, rule_id="INT-4")

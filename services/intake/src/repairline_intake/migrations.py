@@ -79,5 +79,18 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    Migration(
+        "004_ticket_lookup",
+        """
+        -- INT-2: a ticket found by the numbers its customer is told; lists by request time
+        create index if not exists ticket_view_service_request_no
+            on ticket_view (service_request_no);
+        create index if not exists ticket_view_repair_order_no on ticket_view (repair_order_no);
+        create index if not exists ticket_view_requested on ticket_view (requested_at, ticket_id);
+        """,
+    )
+)
+
 # the other contexts' events of each ticket, kept by `TicketArchive` for `as_of`
 MIGRATIONS.append(ARCHIVE_MIGRATION)

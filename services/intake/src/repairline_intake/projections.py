@@ -22,7 +22,7 @@ from repairline_contracts import topics
 from repairline_contracts.base import Event
 from repairline_contracts.billing import ChargeAssessed
 from repairline_contracts.envelope import Envelope
-from repairline_contracts.feedback import CallbackDue, CallbackScheduled
+from repairline_contracts.feedback import CallbackDue, CallbackScheduled, ComplaintFiled
 from repairline_platform.asof import StreamArchive
 from repairline_platform.eventstore import Delivered, Projection, UnitOfWork
 
@@ -65,10 +65,12 @@ STATUS: dict[str, tuple[str | None, int]] = {
     d.WrongPartOnSite.event_type: (None, 40),
     d.VisitInterrupted.event_type: (None, 40),
     d.ConsentRecorded.event_type: (None, 40),
+    d.InspectionRecorded.event_type: (None, 40),
     d.WorkStarted.event_type: ("repair_in_progress", 45),
     d.WorkCarriedForward.event_type: ("carried_forward", 45),
     d.SlaDeadlineApproaching.event_type: (None, 10),
     d.SlaDeadlineBreached.event_type: (None, 10),
+    d.SlaDeadlinesRecomputed.event_type: (None, 10),
     d.MissedAppointment.event_type: (None, 30),
     d.RevisitOpened.event_type: ("revisit", 50),
     d.RepairCompleted.event_type: ("repair_completed", 50),
@@ -77,8 +79,9 @@ STATUS: dict[str, tuple[str | None, int]] = {
     QUOTE_ACCEPTED: ("quote_accepted", 40),
     QUOTE_REFUSED: ("quote_refused", 40),
     ChargeAssessed.event_type: ("repair_completed", 50),
-    CallbackScheduled.event_type: ("repair_completed", 50),
+    CallbackScheduled.event_type: (None, 10),  # follows guidance as well as a repair
     REVISIT_REQUESTED: (None, 50),
+    ComplaintFiled.event_type: (None, 10),
     CallbackDue.event_type: ("callback_due", 60),
     i.CustomerCalledForPickup.event_type: ("ready_for_pickup", 70),
     i.PickedUp.event_type: ("picked_up", 80),
@@ -100,6 +103,9 @@ _SAFE = (
     "appointment_id",
     "queue_no",
     "promised_repair_by",
+    "visit_by",
+    "fix_by",
+    "repair_by",
     "deadline",
     "due_at",
     "notice",
@@ -215,9 +221,28 @@ def facts(event: Event) -> dict[str, Any]:
             return {"closed": f"no repair: {event.reason}"}
         case d.SlaDeadlineBreached():
             return {f"sla_breached_{event.deadline}": event.due_at.isoformat()}
+        case d.EngineerAssigned() | d.SlaDeadlinesRecomputed():
+            return _deadlines(event)
         case d.MissedAppointment():
             return {"missed_appointment": event.appointment_start.isoformat()}
+        case ComplaintFiled():
+            return {"complaint_answer_by": event.answer_by.isoformat()}
     return {}
+
+
+def _deadlines(event: d.EngineerAssigned | d.SlaDeadlinesRecomputed) -> dict[str, Any]:
+    """DSP-3: the deadlines dispatch set (on site by, fixed by, repaired by: a
+    return-to-factory or depot repair), latest wins; none set, nothing shown."""
+    dues = {"visit_by": event.visit_by, "fix_by": event.fix_by, "repair_by": event.repair_by}
+    if all(due is None for due in dues.values()):
+        return {}
+    shown = {k: due.isoformat() if due else None for k, due in dues.items()}
+    return {"deadlines": {**shown, "rule_ids": list(_rule_ids(event))}}
+
+
+def _rule_ids(event: Any) -> tuple[str, ...]:
+    decision = getattr(event, "decision", None)
+    return decision.rule_ids if decision is not None else ("DSP-3",)
 
 
 def owners(event: i.RepairRequested) -> dict[str, str]:

@@ -21,14 +21,13 @@ from repairline_contracts.intake import (
     Urgency,
 )
 from repairline_intake.domain import sales_record, ticket
+from repairline_platform import bounds
 from repairline_platform.bounds import (
     MULTI_LINE,
     SINGLE_LINE,
     Fen,
     PastDate,
     Region,
-    WindowEnd,
-    WindowStart,
 )
 
 PhoneNumber = Annotated[
@@ -82,19 +81,7 @@ class GeoPointIn(BaseModel):
         return GeoPoint(lat=self.lat, lon=self.lon)
 
 
-class WindowIn(BaseModel):
-    """A visit window such as 14:00-15:00 local time (DSP-2)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"start": "2026-11-24T14:00:00+08:00", "end": "2026-11-24T15:00:00+08:00"}]
-        },
-    )
-
-    start: WindowStart
-    end: WindowEnd
-
+class WindowIn(bounds.WindowIn):  # the one window shape, with the domain's window
     def window(self) -> TimeWindow:
         return TimeWindow(start=self.start, end=self.end)
 
@@ -129,10 +116,20 @@ class ProofIn(BaseModel):
     )
     wiring_to_code: bool = True
     suspect_parts: list[Code] = Field(default_factory=list, description="WAR-1 parts.")
+    days_in_repair: int = Field(
+        default=0, ge=0, le=3650, description="WAR-5: days in repair on earlier repairs."
+    )
+    days_waiting_for_parts: int = Field(
+        default=0, ge=0, le=3650, description="WAR-5: days waiting for parts on earlier repairs."
+    )
 
     def facts(self) -> ticket.ProofFacts:
         data = self.model_dump()
         return ticket.ProofFacts(**{**data, "suspect_parts": tuple(data["suspect_parts"])})
+
+    def decision(self, ticket_id: str) -> ticket.DecideWarranty:
+        """WAR-3/WAR-4 shown after intake: only the fields sent replace recorded ones."""
+        return ticket.DecideWarranty(ticket_id, self.facts(), frozenset(self.model_fields_set))
 
 
 class GuaranteeIn(BaseModel):
@@ -414,3 +411,24 @@ class SaleRecordedAnswer(BaseModel):
     event_ids: list[str]
     correlation_id: str
     version: int
+
+
+class TicketSummary(BaseModel):
+    """One ticket of a list: its numbers, status, region, engineer and request time."""
+
+    ticket_id: str
+    service_request_no: str | None = Field(description="INT-2: the number the caller is told.")
+    repair_order_no: str | None = Field(description="INT-2: the repair order's number.")
+    status: str
+    region: str | None
+    product_line: str | None
+    engineer_id: str | None
+    requested_at: datetime
+    updated_at: datetime
+
+
+class TicketPage(BaseModel):
+    """A page of tickets, oldest request first; `next` asks for the following page."""
+
+    tickets: list[TicketSummary]
+    next: str | None = Field(description="Pass as `after` for the next page; null: the last.")

@@ -33,7 +33,7 @@ from repairline_contracts.billing import (
 )
 from repairline_rules import fees, ledger
 from repairline_rules.packs import NotInPack, PolicyPack, UnknownProduct
-from repairline_rules.refusals import IllegalTransition
+from repairline_rules.refusals import IllegalTransition, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,15 @@ def fold(ticket_id: str, events: Iterable[Event]) -> Account:
     return reduce(evolve, events, Account(ticket_id))
 
 
+def _check_part_codes(pack: PolicyPack, request: QuoteRequest) -> None:
+    """FEE-1: a part is quoted from the pack's price list; a code not on it is a refusal
+    naming the part (422), with the codes the list has."""
+    for n, (code, _) in enumerate(request.parts):
+        if code not in pack.fees.parts:
+            known = ", ".join(sorted(pack.fees.parts))
+            raise InvalidInput(f"parts.{n}.code", f"not on the price list; known: {known}")
+
+
 def decide_quote(
     pack: PolicyPack,
     account: Account,
@@ -126,6 +135,7 @@ def decide_quote(
     """FEE-4: the quote stated before work. Not after the invoice."""
     if account.invoiced:
         raise IllegalTransition("the ticket is already invoiced", account.state)
+    _check_part_codes(pack, request)
     pricing = price(
         pack,
         facts,
@@ -319,6 +329,9 @@ class IssueQuote:
     ticket_id: str
     quote_id: str
     request: QuoteRequest
+    ticket_version: int | None = None
+    """The intake ticket's version the caller was told: the quote waits for billing to
+    know it (the warranty decided just before, for one)."""
 
 
 @dataclass(frozen=True)

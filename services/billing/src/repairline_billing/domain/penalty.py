@@ -541,6 +541,8 @@ class RecordUnreachable:
     ticket_id: str
     note: str = ""
     fine_fen: int | None = None
+    ticket_version: int | None = None
+    """The intake version the caller was told: billing may not have seen the ticket yet."""
 
 
 def staff_stream(engineer_id: str) -> str:

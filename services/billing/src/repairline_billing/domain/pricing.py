@@ -26,6 +26,12 @@ class IntakeWarranty:
     free_visit: bool
     chargeable: bool
     reason: str
+    exclusions: tuple[str, ...] = ()
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        """WAR-4: what makes an in-warranty unit's repair chargeable (not its expiry)."""
+        return tuple(x for x in self.exclusions if x != "expired")
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,19 @@ def _free_lines(lines: Sequence[ChargeLine], rule_id: str, why: str) -> tuple[Ch
     )
 
 
+def _excluded_lines(lines: Sequence[ChargeLine], excluded: Sequence[str]) -> tuple[ChargeLine, ...]:
+    """WAR-4: a charged line says the repair was excluded and why, not "out of warranty"."""
+    why = f"excluded under WAR-4 ({', '.join(excluded)})"
+    return tuple(
+        line
+        if line.amount_fen == 0
+        else line.model_copy(
+            update={"reason": f"{why}: {line.reason.removeprefix('out of warranty: ')}"}
+        )
+        for line in lines
+    )
+
+
 def price(
     pack: PolicyPack,
     facts: TicketFacts,
@@ -151,6 +170,8 @@ def price(
             # intake found an exclusion (WAR-4) billing cannot see: parts are charged too
             part_covered = dict.fromkeys(part_covered, False)
         unit_in_warranty, free_visit = iw.unit_in_warranty, iw.free_visit
+        if iw.excluded:
+            rule_ids.append("WAR-4")
     extended_to = reward.extended_ends_on if reward is not None else None
     if (
         reward is not None
@@ -190,6 +211,8 @@ def price(
         covered_by_contract=covered_by_contract,
     )
     lines = tuple(_line(line) for line in charge.lines)
+    if facts.intake_warranty is not None and facts.intake_warranty.excluded:
+        lines = _excluded_lines(lines, facts.intake_warranty.excluded)
     rule_ids.extend(charge.rule_ids)
     free_reason = None
     recurrence = _recurrence(pack, facts, codes, prior)

@@ -224,7 +224,7 @@ def _due(deadlines: Deadlines, day: date, pack: PolicyPack) -> int | None:
 
 def _shift(e: Engineer, day: date) -> tuple[pm.Window, pm.Window] | None:
     """The engineer's hours that day and his lunch (the gap between two spans, or noon)."""
-    spans = sorted((h for h in e.hours if day.weekday() in h.days), key=lambda h: h.start_minute)
+    spans = sorted((h for h in e.hours if h.applies(day)), key=lambda h: h.start_minute)
     if not spans or not e.active or e.home is None:
         return None
     shift = pm.Window(spans[0].start_minute * 60, spans[-1].end_minute * 60)

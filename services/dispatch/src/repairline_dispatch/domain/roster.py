@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,11 +23,18 @@ from repairline_rules.packs import WEEKDAYS, PolicyPack
 
 @dataclass(frozen=True)
 class WorkHours:
-    """Hours an engineer works on some weekdays (0 = Monday), local minutes after midnight."""
+    """Hours an engineer works on some weekdays (0 = Monday), local minutes after midnight;
+    the pack's roster also skips its holidays and works its make-up days (调休)."""
 
     days: frozenset[int]
     start_minute: int
     end_minute: int
+    off_dates: frozenset[date] = frozenset()
+    on_dates: frozenset[date] = frozenset()
+
+    def applies(self, day: date) -> bool:
+        """Whether these hours are worked on the local ``day``."""
+        return day in self.on_dates or (day.weekday() in self.days and day not in self.off_dates)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ def _on_duty(engineer: Engineer, start: datetime, end: datetime, zone: ZoneInfo)
         return False
     first, last = s.hour * 60 + s.minute, (e.hour * 60 + e.minute) or 1440
     return any(
-        s.weekday() in h.days and h.start_minute <= first and last <= h.end_minute
+        h.applies(s.date()) and h.start_minute <= first and last <= h.end_minute
         for h in engineer.hours
     )
 
@@ -162,14 +169,20 @@ def choose_engineer(engineers: Sequence[Engineer], *, region: str, skill: str) -
 
 
 def pack_hours(pack: PolicyPack) -> tuple[WorkHours, ...]:
-    """Engineers work the network's business hours unless their own are given."""
+    """Engineers work the network's business hours unless their own are given: the one
+    calendar of the pack, which the SLA and complaint clocks count on too (holidays off,
+    make-up working days on, at the pack's usual hours)."""
     cal = pack.calendar
+    makeup = frozenset(cal.makeup_workdays)
+    off = frozenset(cal.holidays) | makeup  # a make-up day is worked at the usual hours
     hours = []
     for index, name in enumerate(WEEKDAYS):
         if name not in cal.workdays:
             continue
         for span in cal.hours_by_day.get(name, cal.hours):
-            hours.append(WorkHours(frozenset({index}), span.start_minute, span.end_minute))
+            hours.append(WorkHours(frozenset({index}), span.start_minute, span.end_minute, off))
+    for span in cal.hours:
+        hours.append(WorkHours(frozenset(), span.start_minute, span.end_minute, on_dates=makeup))
     return tuple(hours)
 
 

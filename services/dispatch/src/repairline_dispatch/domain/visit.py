@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from repairline_contracts.base import Decision, Event
@@ -31,6 +32,7 @@ from repairline_contracts.dispatch import (
     EngineerReleased,
     EscalatedToTechnicalSupport,
     GoingToAddressAnyway,
+    InspectionRecorded,
     LatenessNoticeDue,
     MissedAppointment,
     PartsArrived,
@@ -65,12 +67,13 @@ from repairline_dispatch.domain.roster import Engineer, fit, rank
 from repairline_rules import dispatch as rules
 from repairline_rules import triage
 from repairline_rules.calendar import Pause
-from repairline_rules.packs import PolicyPack
+from repairline_rules.packs import DispatchSpec, PolicyPack
 from repairline_rules.refusals import IllegalTransition, Refused
 from repairline_rules.timers import Due
 
-# DSP-12: an installation job includes a 10-minute test run (the rulebook's number).
-INSTALLATION_TEST_RUN_MINUTES = 10
+# DSP-12: an installation job includes a test run; its length is the pack's setting, this
+# the rulebook's number where no pack is given.
+INSTALLATION_TEST_RUN_MINUTES = DispatchSpec.model_fields["installation_test_run_minutes"].default
 
 
 class VisitState(StrEnum):
@@ -578,9 +581,9 @@ def check_lead(pack: PolicyPack, window: tuple[datetime, datetime], now: datetim
     if not lead.allowed:
         raise _violation(
             "DSP-2",
-            f"window_start is too early: {lead.reason}"
+            f"the window's start is too early: {lead.reason}"
             f" (dispatch.appointment_min_lead_days = {lead.min_lead_days})",
-            field="window_start",
+            field="start",
         )
 
 
@@ -836,6 +839,19 @@ def release_for_urgent(
     )
 
 
+def decide_inspection(
+    visit: Visit, cmd: RecordInspection, *, now: datetime, at_depot: bool = False
+) -> InspectionRecorded:
+    """WAR-3, WAR-4: what the engineer found at the unit, for intake's warranty decision;
+    at the unit means on site, or at the depot once a depot job is assigned."""
+    at_hand = (VisitState.ON_SITE, VisitState.IN_PROGRESS)
+    _need(visit, at_hand + ((VisitState.ASSIGNED,) if at_depot else ()), "an inspection")
+    assert visit.engineer_id is not None
+    return InspectionRecorded(
+        ticket_id=visit.ticket_id, engineer_id=visit.engineer_id, inspected_at=now, **cmd.found
+    )
+
+
 def decide_consent(
     visit: Visit,
     *,
@@ -876,9 +892,19 @@ def _paid_work_accepted(visit: Visit, chargeable: bool, quote_accepted: bool) ->
 
 
 def decide_work_start(
-    visit: Visit, *, chargeable: bool, quote_accepted: bool, quote_id: str | None, now: datetime
+    visit: Visit,
+    *,
+    chargeable: bool,
+    quote_accepted: bool,
+    quote_id: str | None,
+    now: datetime,
+    at_depot: bool = False,
 ) -> WorkStarted:
-    _need(visit, (VisitState.ON_SITE,), "starting work")
+    """Work begins with the engineer on site; a unit repaired at the depot is at hand
+    once the job is assigned (nobody travels to it)."""
+    _need(
+        visit, (VisitState.ON_SITE, *((VisitState.ASSIGNED,) if at_depot else ())), "starting work"
+    )
     _paid_work_accepted(visit, chargeable, quote_accepted)
     assert visit.engineer_id is not None
     return WorkStarted(
@@ -901,20 +927,23 @@ def decide_completion(
     repair_record: RepairRecord | None = None,
     test_run_minutes: int | None = None,
     job_kind: str = "repair",
+    pack: PolicyPack | None = None,
+    at_depot: bool = False,
 ) -> RepairCompleted:
-    """DSP-12: the customer tests and signs; an installation includes a 10-minute test run."""
+    """DSP-12: the customer tests and signs; an installation includes the pack's test run.
+    A depot repair needs no engineer on site: the unit is at the depot."""
     if visit.state is VisitState.COMPLETED:
         raise IllegalTransition("the repair is already completed", visit.state)
-    if visit.state not in (VisitState.ON_SITE, VisitState.IN_PROGRESS):
+    at_hand = (VisitState.ON_SITE, VisitState.IN_PROGRESS)
+    if visit.state not in at_hand + ((VisitState.ASSIGNED,) if at_depot else ()):
+        place = "the job assigned" if at_depot else "the engineer on site"
         raise IllegalTransition(
-            f"completion needs the engineer on site first; the ticket is {visit.state.value}",
-            visit.state,
+            f"completion needs {place} first; the ticket is {visit.state.value}", visit.state
         )
     _paid_work_accepted(visit, chargeable, quote_accepted)
-    if job_kind == "installation" and (test_run_minutes or 0) < INSTALLATION_TEST_RUN_MINUTES:
-        raise _violation(
-            "DSP-12", f"an installation includes a {INSTALLATION_TEST_RUN_MINUTES}-minute test run"
-        )
+    needed = pack.dispatch.installation_test_run_minutes if pack else INSTALLATION_TEST_RUN_MINUTES
+    if job_kind == "installation" and (test_run_minutes or 0) < needed:
+        raise _violation("DSP-12", f"an installation includes a {needed}-minute test run")
     assert visit.engineer_id is not None
     return RepairCompleted(
         ticket_id=visit.ticket_id,
@@ -1492,6 +1521,13 @@ class RecordConsent:
     backup_offered: bool = False
     signed_by: str | None = None
     adult_present: bool = True
+
+
+@dataclass(frozen=True)
+class RecordInspection:
+    ticket_id: str
+    found: dict[str, Any]
+    """The findings stated, by InspectionRecorded's field names."""
 
 
 @dataclass(frozen=True)

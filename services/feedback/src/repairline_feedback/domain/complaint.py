@@ -20,7 +20,7 @@ from repairline_contracts.feedback import (
 from repairline_feedback.domain.followup import ServedTicket
 from repairline_rules import followup
 from repairline_rules.packs import PolicyPack
-from repairline_rules.refusals import IllegalTransition
+from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound
 
 # -- commands -----------------------------------------------------------------------------
 
@@ -35,6 +35,8 @@ class FileComplaint:
     description: str
     engineer_id: str | None = None
     amount_paid_fen: int | None = None
+    ticket_version: int | None = None
+    """The intake version the caller was told: the ticket exists, feedback may lag."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,12 @@ def decide_file(
     served: ServedTicket | None,
     now: datetime,
 ) -> list[Event]:
-    """FBK-6: the complaint names the ticket's engineer and outlet unless told otherwise."""
+    """FBK-6: the complaint names the ticket's engineer and outlet unless told otherwise;
+    a ticket the network never took is refused (nothing to answer, refund or fine)."""
+    if served is None and cmd.ticket_version is not None:
+        raise NotCaughtUp(f"feedback has not seen ticket {cmd.ticket_id} yet")
+    if served is None:
+        raise NotFound(f"no ticket {cmd.ticket_id}")
     return [
         decide_complaint(
             pack,
@@ -170,8 +177,8 @@ def decide_file(
             channel=cmd.channel,
             kind=cmd.kind,
             description=cmd.description,
-            engineer_id=cmd.engineer_id or (served.engineer_id if served else None),
-            outlet_id=served.outlet_id if served else None,
+            engineer_id=cmd.engineer_id or served.engineer_id,
+            outlet_id=served.outlet_id,
             amount_paid_fen=cmd.amount_paid_fen,
             now=now,
         )

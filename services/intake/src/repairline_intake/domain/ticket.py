@@ -10,7 +10,7 @@ returns the events to append, or raises a `repairline_rules.refusals` error:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import reduce
@@ -30,6 +30,7 @@ from repairline_contracts.intake import (
     PhoneGuidanceGiven,
     PickedUp,
     Product,
+    ProofShown,
     RemedyChosen,
     RemedyOffered,
     RemedyOption,
@@ -49,9 +50,6 @@ from repairline_rules import dispatch as dispatch_rules
 from repairline_rules import followup, guarantees, triage, warranty
 from repairline_rules.packs import PolicyPack, UnknownProduct
 from repairline_rules.refusals import IllegalTransition, InvalidInput, Refused
-
-# INT-7: an inspection takes about 20 minutes (the manual's estimate, not a pack number).
-INSPECTION_MINUTES = 20
 
 HOLD_GUIDANCE = "phone_guidance"
 HOLD_REMEDY = "remedy_choice"
@@ -79,6 +77,8 @@ class ProofFacts:
     supply_voltage_v: Decimal | None = None
     wiring_to_code: bool = True
     suspect_parts: tuple[str, ...] = ()
+    days_in_repair: int = 0
+    days_waiting_for_parts: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,8 @@ class DecideWarranty:
 
     ticket_id: str
     proof: ProofFacts
+    given: frozenset[str] | None = None
+    """The fields the caller sent; the others keep what was recorded. None: all of them."""
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,14 @@ def check_request(cmd: RequestRepair) -> None:
         raise InvalidInput("preferred_window", "the window must end after it starts")
 
 
+def check_product_line(pack: PolicyPack, line: str) -> None:
+    """WAR-1: a product line the pack has no terms for is refused at intake, with or
+    without proof (no engineer would have its skill); a pack with ``*`` terms takes any."""
+    if not _known(pack, line):
+        known = ", ".join(sorted(pack.warranty.products))
+        raise InvalidInput("product.line", f"unknown product line {line!r}; the pack's: {known}")
+
+
 def business_day(pack: PolicyPack, now: datetime) -> str:
     """The local business day numbers are counted in (INT-2), as YYYYMMDD."""
     return now.astimezone(pack.zone).strftime("%Y%m%d")
@@ -367,9 +377,12 @@ def decide_request(
         proof=cmd.proof,
         sold_on_by_serial=sold_on_by_serial,
         now=now,
+        guarantee=cmd.guarantee,
     )
     if routed.route != "phone_guidance" and routed.visit_chargeable:
         decided = paid_visit(ticket.ticket_id, cmd.product.line, cmd.service_mode, routed, now)
+        if cmd.proof is not None:
+            decided = decided.model_copy(update={"proof": _shown(cmd.proof)})
     requested = _requested(ticket.ticket_id, cmd, numbers, routed, remedy, pack, now)
     events: list[Event] = [
         requested.model_copy(update={"warranty_decision_follows": decided is not None})
@@ -514,17 +527,22 @@ def decide_warranty(
     proof: ProofFacts | None,
     sold_on_by_serial: date | None,
     now: datetime,
+    guarantee: GuaranteeFacts | None = None,
 ) -> WarrantyDecided | None:
     """WAR-1..5: decided from the proof shown, else from the serial number's sale date
     (WAR-3). With neither, None: the warranty waits for proof (POST .../warranty)."""
     if proof is None and sold_on_by_serial is None:
         return None
     p = proof or ProofFacts()
+    today = now.astimezone(pack.zone).date()
+    in_repair, waiting = paused_days(p, guarantee, today)
     try:
         decided = warranty.assess_warranty(
             pack,
             product=product.line,
-            on=now.astimezone(pack.zone).date(),
+            on=today,
+            days_in_repair=in_repair,
+            days_waiting_for_parts=waiting,
             proof=_proof(p, product, sold_on_by_serial),
             condition=warranty.Condition(
                 authorised_installer=p.authorised_installer,
@@ -559,7 +577,47 @@ def decide_warranty(
         ),
         exclusions=decided.exclusions,
         options=decided.options,
+        proof=_shown(proof) if proof is not None else None,
     )
+
+
+def paused_days(
+    proof: ProofFacts | None, guarantee: GuaranteeFacts | None, today: date
+) -> tuple[int, int]:
+    """WAR-5: (days in repair, days waiting for parts) that move the warranty end later:
+    those stated with proof of earlier repairs, plus this submission's days so far (waiting
+    for the maker's parts, or in repair)."""
+    in_repair = proof.days_in_repair if proof else 0
+    waiting = proof.days_waiting_for_parts if proof else 0
+    submitted = guarantee.submitted_for_repair_on if guarantee else None
+    if guarantee and submitted and submitted <= today:
+        days = (today - submitted).days
+        if guarantee.waiting_for_maker_parts:
+            waiting += days
+        else:
+            in_repair += days
+    return in_repair, waiting
+
+
+def _shown(p: ProofFacts) -> ProofShown:
+    """The proof as the event records it (the voltage as decimal text)."""
+    data = asdict(p)
+    volts = p.supply_voltage_v
+    return ProofShown(**{**data, "supply_voltage_v": None if volts is None else str(volts)})
+
+
+def _facts(p: ProofShown) -> ProofFacts:
+    data = p.model_dump()
+    volts = p.supply_voltage_v
+    return ProofFacts(**{**data, "supply_voltage_v": None if volts is None else Decimal(volts)})
+
+
+def with_recorded_proof(recorded: ProofShown | None, cmd: DecideWarranty) -> ProofFacts:
+    """WAR-3/WAR-4: the fields sent replace the recorded ones; the rest are kept."""
+    if recorded is None or cmd.given is None:
+        return cmd.proof
+    sent = {f: getattr(cmd.proof, f) for f in cmd.given}
+    return replace(_facts(recorded), **sent)
 
 
 def _proof(p: ProofFacts, product: Product, sold_on_by_serial: date | None) -> warranty.Proof:
@@ -616,9 +674,15 @@ def _remedies(
     today = now.astimezone(pack.zone).date()
     if sold_on > today:
         return None
+    in_repair, waiting = paused_days(cmd.proof, g, today)
     in_warranty = _known(pack, cmd.product.line) and (
         warranty.assess_warranty(
-            pack, product=cmd.product.line, on=today, proof=warranty.Proof(invoice_date=sold_on)
+            pack,
+            product=cmd.product.line,
+            on=today,
+            proof=warranty.Proof(invoice_date=sold_on),
+            days_in_repair=in_repair,
+            days_waiting_for_parts=waiting,
         ).unit_in_warranty
     )
     decided = guarantees.three_guarantees_remedy(
@@ -677,7 +741,7 @@ def _depot_intake(
         non_standard_parts=cmd.depot.non_standard_parts,
         data_backup_reminded=cmd.depot.data_backup_reminded,
         voucher_signed=cmd.depot.voucher_signed,
-        inspection_expected_at=now + timedelta(minutes=INSPECTION_MINUTES),
+        inspection_expected_at=now + timedelta(minutes=pack.dispatch.depot_inspection_minutes),
         promised_repair_by=promised,
         decision=Decision(pack_id=pack.id, pack_version=pack.version, rule_ids=tuple(rule_ids)),
         recorded_at=now,
@@ -837,13 +901,15 @@ def decide_later_warranty(
 ) -> list[Event]:
     """WAR-1..5 decided after intake, when the proof is shown later."""
     request = _open(ticket, "decide the warranty")
+    earlier = ticket.warranty
+    looked_up = earlier and earlier.start_source == "serial_lookup"
     decided = decide_warranty(
         pack,
         ticket_id=ticket.ticket_id,
         product=request.product,
         service_mode=request.service_mode,
-        proof=cmd.proof,
-        sold_on_by_serial=None,
+        proof=with_recorded_proof(earlier.proof if earlier else None, cmd),
+        sold_on_by_serial=earlier.start_date if earlier and looked_up else None,
         now=now,
     )
     assert decided is not None
