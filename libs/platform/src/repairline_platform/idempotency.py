@@ -114,19 +114,33 @@ async def _answer_of_first(pool: asyncpg.Pool, key: str, request_hash: str) -> R
         await asyncio.sleep(0.05)
 
 
-async def _store(pool: asyncpg.Pool, claim: Claim, response: Response, body: bytes) -> None:
-    await pool.execute(
-        "insert into idempotency_keys (key, request_hash, status, body, content_type)"
-        " values ($1, $2, $3, $4, $5) on conflict (key) do update set status = excluded.status,"
-        " body = excluded.body, content_type = excluded.content_type"
-        " where idempotency_keys.status is null"
-        " and idempotency_keys.request_hash = excluded.request_hash",
+async def _store(pool: asyncpg.Pool, claim: Claim, response: Response, body: bytes) -> bool:
+    """Keep the answer as the key's first result; False when it is not this request's to
+    keep: another request with the key claimed it (its effects, or its answer, came first).
+
+    Only the request whose claim committed fills in the answer of a claimed key. A request
+    that recorded nothing (a refusal, say) may be a retry racing the first, which is still
+    running: answering for it would replace the first result with a refusal of the retry.
+    """
+    if claim.committed:
+        sql = (
+            "update idempotency_keys set status = $3, body = $4, content_type = $5"
+            " where key = $1 and request_hash = $2 and status is null returning true"
+        )
+    else:
+        sql = (
+            "insert into idempotency_keys (key, request_hash, status, body, content_type)"
+            " values ($1, $2, $3, $4, $5) on conflict (key) do nothing returning true"
+        )
+    stored = await pool.fetchval(
+        sql,
         claim.key,
         claim.request_hash,
         response.status_code,
         body,
         response.headers.get("content-type"),
     )
+    return bool(stored)
 
 
 async def trim(pool: asyncpg.Pool, now: Any) -> int:
@@ -164,7 +178,8 @@ def install(app: FastAPI, pool_of: Any) -> None:
         if response.status_code >= 500:
             return response
         body = b"".join([chunk async for chunk in response.body_iterator])
-        await _store(pool, claim, response, body)
+        if not await _store(pool, claim, response, body):  # another request holds the key
+            return await _answer_of_first(pool, key, claim.request_hash)
         return Response(
             content=body,
             status_code=response.status_code,
