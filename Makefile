@@ -88,9 +88,11 @@ status:
 TEST_EDGE_DATE ?= 2026-09-30
 
 # Two pytest workers: most integration and e2e time is spent waiting on the broker.
+# Then the short fault run, on a broker and database of its own (.local/chaos).
 test: lint infra-up
 	$(PY) -m pytest tests -q -p no:cacheprovider -n 2
 	REPAIRLINE_CLOCK_DATE=$(TEST_EDGE_DATE) $(PY) -m pytest tests/e2e -q -p no:cacheprovider -n 2
+	$(CHAOS_SHORT) $(PY) -m bench.chaos
 
 test-unit: setup
 	$(PY) -m pytest tests/unit -q

@@ -101,6 +101,8 @@ class Infra:
             "REPAIRLINE_KAFKA_PORT": str(s.kafka_port),
             "REPAIRLINE_KAFKA_CONTROLLER_PORT": str(s.kafka_port + 1),
             "REPAIRLINE_PG_PORT": str(s.pg_port),
+            # the broker's jars from the checkout's own Maven repository: no second download
+            "REPAIRLINE_M2_REPO": str(ROOT / ".local" / "m2"),
         }
 
     def fresh(self) -> None:
