@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -180,3 +182,29 @@ async def test_a_retry_refused_while_the_first_request_runs_keeps_the_first_resu
     assert retry.json().get("error") != "illegal_transition"
     again = await post_thing()
     assert (again.status_code, again.json()) == (201, {"thing_id": "thing-1"})
+
+
+async def test_a_post_while_the_database_is_out_of_reach_is_a_json_503(prefix: str):
+    """The keys are read before the route runs: their database out of reach is the same
+    503 with `retry_after` as anywhere else, not a 500 with a traceback."""
+    with socket.socket() as probe:  # a port nothing listens on: the database is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pool = await asyncpg.create_pool(
+        f"postgresql://repairline@127.0.0.1:{port}/repairline", min_size=0, max_size=1
+    )
+    app = FastAPI()
+    idempotency.install(app, lambda: pool)
+
+    @app.post("/things")
+    async def record() -> dict[str, str]:
+        return {"thing_id": "thing-1"}
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        answer = await client.post("/things", json={}, headers={"Idempotency-Key": "k"})
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "service_unavailable"
+    assert answer.json()["retry_after"] >= 1
+    await pool.close()

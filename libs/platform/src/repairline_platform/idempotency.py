@@ -157,35 +157,47 @@ def install(app: FastAPI, pool_of: Any) -> None:
         key = request.headers.get(HEADER)
         if request.method != "POST" or key is None:
             return await call_next(request)
-        if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            return _error(422, "validation_failed", f"1 to {MAX_KEY_LENGTH} printable characters")
-        raw = await request.body()
-        digest = hashlib.sha256(f"{request.url.path}?{request.url.query}\n".encode() + raw)
-        claim = Claim(key=key, request_hash=digest.hexdigest())
-        pool = pool_of()
-        earlier = await _answer_of_first(pool, key, claim.request_hash)
-        if earlier is not None:
-            return earlier
-        token = _claim.set(claim)
         try:
-            response = await call_next(request)
-        except AlreadyClaimed:
-            response = None
-        finally:
-            _claim.reset(token)
-        if response is None:
-            return await _answer_of_first(pool, key, claim.request_hash)
-        if response.status_code >= 500:
-            return response
-        body = b"".join([chunk async for chunk in response.body_iterator])
-        if not await _store(pool, claim, response, body):  # another request holds the key
-            return await _answer_of_first(pool, key, claim.request_hash)
-        return Response(
-            content=body,
-            status_code=response.status_code,
-            headers=dict(response.headers),
-            media_type=response.media_type,
-        )
+            return await _serve(request, call_next, key, pool_of())
+        except Exception as exc:  # the keys' table is out of reach: the usual 503
+            from repairline_platform.db import is_transient
+            from repairline_platform.http import unavailable_answer
+
+            if not is_transient(exc):
+                raise
+            return unavailable_answer(exc, "the database is unreachable for a moment; retry")
+
+
+async def _serve(request: Request, call_next: Any, key: str, pool: asyncpg.Pool) -> Any:
+    """One POST with an Idempotency-Key: the first result, or this request's, kept."""
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        return _error(422, "validation_failed", f"1 to {MAX_KEY_LENGTH} printable characters")
+    raw = await request.body()
+    digest = hashlib.sha256(f"{request.url.path}?{request.url.query}\n".encode() + raw)
+    claim = Claim(key=key, request_hash=digest.hexdigest())
+    earlier = await _answer_of_first(pool, key, claim.request_hash)
+    if earlier is not None:
+        return earlier
+    token = _claim.set(claim)
+    try:
+        response = await call_next(request)
+    except AlreadyClaimed:
+        response = None
+    finally:
+        _claim.reset(token)
+    if response is None:
+        return await _answer_of_first(pool, key, claim.request_hash)
+    if response.status_code >= 500:
+        return response
+    body = b"".join([chunk async for chunk in response.body_iterator])
+    if not await _store(pool, claim, response, body):  # another request holds the key
+        return await _answer_of_first(pool, key, claim.request_hash)
+    return Response(
+        content=body,
+        status_code=response.status_code,
+        headers=dict(response.headers),
+        media_type=response.media_type,
+    )
 
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:
