@@ -97,9 +97,12 @@ status:
 TEST_EDGE_DATE ?= 2026-09-30
 
 # Two pytest workers: most integration and e2e time is spent waiting on the broker.
+# First the short fault run, on a broker and database of its own (.local/chaos); then the
+# end-to-end tests on the edge date; last the whole suite, whose summary closes the output.
 test: lint infra-up console-assets console-browser
-	$(PY) -m pytest tests -q -p no:cacheprovider -n 2
+	$(CHAOS_SHORT) $(PY) -m bench.chaos
 	REPAIRLINE_CLOCK_DATE=$(TEST_EDGE_DATE) $(PY) -m pytest tests/e2e -q -p no:cacheprovider -n 2
+	$(PY) -m pytest tests -q -p no:cacheprovider -n 2
 
 test-unit: setup
 	$(PY) -m pytest tests/unit -q

@@ -101,6 +101,8 @@ class Infra:
             "REPAIRLINE_KAFKA_PORT": str(s.kafka_port),
             "REPAIRLINE_KAFKA_CONTROLLER_PORT": str(s.kafka_port + 1),
             "REPAIRLINE_PG_PORT": str(s.pg_port),
+            # the broker's jars from the checkout's own Maven repository: no second download
+            "REPAIRLINE_M2_REPO": str(ROOT / ".local" / "m2"),
         }
 
     def fresh(self) -> None:
@@ -177,15 +179,19 @@ async def ready(http: httpx.AsyncClient, instances: list[Instance], within: floa
     """Seconds until every instance answers /readyz 200 (raises after `within` seconds)."""
     started = time.monotonic()
     pending = list(instances)
+    why: dict[str, Any] = {}
     while pending:
         if time.monotonic() - started > within:
-            raise RuntimeError(f"not ready after {within}s: {[i.name for i in pending]}")
+            raise RuntimeError(f"not ready after {within}s: {json.dumps(why, default=str)}")
         still = []
         for inst in pending:
             try:
-                ok = (await http.get(f"{inst.url}/readyz", timeout=2)).status_code == 200
-            except httpx.HTTPError:
+                answer = await http.get(f"{inst.url}/readyz", timeout=2)
+                ok = answer.status_code == 200
+                why[inst.name] = answer.text[:1500]
+            except httpx.HTTPError as exc:
                 ok = False
+                why[inst.name] = type(exc).__name__
             if not ok:
                 still.append(inst)
         pending = still
@@ -328,20 +334,28 @@ async def one_ticket(client: Client, rng: random.Random, n: int, run: Run) -> No
     run.acknowledged.add(ticket)
     try:
         await client.until("dispatch", f"/tickets/{ticket}", lambda b: b.get("engineer_id"))
-        await client.call("dispatch", "POST", f"/tickets/{ticket}/arrival", {})
-        await client.call(
-            "dispatch",
-            "POST",
-            f"/tickets/{ticket}/completion",
-            {
-                "resolution": "replaced the thermostat",
-                "signed_by": f"Customer {n}",
-                "repair_record": {"fault_found": "thermostat open", "parts_replaced": []},
-            },
-        )
+        for step, body in (("arrival", {}), ("completion", completion_body(n))):
+            status, _ = await client.call("dispatch", "POST", f"/tickets/{ticket}/{step}", body)
+            if not accepted(status):  # refused: the visit did not happen; not completed
+                run.failures[f"dispatch answered {status} to {step}"] += 1
+                return
         run.completed.add(ticket)
     except TimeoutError as exc:
         run.failures[str(exc).split(":")[0]] += 1
+
+
+def accepted(status: int) -> bool:
+    """Whether a visit report took effect: answered, or recorded by an attempt whose
+    answer was lost (the 409 that names the stream)."""
+    return status in (200, 201, 409)
+
+
+def completion_body(n: int) -> dict[str, Any]:
+    return {
+        "resolution": "replaced the thermostat",
+        "signed_by": f"Customer {n}",
+        "repair_record": {"fault_found": "thermostat open", "parts_replaced": []},
+    }
 
 
 # -- faults ----------------------------------------------------------------------------------
@@ -392,7 +406,8 @@ async def faults(
             detail = victim.name
         try:
             recovery: float | None = round(await ready(http, affected, within=300), 2)
-        except RuntimeError:  # still behind: measured, and the final checks decide
+        except RuntimeError as exc:  # still behind: measured, and the final checks decide
+            print(f"chaos: {exc}", flush=True)
             recovery = None
         run.faults.append(
             {
@@ -666,7 +681,14 @@ async def check(
         "ChargeAssessed": billing,
         "CallbackScheduled": feedback,
     }
-    lost = {t for t in run.acknowledged for kind, c in wanted.items() if c[kind][t] == 0}
+    # a ticket whose visit report was refused (a client failure, listed) has no completion
+    after_visit = {"RepairCompleted", "ChargeAssessed", "CallbackScheduled"}
+    lost = {
+        t
+        for t in run.acknowledged
+        for kind, c in wanted.items()
+        if c[kind][t] == 0 and (t in run.completed or kind not in after_visit)
+    }
     duplicated = {
         t
         for t in run.acknowledged

@@ -19,6 +19,8 @@
 #   REPAIRLINE_PG_PORT                PostgreSQL port         (default 15432)
 #   REPAIRLINE_LOCAL_DIR              state directory         (default .local,
 #                                     relative paths from the repo root)
+#   REPAIRLINE_M2_REPO                Maven repository the broker's jars are resolved
+#                                     from (default <state directory>/m2)
 #   REPAIRLINE_KAFKA_HEAP_OPTS        broker heap             (default -Xms512m -Xmx768m)
 #   REPAIRLINE_KAFKA_START_TIMEOUT    seconds to wait for the broker (default 120)
 #   REPAIRLINE_KAFKA_STOP_TIMEOUT     seconds before SIGKILL  (default 60)

@@ -13,6 +13,7 @@ from repairline_contracts.envelope import wrap
 from repairline_contracts.topics import INTAKE_EVENTS
 from repairline_platform.db import advisory_key
 from repairline_platform.eventstore import EventTooLarge
+from repairline_platform.health import TASK_FAILURES
 from repairline_platform.relay import MAX_RECORD_BYTES, OutboxRelay, make_producer
 from repairline_rules.refusals import InvalidInput
 from tests.integration.platform.conftest import Platform, new_id
@@ -234,3 +235,26 @@ async def test_the_kafka_key_is_the_ticket_not_the_stream(platform: Platform, re
 
     keys = {r.key for r in await read_topic(platform.topic(INTAKE_EVENTS))}
     assert keys == {ticket_id.encode()}
+
+
+async def test_a_standby_relay_is_healthy_again_once_the_database_answers(
+    platform: Platform, relays: Relays
+):
+    """After an outage the relay that does not get the lock stands by: its failures from
+    the outage are not held against it (readiness counts them), or a PostgreSQL restart
+    would leave every standby instance not ready until the holder goes away."""
+    holder = relays.start()
+    await eventually(lambda: _true(holder.holding))
+    standby = relays.start()
+    await eventually(lambda: _true(standby.lock_attempts > 0))
+
+    dead = standby.lock_pid  # its connection dies, as in an outage
+    await platform.pool.execute("select pg_terminate_backend($1)", dead)
+    await eventually(lambda: _true(standby.lock_pid != dead))
+    # a few seconds without the database leave a count that readiness refuses
+    standby.failures = TASK_FAILURES
+
+    tries = standby.lock_attempts
+    await eventually(lambda: _true(standby.lock_attempts > tries))
+    assert holder.holding and not standby.holding
+    assert standby.failures == 0

@@ -51,7 +51,7 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _unavailable_answer(exc: Exception, detail: str) -> JSONResponse:
+def unavailable_answer(exc: Exception, detail: str) -> JSONResponse:
     """A 503 saying when to retry: a dependency is down for a moment."""
     log.warning("a dependency is unavailable", error=type(exc).__name__)
     return JSONResponse(
@@ -171,7 +171,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConnectionError)
     @app.exception_handler(TimeoutError)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-        return _unavailable_answer(
+        return unavailable_answer(
             exc, "the database is unreachable for a moment; nothing was recorded"
         )
 
@@ -181,7 +181,7 @@ def install_error_handlers(app: FastAPI) -> None:
         its commit landed is unknown, so the caller retries with its Idempotency-Key."""
         if "connection is closed" not in str(exc):
             return await _internal(request, exc)
-        return _unavailable_answer(
+        return unavailable_answer(
             exc,
             "the database connection was lost during the request; retry it"
             " with the same Idempotency-Key",

@@ -123,19 +123,26 @@ async def _answer_of_first(pool: asyncpg.Pool, key: str, request_hash: str) -> R
 
 async def _store(
     pool: asyncpg.Pool, claim: Claim, status: int, body: bytes, content_type: str | None
-) -> None:
-    await pool.execute(
-        "insert into idempotency_keys (key, request_hash, status, body, content_type)"
-        " values ($1, $2, $3, $4, $5) on conflict (key) do update set status = excluded.status,"
-        " body = excluded.body, content_type = excluded.content_type"
-        " where idempotency_keys.status is null"
-        " and idempotency_keys.request_hash = excluded.request_hash",
-        claim.key,
-        claim.request_hash,
-        status,
-        body,
-        content_type,
-    )
+) -> bool:
+    """Keep the answer as the key's first result; False when it is not this request's to
+    keep: another request with the key claimed it (its effects, or its answer, came first).
+
+    Only the request whose claim committed fills in the answer of a claimed key. A request
+    that recorded nothing (a refusal, say) may be a retry racing the first, which is still
+    running: answering for it would replace the first result with a refusal of the retry.
+    """
+    if claim.committed:
+        sql = (
+            "update idempotency_keys set status = $3, body = $4, content_type = $5"
+            " where key = $1 and request_hash = $2 and status is null returning true"
+        )
+    else:
+        sql = (
+            "insert into idempotency_keys (key, request_hash, status, body, content_type)"
+            " values ($1, $2, $3, $4, $5) on conflict (key) do nothing returning true"
+        )
+    stored = await pool.fetchval(sql, claim.key, claim.request_hash, status, body, content_type)
+    return bool(stored)
 
 
 async def trim(pool: asyncpg.Pool, now: Any) -> int:
@@ -168,6 +175,19 @@ class IdempotentPosts:
         if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
             reason = f"1 to {MAX_KEY_LENGTH} printable characters"
             return await _error(422, "validation_failed", reason)(scope, receive, send)
+        try:
+            await self._serve(scope, receive, send, key)
+        except Exception as exc:  # the keys' table is out of reach: the usual 503
+            from repairline_platform.db import is_transient
+            from repairline_platform.http import unavailable_answer
+
+            if not is_transient(exc):
+                raise
+            detail = "the database is unreachable for a moment; retry"
+            await unavailable_answer(exc, detail)(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
+        """One POST with an Idempotency-Key: the first result, or this request's, kept."""
         raw = await _whole_body(receive)
         url = Request(scope).url
         digest = hashlib.sha256(f"{url.path}?{url.query}\n".encode() + raw)
@@ -177,15 +197,16 @@ class IdempotentPosts:
         if earlier is not None:
             return await earlier(scope, receive, send)
         answer = await self._first(scope, _replaying(raw, receive), claim)
-        if answer is None:  # another request with this key recorded its effects first
-            earlier = await _answer_of_first(pool, key, claim.request_hash)
-            return await (earlier or _in_progress(None))(scope, receive, send)
-        start, body = answer
-        if start["status"] < 500:
+        if answer is not None:
+            start, body = answer
+            if start["status"] >= 500:
+                return await _send(send, start, body)
             content_type = Headers(raw=start.get("headers", [])).get("content-type")
-            await _store(pool, claim, start["status"], body, content_type)
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+            if await _store(pool, claim, start["status"], body, content_type):
+                return await _send(send, start, body)
+        # another request with this key recorded its effects, or its answer, first
+        earlier = await _answer_of_first(pool, key, claim.request_hash)
+        await (earlier or _in_progress(None))(scope, receive, send)
 
     async def _first(
         self, scope: Scope, receive: Receive, claim: Claim
@@ -210,6 +231,11 @@ class IdempotentPosts:
             _claim.reset(token)
         assert start is not None, "the application sent no answer"
         return start, b"".join(chunks)
+
+
+async def _send(send: Send, start: Message, body: bytes) -> None:
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def _key_of(scope: Scope) -> str | None:

@@ -152,7 +152,11 @@ class OutboxRelay:
 
     async def _take_lock(self, conn: asyncpg.Connection) -> bool:
         while not self._stopping:
-            if await conn.fetchval("select pg_try_advisory_lock($1)", self._lock_key):
+            taken = await conn.fetchval("select pg_try_advisory_lock($1)", self._lock_key)
+            # The database answered: a relay standing by while another holds the lock is
+            # healthy, whatever failures (an outage) came before.
+            self.failures = 0
+            if taken:
                 log.info("outbox relay holds the lock")
                 return True
             self.lock_attempts += 1

@@ -62,6 +62,7 @@ from repairline_rules import refusals
 log = get_logger(__name__)
 
 CLOCK_CHANNEL = "repairline_clock"
+HEARTBEAT_MS = 1000  # the consumer session times out after 10 s, as by default
 
 
 @dataclass
@@ -323,6 +324,10 @@ class Runtime:
             *[self.topic(t) for t in handler.topics],
             batch=True,
             group_id=f"{s.topic_prefix}{inbox.name}",
+            # a member that joins (an instance started, or back after a restart) waits for
+            # the others' next heartbeat; the subscribers start one after another, so a
+            # service of many consumers is ready in seconds rather than half a minute
+            heartbeat_interval_ms=HEARTBEAT_MS,
             auto_offset_reset="earliest",
             max_records=s.batch_max_records,
             batch_timeout_ms=s.batch_timeout_ms,
