@@ -30,7 +30,7 @@ from tests.support.system import KAFKA, PG, ROOT, drop_database, free_port
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 UV = ROOT / ".tools" / "uv" / "bin" / "uv"
 NOBODY = 65534
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "*.egg-info")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "*.egg-info", "node_modules")
 
 
 def build_stage() -> list[str]:

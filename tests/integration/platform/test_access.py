@@ -14,10 +14,18 @@ from typing import Any
 import pytest
 
 from repairline_contracts.envelope import Envelope
-from repairline_contracts.topics import CONTEXT_TOPICS
+from repairline_contracts.topics import CONTEXT_TOPICS, INTAKE_EVENTS
 from repairline_platform.access import PUBLIC_PATHS
 from tests.support.auth import bearer, refused_tokens, token
-from tests.support.system import ServiceProcess, drop_database, eventually, read_topic
+from tests.support.factories import repair_requested
+from tests.support.system import (
+    ServiceProcess,
+    drop_database,
+    envelope_bytes,
+    eventually,
+    produce,
+    read_topic,
+)
 
 SERVICES = ("intake", "dispatch", "billing", "feedback")
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -94,11 +102,20 @@ def billing(prefix: str) -> Iterator[ServiceProcess]:
 
 async def test_pen_6_the_void_of_a_fine_names_its_actor_on_the_event(billing, prefix) -> None:
     coordinator = token("billing", subject="coord-1")
-    for n, fine in enumerate((None, 3000)):
-        body = {"ticket_id": f"t-{n}", "fine_fen": fine}
-        status, _, recorded = call(
-            billing, "POST", "/engineers/eng-a1/unreachable", coordinator, body
-        )
+    tickets = [repair_requested(f"t-{n}-{prefix.rstrip('.')}") for n in range(2)]
+    await produce(
+        prefix + INTAKE_EVENTS, [(t.ticket_id.encode(), envelope_bytes(t)) for t in tickets]
+    )
+    for ticket, fine in zip(tickets, (None, 3000), strict=True):
+        body = {"ticket_id": ticket.ticket_id, "fine_fen": fine}
+
+        async def recorded_once_billing_has_the_ticket(body=body) -> tuple[int, Any]:
+            status, _, answer = call(
+                billing, "POST", "/engineers/eng-a1/unreachable", coordinator, body
+            )
+            return (status, answer) if status != 404 else None  # 404: not caught up yet
+
+        status, recorded = await eventually(recorded_once_billing_has_the_ticket, timeout=60)
         assert status == 201, recorded
     penalty_id = recorded["penalty_id"]
     assert penalty_id.startswith("PEN-6:eng-a1:")
