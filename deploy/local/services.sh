@@ -77,6 +77,7 @@ print(f"services: demo roster loaded ({len(roster)} engineers)")
 PY
   echo
   for svc in "${SERVICES[@]}"; do
+    [[ "$svc" == console ]] && continue  # pages, not an API: its own line below
     printf '  %-9s http://127.0.0.1:%s   docs: http://127.0.0.1:%s/docs\n' \
       "$svc" "$(port_of "$svc")" "$(port_of "$svc")"
   done
