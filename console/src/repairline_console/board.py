@@ -224,6 +224,18 @@ async def _after(
     )
 
 
+NOT_A_WINDOW = "window: not a date and time"
+
+
+def _window(start: str, end: str, zone: ZoneInfo) -> dict[str, str] | None:
+    """The form's window in dispatch's one window shape (`start`, `end`), or None when a
+    field is not a date and time."""
+    try:
+        return {"start": _local(start, zone), "end": _local(end, zone)}
+    except ValueError:
+        return None
+
+
 async def _send(request: Request, user: Session, path: str, body: dict[str, Any]) -> str | None:
     answer = await backend_of(request).post(user.token, "dispatch", path, body)
     return None if answer.ok else refusal(answer)
@@ -241,13 +253,9 @@ async def book(
 ) -> HTMLResponse:
     """DSP-1: a window booked for an assigned job still without one."""
     chosen = _day(request, user, region, day)
-    try:
-        body = {
-            "window_start": _local(window_start, chosen.zone),
-            "window_end": _local(window_end, chosen.zone),
-        }
-    except ValueError:
-        return await _after(request, user, chosen, ticket_id, "window: not a date and time")
+    body = _window(window_start, window_end, chosen.zone)
+    if body is None:
+        return await _after(request, user, chosen, ticket_id, NOT_A_WINDOW)
     problem = await _send(request, user, f"/tickets/{ticket_id}/appointment", body)
     return await _after(request, user, chosen, ticket_id, problem)
 
@@ -268,16 +276,15 @@ async def reschedule(
     """DSP-1: a new window with the customer's answer recorded (refused sends the job
     back to the queue)."""
     chosen = _day(request, user, region, day)
-    try:
-        body = {
-            "window_start": _local(window_start, chosen.zone),
-            "window_end": _local(window_end, chosen.zone),
-            "reason": reason,
-            "requested_by": requested_by,
-            "customer_consents": customer_consents is not None,
-        }
-    except ValueError:
-        return await _after(request, user, chosen, ticket_id, "window: not a date and time")
+    window = _window(window_start, window_end, chosen.zone)
+    if window is None:
+        return await _after(request, user, chosen, ticket_id, NOT_A_WINDOW)
+    body = {
+        **window,
+        "reason": reason,
+        "requested_by": requested_by,
+        "customer_consents": customer_consents is not None,
+    }
     problem = await _send(request, user, f"/tickets/{ticket_id}/reschedule", body)
     return await _after(request, user, chosen, ticket_id, problem)
 
