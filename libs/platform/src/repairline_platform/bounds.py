@@ -125,11 +125,17 @@ def _known_query_only() -> Any:
     """A dependency of every route: a query parameter the route does not declare is a 422
     naming it (a misspelt filter would else be ignored and the whole list answered)."""
 
+    known_of: dict[int, frozenset[str]] = {}  # per route, read from its signature once
+
     async def known_query_only(request: Request) -> None:
+        if not request.scope.get("query_string"):
+            return
         dependant = getattr(request.scope.get("route"), "dependant", None)
         if dependant is None:
             return
-        known = _query_names(dependant)
+        known = known_of.get(id(dependant))
+        if known is None:
+            known = known_of[id(dependant)] = _query_names(dependant)
         unknown = sorted(set(request.query_params) - known)
         if unknown:
             reason = f"unknown query parameter; known: {', '.join(sorted(known)) or 'none'}"
