@@ -44,6 +44,8 @@ cmd_up() {
     check_settings
     take_lock
     local start=$SECONDS
+    # the TLS tests make their throwaway certificates with the openssl command
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
     # The broker JVM boots while PostgreSQL starts; then wait for the broker.
     kafka_launch
     pg_up
