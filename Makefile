@@ -27,7 +27,7 @@ help:
 	@echo "make run        install what is missing, start Kafka, PostgreSQL and the four services"
 	@echo "make stop       stop the four services (make infra-down stops Kafka and PostgreSQL)"
 	@echo "make test       lint, start the infrastructure, run unit, integration and e2e tests"
-	@echo "make bench      replay and export against raw Kafka; day plans against greedy"
+	@echo "make bench      replay, export, live path and intake against their baselines; day plans"
 	@echo "make chaos      2,000 tickets through two instances of every service under faults"
 	@echo "make lint       ruff, import contracts, schema and rules-doc drift"
 
@@ -113,11 +113,17 @@ test-integration: infra-up
 test-e2e: infra-up console-assets console-browser
 	$(PY) -m pytest tests/e2e -q
 
+# Each figure is a ratio against a baseline measured in the same run; the last step
+# prints them in one table (docs/benchmarks.md explains each).
+BENCH_FILES = replay export dispatch intake live
 bench: infra-up
+	rm -f $(BENCH_FILES:%=.local/bench/%.json)
 	$(PY) -m bench.replay
 	$(PY) -m bench.export
 	$(PY) -m bench.dispatch
 	$(PY) -m bench.intake
+	$(PY) -m bench.live
+	$(PY) -m bench.report
 
 # Two instances of every service under faults, on a broker and database of its own
 # (.local/chaos, ports 29092 and 25432); CHAOS_TICKETS, CHAOS_KILLS to change the size.
