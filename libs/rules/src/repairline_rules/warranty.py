@@ -170,8 +170,9 @@ def assess_warranty(
     unit is not. WAR-2: the visit is free only inside the free on-site period; an
     in-warranty unit outside it is offered a paid visit or a free depot repair. WAR-3:
     the invoice, the warranty card or other proof dates the purchase, else the serial
-    number, else the date the customer stated (INT-3; docs/lifecycle.md). WAR-4: any exclusion makes the whole repair chargeable. WAR-5: the warranty
-    runs from the purchase date, extended by the days spent in repair and waiting for
+    number, else the date the customer stated (INT-3; docs/lifecycle.md). WAR-4: any
+    exclusion makes the whole repair chargeable. WAR-5: the warranty runs from the
+    purchase date, extended by the days spent in repair and waiting for
     parts. A term of N months from 10 March ends on the day before 10 March N months on.
     """
     a_date(on, "on")
@@ -326,10 +327,10 @@ def extension_reward(
 
 
 __all__ = [
+    "START_SOURCES",
     "Condition",
     "ExtensionRewardDecision",
     "PartCover",
-    "START_SOURCES",
     "Proof",
     "RepairQualityDecision",
     "WarrantyDecision",
