@@ -9,10 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from repairline_billing import domain as billing
 from repairline_billing.projections import Penalties, Quotes, Tickets
 from repairline_billing.store import PgStore
-from repairline_contracts.base import Decision
-from repairline_contracts.intake import ServiceMode, WarrantyDecided
+from repairline_contracts.intake import WarrantyDecided
 from repairline_rules import load_pack
-from tests.support.factories import repair_requested
+from tests.support.factories import repair_requested, warranty_decided
 from tests.support.system import delivered, every_order_gives_the_same_rows
 
 PACK = load_pack("water-heater")
@@ -53,19 +52,12 @@ async def test_war_5_int_3_billings_copy_prices_from_the_start_intake_published(
     recorded before `days_paused` existed is still read (0 days)."""
     rt = await runtime_of("billing")
     requested = repair_requested("t-dated", purchase_date=date(2020, 1, 1))
-    decided = WarrantyDecided(
-        ticket_id="t-dated",
-        unit_in_warranty=True,
-        free_visit=True,
-        chargeable=False,
-        reason="in warranty",
-        decided_at=NOW,
-        decision=Decision(pack_id=PACK.id, pack_version=PACK.version, rule_ids=("WAR-3",)),
-        product_line="instant_water_heater",
-        service_mode=ServiceMode.ON_SITE,
+    decided = warranty_decided(
+        "t-dated",
         start_date=date(2029, 12, 1),
         start_source="serial_lookup",
         days_paused=12,
+        at=NOW,
     )
     items = delivered([requested, decided], at=NOW, pack=PACK)
     await every_order_gives_the_same_rows(rt, Tickets(), items, [(0, 1), (1, 0)])
