@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from repairline_contracts.base import Decision
 from repairline_contracts.intake import (
     Channel,
     CityTier,
@@ -13,6 +14,7 @@ from repairline_contracts.intake import (
     Product,
     RepairRequested,
     ServiceMode,
+    WarrantyDecided,
 )
 
 
@@ -66,3 +68,23 @@ def request_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def warranty_decided(
+    ticket_id: str, *, start_date: date, start_source: str, days_paused: int, at: datetime
+) -> WarrantyDecided:
+    """Intake's decision that the unit is in warranty, dated as given (WAR-3, WAR-5)."""
+    return WarrantyDecided(
+        ticket_id=ticket_id,
+        unit_in_warranty=True,
+        free_visit=True,
+        chargeable=False,
+        reason="in warranty",
+        decided_at=at,
+        decision=Decision(pack_id="water-heater", pack_version="2026.1", rule_ids=("WAR-3",)),
+        product_line="instant_water_heater",
+        service_mode=ServiceMode.ON_SITE,
+        start_date=start_date,
+        start_source=start_source,
+        days_paused=days_paused,
+    )

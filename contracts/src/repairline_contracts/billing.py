@@ -40,7 +40,16 @@ class ChargeInputs(BaseModel):
     city_tier: str
     service_mode: str
     unit_in_warranty: bool
-    purchase_date: str | None
+    purchase_date: str | None = Field(
+        description="The date the warranty ran from (WAR-5): intake's published `start_date`"
+        " (invoice, card, other proof, serial lookup), else the purchase date the customer"
+        " stated (INT-3) when intake decided nothing."
+    )
+    warranty_source: str | None = Field(
+        default=None,
+        description="What dated it: invoice, warranty_card, other_proof, serial_lookup or"
+        " stated (WAR-3, INT-3). Absent on charges assessed before this field existed.",
+    )
     completed_at: datetime
     parts: tuple[QuotedPart, ...] = Field(default=(), description="Parts fitted, if quoted.")
     free_reason: str | None = Field(

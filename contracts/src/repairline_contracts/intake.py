@@ -63,7 +63,14 @@ class Product(BaseModel):
     line: str = Field(description="Product line, e.g. `instant_water_heater`; also the skill.")
     model: str | None = Field(default=None, description="Product model.")
     serial_no: str | None = Field(default=None, description="Serial number (主机号 / 机身号).")
-    purchase_date: date | None = Field(default=None, description="Invoice date (WAR-5).")
+    purchase_date: date | None = Field(
+        default=None,
+        description="The purchase date the customer states (INT-3), not proof: the warranty"
+        " runs from the invoice, warranty card or other proof (WAR-5, WAR-3), else the serial"
+        " number's sales record (WAR-3), and only with none of them from this date. The date"
+        " a ticket's warranty runs from is the `start_date` of its WarrantyDecided; consumers"
+        " read that, and this date only while intake has decided nothing.",
+    )
 
 
 class GeoPoint(BaseModel):
@@ -222,9 +229,23 @@ class WarrantyDecided(Event):
     decision: Decision
     product_line: str
     service_mode: ServiceMode
-    start_date: date | None = Field(default=None, description="WAR-5: the warranty start.")
+    start_date: date | None = Field(
+        default=None,
+        description="WAR-5: the date the warranty runs from, the one every consumer uses"
+        " (billing's part coverage, feedback's warranty end, the three guarantees' date of"
+        " sale). None: no date of purchase is known.",
+    )
     start_source: str | None = Field(
-        default=None, description="invoice, warranty_card, other_proof or serial_lookup (WAR-3)."
+        default=None,
+        description="What dated it, first found first: invoice (WAR-5), warranty_card,"
+        " other_proof, serial_lookup (WAR-3), else stated, the customer's"
+        " `product.purchase_date` (INT-3).",
+    )
+    days_paused: int = Field(
+        default=0,
+        ge=0,
+        description="WAR-5: days in repair and waiting for parts that moved the warranty end"
+        " later. 0 on decisions recorded before this field existed.",
     )
     unit_ends_on: date | None = None
     free_on_site_ends_on: date | None = None

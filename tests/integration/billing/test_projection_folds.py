@@ -4,11 +4,14 @@ same events gives the same rows (what makes replay from offset 0 equal the live 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from repairline_billing import domain as billing
-from repairline_billing.projections import Penalties, Quotes
+from repairline_billing.projections import Penalties, Quotes, Tickets
+from repairline_billing.store import PgStore
+from repairline_contracts.intake import WarrantyDecided
 from repairline_rules import load_pack
+from tests.support.factories import repair_requested, warranty_decided
 from tests.support.system import delivered, every_order_gives_the_same_rows
 
 PACK = load_pack("water-heater")
@@ -41,3 +44,37 @@ async def test_the_penalty_ledger_and_quotes_fold_the_same_in_any_order(runtime_
     await every_order_gives_the_same_rows(
         rt, Quotes(), delivered([quote, accepted], at=NOW, pack=PACK), [(0, 1), (1, 0)]
     )
+
+
+async def test_war_5_int_3_billings_copy_prices_from_the_start_intake_published(runtime_of):
+    """Intake's decision says the sales record dates the warranty (WAR-3) with 12 days
+    paused (WAR-5); the stated 2020 purchase date (INT-3) is kept but not used. A decision
+    recorded before `days_paused` existed is still read (0 days)."""
+    rt = await runtime_of("billing")
+    requested = repair_requested("t-dated", purchase_date=date(2020, 1, 1))
+    decided = warranty_decided(
+        "t-dated",
+        start_date=date(2029, 12, 1),
+        start_source="serial_lookup",
+        days_paused=12,
+        at=NOW,
+    )
+    items = delivered([requested, decided], at=NOW, pack=PACK)
+    await every_order_gives_the_same_rows(rt, Tickets(), items, [(0, 1), (1, 0)])
+    async with rt.unit_of_work() as uow:
+        facts, _ = await PgStore(uow.conn).ticket("t-dated")
+        dated = billing.pricing.warranty_from(facts)
+        assert (dated.start_date, dated.source, dated.days_paused) == (
+            date(2029, 12, 1),
+            "serial_lookup",
+            12,
+        )
+        assert facts.purchase_date == date(2020, 1, 1)
+        old = decided.model_dump(mode="json")
+        del old["days_paused"]
+        await uow.conn.execute("truncate ticket_warranty")
+        await Tickets().handle(
+            uow, delivered([WarrantyDecided.model_validate(old)], at=NOW, pack=PACK)
+        )
+        facts, _ = await PgStore(uow.conn).ticket("t-dated")
+        assert billing.pricing.warranty_from(facts).days_paused == 0

@@ -4,15 +4,16 @@ of the same events gives the same rows (what makes replay from offset 0 equal th
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted
 from repairline_contracts.feedback import CallbackAnswers
 from repairline_feedback.domain import complaint as complaints
 from repairline_feedback.domain import followup
 from repairline_feedback.projections import CallbackList, Complaints, Served
+from repairline_feedback.store import PostgresStore
 from repairline_rules import load_pack
-from tests.support.factories import repair_requested
+from tests.support.factories import repair_requested, warranty_decided
 from tests.support.system import delivered, every_order_gives_the_same_rows, orders
 
 PACK = load_pack("water-heater")
@@ -90,3 +91,29 @@ async def test_callbacks_complaints_and_the_served_list_fold_the_same_in_any_ord
         delivered([request, assigned, completed], at=NOW, pack=PACK),
         itertools.permutations(range(3)),
     )
+
+
+async def test_war_5_int_3_the_served_list_keeps_the_start_intake_published(runtime_of):
+    """WAR-11 counts from the date intake's WarrantyDecided published (the sales record
+    here), not from the stated 2020 date; the later decision wins, in any order with the
+    request."""
+    rt = await runtime_of("feedback")
+    requested = repair_requested("t-dated", purchase_date=date(2020, 1, 1))
+    decided = warranty_decided(
+        "t-dated",
+        start_date=date(2029, 12, 1),
+        start_source="serial_lookup",
+        days_paused=12,
+        at=NOW,
+    )
+    items = delivered([requested, decided], at=NOW, pack=PACK)
+    await every_order_gives_the_same_rows(rt, Served(), items, [(0, 1), (1, 0)])
+    async with rt.unit_of_work() as uow:
+        served = await PostgresStore().served(uow, "t-dated")
+    assert served is not None
+    assert (served.warranty_start, served.warranty_source, served.days_paused) == (
+        date(2029, 12, 1),
+        "serial_lookup",
+        12,
+    )
+    assert served.purchase_date == date(2020, 1, 1)

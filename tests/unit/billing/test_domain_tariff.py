@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
-from repairline_billing.domain import TicketFacts, decide_charge
+from repairline_billing.domain import IntakeWarranty, TicketFacts, decide_charge
 from repairline_rules import load_pack
 
 PACK = load_pack("water-heater")
@@ -41,3 +42,49 @@ def test_war_1_a_unit_inside_its_12_months_is_repaired_free():
     assert charge.total_fen == 0
     assert charge.inputs.unit_in_warranty is True
     assert all(line.amount_fen == 0 for line in charge.lines)
+
+
+def _element(stated: date, start: date, source: str, paused: int = 0):
+    """A heating element replaced on a unit intake found out of warranty (WAR-1: the
+    element's own 36 months may still run)."""
+    decided = IntakeWarranty(
+        False,
+        False,
+        True,
+        "warranty ended",
+        ("expired",),
+        start_date=start,
+        start_source=source,
+        days_paused=paused,
+    )
+    ticket = replace(facts(stated), intake_warranty=decided)
+    charge = decide_charge(PACK, ticket, completed_at=COMPLETED, parts_replaced=["heating_element"])
+    (part,) = charge.inputs.parts
+    return part.under_warranty, charge
+
+
+@pytest.mark.parametrize(
+    ("stated", "start", "source", "paused", "covered"),
+    [
+        # stated 2024-06-01 would cover the element to 2027-05-31; the invoice ended it
+        (date(2024, 6, 1), date(2022, 1, 1), "invoice", 0, False),
+        # the stated date would have ended it; the serial number's sale record covers it
+        (date(2020, 1, 1), date(2024, 6, 1), "serial_lookup", 0, True),
+        # WAR-5: 120 days in repair move the element's end from 2026-02-28 past June
+        (date(2024, 6, 1), date(2023, 3, 1), "invoice", 120, True),
+    ],
+)
+def test_war_1_war_3_war_5_part_coverage_runs_from_the_start_intake_published(
+    stated, start, source, paused, covered
+):
+    under_warranty, charge = _element(stated, start, source, paused)
+    assert under_warranty is covered
+    assert charge.inputs.purchase_date == start.isoformat()
+    assert charge.inputs.warranty_source == source
+
+
+def test_int_3_without_a_decision_from_intake_the_stated_date_dates_the_warranty():
+    charge = decide_charge(PACK, facts(date(2026, 1, 10)), completed_at=COMPLETED)
+    assert charge.inputs.unit_in_warranty is True
+    assert (charge.inputs.purchase_date, charge.inputs.warranty_source) == ("2026-01-10", "stated")
+    assert "INT-3" in charge.decision.rule_ids

@@ -156,3 +156,34 @@ def test_fbk_2_a_completed_repair_is_called_back_on_the_next_morning_list():
     assert scheduled.due_at > completed
     assert scheduled.decision.rule_ids == ("FBK-2",)
     assert scheduled.callback_id == "t1:after_service"
+
+
+def _extension(**dated) -> date | None:
+    events = d.decide_survey(
+        WH,
+        ticket_id="t1",
+        year=2030,
+        grade="satisfied",
+        answer="add a timer",
+        constructive=True,
+        reward="warranty_extension",
+        product_line="instant_water_heater",
+        purchase_date=date(2030, 1, 10),  # stated: in warranty to 2031-01-09
+        serial_no="SN1",
+        now=NOW,
+        **dated,
+    )
+    return events[1].extended_ends_on
+
+
+def test_war_11_war_5_the_extension_counts_from_the_warranty_start_intake_published():
+    # the invoice (2028-01-01) ended the warranty on 2028-12-31: 12 months from today
+    by_invoice = _extension(warranty_start=date(2028, 1, 1), warranty_source="invoice")
+    assert by_invoice == date(2031, 6, 4)
+    # WAR-5: the days paused intake published move the end later (2030-05-31 + 30 days)
+    paused = _extension(
+        warranty_start=date(2029, 6, 1), warranty_source="serial_lookup", days_paused=30
+    )
+    assert paused == date(2031, 6, 30)
+    # INT-3: only while intake published no start does the stated date count
+    assert _extension() == date(2032, 1, 9)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -294,3 +295,53 @@ def test_a_repeated_serial_number_is_noted_on_its_open_ticket_and_refused_with_a
     assert (noted.ticket_id, noted.serial_no, noted.channel) == (ticket.ticket_id, "S1", "app")
     refusal = domain.duplicate_refusal("S1", ticket.ticket_id)
     assert refusal.state == "duplicate_of_open_ticket" and ticket.ticket_id in refusal.message
+
+
+def test_war_3_int_3_a_proof_without_a_date_is_dated_by_the_stated_purchase_date():
+    volts = domain.ProofFacts(supply_voltage_v=Decimal(220))
+    recent = Product(line="instant_water_heater", purchase_date=TODAY - timedelta(days=30))
+    _, warranty = decide(product=recent, proof=volts)
+    assert (warranty.start_source, warranty.start_date) == ("stated", TODAY - timedelta(days=30))
+    assert warranty.unit_in_warranty and not warranty.chargeable
+    assert "INT-3" in warranty.decision.rule_ids
+    # stated 2024-03-01: out of its 12 months, as billing and feedback count it too
+    _, old = decide(proof=volts)
+    assert old.start_source == "stated" and old.exclusions == ("expired",) and old.chargeable
+
+
+def test_war_3_war_6_the_proof_or_the_sale_record_not_the_stated_date_dates_the_sale():
+    fault = domain.GuaranteeFacts(performance_fault=True)
+    stated_recently = Product(line="instant_water_heater", purchase_date=TODAY - timedelta(days=3))
+    # the serial number's sale record says 100 days: no WAR-6 return, no WAR-7 exchange
+    looked_up = decide(
+        product=stated_recently, guarantee=fault, sold_on_by_serial=TODAY - timedelta(days=100)
+    )
+    assert not any(isinstance(e, RemedyOffered) for e in looked_up)
+    assert looked_up[1].start_source == "serial_lookup"
+    # a warranty card dated 3 days ago decides over a stated date 100 days ago
+    stated_long_ago = Product(
+        line="instant_water_heater", purchase_date=TODAY - timedelta(days=100)
+    )
+    card = domain.ProofFacts(warranty_card_date=TODAY - timedelta(days=3))
+    carded = decide(product=stated_long_ago, guarantee=fault, proof=card)
+    offered = next(e for e in carded if isinstance(e, RemedyOffered))
+    assert [m.kind for m in offered.remedies] == ["return", "exchange", "repair"]
+
+
+def test_int_5_war_5_a_paid_visit_keeps_the_date_the_warranty_runs_from():
+    invoice = domain.ProofFacts(invoice_date=TODAY - timedelta(days=30))
+    _, paid = decide(fault_kind="misuse", customer_insists_on_visit=True, proof=invoice)
+    assert paid.chargeable and paid.reason.startswith("INT-5")
+    assert (paid.start_source, paid.start_date) == ("invoice", TODAY - timedelta(days=30))
+
+
+def test_war_5_the_decision_publishes_the_days_that_moved_the_warranty_end():
+    waited = domain.GuaranteeFacts(
+        waiting_for_maker_parts=True, submitted_for_repair_on=TODAY - timedelta(days=10)
+    )
+    proof = domain.ProofFacts(invoice_date=date(2025, 6, 1), days_in_repair=5)
+    decided = next(
+        e for e in decide(proof=proof, guarantee=waited) if isinstance(e, WarrantyDecided)
+    )
+    assert decided.days_paused == 15
+    assert decided.unit_ends_on == date(2026, 5, 31) + timedelta(days=15)

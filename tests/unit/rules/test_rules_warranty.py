@@ -12,7 +12,9 @@ from repairline_rules.warranty import (
     Proof,
     assess_warranty,
     extension_reward,
+    published,
     repeat_failure,
+    start_of,
 )
 
 WATER = load_pack("water-heater")
@@ -257,3 +259,44 @@ def test_war_6_pack_without_three_guarantees_says_so():
             performance_fault=True,
             in_warranty=True,
         )
+
+
+@pytest.mark.parametrize(
+    ("proof", "source", "start"),
+    [
+        (Proof(stated_purchase_date=BOUGHT), "stated", BOUGHT),
+        (Proof(invoice_date=date(2024, 1, 2), stated_purchase_date=BOUGHT), "invoice", None),
+        (
+            Proof(warranty_card_date=date(2024, 1, 2), stated_purchase_date=BOUGHT),
+            "warranty_card",
+            None,
+        ),
+        (
+            Proof(serial_lookup_date=date(2024, 1, 2), stated_purchase_date=BOUGHT),
+            "serial_lookup",
+            None,
+        ),
+    ],
+)
+def test_war_3_int_3_the_stated_date_dates_the_warranty_only_without_proof_or_sale_record(
+    proof, source, start
+):
+    decision = heater(date(2025, 6, 1), proof=proof)
+    assert decision.start_source == source
+    assert decision.start_date == (start or date(2024, 1, 2))
+    # proof or the sale record decides: the stated date never overrides them
+    assert decision.unit_in_warranty is (source == "stated")
+    rule = {"stated": "INT-3", "invoice": "WAR-5"}.get(source, "WAR-3")
+    assert rule in decision.rule_ids
+
+
+def test_war_3_int_3_a_published_start_is_read_as_published_never_as_the_stated_date():
+    old = date(2020, 5, 1)
+    assert published(old, "invoice", BOUGHT) == Proof(invoice_date=old)
+    assert published(old, "serial_lookup", BOUGHT) == Proof(serial_lookup_date=old)
+    assert published(old, "stated", BOUGHT) == Proof(stated_purchase_date=old)
+    # intake published no date (it decided nothing, or a paid visit with no date known)
+    assert published(None, None, BOUGHT) == Proof(stated_purchase_date=BOUGHT)
+    assert start_of(published(None, None, None)) == (None, None)
+    decision = heater(date(2025, 6, 1), proof=published(old, "invoice", BOUGHT))
+    assert decision.start_source == "invoice" and not decision.unit_in_warranty

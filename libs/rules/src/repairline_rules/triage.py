@@ -22,7 +22,7 @@ class RequestFacts(Value):
     mobile: str | None = None
     product_model: str | None = None
     serial_number: str | None = None
-    purchase_date: date | None = None
+    purchase_date: date | None = None  # stated by the customer; proof dates the warranty
     fault_description: str | None = None
     customer_wants: str | None = None
     urgency: str | None = None

@@ -22,16 +22,26 @@ Exclusion = Literal[
     "wiring_not_to_code",
     "expired",
 ]
-StartSource = Literal["invoice", "warranty_card", "other_proof", "serial_lookup"]
+StartSource = Literal["invoice", "warranty_card", "other_proof", "serial_lookup", "stated"]
+START_SOURCES: tuple[StartSource, ...] = (
+    "invoice",
+    "warranty_card",
+    "other_proof",
+    "serial_lookup",
+    "stated",
+)
+"""WAR-5, WAR-3, INT-3: what dates the purchase, first found first."""
 
 
 class Proof(Value):
-    """WAR-3: what the customer can show, and what the serial number says."""
+    """WAR-3: what the customer can show, what the serial number says and, last, the
+    purchase date the customer stated (INT-3)."""
 
     invoice_date: date | None = None
     warranty_card_date: date | None = None
     other_proof_date: date | None = None
     serial_lookup_date: date | None = None
+    stated_purchase_date: date | None = None
     card_matches_product: bool = True
     documents_altered: bool = False
 
@@ -74,19 +84,42 @@ class WarrantyDecision(Decision):
     reason: str
 
 
-def _start(proof: Proof) -> tuple[date | None, StartSource | None, list[str]]:
-    # WAR-5: the clock runs from the invoice date; other proof stands in for it (WAR-3),
-    # and without proof the date is looked up from the serial number.
-    for value, source, rule_id in (
-        (proof.invoice_date, "invoice", "WAR-5"),
-        (proof.warranty_card_date, "warranty_card", "WAR-3"),
-        (proof.other_proof_date, "other_proof", "WAR-3"),
-        (proof.serial_lookup_date, "serial_lookup", "WAR-3"),
-    ):
+def published(start: date | None, source: str | None, stated: date | None = None) -> Proof:
+    """The proof a consumer assesses with: the start intake decided and published (its
+    date and source, WAR-3/WAR-5), else the purchase date the customer stated (INT-3).
+    Never the stated date in place of a published one."""
+    if start is not None and source in START_SOURCES and source != "stated":
+        return Proof(**{_FIELDS[source]: start})  # type: ignore[index]
+    return Proof(stated_purchase_date=start if start is not None else stated)
+
+
+_FIELDS = {
+    "invoice": "invoice_date",
+    "warranty_card": "warranty_card_date",
+    "other_proof": "other_proof_date",
+    "serial_lookup": "serial_lookup_date",
+    "stated": "stated_purchase_date",
+}
+_START_RULES = {"invoice": "WAR-5", "stated": "INT-3"}
+
+
+def start_of(proof: Proof) -> tuple[date | None, StartSource | None]:
+    """WAR-5: the clock runs from the invoice date; other proof stands in for it (WAR-3);
+    without proof the date is looked up from the serial number (WAR-3); with none of them
+    the purchase date the customer stated (INT-3) dates it."""
+    for source in START_SOURCES:
+        value = getattr(proof, _FIELDS[source])
         if value is not None:
             a_date(value, source)
-            return value, source, [rule_id]  # type: ignore[return-value]
-    return None, None, ["WAR-3"]
+            return value, source
+    return None, None
+
+
+def _start(proof: Proof) -> tuple[date | None, StartSource | None, list[str]]:
+    start, source = start_of(proof)
+    if source is None:
+        return None, None, ["WAR-3"]
+    return start, source, [_START_RULES.get(source, "WAR-3")]
 
 
 def _exclusions(pack: PolicyPack, proof: Proof, condition: Condition) -> list[Exclusion]:
@@ -101,6 +134,7 @@ def _exclusions(pack: PolicyPack, proof: Proof, condition: Condition) -> list[Ex
         and proof.warranty_card_date is None
         and proof.other_proof_date is None
         and proof.serial_lookup_date is None
+        and proof.stated_purchase_date is None
     ):
         found.append("no_proof")
     if not proof.card_matches_product:
@@ -136,8 +170,9 @@ def assess_warranty(
     unit is not. WAR-2: the visit is free only inside the free on-site period; an
     in-warranty unit outside it is offered a paid visit or a free depot repair. WAR-3:
     the invoice, the warranty card or other proof dates the purchase, else the serial
-    number. WAR-4: any exclusion makes the whole repair chargeable. WAR-5: the warranty
-    runs from the purchase date, extended by the days spent in repair and waiting for
+    number, else the date the customer stated (INT-3; docs/lifecycle.md). WAR-4: any
+    exclusion makes the whole repair chargeable. WAR-5: the warranty runs from the
+    purchase date, extended by the days spent in repair and waiting for
     parts. A term of N months from 10 March ends on the day before 10 March N months on.
     """
     a_date(on, "on")
@@ -292,6 +327,7 @@ def extension_reward(
 
 
 __all__ = [
+    "START_SOURCES",
     "Condition",
     "ExtensionRewardDecision",
     "PartCover",
@@ -300,5 +336,7 @@ __all__ = [
     "WarrantyDecision",
     "assess_warranty",
     "extension_reward",
+    "published",
     "repeat_failure",
+    "start_of",
 ]

@@ -314,3 +314,16 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "011_warranty_start",
+        """
+        -- WAR-3, WAR-5, INT-3: the date intake found the warranty runs from, what dated it
+        -- and the days paused, so part coverage reads intake's date, not the stated one
+        alter table ticket_warranty add column if not exists start_date date;
+        alter table ticket_warranty add column if not exists start_source text;
+        alter table ticket_warranty add column if not exists days_paused integer;
+        """,
+    )
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from repairline_billing.domain import CALLBACK_COMPLETED, WARRANTY_DECIDED
@@ -99,18 +99,26 @@ async def _requested(uow: UnitOfWork, event: RepairRequested) -> None:
 
 
 async def _warranty(uow: UnitOfWork, data: dict[str, Any]) -> None:
+    start = data.get("start_date")
     await uow.conn.execute(
-        "insert into ticket_warranty values ($1, $2, $3, $4, $5, $6)"
+        "insert into ticket_warranty (ticket_id, unit_in_warranty, free_visit, chargeable,"
+        " reason, exclusions, start_date, start_source, days_paused)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         " on conflict (ticket_id) do update set"
         " unit_in_warranty = excluded.unit_in_warranty,"
         " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"
-        " reason = excluded.reason, exclusions = excluded.exclusions",
+        " reason = excluded.reason, exclusions = excluded.exclusions,"
+        " start_date = excluded.start_date, start_source = excluded.start_source,"
+        " days_paused = excluded.days_paused",
         data["ticket_id"],
         bool(data["unit_in_warranty"]),
         bool(data["free_visit"]),
         bool(data["chargeable"]),
         str(data.get("reason", "")),
         [str(x) for x in data.get("exclusions") or ()],
+        date.fromisoformat(start) if start else None,
+        data.get("start_source"),
+        int(data.get("days_paused") or 0),
     )
 
 

@@ -376,7 +376,8 @@ def _parked(row: asyncpg.Record) -> ParkedCompletion:
 
 _TICKET = (
     "select b.*, a.engineer_id, a.service_point_id, w.unit_in_warranty, w.free_visit,"
-    " w.chargeable, w.reason as warranty_reason, w.exclusions"
+    " w.chargeable, w.reason as warranty_reason, w.exclusions, w.start_date,"
+    " w.start_source, w.days_paused"
     " from billing_tickets b"
     " left join ticket_assignments a using (ticket_id)"
     " left join ticket_warranty w using (ticket_id)"
@@ -441,6 +442,9 @@ def _intake_warranty(row: Any) -> IntakeWarranty | None:
         chargeable=row["chargeable"],
         reason=row["warranty_reason"],
         exclusions=tuple(row["exclusions"] or ()),
+        start_date=row["start_date"],
+        start_source=row["start_source"],
+        days_paused=row["days_paused"] or 0,
     )
 
 

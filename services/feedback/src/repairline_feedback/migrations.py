@@ -124,3 +124,16 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "004_served_warranty_start",
+        """
+        -- WAR-3, WAR-5, INT-3: the date intake found the warranty runs from, what dated it
+        -- and the days paused; WAR-11 extends the warranty end counted from it
+        alter table served add column if not exists warranty_start date;
+        alter table served add column if not exists warranty_source text;
+        alter table served add column if not exists days_paused integer;
+        """,
+    )
+]

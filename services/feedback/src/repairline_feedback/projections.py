@@ -31,7 +31,7 @@ from repairline_contracts.feedback import (
     SurveyAnswered,
     SurveySampleDrawn,
 )
-from repairline_contracts.intake import RepairRequested
+from repairline_contracts.intake import RepairRequested, WarrantyDecided
 from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
 from repairline_platform.readmodel import Ledger
@@ -155,7 +155,17 @@ def _served_row(e: Any) -> dict[str, Any]:
             return {"engineer_id": e.engineer_id, "completed_at": e.completed_at}
         case ChargeAssessed():
             return {"outlet_id": e.outlet_id}
+        case WarrantyDecided():
+            # WAR-3, WAR-5: the date intake found the warranty runs from (the latest wins)
+            return {
+                "warranty_start": e.start_date,
+                "warranty_source": e.start_source,
+                "days_paused": e.days_paused,
+            }
     return {}
+
+
+WARRANTY_MERGE = {c: f"excluded.{c}" for c in ("warranty_start", "warranty_source", "days_paused")}
 
 
 class Served:
@@ -172,6 +182,7 @@ class Served:
             EngineerAssigned.event_type,
             RepairCompleted.event_type,
             ChargeAssessed.event_type,
+            WarrantyDecided.event_type,
         }
     )
     tables = ("served",)
@@ -183,6 +194,8 @@ class Served:
             merge = (
                 {"engineer_id": "excluded.engineer_id"} if isinstance(e, RepairCompleted) else {}
             )
+            if isinstance(e, WarrantyDecided):
+                merge = WARRANTY_MERGE
             row = {"ticket_id": e.ticket_id, **_served_row(e)}
             await upsert(uow.conn, "served", "ticket_id", row, merge)
 

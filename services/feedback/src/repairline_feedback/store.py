@@ -33,7 +33,8 @@ class PostgresStore:
         row = await uow.conn.fetchrow(
             "select ticket_id, region, engineer_id,"
             " coalesce(service_point_id, outlet_id) as outlet_id,"
-            " product_line, purchase_date, serial_no from served where ticket_id = $1",
+            " product_line, purchase_date, serial_no, warranty_start, warranty_source,"
+            " coalesce(days_paused, 0) as days_paused from served where ticket_id = $1",
             ticket_id,
         )
         return ServedTicket(**dict(row)) if row else None

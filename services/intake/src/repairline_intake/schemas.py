@@ -67,7 +67,12 @@ class ProductIn(BaseModel):
     model: Code | None = None
     serial_no: Code | None = None
     purchase_date: PastDate | None = Field(
-        default=None, description="Invoice date: from 1990-01-01 to today."
+        default=None,
+        description="The purchase date the customer states (INT-3), from 1990-01-01 to today;"
+        " not proof. The warranty runs from `proof.invoice_date` (WAR-5), the warranty card"
+        " or other proof, else the serial number's sales record (WAR-3), and from this date"
+        " only when none of them is known. The date used is the warranty decision's"
+        " `start_date` (`start_source` says which), and billing and feedback count from it.",
     )
 
 

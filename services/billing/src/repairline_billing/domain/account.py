@@ -17,6 +17,7 @@ from repairline_billing.domain.pricing import (
     TicketFacts,
     decided_by,
     price,
+    warranty_from,
 )
 from repairline_contracts.base import Event
 from repairline_contracts.billing import (
@@ -222,6 +223,7 @@ def decide_charge(
     account = account or Account(facts.ticket_id)
     on = completed_at.astimezone(pack.zone).date()
     accepted = account.accepted
+    dated = warranty_from(facts)
     free_reason = None
     unquoted: list[str] = []
     if accepted is not None:
@@ -285,7 +287,8 @@ def decide_charge(
             city_tier=facts.city_tier,
             service_mode=facts.service_mode,
             unit_in_warranty=unit_in_warranty,
-            purchase_date=facts.purchase_date.isoformat() if facts.purchase_date else None,
+            purchase_date=dated.start_date.isoformat() if dated.start_date else None,
+            warranty_source=dated.source,
             completed_at=completed_at,
             parts=parts,
             free_reason=free_reason,

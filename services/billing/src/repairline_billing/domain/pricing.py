@@ -27,6 +27,10 @@ class IntakeWarranty:
     chargeable: bool
     reason: str
     exclusions: tuple[str, ...] = ()
+    start_date: date | None = None
+    """WAR-5: the date intake found the warranty runs from (its published `start_date`)."""
+    start_source: str | None = None
+    days_paused: int = 0
 
     @property
     def excluded(self) -> tuple[str, ...]:
@@ -53,6 +57,8 @@ class TicketFacts:
     city_tier: str
     service_mode: str
     purchase_date: date | None
+    """The purchase date the customer stated (INT-3): dates the warranty only while intake
+    has published no date of its own (`warranty_from`)."""
     serial_no: str | None = None
     requested_on: date | None = None
     engineer_id: str | None = None
@@ -140,6 +146,28 @@ def _excluded_lines(lines: Sequence[ChargeLine], excluded: Sequence[str]) -> tup
     )
 
 
+@dataclass(frozen=True)
+class WarrantyFrom:
+    """WAR-5: the date a ticket's warranty runs from, what dated it, the days paused."""
+
+    proof: warranty.Proof
+    start_date: date | None
+    source: str | None
+    days_paused: int
+
+
+def warranty_from(facts: TicketFacts) -> WarrantyFrom:
+    """The date intake decided and published (WAR-3, WAR-5), never re-derived here; while
+    intake has published none, the purchase date the customer stated (INT-3)."""
+    iw = facts.intake_warranty
+    start, source, paused = (
+        (iw.start_date, iw.start_source, iw.days_paused) if iw else (None, None, 0)
+    )
+    proof = warranty.published(start, source, facts.purchase_date)
+    start, source = warranty.start_of(proof)
+    return WarrantyFrom(proof=proof, start_date=start, source=source, days_paused=paused)
+
+
 def price(
     pack: PolicyPack,
     facts: TicketFacts,
@@ -152,12 +180,14 @@ def price(
 ) -> Pricing:
     """FEE-1..3, FEE-8 with WAR-1, WAR-2, WAR-10 and WAR-11: what the repair costs."""
     codes = [code for code, _ in request.parts]
+    dated = warranty_from(facts)
     cover = warranty.assess_warranty(
         pack,
         product=facts.product_line,
         on=on,
-        proof=warranty.Proof(invoice_date=facts.purchase_date),
+        proof=dated.proof,
         parts=codes,
+        days_in_repair=dated.days_paused,
     )
     unit_in_warranty, free_visit = cover.unit_in_warranty, cover.free_visit
     source, reason = "billing", cover.reason

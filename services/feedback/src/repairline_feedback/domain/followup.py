@@ -86,7 +86,13 @@ class ServedTicket:
     outlet_id: str | None = None
     product_line: str | None = None
     purchase_date: date | None = None
+    """The purchase date the customer stated (INT-3): read only while intake has
+    published no warranty start of its own."""
     serial_no: str | None = None
+    warranty_start: date | None = None
+    """WAR-5: the date intake's WarrantyDecided says the warranty runs from."""
+    warranty_source: str | None = None
+    days_paused: int = 0
 
 
 # -- state --------------------------------------------------------------------------------
@@ -385,6 +391,9 @@ def decide_survey(
     purchase_date: date | None,
     serial_no: str | None,
     now: datetime,
+    warranty_start: date | None = None,
+    warranty_source: str | None = None,
+    days_paused: int = 0,
 ) -> list[Event]:
     """FBK-7 survey answer; WAR-11: a constructive one earns a free repair or 12 months."""
     answered = SurveyAnswered(
@@ -397,7 +406,8 @@ def decide_survey(
     )
     if not constructive:
         return [answered]
-    ends_on = _warranty_ends_on(pack, product_line, purchase_date, now)
+    dated = warranty.published(warranty_start, warranty_source, purchase_date)
+    ends_on = _warranty_ends_on(pack, product_line, dated, days_paused, now)
     decided = warranty.extension_reward(pack, answer_constructive=True, warranty_ends_on=ends_on)
     granted = ExtensionRewardGranted(
         ticket_id=ticket_id,
@@ -412,14 +422,19 @@ def decide_survey(
 
 
 def _warranty_ends_on(
-    pack: PolicyPack, product_line: str | None, purchase_date: date | None, now: datetime
+    pack: PolicyPack,
+    product_line: str | None,
+    dated: warranty.Proof,
+    days_paused: int,
+    now: datetime,
 ) -> date:
-    """The unit's warranty end (today when unknown or over), which WAR-11 extends."""
+    """The unit's warranty end (today when unknown or over), which WAR-11 extends: from
+    the date intake published (WAR-3, WAR-5), else the stated one (INT-3)."""
     today = now.astimezone(pack.zone).date()
-    if not (product_line and purchase_date):
+    if not product_line or warranty.start_of(dated)[0] is None:
         return today
     cover = warranty.assess_warranty(
-        pack, product=product_line, on=today, proof=warranty.Proof(invoice_date=purchase_date)
+        pack, product=product_line, on=today, proof=dated, days_in_repair=days_paused
     )
     return max(cover.unit_ends_on or today, today)
 
@@ -451,4 +466,7 @@ def decide_answer_survey(
         purchase_date=served.purchase_date,
         serial_no=served.serial_no,
         now=now,
+        warranty_start=served.warranty_start,
+        warranty_source=served.warranty_source,
+        days_paused=served.days_paused,
     )

@@ -368,7 +368,7 @@ def decide_request(
         customer_insists_on_visit=cmd.customer_insists_on_visit,
         prefers_depot=cmd.service_mode is ServiceMode.DEPOT,
     )
-    remedy = _remedies(pack, ticket.ticket_id, cmd, now)
+    remedy = _remedies(pack, ticket.ticket_id, cmd, now, sold_on_by_serial)
     decided = decide_warranty(
         pack,
         ticket_id=ticket.ticket_id,
@@ -380,7 +380,8 @@ def decide_request(
         guarantee=cmd.guarantee,
     )
     if routed.route != "phone_guidance" and routed.visit_chargeable:
-        decided = paid_visit(ticket.ticket_id, cmd.product.line, cmd.service_mode, routed, now)
+        paid = paid_visit(ticket.ticket_id, cmd.product.line, cmd.service_mode, routed, now)
+        decided = paid.model_copy(update=_dated(decided))
         if cmd.proof is not None:
             decided = decided.model_copy(update={"proof": _shown(cmd.proof)})
     requested = _requested(ticket.ticket_id, cmd, numbers, routed, remedy, pack, now)
@@ -530,14 +531,50 @@ def decide_warranty(
     guarantee: GuaranteeFacts | None = None,
 ) -> WarrantyDecided | None:
     """WAR-1..5: decided from the proof shown, else from the serial number's sale date
-    (WAR-3). With neither, None: the warranty waits for proof (POST .../warranty)."""
+    (WAR-3), the customer's stated purchase date last (INT-3). With neither proof nor a
+    sale record, None: the warranty waits for proof (POST .../warranty)."""
     if proof is None and sold_on_by_serial is None:
         return None
-    p = proof or ProofFacts()
     today = now.astimezone(pack.zone).date()
+    decided = _assess(pack, product, proof or ProofFacts(), sold_on_by_serial, today, guarantee)
+    depot = service_mode is ServiceMode.DEPOT
+    return WarrantyDecided(
+        ticket_id=ticket_id,
+        unit_in_warranty=decided.unit_in_warranty,
+        free_visit=decided.free_visit,
+        chargeable=not decided.unit_in_warranty if depot else not decided.free_visit,
+        reason=decided.reason,
+        decided_at=now,
+        decision=Decision.of(decided),
+        product_line=product.line,
+        service_mode=service_mode,
+        start_date=decided.start_date,
+        start_source=decided.start_source,
+        days_paused=decided.days_paused,
+        unit_ends_on=decided.unit_ends_on,
+        free_on_site_ends_on=decided.free_on_site_ends_on,
+        parts=tuple(
+            PartCoverage(code=c.code, months=c.months, ends_on=c.ends_on, covered=c.covered)
+            for c in decided.parts
+        ),
+        exclusions=decided.exclusions,
+        options=decided.options,
+        proof=_shown(proof) if proof is not None else None,
+    )
+
+
+def _assess(
+    pack: PolicyPack,
+    product: Product,
+    p: ProofFacts,
+    sold_on_by_serial: date | None,
+    today: date,
+    guarantee: GuaranteeFacts | None,
+) -> warranty.WarrantyDecision:
+    """WAR-1..5 on ``today``: the proof, the sale record and the stated date (INT-3)."""
     in_repair, waiting = paused_days(p, guarantee, today)
     try:
-        decided = warranty.assess_warranty(
+        return warranty.assess_warranty(
             pack,
             product=product.line,
             on=today,
@@ -556,29 +593,6 @@ def decide_warranty(
         )
     except UnknownProduct as exc:
         raise InvalidInput("product.line", str(exc)) from exc
-    depot = service_mode is ServiceMode.DEPOT
-    return WarrantyDecided(
-        ticket_id=ticket_id,
-        unit_in_warranty=decided.unit_in_warranty,
-        free_visit=decided.free_visit,
-        chargeable=not decided.unit_in_warranty if depot else not decided.free_visit,
-        reason=decided.reason,
-        decided_at=now,
-        decision=Decision.of(decided),
-        product_line=product.line,
-        service_mode=service_mode,
-        start_date=decided.start_date,
-        start_source=decided.start_source,
-        unit_ends_on=decided.unit_ends_on,
-        free_on_site_ends_on=decided.free_on_site_ends_on,
-        parts=tuple(
-            PartCoverage(code=c.code, months=c.months, ends_on=c.ends_on, covered=c.covered)
-            for c in decided.parts
-        ),
-        exclusions=decided.exclusions,
-        options=decided.options,
-        proof=_shown(proof) if proof is not None else None,
-    )
 
 
 def paused_days(
@@ -597,6 +611,20 @@ def paused_days(
         else:
             in_repair += days
     return in_repair, waiting
+
+
+def _dated(earlier: WarrantyDecided | None) -> dict[str, Any]:
+    """WAR-5: the date the warranty runs from, kept on a paid visit's decision (INT-5) so
+    every consumer still reads the one date intake found."""
+    if earlier is None:
+        return {}
+    return {
+        "start_date": earlier.start_date,
+        "start_source": earlier.start_source,
+        "days_paused": earlier.days_paused,
+        "unit_ends_on": earlier.unit_ends_on,
+        "free_on_site_ends_on": earlier.free_on_site_ends_on,
+    }
 
 
 def _shown(p: ProofFacts) -> ProofShown:
@@ -620,16 +648,26 @@ def with_recorded_proof(recorded: ProofShown | None, cmd: DecideWarranty) -> Pro
     return replace(_facts(recorded), **sent)
 
 
-def _proof(p: ProofFacts, product: Product, sold_on_by_serial: date | None) -> warranty.Proof:
-    """WAR-3: the documents shown; WAR-4: a card for another unit does not count."""
+def _dates(p: ProofFacts, product: Product, sold_on_by_serial: date | None) -> warranty.Proof:
+    """WAR-3: the dates of the documents shown, the sale record, and last the purchase
+    date the customer stated (INT-3)."""
     return warranty.Proof(
         invoice_date=p.invoice_date,
         warranty_card_date=p.warranty_card_date,
         other_proof_date=p.other_proof_date,
         serial_lookup_date=sold_on_by_serial,
-        card_matches_product=_same(p.card_model, product.model)
-        and _same(p.card_serial_no, product.serial_no),
-        documents_altered=p.documents_altered,
+        stated_purchase_date=product.purchase_date,
+    )
+
+
+def _proof(p: ProofFacts, product: Product, sold_on_by_serial: date | None) -> warranty.Proof:
+    """WAR-3: the dates (`_dates`); WAR-4: a card for another unit does not count."""
+    return _dates(p, product, sold_on_by_serial).model_copy(
+        update={
+            "card_matches_product": _same(p.card_model, product.model)
+            and _same(p.card_serial_no, product.serial_no),
+            "documents_altered": p.documents_altered,
+        }
     )
 
 
@@ -662,17 +700,24 @@ def paid_visit(
 
 
 def _remedies(
-    pack: PolicyPack, ticket_id: str, cmd: RequestRepair, now: datetime
+    pack: PolicyPack,
+    ticket_id: str,
+    cmd: RequestRepair,
+    now: datetime,
+    sold_on_by_serial: date | None,
 ) -> RemedyOffered | None:
-    """WAR-6..9: offered when a return or an exchange is open to the customer."""
+    """WAR-6..9: offered when a return or an exchange is open to the customer. The date
+    of sale is the date the warranty runs from, found as the warranty decision finds it:
+    proof (WAR-5, WAR-3), the serial number's sale record (WAR-3), the stated date (INT-3)."""
     g = cmd.guarantee
-    sold_on = (cmd.proof and cmd.proof.invoice_date) or cmd.product.purchase_date
-    if pack.guarantees is None or sold_on is None:
+    if pack.guarantees is None:
         return None
     if not (g.performance_fault or g.failed_repairs or g.waiting_for_maker_parts):
         return None
+    dates = _dates(cmd.proof or ProofFacts(), cmd.product, sold_on_by_serial)
+    sold_on, _ = warranty.start_of(dates)
     today = now.astimezone(pack.zone).date()
-    if sold_on > today:
+    if sold_on is None or sold_on > today:
         return None
     in_repair, waiting = paused_days(cmd.proof, g, today)
     in_warranty = _known(pack, cmd.product.line) and (
@@ -680,7 +725,7 @@ def _remedies(
             pack,
             product=cmd.product.line,
             on=today,
-            proof=warranty.Proof(invoice_date=sold_on),
+            proof=dates,
             days_in_repair=in_repair,
             days_waiting_for_parts=waiting,
         ).unit_in_warranty
@@ -892,7 +937,8 @@ def decide_visit_request(
     ]
     if routed.visit_chargeable:
         line, mode = request.product.line, request.service_mode
-        events.append(paid_visit(ticket.ticket_id, line, mode, routed, now))
+        paid = paid_visit(ticket.ticket_id, line, mode, routed, now)
+        events.append(paid.model_copy(update=_dated(ticket.warranty)))
     return events
 
 
