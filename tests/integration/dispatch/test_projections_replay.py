@@ -4,7 +4,7 @@ workload, the board, the key-account file and the roster log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,7 +85,7 @@ async def test_every_dispatch_projection_replayed_equals_the_live_one(prefix: st
     db = await connect(service.database)
     try:
         roster(service)
-        now = datetime.now(UTC)
+        now = system.now()  # the service's clock, whatever date it was started on
         facts = requests(now)
         await send(prefix, INTAKE_EVENTS, facts)
         plain = facts[:6]
