@@ -175,18 +175,18 @@ class Columns:
         envelopes: list[Any],
         places: tuple[list[str], list[int], list[int]],
     ) -> pa.Table:
-        rows = [msgspec.structs.astuple(e) for e in envelopes]
+        rows = list(map(msgspec.structs.astuple, envelopes))
         attrs = list(zip(*rows, strict=True))
         n = len(rows)
         values: list[Any] = [*attrs[:-2]]  # traceparent is not a column
         values.insert(3, [cols.event_type] * n)
         arrays = [_array(v, t) for v, t in zip(values, self.envelope_types, strict=True)]
         arrays += [
-            pa.array(places[0], pa.string()),
+            _alike(places[0], pa.string()),
             pa.array(places[1], pa.int32()),
             pa.array(places[2], pa.int64()),
         ]
-        data = [msgspec.structs.astuple(d) for d in attrs[-1]]
+        data = list(map(msgspec.structs.astuple, attrs[-1]))
         fields = list(zip(*data, strict=True))
         arrays += [
             _array(list(f), field.type) for f, field in zip(fields, self.data_fields, strict=True)
@@ -222,6 +222,17 @@ def _array(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
         )
     if pa.types.is_timestamp(type_):
         return _times(values, type_)
+    if pa.types.is_string(type_):
+        return _alike(values, type_)
+    return pa.array(values, type_)
+
+
+def _alike(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
+    """Text that is the same in every row (the type, the spec and schema versions, often
+    the topic, region and source) repeated by Arrow rather than converted row by row."""
+    first = values[0] if values else None
+    if first is not None and values[-1] == first and values.count(first) == len(values):
+        return pa.repeat(pa.scalar(first, type_), len(values))
     return pa.array(values, type_)
 
 
