@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import types
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -31,8 +32,8 @@ from repairline_ops.columns import ENVELOPE, EventColumns, columns_for
 
 _BOUNDS = {Ge: "ge", Gt: "gt", Le: "le", Lt: "lt", MinLen: "min_length", MaxLen: "max_length"}
 _SCALARS = (str, int, float, bool, datetime, date)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+_ENCODER = msgspec.json.Encoder()
+_TEXT = msgspec.json.Decoder(list[str | None])
 
 # the envelope's attributes before `data`, in the columns' order (`type` is the tag)
 _ATTRIBUTES = tuple(name for name, _ in ENVELOPE if name != "type")
@@ -174,18 +175,18 @@ class Columns:
         envelopes: list[Any],
         places: tuple[list[str], list[int], list[int]],
     ) -> pa.Table:
-        rows = [msgspec.structs.astuple(e) for e in envelopes]
+        rows = list(map(msgspec.structs.astuple, envelopes))
         attrs = list(zip(*rows, strict=True))
         n = len(rows)
         values: list[Any] = [*attrs[:-2]]  # traceparent is not a column
         values.insert(3, [cols.event_type] * n)
         arrays = [_array(v, t) for v, t in zip(values, self.envelope_types, strict=True)]
         arrays += [
-            pa.array(places[0], pa.string()),
+            _alike(places[0], pa.string()),
             pa.array(places[1], pa.int32()),
             pa.array(places[2], pa.int64()),
         ]
-        data = [msgspec.structs.astuple(d) for d in attrs[-1]]
+        data = list(map(msgspec.structs.astuple, attrs[-1]))
         fields = list(zip(*data, strict=True))
         arrays += [
             _array(list(f), field.type) for f, field in zip(fields, self.data_fields, strict=True)
@@ -221,13 +222,25 @@ def _array(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
         )
     if pa.types.is_timestamp(type_):
         return _times(values, type_)
+    if pa.types.is_string(type_):
+        return _alike(values, type_)
+    return pa.array(values, type_)
+
+
+def _alike(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
+    """Text that is the same in every row (the type, the spec and schema versions, often
+    the topic, region and source) repeated by Arrow rather than converted row by row."""
+    first = values[0] if values else None
+    if first is not None and values[-1] == first and values.count(first) == len(values):
+        return pa.repeat(pa.scalar(first, type_), len(values))
     return pa.array(values, type_)
 
 
 def _times(values: Sequence[datetime | None], type_: pa.DataType) -> pa.Array:
-    """Times as microseconds since the epoch: faster than Arrow asking each time's zone."""
+    """Times as their ISO 8601 text (msgspec writes it in C), which Arrow reads into UTC
+    timestamps: far faster than asking each time's zone in Python."""
+    text = _TEXT.decode(_ENCODER.encode(values))
     try:
-        micros = [None if v is None else (v - _EPOCH) // _MICROSECOND for v in values]
-    except TypeError:  # a time without a zone among them: Arrow takes it as UTC
+        return pc.cast(pa.array(text, pa.string()), type_)
+    except pa.ArrowInvalid:  # a time without a zone among them: Arrow takes it as UTC
         return pa.array(values, type_)
-    return pa.array(micros, pa.int64()).cast(type_)

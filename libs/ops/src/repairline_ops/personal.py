@@ -11,10 +11,16 @@ import pyarrow as pa
 from repairline_ops.columns import PersonalPath
 from repairline_platform import personal
 
+_KNOWN = 1_000_000  # hashes kept in memory for values seen again
+
 
 class Hasher(personal.Hasher):
     """The services' keyed hash (`repairline_platform.personal.Hasher`), over the columns
     of an export's tables too."""
+
+    def __init__(self, key: bytes) -> None:
+        super().__init__(key)
+        self._known: dict[tuple[str, str], str] = {}  # (field, text) -> its hash
 
     def hash_columns(self, table: pa.Table, paths: Sequence[PersonalPath]) -> pa.Table:
         """The table with the values at `paths` (top-level or inside structs) hashed."""
@@ -40,8 +46,21 @@ class Hasher(personal.Hasher):
         return pa.StructArray.from_arrays(children, names=names, mask=array.is_null())
 
     def _leaf(self, array: pa.Array, leaf: str) -> pa.Array:
-        values = array.to_pylist()
-        return pa.array([None if v is None else self(leaf, v) for v in values], pa.string())
+        """Each value's hash; a customer recurs across a flush's parts and the flushes
+        of a run, so the hashes already computed are kept (up to `_KNOWN` of them)."""
+        if len(self._known) > _KNOWN:
+            self._known.clear()
+        known = self._known
+        hashes = []
+        for value in array.to_pylist():
+            if type(value) is not str:  # 1 == 1.0 == True, yet each has its own hash
+                hashes.append(None if value is None else self(leaf, value))
+                continue
+            found = known.get((leaf, value))
+            if found is None:
+                found = known[(leaf, value)] = self(leaf, value)
+            hashes.append(found)
+        return pa.array(hashes, pa.string())
 
 
 def _encodable(type_: pa.DataType) -> bool:

@@ -29,6 +29,7 @@ from repairline_ops.decode import Decoded, months
 STATE_FILE = "_export_state.json"
 UNREADABLE = "_unreadable"
 _WRITERS = 4  # threads writing one flush's files
+_STATISTICS = ("ce_time", "kafka_partition", "kafka_offset")
 _PART = re.compile(r"part-(\d{8})(?:-\d+)?\.parquet$")
 _UNREADABLE_SCHEMA = pa.schema(
     [
@@ -128,7 +129,16 @@ def write_files(
 def _write(path: Path, table: pa.Table, compression: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression=compression)
+    pq.write_table(
+        table,
+        tmp,
+        compression=compression,
+        # zstd packs repeated values as tightly as dictionaries would, and statistics on
+        # every column cost more to write than the analyses gain from them: a file's
+        # month is in its folder, and its time and offsets keep their statistics
+        use_dictionary=False,
+        write_statistics=[c for c in _STATISTICS if c in table.column_names],
+    )
     _fsync(tmp)
     os.replace(tmp, path)
 
