@@ -28,7 +28,7 @@ PERMISSIONS = Permissions(
         # DSP-1/DSP-2: the agent offers the customer the next free windows
         "windows.read": {"agent", "dispatcher"},
         # on-time visits and SLA breaches per region and week
-        "report.read": {"dispatcher", "quality", "analyst"},
+        "report.read": {"dispatcher", "quality", "billing", "analyst"},
     }
 )
 may = PERMISSIONS
