@@ -199,3 +199,14 @@ async def test_visits_on_time_and_late_are_counted_per_region_and_week(dispatch)
             assert [e["field"] for e in refused.json()["errors"]] == [field]
     async with served(dispatch, token("analyst", regions=["cn-north"])) as http:
         assert (await http.get("/reports/visits", params=query)).json()["weeks"] == []
+
+
+async def test_the_staff_read_the_services_clock_only_the_admin_moves_it(dispatch):
+    async with served(dispatch, DISPATCHER) as http:
+        clock = await http.get("/admin/clock")
+        assert clock.status_code == 200, clock.json()
+        assert datetime.fromisoformat(clock.json()["now"]) >= NOW
+        moved = await http.post("/admin/clock/advance", json={"hours": 1})
+        assert moved.status_code == 403, moved.json()
+    async with served(dispatch, token("customer", customer_id="app-1")) as http:
+        assert (await http.get("/admin/clock")).status_code == 403
