@@ -146,6 +146,9 @@ async def step_an_sla_countdown_turns_amber_then_red_as_the_services_clock_moves
     console: Console, browser: Browser
 ) -> None:
     system = console.system
+    # DSP-3: the visit commitment runs where the region has a service point
+    point = {"name": "Hangzhou West", "region": "cn-east", "city_tier": "provincial_capital"}
+    system.ok(system.dispatch, "PUT", "/service-points/sp-desk", point)
     created = system.create(system.body("instant_water_heater"))
     ticket = created["ticket_id"]
     view = await system.board(ticket, lambda b: b["state"] == "assigned")
