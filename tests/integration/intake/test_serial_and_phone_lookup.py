@@ -131,7 +131,7 @@ async def test_tickets_are_found_by_serial_number_within_the_callers_regions(run
 async def test_a_phone_that_is_not_a_phone_is_a_422_naming_the_field(runtime_of):
     rt = await runtime_of("intake")
     async with served(rt, token("agent", regions=["cn-east"])) as http:
-        for bad in ("139", "call me", "1" * 41):
+        for bad in ("139", "call me", "1" * 41, "( - ) - ( )", "+1 2 3"):
             answer = await http.get("/tickets", params={"phone": bad})
             assert answer.status_code == 422, answer.json()
             assert [e["field"] for e in answer.json()["errors"]] == ["phone"]

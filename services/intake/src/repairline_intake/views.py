@@ -206,7 +206,10 @@ def _conditions(f: TicketFilter) -> tuple[list[str], list[Any]]:
         if getattr(f, column) is not None:
             conditions.append(f"v.{column} = {arg(getattr(f, column))}")
     if f.phone is not None:
-        conditions.append(_phone_matches(arg(dialled(f.phone))))
+        digits = dialled(f.phone)
+        if len(digits) < MIN_PHONE_DIGITS:
+            raise InvalidInput("phone", f"a phone number has at least {MIN_PHONE_DIGITS} digits")
+        conditions.append(_phone_matches(arg(digits)))
     if f.serial_no is not None:
         conditions.append(
             "exists (select 1 from ticket_facts s where s.ticket_id = v.ticket_id"
@@ -222,6 +225,7 @@ def _conditions(f: TicketFilter) -> tuple[list[str], list[Any]]:
     return conditions, args
 
 
+MIN_PHONE_DIGITS = 5
 _NOT_DIGIT = re.compile(r"\D")
 _COUNTRY = re.compile(r"^(?:00)?86(?=\d{11}$)")
 # the same normal form in SQL, of a contact's field
