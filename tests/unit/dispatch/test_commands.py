@@ -392,3 +392,20 @@ async def test_dsp_1_only_an_assigned_job_can_be_released():
         await commands.release(visit.Release("t1", "called away"), w.ctx)
     assert refused.value.state == "on_site"
     assert "released" in refused.value.message
+
+
+def test_dsp_1_a_released_job_shows_the_dispatchers_reason_not_an_earlier_waits():
+    before = visit.Visit(
+        "t1",
+        state=visit.VisitState.ASSIGNED,
+        engineer_id="eng-1",
+        region="cn-east",
+        skill="instant_water_heater",
+        waiting_reason="no active engineer in region cn-east with skill instant_water_heater",
+    )
+    after = before
+    for event in visit.decide_release(before, reason="called away", now=NOW):
+        after = visit.evolve(after, event)
+    assert after.state is visit.VisitState.WAITING
+    assert after.waiting_reason == "released by the dispatcher: called away"
+    assert after.released == frozenset({"eng-1"})

@@ -266,28 +266,17 @@ async def visit_report(
 ) -> list[dict[str, Any]]:
     """Per region and week (from its Monday, in the pack's time zone) of the local days
     `first`..`last`: visits made, those on time (arrived by the end of the agreed window,
-    DSP-2/DSP-6), appointments missed (PEN-7) and SLA deadlines breached (DSP-3); the
-    caller's regions only."""
+    DSP-2/DSP-6, or with none agreed), appointments missed (PEN-7) and SLA deadlines
+    breached (DSP-3); the caller's regions only."""
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
-    rows: dict[tuple[str, date], dict[str, Any]] = {}
-
-    def row(region_of: str | None, at: datetime) -> dict[str, Any]:
-        local = at.astimezone(zone).date()
-        week = local - timedelta(days=local.weekday())
-        key = (region_of or "—", week)
-        return rows.setdefault(
-            key,
-            {"region": key[0], "week": week, "visits": 0, "on_time": 0}
-            | dict.fromkeys(_COUNTED_ALERTS.values(), 0),
-        )
-
+    weeks = _Weeks(zone)
     where, args = _in_region(5, region)
     arrivals = await pool.fetch(
         _ARRIVALS + where, start, end, _BOOKED, ArrivedOnSite.event_type, *args
     )
     for a in arrivals:
-        counted = row(a["region"], a["arrived_at"])
+        counted = weeks.of(a["region"], a["arrived_at"])
         counted["visits"] += 1
         counted["on_time"] += a["window_end"] is None or a["arrived_at"] <= a["window_end"]
     where, args = _in_region(4, region)
@@ -301,8 +290,25 @@ async def visit_report(
         *args,
     )
     for a in alerts:
-        row(a["region"], a["at"])[_COUNTED_ALERTS[a["kind"]]] += 1
-    return [rows[k] for k in sorted(rows)]
+        weeks.of(a["region"], a["at"])[_COUNTED_ALERTS[a["kind"]]] += 1
+    return weeks.rows()
+
+
+class _Weeks:
+    """The report's rows by region and week (its Monday in `zone`), zero until counted."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.counted: dict[tuple[str, date], dict[str, Any]] = {}
+
+    def of(self, region: str | None, at: datetime) -> dict[str, Any]:
+        local = at.astimezone(self.zone).date()
+        key = (region or "—", local - timedelta(days=local.weekday()))
+        zero = {"region": key[0], "week": key[1], "visits": 0, "on_time": 0}
+        return self.counted.setdefault(key, zero | dict.fromkeys(_COUNTED_ALERTS.values(), 0))
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [self.counted[k] for k in sorted(self.counted)]
 
 
 def _in_region(first_arg: int, region: str | None) -> tuple[str, list[Any]]:

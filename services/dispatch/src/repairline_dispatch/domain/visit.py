@@ -202,6 +202,7 @@ def evolve(visit: Visit, event: Event) -> Visit:
                 engineer_id=None,
                 appointment=None,
                 released=visit.released | {event.engineer_id},
+                waiting_reason=None,  # an earlier wait's reason no longer applies
             )
         case AppointmentScheduled():
             return replace(
