@@ -89,6 +89,11 @@ async def test_dsp_1_the_dispatcher_releases_a_job_to_his_queue_with_his_reason(
         assert job["state"] == "waiting_for_engineer"
         assert job["engineer_id"] is None
         assert "customer wants a senior engineer" in job["waiting_reason"]
+        # the dispatcher's own release, not a job nobody can take
+        kinds = [
+            a["kind"] for a in (await http.get("/alerts", params={"ticket_id": ticket_id})).json()
+        ]
+        assert "released" in kinds and "unassignable" not in kinds
         again = await http.post(f"/tickets/{ticket_id}/release", json={"reason": "again"})
         assert again.status_code == 409, again.json()
         assert again.json()["current_state"] == "waiting_for_engineer"

@@ -1272,6 +1272,10 @@ def _taken_back(visit: Visit, done: str, *, reason: str, now: datetime) -> Engin
     )
 
 
+RELEASED_BY_DISPATCHER = "released by the dispatcher: "
+"""How the wait of a job the dispatcher released begins (the rest is his reason)."""
+
+
 def decide_release(visit: Visit, *, reason: str, now: datetime) -> list[Event]:
     """DSP-1: the dispatcher takes an assigned job back to his queue without giving it to
     anyone yet; it waits there with his reason (DSP-1 offers it again when the roster
@@ -1283,7 +1287,7 @@ def decide_release(visit: Visit, *, reason: str, now: datetime) -> list[Event]:
         ticket_id=visit.ticket_id,
         region=visit.region,
         skill=visit.skill,
-        reason=f"released by the dispatcher: {reason}",
+        reason=f"{RELEASED_BY_DISPATCHER}{reason}",
         since=now,
     )
     return [released, waiting]
