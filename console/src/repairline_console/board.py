@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from repairline_console.backend import Answer
 from repairline_console.web import Session, User, backend_of, refusal, render, settings_of
 from repairline_platform.bounds import KNOWN_REGIONS
 
@@ -25,17 +26,17 @@ router = APIRouter()
 
 DAY_START, DAY_HOURS = 7, 14  # a lane shows 07:00 to 21:00
 AMBER = timedelta(hours=2)
-ALERT_KINDS = frozenset(
-    {
-        "sla_approaching",
-        "sla_breached",
-        "engineer_delayed",
-        "lateness_notice_due",
-        "customer_not_found",
-        "missed_appointment",
-        "unassignable",
-    }
+# the alerts the board shows, each kind a group of its own, in this order
+ALERT_ORDER = (
+    "sla_breached",
+    "sla_approaching",
+    "missed_appointment",
+    "engineer_delayed",
+    "lateness_notice_due",
+    "customer_not_found",
+    "unassignable",
 )
+ALERT_KINDS = frozenset(ALERT_ORDER)
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,15 @@ def _job(row: dict[str, Any], day: Day, now: datetime) -> dict[str, Any]:
 
 
 def lanes(
-    engineers: list[dict[str, Any]], jobs: list[dict[str, Any]], day: Day
+    engineers: list[dict[str, Any]],
+    jobs: list[dict[str, Any]],
+    day: Day,
+    now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Engineers with their booked jobs in order (and the travel gap before each), and
-    the queue: jobs without an engineer or without a time on this day."""
-    now = datetime.now(UTC)
+    the queue: jobs without an engineer or without a time on this day. Countdowns run
+    against `now`, the services' time."""
+    now = now or datetime.now(UTC)
     booked: dict[str, list[dict[str, Any]]] = {}
     queue = []
     for row in jobs:
@@ -126,19 +131,48 @@ def lanes(
     return out, queue
 
 
+def services_now(answer: Answer) -> datetime:
+    """The services' time (their clock may be simulated), from dispatch's clock answer;
+    the console's own when it cannot be read."""
+    if answer.ok and isinstance(answer.body, dict) and answer.body.get("now"):
+        return datetime.fromisoformat(answer.body["now"])
+    return datetime.now(UTC)
+
+
+def alerts_by_kind(alerts: list[dict[str, Any]], per_kind: int = 5) -> list[dict[str, Any]]:
+    """The board's alerts, one group per kind in `ALERT_ORDER` (SLA first, then lateness,
+    customer not found, unassignable), newest first, at most `per_kind` shown each."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for alert in alerts:
+        groups.setdefault(alert["kind"], []).append(alert)
+    return [
+        {"kind": kind, "count": len(groups[kind]), "alerts": groups[kind][:per_kind]}
+        for kind in ALERT_ORDER
+        if kind in groups
+    ]
+
+
 async def _read(request: Request, user: Session, day: Day) -> dict[str, Any]:
     backend = backend_of(request)
     params = {"day": day.day.isoformat(), "region": day.region}
-    jobs, engineers, alerts = await asyncio.gather(
+    jobs, engineers, alerts, clock = await asyncio.gather(
         backend.get(user.token, "dispatch", "/board", **params),
         backend.get(user.token, "dispatch", "/engineers"),
-        backend.get(user.token, "dispatch", "/alerts", limit=50),
+        backend.get(user.token, "dispatch", "/alerts", limit=200),
+        backend.get(user.token, "dispatch", "/admin/clock"),
     )
     problem = next((refusal(a) for a in (jobs, engineers) if not a.ok), None)
     rows = jobs.body if jobs.ok else []
-    lane_list, queue = lanes(engineers.body if engineers.ok else [], rows, day)
+    now = services_now(clock)
+    lane_list, queue = lanes(engineers.body if engineers.ok else [], rows, day, now)
     shown = [a for a in (alerts.body if alerts.ok else []) if a["kind"] in ALERT_KINDS]
-    return {"lanes": lane_list, "queue": queue, "alerts": shown[:12], "problem": problem}
+    return {
+        "lanes": lane_list,
+        "queue": queue,
+        "alert_groups": alerts_by_kind(shown),
+        "now": now,
+        "problem": problem,
+    }
 
 
 @router.get("/board", response_class=HTMLResponse)
@@ -176,11 +210,15 @@ async def _changes(request: Request, user: Session, day: Day) -> AsyncIterator[s
     last: str | None = None
     quiet = 0.0
     while not await request.is_disconnected():
-        jobs, alerts = await asyncio.gather(
+        jobs, alerts, clock = await asyncio.gather(
             backend.get(user.token, "dispatch", "/board", **params),
             backend.get(user.token, "dispatch", "/alerts", limit=1),
+            backend.get(user.token, "dispatch", "/admin/clock"),
         )
-        seen = json.dumps([jobs.status, jobs.body, alerts.body], sort_keys=True, default=str)
+        minute = services_now(clock).replace(second=0, microsecond=0)  # countdowns move
+        seen = json.dumps(
+            [jobs.status, jobs.body, alerts.body, minute], sort_keys=True, default=str
+        )
         digest = hashlib.sha256(seen.encode()).hexdigest()
         if digest != last:
             yield f"event: board\ndata: {digest[:12]}\n\n"
@@ -301,4 +339,19 @@ async def reassign(
     """DSP-1: the job taken back from its engineer and given to another."""
     chosen = _day(request, user, region, day)
     problem = await _send(request, user, f"/tickets/{ticket_id}/reassignment", {"reason": reason})
+    return await _after(request, user, chosen, ticket_id, problem)
+
+
+@router.post("/board/{ticket_id}/release", response_class=HTMLResponse)
+async def release(
+    request: Request,
+    user: User,
+    ticket_id: str,
+    reason: Annotated[str, Form()],
+    region: Annotated[str, Form()] = "",
+    day: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """DSP-1: the job taken back from its engineer to the queue, with the reason."""
+    chosen = _day(request, user, region, day)
+    problem = await _send(request, user, f"/tickets/{ticket_id}/release", {"reason": reason})
     return await _after(request, user, chosen, ticket_id, problem)

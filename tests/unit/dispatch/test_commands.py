@@ -372,3 +372,40 @@ async def test_a_reaction_carries_the_conversation_of_the_event_it_reacts_to():
             await commands.assign(visit.Assign("t2"), w.ctx, uow)
     [effect] = w.events.streams["t2"]
     assert (effect.correlationid, effect.causationid) == (cause.correlationid, cause.id)
+
+
+async def test_dsp_1_a_released_job_waits_in_the_dispatchers_queue_with_his_reason():
+    w = await assigned(world(), window=True)
+    w.store.roster["eng-2"] = engineer("eng-2")  # someone could take it: nobody is asked
+    result = await commands.release(visit.Release("t1", "customer asked for a senior"), w.ctx)
+    assert result.events == ("EngineerReleased", "AssignmentWaiting")
+    assert result.data["state"] == "waiting_for_engineer"
+    released, waiting = (e.event() for e in w.events.streams["t1"][-2:])
+    assert released.engineer_id == "eng-1"  # type: ignore[attr-defined]
+    assert waiting.reason == "released by the dispatcher: customer asked for a senior"  # type: ignore[attr-defined]
+    assert (waiting.region, waiting.skill) == ("cn-east", "instant_water_heater")  # type: ignore[attr-defined]
+
+
+async def test_dsp_1_only_an_assigned_job_can_be_released():
+    w = await on_site(world())
+    with pytest.raises(IllegalTransition) as refused:
+        await commands.release(visit.Release("t1", "called away"), w.ctx)
+    assert refused.value.state == "on_site"
+    assert "released" in refused.value.message
+
+
+def test_dsp_1_a_released_job_shows_the_dispatchers_reason_not_an_earlier_waits():
+    before = visit.Visit(
+        "t1",
+        state=visit.VisitState.ASSIGNED,
+        engineer_id="eng-1",
+        region="cn-east",
+        skill="instant_water_heater",
+        waiting_reason="no active engineer in region cn-east with skill instant_water_heater",
+    )
+    after = before
+    for event in visit.decide_release(before, reason="called away", now=NOW):
+        after = visit.evolve(after, event)
+    assert after.state is visit.VisitState.WAITING
+    assert after.waiting_reason == "released by the dispatcher: called away"
+    assert after.released == frozenset({"eng-1"})

@@ -400,8 +400,10 @@ class ClockAdvance(BaseModel):
     days: float = Field(default=0, ge=0, le=10 * 366)
 
 
-PLATFORM = access.Permissions({"clock.read": {"admin"}, "clock.advance": {"admin"}})
-"""The platform's own routes: the simulated clock is the administrator's."""
+STAFF = {"admin", "agent", "dispatcher", "engineer", "quality", "billing", "analyst"}
+PLATFORM = access.Permissions({"clock.read": STAFF, "clock.advance": {"admin"}})
+"""The platform's own routes: only the administrator moves the simulated clock; the staff
+read it (a screen counts deadlines down against the services' time, not its own)."""
 
 
 def _platform_routes(rt: Runtime) -> APIRouter:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 
 from repairline_dispatch import commands, views
 from repairline_dispatch.commands import Ctx
-from repairline_dispatch.domain import visit
+from repairline_dispatch.domain import visit, windows
 from repairline_dispatch.permissions import may
 from repairline_dispatch.schemas import (
     ArrivalIn,
@@ -45,6 +45,7 @@ from repairline_platform.asof import AS_OF_QUERY, as_of_moment
 from repairline_platform.bounds import CalendarDate, Identifier, Region
 from repairline_platform.commands import CommandResult
 from repairline_platform.runtime import Runtime
+from repairline_rules.refusals import InvalidInput
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "Dispatch has no such ticket."},
@@ -72,6 +73,7 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
     engineer_app_routes(router, rt, ctx_of)
     board_routes(router, rt)
     plan_routes(router, rt, ctx_of)
+    desk_routes(router, rt, ctx_of)
     return router
 
 
@@ -308,3 +310,57 @@ def plan_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]
         superseded by a later one of its day or already committed."""
         result = await commands.commit_day_plan(body.command(plan_id), ctx_of(rt))
         return result.answer("plan_stream")
+
+
+def desk_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:
+    """What the console's desks ask besides the board: release, free windows, report."""
+
+    @router.post(
+        "/tickets/{ticket_id}/release",
+        response_model=CommandDone,
+        responses=RESPONSES,
+        dependencies=[may("assignment.change")],
+    )
+    async def release(ticket_id: str, body: ReasonIn) -> dict[str, Any]:
+        """DSP-1: the dispatcher takes an assigned job back from its engineer to his queue
+        (`EngineerReleased`, then `AssignmentWaiting` with his reason); nobody is assigned
+        until the roster changes. 409 unless the job is assigned."""
+        return done(await commands.release(body.release(ticket_id), ctx_of(rt)))
+
+    @router.get("/windows", dependencies=[may("windows.read")])
+    async def free_windows(
+        region: Region,
+        product_line: Annotated[Identifier, Query(examples=["instant_water_heater"])],
+        from_: Annotated[
+            CalendarDate | None, Query(alias="from", description="First local day (today).")
+        ] = None,
+        days: Annotated[int, Query(ge=1, le=14, description="Days to look through.")] = 7,
+        minutes: Annotated[int, Query(ge=30, le=480, description="Window length.")] = 60,
+        limit: Annotated[int, Query(ge=1, le=20)] = 5,
+    ) -> dict[str, Any]:
+        """DSP-1/DSP-2: the next free visit windows in a region for a product line, in
+        time order: an engineer with the skill is on duty (his hours, else the pack's
+        business hours, holidays and make-up days), under his capacity and clear of his
+        other appointments with travel; not before the pack's lead days. Each window
+        says how many engineers could take it. The caller's regions only."""
+        now = rt.clock.now()
+        first = from_ or now.astimezone(rt.pack.zone).date()
+        search = windows.Search(region, product_line, first, days, minutes, limit)
+        speed = ctx_of(rt).settings.travel_kmh
+        return await views.free_windows(rt.pool, rt.pack, search, now=now, speed=speed)
+
+    @router.get("/reports/visits", dependencies=[may("report.read")])
+    async def visit_report(
+        from_: Annotated[CalendarDate, Query(alias="from", description="First local day.")],
+        to: Annotated[CalendarDate, Query(description="Last local day (included).")],
+        region: Region | None = None,
+    ) -> dict[str, Any]:
+        """Per region and week (its Monday, in the pack's time zone): visits made, those on
+        time (arrived by the end of the agreed window, DSP-2/DSP-6), appointments missed
+        (PEN-7) and SLA deadlines breached (DSP-3). At most 366 days; the caller's regions."""
+        if to < from_:
+            raise InvalidInput("to", "before from")
+        if (to - from_).days > 366:
+            raise InvalidInput("to", "more than 366 days after from")
+        rows = await views.visit_report(rt.pool, rt.pack.zone, from_, to, region)
+        return {"time_zone": rt.pack.timezone, "from": from_, "to": to, "weeks": rows}

@@ -405,6 +405,15 @@ async def reassign(cmd: visit.Reassign, ctx: Ctx) -> CommandResult:
     return await _execute(ctx, cmd.ticket_id, decide)
 
 
+async def release(cmd: visit.Release, ctx: Ctx) -> CommandResult:
+    """DSP-1: the dispatcher takes the job back to his queue, with his reason."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        return visit.decide_release(v, reason=cmd.reason, now=s.now)
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
 async def depart(cmd: visit.Depart, ctx: Ctx) -> CommandResult:
     """DSP-6: the engineer leaves for the customer (late if after the planned time)."""
     return await _execute(ctx, cmd.ticket_id, lambda v, s: [visit.decide_departure(v, now=s.now)])

@@ -25,6 +25,10 @@ PERMISSIONS = Permissions(
         "alerts.read": {"dispatcher", "analyst"},
         "plan.read": {"dispatcher", "analyst"},
         "plan.change": {"dispatcher"},
+        # DSP-1/DSP-2: the agent offers the customer the next free windows
+        "windows.read": {"agent", "dispatcher"},
+        # on-time visits and SLA breaches per region and week
+        "report.read": {"dispatcher", "quality", "billing", "analyst"},
     }
 )
 may = PERMISSIONS

@@ -24,7 +24,12 @@ from repairline_contracts import intake as i
 from repairline_contracts import topics
 from repairline_contracts.envelope import Envelope
 from repairline_dispatch import domain
-from repairline_dispatch.domain.visit import INTAKE_FACTS, QUOTE_ACCEPTED, QUOTE_REFUSED
+from repairline_dispatch.domain.visit import (
+    INTAKE_FACTS,
+    QUOTE_ACCEPTED,
+    QUOTE_REFUSED,
+    RELEASED_BY_DISPATCHER,
+)
 from repairline_platform.eventstore import Delivered, UnitOfWork
 
 HOLD_VERIFICATION = "verification"
@@ -307,7 +312,17 @@ _ALERTS = {
     d.GoingToAddressAnyway.event_type: "going_anyway",
     d.SlaDeadlinesRecomputed.event_type: "sla_recomputed",
 }
-ALERT_KINDS = tuple(sorted(set(_ALERTS.values())))
+RELEASED = "released"  # the dispatcher's own release, not a job nobody can take
+ALERT_KINDS = tuple(sorted(set(_ALERTS.values()) | {RELEASED}))
+
+
+def alert_kind(env_type: str, event: Any) -> str | None:
+    """The alert an event raises on the board (None: none)."""
+    kind = _ALERTS.get(env_type)
+    waiting = isinstance(event, d.AssignmentWaiting)
+    if waiting and event.reason.startswith(RELEASED_BY_DISPATCHER):
+        return RELEASED
+    return kind
 
 
 class DispatchBoard:
@@ -386,7 +401,7 @@ class DispatchBoard:
         alerts, log = [], []
         for item in items:
             env, e = item.envelope, item.event
-            kind = _ALERTS.get(env.type)
+            kind = alert_kind(env.type, e)
             if kind is None:
                 continue
             data = e.model_dump(mode="json")

@@ -301,6 +301,9 @@ class ReasonIn(BaseModel):
     def command(self, ticket_id: str) -> visit.Reassign:
         return visit.Reassign(ticket_id, self.reason)
 
+    def release(self, ticket_id: str) -> visit.Release:
+        return visit.Release(ticket_id, self.reason)
+
 
 class EscalationIn(BaseModel):
     model_config = _ex({"reason": "intermittent fault the engineer has not seen"})

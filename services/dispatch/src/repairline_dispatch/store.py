@@ -139,6 +139,16 @@ class PgStore:
         )
         return await self._with_appointments(rows, ticket_id)
 
+    async def able_to_take(self, region: str, skill: str) -> list[Engineer]:
+        """Active engineers of a region and skill with their load and appointments, not
+        locked: for reads (the free windows offered), never for a decision."""
+        rows = await self.conn.fetch(
+            _ENGINEERS + "e.region = $1 and $2 = any(e.skills) and e.active order by 1",
+            region,
+            skill,
+        )
+        return await self._with_appointments(rows, "")
+
     async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None:
         await self.lock_engineers([engineer_id])
         rows = await self.conn.fetch(_ENGINEERS + "e.engineer_id = $1", engineer_id)

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from repairline_contracts.dispatch import EngineerAssigned, SlaDeadlinesRecomputed
+from repairline_contracts.dispatch import (
+    AppointmentRescheduled,
+    AppointmentScheduled,
+    ArrivedOnSite,
+    EngineerAssigned,
+    SlaDeadlinesRecomputed,
+)
+from repairline_dispatch.domain import windows
+from repairline_dispatch.domain.roster import pack_hours
 from repairline_dispatch.projections import ALERT_KINDS, DispatchBoard
+from repairline_dispatch.store import PgStore
 from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
+from repairline_platform.auth import current_principal
 from repairline_platform.visibility import Owners
-from repairline_rules.refusals import NotFound
+from repairline_rules.packs import PolicyPack
+from repairline_rules.refusals import InvalidInput, NotFound
 
 
 async def engineers(pool: asyncpg.Pool) -> list[dict[str, Any]]:
@@ -195,3 +207,112 @@ async def board_day(
         *scope.args,
     )
     return [dict(r) for r in rows]
+
+
+# -- the agent's and the manager's reads -------------------------------------------------------
+
+
+async def free_windows(
+    pool: asyncpg.Pool, pack: PolicyPack, search: windows.Search, *, now: datetime, speed: float
+) -> dict[str, Any]:
+    """DSP-1/DSP-2: the next windows an engineer of the region could take the job in,
+    from the roster, its appointments, capacity and the pack's business hours; the
+    caller's regions only (422 naming `region` else)."""
+    if not current_principal().in_region(search.region):
+        raise InvalidInput("region", f"{search.region} is outside the caller's regions")
+    async with pool.acquire() as conn:
+        engineers = await PgStore(conn, pack_hours(pack)).able_to_take(search.region, search.skill)
+    found = windows.free_windows(
+        engineers,
+        search,
+        now=now,
+        zone=pack.zone,
+        speed_kmh=speed,
+        lead_days=pack.dispatch.appointment_min_lead_days,
+    )
+    return {
+        "region": search.region,
+        "product_line": search.skill,
+        "time_zone": pack.timezone,
+        "windows": [
+            {
+                "start": w.start.isoformat(),
+                "end": w.end.isoformat(),
+                "engineers": len(w.engineer_ids),
+            }
+            for w in found
+        ],
+    }
+
+
+_ARRIVALS = """
+select b.region, a.arrived_at, (
+    select (w.envelope::jsonb #>> '{data,window_end}')::timestamptz from events w
+    where w.stream_id = a.stream_id and w.event_type = any($3::text[])
+      and w.stream_version < a.stream_version
+    order by w.stream_version desc limit 1) as window_end
+from (select stream_id, stream_version,
+        (envelope::jsonb #>> '{data,arrived_at}')::timestamptz as arrived_at
+      from events where event_type = $4) a
+join dispatch_board b on b.ticket_id = a.stream_id
+where a.arrived_at >= $1 and a.arrived_at < $2
+"""
+_BOOKED = [AppointmentScheduled.event_type, AppointmentRescheduled.event_type]
+_COUNTED_ALERTS = {"sla_breached": "sla_breaches", "missed_appointment": "missed"}
+
+
+async def visit_report(
+    pool: asyncpg.Pool, zone: ZoneInfo, first: date, last: date, region: str | None
+) -> list[dict[str, Any]]:
+    """Per region and week (from its Monday, in the pack's time zone) of the local days
+    `first`..`last`: visits made, those on time (arrived by the end of the agreed window,
+    DSP-2/DSP-6, or with none agreed), appointments missed (PEN-7) and SLA deadlines
+    breached (DSP-3); the caller's regions only."""
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    weeks = _Weeks(zone)
+    where, args = _in_region(5, region)
+    arrivals = await pool.fetch(
+        _ARRIVALS + where, start, end, _BOOKED, ArrivedOnSite.event_type, *args
+    )
+    for a in arrivals:
+        counted = weeks.of(a["region"], a["arrived_at"])
+        counted["visits"] += 1
+        counted["on_time"] += a["window_end"] is None or a["arrived_at"] <= a["window_end"]
+    where, args = _in_region(4, region)
+    alerts = await pool.fetch(
+        "select b.region, a.kind, a.at from dispatch_alerts a"
+        " join dispatch_board b using (ticket_id)"
+        " where a.at >= $1 and a.at < $2 and a.kind = any($3::text[])" + where,
+        start,
+        end,
+        list(_COUNTED_ALERTS),
+        *args,
+    )
+    for a in alerts:
+        weeks.of(a["region"], a["at"])[_COUNTED_ALERTS[a["kind"]]] += 1
+    return weeks.rows()
+
+
+class _Weeks:
+    """The report's rows by region and week (its Monday in `zone`), zero until counted."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.counted: dict[tuple[str, date], dict[str, Any]] = {}
+
+    def of(self, region: str | None, at: datetime) -> dict[str, Any]:
+        local = at.astimezone(self.zone).date()
+        key = (region or "—", local - timedelta(days=local.weekday()))
+        zero = {"region": key[0], "week": key[1], "visits": 0, "on_time": 0}
+        return self.counted.setdefault(key, zero | dict.fromkeys(_COUNTED_ALERTS.values(), 0))
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [self.counted[k] for k in sorted(self.counted)]
+
+
+def _in_region(first_arg: int, region: str | None) -> tuple[str, list[Any]]:
+    """` and ...` keeping the board's rows of `region` (None: any) in the caller's scope."""
+    scope = visibility.sql_filter(first_arg + 1, region="b.region")
+    sql = f" and (${first_arg}::text is null or b.region = ${first_arg}){scope.sql}"
+    return sql, [region, *scope.args]

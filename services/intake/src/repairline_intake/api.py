@@ -26,6 +26,7 @@ from repairline_intake.schemas import (
     RemedyIn,
     RepairRequestIn,
     SaleRecordedAnswer,
+    SalesRecordAnswer,
     SalesRecordIn,
     TicketCreated,
     TicketPage,
@@ -183,12 +184,24 @@ async def find_tickets(
     engineer_id: Identifier | None = None,
     requested_from: Annotated[Moment | None, Query(description="Requested at or after.")] = None,
     requested_to: Annotated[Moment | None, Query(description="Requested before.")] = None,
+    phone: Annotated[
+        str | None,
+        Query(
+            min_length=5,
+            max_length=40,
+            pattern=r"^\+?[0-9 ()\-]+$",
+            description="The customer's phone or mobile, matched in its dialled form"
+            " (`+86 139 0000 0000` finds `13900000000`). Personal data: never logged.",
+        ),
+    ] = None,
+    serial: Annotated[Identifier | None, Query(description="The product's serial number.")] = None,
     limit: int = Query(50, ge=1, le=500),
     after: str | None = Query(None, max_length=200, description="The previous page's `next`."),
 ) -> Any:
-    """Find tickets by the number the customer was given (INT-2), or list them by status,
-    region, engineer and request time: those the caller may see (his regions; an
-    engineer's jobs, a dealer's or a customer's own), oldest request first, paged."""
+    """Find tickets by the number the customer was given (INT-2), his phone or the
+    product's serial number, or list them by status, region, engineer and request time:
+    those the caller may see (his regions; an engineer's jobs, a dealer's or a customer's
+    own), oldest request first, paged."""
     found = views.TicketFilter(
         number=number,
         status=status.value if status else None,
@@ -196,6 +209,8 @@ async def find_tickets(
         engineer_id=engineer_id,
         requested_from=requested_from,
         requested_to=requested_to,
+        phone=phone,
+        serial_no=serial,
         limit=limit,
         after=after,
     )
@@ -214,3 +229,17 @@ async def ticket_view(
         return await views.ticket(_pool(request), ticket_id, zone)
     moment = as_of_moment(as_of, request.app.state.runtime.clock.now())
     return await views.ticket_as_of(_pool(request), ticket_id, moment, zone)
+
+
+@router.get(
+    "/sales-records/{serial_no}",
+    response_model=SalesRecordAnswer,
+    responses={404: {"description": "The maker has no sale of this serial number."}},
+    dependencies=[may("sales.read")],
+)
+async def sales_record(serial_no: Identifier, request: Request) -> Any:
+    """WAR-3: the maker's sale of this unit (product line, model, sale date) and the
+    warranty a request without proof of purchase would get from it today (WAR-1, WAR-5:
+    until when, free visit or not, with the rules and pack version that decide it)."""
+    rt: Runtime = request.app.state.runtime
+    return await views.sales_record(_pool(request), serial_no, rt.pack, rt.clock.now())

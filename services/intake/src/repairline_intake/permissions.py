@@ -27,6 +27,8 @@ PERMISSIONS = Permissions(
         "ticket.warranty": {"agent"},
         "ticket.cancel": {"agent"},
         "sales.record": {"agent", "dealer"},
+        # WAR-3: the agent (or the dealer) looks a unit up by its serial number
+        "sales.read": {"agent", "dealer"},
     }
 )
 may = PERMISSIONS

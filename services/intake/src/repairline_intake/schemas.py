@@ -437,3 +437,28 @@ class TicketPage(BaseModel):
 
     tickets: list[TicketSummary]
     next: str | None = Field(description="Pass as `after` for the next page; null: the last.")
+
+
+class SerialWarranty(BaseModel):
+    """WAR-3: the warranty a request without proof of purchase would get today."""
+
+    in_warranty: bool = Field(description="WAR-1: the unit is in warranty today.")
+    free_visit: bool = Field(description="WAR-2: inside the free on-site period.")
+    until: date | None = Field(description="WAR-5: the unit's warranty ends on this day.")
+    free_on_site_until: date | None
+    reason: str
+    decided_on: date = Field(description="Today, in the pack's time zone.")
+    rule_ids: list[str]
+    pack_version: str
+
+
+class SalesRecordAnswer(BaseModel):
+    """WAR-3: the maker's sales record of a serial number and what it means today."""
+
+    serial_no: str
+    product_line: str
+    model: str | None
+    sold_on: date
+    warranty: SerialWarranty | None = Field(
+        description="None when the pack does not know the product line."
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -13,12 +14,15 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from repairline_intake.domain import sales_record as sales_record_rules
 from repairline_intake.projections import STATUS, TicketView
 from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
 from repairline_platform.personal import disclosed
 from repairline_platform.visibility import Owners
+from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import InvalidInput, NotFound
+from repairline_rules.warranty import WarrantyDecision
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -159,6 +163,8 @@ class TicketFilter:
     engineer_id: str | None = None
     requested_from: datetime | None = None
     requested_to: datetime | None = None
+    phone: str | None = None
+    serial_no: str | None = None
     limit: int = 50
     after: str | None = None
 
@@ -199,6 +205,16 @@ def _conditions(f: TicketFilter) -> tuple[list[str], list[Any]]:
     for column in ("status", "region", "engineer_id"):
         if getattr(f, column) is not None:
             conditions.append(f"v.{column} = {arg(getattr(f, column))}")
+    if f.phone is not None:
+        digits = dialled(f.phone)
+        if len(digits) < MIN_PHONE_DIGITS:
+            raise InvalidInput("phone", f"a phone number has at least {MIN_PHONE_DIGITS} digits")
+        conditions.append(_phone_matches(arg(digits)))
+    if f.serial_no is not None:
+        conditions.append(
+            "exists (select 1 from ticket_facts s where s.ticket_id = v.ticket_id"
+            f" and s.key = 'serial_no' and s.value #>> '{{}}' = {arg(f.serial_no.strip())})"
+        )
     if f.requested_from is not None:
         conditions.append(f"v.requested_at >= {arg(f.requested_from)}")
     if f.requested_to is not None:
@@ -207,6 +223,33 @@ def _conditions(f: TicketFilter) -> tuple[list[str], list[Any]]:
         at, ticket_id = _position(f.after)
         conditions.append(f"(v.requested_at, v.ticket_id) > ({arg(at)}, {arg(ticket_id)})")
     return conditions, args
+
+
+MIN_PHONE_DIGITS = 5
+_NOT_DIGIT = re.compile(r"\D")
+_COUNTRY = re.compile(r"^(?:00)?86(?=\d{11}$)")
+# the same normal form in SQL, of a contact's field
+_DIALLED_SQL = (
+    "regexp_replace(regexp_replace(coalesce(c.value ->> '{}', ''), '\\D', '', 'g'),"
+    " '^(00)?86(?=\\d{{11}}$)', '')"
+)
+
+
+def dialled(phone: str) -> str:
+    """A phone number as it is dialled at home: its digits only, without China's country
+    code before a mobile number (`+86 139-0000 0000` is `13900000000`)."""
+    return _COUNTRY.sub("", _NOT_DIGIT.sub("", phone))
+
+
+def _phone_matches(placeholder: str) -> str:
+    """The ticket's customer has this phone or mobile (both sides in their dialled form)."""
+    either = " or ".join(
+        f"{_DIALLED_SQL.format(field)} = {placeholder}" for field in ("mobile", "phone")
+    )
+    return (
+        "exists (select 1 from ticket_facts c where c.ticket_id = v.ticket_id"
+        f" and c.key = 'contact' and ({either}))"
+    )
 
 
 def _cursor(row: dict[str, Any]) -> str:
@@ -224,3 +267,39 @@ def _position(cursor: str) -> tuple[datetime, str]:
         return moment, ticket_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidInput("after", "not a cursor a page of this list gave") from exc
+
+
+# -- warranty by serial number (WAR-3) -----------------------------------------------------
+
+
+async def sales_record(
+    pool: asyncpg.Pool, serial_no: str, pack: PolicyPack, now: datetime
+) -> dict[str, Any]:
+    """WAR-3: the maker's sales record of `serial_no` and the warranty a request without
+    proof of purchase would get from it today (in the pack's time zone); 404 without one."""
+    row = await pool.fetchrow(
+        "select serial_no, product_line, model, sold_on from sales_records where serial_no = $1",
+        serial_no,
+    )
+    if row is None:
+        raise NotFound(f"no sales record of serial number {serial_no}")
+    today = now.astimezone(pack.zone).date()
+    decided = sales_record_rules.warranty_by_serial(
+        pack, row["product_line"], row["sold_on"], today=today
+    )
+    return {**dict(row), "warranty": _warranty(decided)}
+
+
+def _warranty(decided: WarrantyDecision | None) -> dict[str, Any] | None:
+    if decided is None:
+        return None
+    return {
+        "in_warranty": decided.unit_in_warranty,
+        "free_visit": decided.free_visit,
+        "until": decided.unit_ends_on,
+        "free_on_site_until": decided.free_on_site_ends_on,
+        "reason": decided.reason,
+        "decided_on": decided.decided_on,
+        "rule_ids": list(decided.rule_ids),
+        "pack_version": decided.pack_version,
+    }

@@ -202,6 +202,7 @@ def evolve(visit: Visit, event: Event) -> Visit:
                 engineer_id=None,
                 appointment=None,
                 released=visit.released | {event.engineer_id},
+                waiting_reason=None,  # an earlier wait's reason no longer applies
             )
         case AppointmentScheduled():
             return replace(
@@ -1257,14 +1258,39 @@ def decide_customer_reached(visit: Visit, *, channel: str, now: datetime) -> Cus
 
 def decide_reassignment(visit: Visit, *, reason: str, now: datetime) -> EngineerReleased:
     """DSP-1: only an assigned job can be taken back; it goes to another engineer."""
+    return _taken_back(visit, "reassigned", reason=reason, now=now)
+
+
+def _taken_back(visit: Visit, done: str, *, reason: str, now: datetime) -> EngineerReleased:
     if visit.state is not VisitState.ASSIGNED or visit.engineer_id is None:
         raise IllegalTransition(
-            f"only an assigned job can be reassigned; the visit is {visit.state.value}",
+            f"only an assigned job can be {done}; the visit is {visit.state.value}",
             visit.state,
         )
     return EngineerReleased(
         ticket_id=visit.ticket_id, engineer_id=visit.engineer_id, reason=reason, released_at=now
     )
+
+
+RELEASED_BY_DISPATCHER = "released by the dispatcher: "
+"""How the wait of a job the dispatcher released begins (the rest is his reason)."""
+
+
+def decide_release(visit: Visit, *, reason: str, now: datetime) -> list[Event]:
+    """DSP-1: the dispatcher takes an assigned job back to his queue without giving it to
+    anyone yet; it waits there with his reason (DSP-1 offers it again when the roster
+    changes, to an engineer other than the one released)."""
+    released = _taken_back(visit, "released", reason=reason, now=now)
+    if visit.region is None or visit.skill is None:
+        raise IllegalTransition("the job has no region or skill to wait in", visit.state)
+    waiting = AssignmentWaiting(
+        ticket_id=visit.ticket_id,
+        region=visit.region,
+        skill=visit.skill,
+        reason=f"{RELEASED_BY_DISPATCHER}{reason}",
+        since=now,
+    )
+    return [released, waiting]
 
 
 # -- DSP-1 with the customer's window (INT-6) -----------------------------------------------------
@@ -1467,6 +1493,12 @@ class Reschedule:
 
 @dataclass(frozen=True)
 class Reassign:
+    ticket_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Release:
     ticket_id: str
     reason: str
 

@@ -13,6 +13,8 @@ from functools import reduce
 
 from repairline_contracts.base import Event
 from repairline_contracts.intake import SaleRecorded
+from repairline_rules import warranty
+from repairline_rules.packs import PolicyPack, UnknownProduct
 
 STREAM_PREFIX = "sales-record:"
 
@@ -71,3 +73,20 @@ def evolve(record: SalesRecord, event: Event) -> SalesRecord:
 
 def fold(stream_id: str, events: Iterable[Event]) -> SalesRecord:
     return reduce(evolve, events, SalesRecord(stream_id))
+
+
+def warranty_by_serial(
+    pack: PolicyPack, product_line: str, sold_on: date, *, today: date
+) -> warranty.WarrantyDecision | None:
+    """WAR-3: what a request for this unit without proof of purchase would be told today:
+    the warranty runs from the recorded sale date (WAR-1, WAR-5 terms of the pack). None
+    when the pack does not know the product line."""
+    try:
+        return warranty.assess_warranty(
+            pack,
+            product=product_line,
+            on=today,
+            proof=warranty.Proof(serial_lookup_date=sold_on),
+        )
+    except UnknownProduct:
+        return None
