@@ -19,6 +19,7 @@ from repairline_contracts.intake import (
 )
 from repairline_contracts.topics import BILLING_EVENTS, INTAKE_EVENTS
 from repairline_dispatch.main import SPEC as DISPATCH
+from repairline_rules import BusinessCalendar, load_pack
 from tests.support.factories import repair_requested
 from tests.support.system import (
     ServiceProcess,
@@ -61,9 +62,14 @@ def requests(now: datetime) -> list[Any]:
 
 
 def _working_hour(now: datetime) -> datetime:
-    """10:00 in Shanghai on a Tuesday to Thursday at least two days ahead (business hours)."""
+    """10:00 in Shanghai on a Tuesday to Thursday at least two days ahead that the pack's
+    calendar counts as a working day, as the day after it (the reschedule's), so neither
+    falls inside a holiday such as National Day."""
+    calendar = BusinessCalendar.from_pack(load_pack("water-heater"))
     day = now.astimezone(SHANGHAI).date() + timedelta(days=2)
-    while day.weekday() not in (1, 2, 3):
+    while day.weekday() not in (1, 2, 3) or not all(
+        calendar.is_working_day(day + timedelta(days=n)) for n in (0, 1)
+    ):
         day += timedelta(days=1)
     return datetime.combine(day, time(10, 0), SHANGHAI)
 
