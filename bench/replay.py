@@ -33,6 +33,8 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from repairline_contracts.dispatch import DayPlanProposed
+from repairline_contracts.envelope import Envelope
 from repairline_contracts.registry import CURRENT
 from repairline_contracts.topics import ALL_TOPICS, CONTEXT_TOPICS
 from repairline_platform.kafka import delete_topics, ensure_topics, topic_partitions
@@ -46,7 +48,19 @@ LINEAR_LIMIT = 11.0  # ten times the events in at most eleven times the time
 def _history() -> list[tuple[str, bytes, bytes]]:
     from repairline_ops.sample import generate
 
-    return [(CURRENT[e.type].topic, e.subject.encode(), e.to_bytes()) for e in generate()]
+    return [
+        (CURRENT[e.type].topic, e.subject.encode(), _plausible(e).to_bytes()) for e in generate()
+    ]
+
+
+def _plausible(envelope: Envelope) -> Envelope:
+    """The generator draws a day plan's `date` as any text (the schema says only `str`);
+    dispatch refuses such a plan (dead-lettered, a batch applied item by item), which a
+    real history does not hold by the thousand: the plan's day is the day it was made."""
+    if envelope.type != DayPlanProposed.event_type:
+        return envelope
+    data = {**envelope.data, "date": envelope.time.date().isoformat()}
+    return envelope.model_copy(update={"data": data})
 
 
 async def _produce(prefix: str, bootstrap: str, n: int, history: list[Any]) -> float:

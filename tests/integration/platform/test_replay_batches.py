@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 
 from repairline_contracts.topics import INTAKE_EVENTS
+from repairline_platform.bulk import COPY_FROM, insert_rows
 from repairline_platform.consumer import InboxConsumer, Record
 from repairline_platform.replaying import ReplayInbox, apply_all, peek_type
 from tests.integration.platform.conftest import Platform, RecordingHandler
@@ -129,3 +131,20 @@ def test_the_type_is_read_from_the_bytes_of_an_envelope_and_nothing_else():
     assert peek_type(b'{"id": "x"}') is None
     assert peek_type(b'{"type": 7}') is None
     assert peek_type(b"[1, 2]") is None
+
+
+async def test_rows_written_by_copy_or_one_by_one_give_the_same_table(platform: Platform):
+    await platform.pool.execute(
+        "create table ledger (id text primary key, n integer, detail jsonb, at timestamptz)"
+    )
+    at = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    rows = [(f"e{n % 150}", n, json.dumps({"n": n}), at) for n in range(200)]  # 50 repeats
+
+    for size in (len(rows), COPY_FROM - 1):  # the staging copy, then executemany
+        await platform.pool.execute("truncate table ledger")
+        for start in range(0, len(rows), size):
+            async with platform.pool.acquire() as conn, conn.transaction():
+                await insert_rows(conn, "ledger", rows[start : start + size])
+        written = await platform.pool.fetch("select id, n, detail, at from ledger order by n")
+        # the first row of each key stays, whole: a repeat changes nothing
+        assert [tuple(r) for r in written] == [(i, n, d, a) for i, n, d, a in rows[:150]]
