@@ -20,19 +20,28 @@ async def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     conflict: str = "on conflict do nothing",
+    columns: Sequence[str] = (),
+    alias: str = "t",
 ) -> None:
-    """Insert whole rows (every column of `table`, in order), `conflict` deciding what
-    happens to a row whose key is there already."""
+    """Insert rows (of `columns`, or of every column of `table` in order), `conflict`
+    deciding what happens to a row whose key is there already (`alias` names the row
+    there; a batch must not hold one key twice when `conflict` updates)."""
     if not rows:
         return
+    names = f" ({', '.join(columns)})" if columns else ""
     if len(rows) < COPY_FROM or not conn.is_in_transaction():  # the stage empties at commit
         marks = ", ".join(f"${n}" for n in range(1, len(rows[0]) + 1))
-        await conn.executemany(f"insert into {table} as t values ({marks}) {conflict}", rows)
+        await conn.executemany(
+            f"insert into {table} as {alias}{names} values ({marks}) {conflict}", rows
+        )
         return
     stage = f"stage_{table}"
     await conn.execute(
         f"create temporary table if not exists {stage} (like {table} including defaults)"
         " on commit delete rows"
     )
-    await conn.copy_records_to_table(stage, records=rows)
-    await conn.execute(f"insert into {table} as t select * from {stage} {conflict}")
+    await conn.copy_records_to_table(stage, records=rows, columns=list(columns) or None)
+    picked = ", ".join(columns) if columns else "*"
+    await conn.execute(
+        f"insert into {table} as {alias}{names} select {picked} from {stage} {conflict}"
+    )
