@@ -30,6 +30,7 @@ import asyncpg
 
 from repairline_contracts.envelope import Envelope
 from repairline_contracts.registry import CURRENT
+from repairline_platform.bulk import insert_rows
 from repairline_platform.clock import SystemClock
 from repairline_platform.db import Migration
 from repairline_platform.eventstore import Delivered, Origin, Projection, UnitOfWork
@@ -65,13 +66,14 @@ class StreamArchive:
         )
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        await uow.conn.executemany(
-            "insert into event_archive (event_id, stream_id, event_time, stream_version,"
-            " envelope) values ($1, $2, $3, $4, $5) on conflict (event_id) do nothing",
+        await insert_rows(
+            uow.conn,
+            "event_archive",
             [
                 (e.id, e.subject, e.time, e.streamversion, e.model_dump_json())
                 for e in (i.envelope for i in items)
             ],
+            conflict="on conflict (event_id) do nothing",
         )
 
 

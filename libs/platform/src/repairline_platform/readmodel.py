@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from repairline_platform.bulk import insert_rows
 from repairline_platform.eventstore import Delivered, UnitOfWork
 
 RANKED_STATUS = {
@@ -53,9 +54,4 @@ class Ledger:
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         rows = [self.row(item.event, item.envelope.id) for item in items]
-        if not rows:
-            return
-        marks = ", ".join(f"${n}" for n in range(1, len(rows[0]) + 1))
-        await uow.conn.executemany(
-            f"insert into {self.tables[0]} values ({marks}) on conflict do nothing", rows
-        )
+        await insert_rows(uow.conn, self.tables[0], rows)

@@ -2,15 +2,16 @@
 
 The projection tables are emptied together with their inbox state, then every
 partition of the topics they read is consumed from the beginning up to the end
-offsets seen at the start, through the same batch path the live consumer uses.
-Refuses to run while a live consumer of the same projection is in its group.
+offsets seen at the start, in batches of thousands, through the live consumer's batch
+path without its per-event ids (`replaying`: the offsets suffice). Refuses to run while
+a live consumer of the same projection is in its group.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +21,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from repairline_platform import db
-from repairline_platform.consumer import InboxConsumer
 from repairline_platform.eventstore import Delivered, Handler, UnitOfWork
 from repairline_platform.kafka import security_options, topic_partitions
+from repairline_platform.replaying import ReplayInbox, apply_all
 from repairline_platform.runtime import Runtime, is_projection
+
+BATCH_SIZE = 5000  # records per transaction; two batches are in memory at a time
 
 
 class ReplayRefused(RuntimeError):
@@ -59,7 +62,7 @@ async def _active_members(bootstrap: str, group: str, security: Any) -> int:
 
 
 async def replay_projection(
-    rt: Runtime, handler: Handler, *, batch_size: int = 2000, force: bool = False
+    rt: Runtime, handler: Handler, *, batch_size: int = BATCH_SIZE, force: bool = False
 ) -> ReplayStats:
     s = rt.settings
     name = rt.consumer_name(handler)
@@ -75,7 +78,7 @@ async def replay_projection(
         await conn.execute("delete from consumer_offsets where consumer = $1", name)
 
     # a record dead-lettered when first consumed is recorded once per consumer: not again
-    inbox = InboxConsumer(handler, consumer_name=name, unit_of_work=rt.unit_of_work)
+    inbox = ReplayInbox(handler, consumer_name=name, unit_of_work=rt.unit_of_work)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=s.kafka_bootstrap,
         group_id=None,
@@ -87,7 +90,6 @@ async def replay_projection(
     )
     await consumer.start()
     started = time.perf_counter()
-    events = applied = 0
     try:
         tps = await topic_partitions(
             s.kafka_bootstrap, [rt.topic(t) for t in handler.topics], security=security
@@ -95,33 +97,38 @@ async def replay_projection(
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
-        remaining = {tp for tp in tps if end[tp] > 0}
-        while remaining:
-            # fill a whole batch before writing: fewer, larger transactions
-            records: list[Any] = []
-            while len(records) < batch_size:
-                fetched = await consumer.getmany(
-                    *remaining, timeout_ms=200 if records else 1000, max_records=batch_size
-                )
-                got = [
-                    r
-                    for rs in fetched.values()
-                    for r in rs
-                    if r.offset < end[TopicPartition(r.topic, r.partition)]
-                ]
-                if not got:
-                    break
-                records += got
-            if records:
-                result = await inbox.process(records)
-                events += len(records)
-                applied += result.applied
-            for tp in list(remaining):
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
+        events, applied = await apply_all(inbox, _batches(consumer, end, batch_size))
     finally:
         await consumer.stop()
     return ReplayStats(name, events, applied, time.perf_counter() - started)
+
+
+async def _batches(
+    consumer: AIOKafkaConsumer, end: dict[TopicPartition, int], batch_size: int
+) -> AsyncIterator[list[Any]]:
+    """Every record of the partitions up to the end offsets seen at the start, in batches
+    of about `batch_size` (one fetch may add up to a partition's fetch to the last)."""
+    remaining = {tp for tp, offset in end.items() if offset > 0}
+    while remaining:
+        records: list[Any] = []
+        while len(records) < batch_size:
+            fetched = await consumer.getmany(
+                *remaining, timeout_ms=200 if records else 1000, max_records=batch_size
+            )
+            got = [
+                r
+                for rs in fetched.values()
+                for r in rs
+                if r.offset < end[TopicPartition(r.topic, r.partition)]
+            ]
+            if not got:
+                break
+            records += got
+        if records:
+            yield records
+        for tp in list(remaining):
+            if await consumer.position(tp) >= end[tp]:
+                remaining.discard(tp)
 
 
 async def replay_all(rt: Runtime, *, force: bool = False) -> list[ReplayStats]:

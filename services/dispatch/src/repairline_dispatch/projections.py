@@ -346,11 +346,12 @@ class DispatchBoard:
             streams.setdefault(r["stream_id"], []).append(
                 Envelope.model_validate_json(r["envelope"])
             )
+        delivered: dict[str, list[Envelope]] = {}  # by ticket, once: not per ticket again
+        for item in items:
+            delivered.setdefault(item.event.ticket_id, []).append(item.envelope)
         board = []
         for ticket_id in tickets:
-            envs = streams.get(ticket_id) or [
-                i.envelope for i in items if i.event.ticket_id == ticket_id
-            ]
+            envs = streams.get(ticket_id) or delivered[ticket_id]
             visit = domain.Visit(ticket_id)
             reschedules = 0
             service_point = None

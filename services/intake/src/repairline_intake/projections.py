@@ -24,6 +24,7 @@ from repairline_contracts.billing import ChargeAssessed
 from repairline_contracts.envelope import Envelope
 from repairline_contracts.feedback import CallbackDue, CallbackScheduled, ComplaintFiled
 from repairline_platform.asof import StreamArchive
+from repairline_platform.bulk import insert_rows
 from repairline_platform.eventstore import Delivered, Projection, UnitOfWork
 
 # Other contexts' events the view shows, by type (their classes belong to their owners).
@@ -300,15 +301,12 @@ class TicketView:
                 if current is None or row[3:] > current[3:]:
                     fact_rows[(e.ticket_id, key)] = row
             _merge(views, e.ticket_id, _view_row(env, e))
-        await uow.conn.execute(
-            "insert into ticket_timeline"
-            " select * from unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-            " $5::timestamptz[], $6::jsonb[]) on conflict (event_id) do nothing",
-            *_columns(timeline),
+        conn = uow.conn
+        await insert_rows(conn, "ticket_timeline", timeline, conflict=_NEW_EVENTS)
+        await insert_rows(conn, "ticket_facts", list(fact_rows.values()), conflict=_LATER_FACTS)
+        await insert_rows(
+            conn, "ticket_view", _view_rows(views), columns=_VIEW, conflict=_MERGE_VIEWS, alias="v"
         )
-        if fact_rows:
-            await uow.conn.execute(_UPSERT_FACTS, *_columns(fact_rows.values()))
-        await uow.conn.execute(_UPSERT_VIEWS, *_columns(_view_rows(views)))
 
 
 def _columns(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
@@ -370,28 +368,41 @@ def _view_rows(views: dict[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-_UPSERT_FACTS = """
-    insert into ticket_facts as f (ticket_id, key, value, at, version, event_id)
-    select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[],
-        $5::int[], $6::text[])
+_NEW_EVENTS = "on conflict (event_id) do nothing"
+
+_LATER_FACTS = """
     on conflict (ticket_id, key) do update set
         value = excluded.value, at = excluded.at, version = excluded.version,
         event_id = excluded.event_id
     where (excluded.at, excluded.version, excluded.event_id)
-        > (f.at, f.version, f.event_id)
+        > (t.at, t.version, t.event_id)
 """
+
+_VIEW = (
+    "ticket_id",
+    "status",
+    "status_rank",
+    "service_request_no",
+    "repair_order_no",
+    "channel",
+    "region",
+    "product_line",
+    "needs_verification",
+    "verification_issues",
+    "requested_at",
+    "engineer_id",
+    "charge_total_fen",
+    "callback_due_at",
+    "updated_at",
+    "status_at",
+    "status_version",
+    "status_event",
+    "verified",
+)
 
 # The latest status by (time, stream version, event id); first-seen request facts; the
 # latest engineer, charge and callback.
-_UPSERT_VIEWS = """
-    insert into ticket_view as v (ticket_id, status, status_rank, service_request_no,
-        repair_order_no, channel, region, product_line, needs_verification,
-        verification_issues, requested_at, engineer_id, charge_total_fen,
-        callback_due_at, updated_at, status_at, status_version, status_event, verified)
-    select * from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],
-        $6::text[], $7::text[], $8::text[], $9::bool[], $10::jsonb[],
-        $11::timestamptz[], $12::text[], $13::bigint[], $14::timestamptz[],
-        $15::timestamptz[], $16::timestamptz[], $17::int[], $18::text[], $19::bool[])
+_MERGE_VIEWS = """
     on conflict (ticket_id) do update set
         status = case
             when excluded.status_at is null then v.status
