@@ -1,0 +1,84 @@
+"""The engineer's and the money page's own logic, without a browser or a service: what
+to bring, what an inspection, a quote, an appeal and a ruling send, what the page itself
+refuses (each field named)."""
+
+from __future__ import annotations
+
+from repairline_console.engineer import inspection_body, parts_to_bring, quote_body
+from repairline_console.money import appeal_body, cleaned_query, ruling_body
+from repairline_console.web import Session
+from repairline_platform.auth import Principal
+
+
+def test_dsp4_what_to_bring_is_each_parts_latest_word_in_the_order_first_asked():
+    timeline = [
+        {"type": "repairline.dispatch.EngineerAssigned", "engineer_id": "e1"},
+        {"type": "repairline.dispatch.PartsRequested", "part": "thermostat"},
+        {"type": "repairline.dispatch.PartsRequested", "part": "control_board"},
+        {"type": "repairline.dispatch.PartsBackordered", "part": "thermostat"},
+        {"type": "repairline.dispatch.PartsArrived", "part": "thermostat"},
+        {"type": "repairline.dispatch.WrongPartOnSite", "part": "control_board"},
+        {"type": "repairline.dispatch.PartsRequested"},
+    ]
+    assert parts_to_bring(timeline) == [
+        {"part": "thermostat", "status": "arrived"},
+        {"part": "control_board", "status": "wrong"},
+    ]
+    assert parts_to_bring([]) == []
+
+
+def test_war4_an_inspection_states_only_what_was_answered_and_names_a_bad_field():
+    form = {
+        "supply_voltage_v": " 250.5 ",
+        "wiring_to_code": "yes",
+        "misuse": "no",
+        "unauthorised_repair": "",
+        "invoice_date": "2026-03-01",
+        "warranty_card_date": "",
+    }
+    body, errors = inspection_body(form)
+    assert errors == {}
+    assert body == {
+        "supply_voltage_v": 250.5,
+        "wiring_to_code": True,
+        "misuse": False,
+        "invoice_date": "2026-03-01",
+    }
+    body, errors = inspection_body({"supply_voltage_v": "high", "invoice_date": "03/01/2026"})
+    assert set(errors) == {"supply_voltage_v", "invoice_date"} and body == {}
+
+
+def test_fee4_a_quote_from_the_phone_is_one_price_list_line_or_the_visit_alone():
+    assert quote_body("eng-1", {"part": " thermostat ", "quantity": "2"}) == {
+        "engineer_id": "eng-1",
+        "parts": [{"code": "thermostat", "quantity": 2}],
+    }
+    # a quantity that is not a number goes as typed: billing's 422 names the field
+    assert quote_body("eng-1", {"part": "tank", "quantity": "x"})["parts"][0]["quantity"] == "x"
+    assert quote_body("eng-1", {"part": ""}) == {"engineer_id": "eng-1", "parts": []}
+
+
+def test_pen_an_appeal_and_a_ruling_need_their_reason_and_a_ruling_its_verdict():
+    assert appeal_body({"reason": " the customer moved "}) == ({"reason": "the customer moved"}, {})
+    assert appeal_body({"reason": " "})[1] == {"reason": "a reason is needed"}
+    assert ruling_body({"void": "yes", "reason": "proof shown"}) == (
+        {"void": True, "reason": "proof shown"},
+        {},
+    )
+    assert ruling_body({"void": "no", "reason": "x"})[0]["void"] is False
+    assert set(ruling_body({"reason": ""})[1]) == {"void", "reason"}
+
+
+def test_the_money_query_is_checked_and_an_engineer_reads_his_own_ledger_by_default():
+    engineer = Session("tok", Principal("e1", frozenset({"engineer"}), engineer_id="eng-1"), "en")
+    billing = Session("tok", Principal("b1", frozenset({"billing"})), "en")
+    assert cleaned_query({}, engineer)["engineer"] == "eng-1"
+    assert cleaned_query({"outlet": "out-1"}, engineer)["engineer"] is None
+    assert cleaned_query({}, billing) == {
+        "ticket": None,
+        "engineer": None,
+        "outlet": None,
+        "period": None,
+    }
+    odd = cleaned_query({"ticket": "a b", "period": "2026-13", "outlet": "o1"}, billing)
+    assert (odd["ticket"], odd["period"], odd["outlet"]) == (None, None, "o1")
