@@ -4,7 +4,10 @@ refuses (each field named)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from repairline_console.engineer import inspection_body, parts_to_bring, quote_body
+from repairline_console.followup import complaint_clock
 from repairline_console.money import appeal_body, cleaned_query, ruling_body
 from repairline_console.web import Session
 from repairline_platform.auth import Principal
@@ -82,3 +85,15 @@ def test_the_money_query_is_checked_and_an_engineer_reads_his_own_ledger_by_defa
     }
     odd = cleaned_query({"ticket": "a b", "period": "2026-13", "outlet": "o1"}, billing)
     assert (odd["ticket"], odd["period"], odd["outlet"]) == (None, None, "o1")
+
+
+def test_fbk6_a_complaints_clock_is_amber_within_a_day_and_red_once_passed_or_escalated():
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    by = {"answer_by": "2026-11-26T09:00:00+00:00", "status": "open"}
+    assert complaint_clock(by, now) == ("green", "48h00")
+    assert complaint_clock(by, datetime(2026, 11, 25, 10, 0, tzinfo=UTC)) == ("amber", "23h00")
+    assert complaint_clock(by, datetime(2026, 11, 26, 9, 30, tzinfo=UTC)) == ("red", "-0h30")
+    assert complaint_clock({**by, "escalated_at": "x", "status": "escalated"}, now)[0] == "red"
+    answered = {**by, "answered_at": "2026-11-25T08:00:00+00:00", "status": "answered"}
+    assert complaint_clock(answered, now) == ("done", "")
+    assert complaint_clock({"status": "open"}, now) == ("none", "")
