@@ -26,6 +26,7 @@ STEPS = {
     "arrival": ("arrival", ("assigned", "en_route")),
 }
 FINISHING = ("on_site", "in_progress")
+REPORTING = ("assigned", "en_route", *FINISHING)  # DSP-4: a part is asked for before departure
 SEARCH_STEPS = ("knock", "phone")
 PART_STATUSES = ("needed", "backordered", "arrived", "wrong")
 # DSP-4: a part's latest word on the ticket's timeline
@@ -151,6 +152,7 @@ async def _page(request: Request, user: Session, **context: Any) -> HTMLResponse
         jobs=jobs,
         steps=STEPS,
         finishing=FINISHING,
+        reporting=REPORTING,
         part_statuses=PART_STATUSES,
         checks=INSPECTION_CHECKS,
         problem=context.pop("problem", None) or problem,
