@@ -50,7 +50,7 @@ async def step_dsp9_the_search_is_checked_off_before_customer_not_found(
 ) -> None:
     system = console.system
     ticket, arrived = await on_site(console, "09:00", "11:00")
-    FIELD["parts_ticket"], _ = await on_site(console, "13:00", "15:00")
+    FIELD["parts_ticket"], _ = await on_site(console, "14:00", "16:00")
     phone = await signed_in(browser, console, "engineer", engineer_id=ENGINEER, phone=True)
     FIELD["phone"] = phone
     job = phone.locator(f'li.job[data-ticket="{ticket}"]')
