@@ -160,13 +160,15 @@ async def _page(request: Request, user: Session, **context: Any) -> HTMLResponse
     )
 
 
-async def _answered(request: Request, user: Session, answer: Answer, done: str) -> HTMLResponse:
-    """The page after a command: what was done, or the refusal with its fields in place."""
+async def _answered(
+    request: Request, user: Session, answer: Answer, done: str, opened: str | None = None
+) -> HTMLResponse:
+    """The page after a command: what was done, or the refusal with its fields in place;
+    `opened` (`<ticket>:<panel>`) keeps the panel the engineer was in open."""
     if answer.ok:
-        return await _page(request, user, done=done)
-    return await _page(
-        request, user, problem=refusal(answer), field_errors=field_errors(answer.body)
-    )
+        return await _page(request, user, done=done, opened=opened)
+    errors = field_errors(answer.body)
+    return await _page(request, user, problem=refusal(answer), field_errors=errors, opened=opened)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -199,7 +201,7 @@ async def search_step(request: Request, user: User, ticket_id: str, step: str) -
     answer = await backend_of(request).post(
         user.token, "dispatch", f"/tickets/{ticket_id}/customer-search", {"step": step}
     )
-    return await _answered(request, user, answer, step)
+    return await _answered(request, user, answer, step, f"{ticket_id}:search")
 
 
 @router.post("/engineer/{ticket_id}/not-found", response_class=HTMLResponse)
@@ -208,7 +210,7 @@ async def not_found(request: Request, user: User, ticket_id: str) -> HTMLRespons
     answer = await backend_of(request).post(
         user.token, "dispatch", f"/tickets/{ticket_id}/customer-not-found", {}
     )
-    return await _answered(request, user, answer, "not_found")
+    return await _answered(request, user, answer, "not_found", f"{ticket_id}:search")
 
 
 @router.post("/engineer/{ticket_id}/inspection", response_class=HTMLResponse)
@@ -217,11 +219,12 @@ async def inspection(request: Request, user: User, ticket_id: str) -> HTMLRespon
     body, errors = inspection_body(await _form(request))
     if errors:
         problem = "422: " + " · ".join(f"{k}: {v}" for k, v in errors.items())
-        return await _page(request, user, problem=problem, field_errors=errors)
+        opened = f"{ticket_id}:inspection"
+        return await _page(request, user, problem=problem, field_errors=errors, opened=opened)
     answer = await backend_of(request).post(
         user.token, "dispatch", f"/tickets/{ticket_id}/inspection", body
     )
-    return await _answered(request, user, answer, "inspection")
+    return await _answered(request, user, answer, "inspection", f"{ticket_id}:inspection")
 
 
 @router.post("/engineer/{ticket_id}/parts", response_class=HTMLResponse)
@@ -237,7 +240,7 @@ async def parts(
     answer = await backend_of(request).post(
         user.token, "dispatch", f"/tickets/{ticket_id}/parts", body
     )
-    return await _answered(request, user, answer, "parts")
+    return await _answered(request, user, answer, "parts", f"{ticket_id}:parts")
 
 
 @router.post("/engineer/{ticket_id}/quote", response_class=HTMLResponse)
@@ -247,7 +250,7 @@ async def issue_quote(request: Request, user: User, ticket_id: str) -> HTMLRespo
     answer = await backend_of(request).post(
         user.token, "billing", f"/tickets/{ticket_id}/quotes", body
     )
-    return await _answered(request, user, answer, "quote")
+    return await _answered(request, user, answer, "quote", f"{ticket_id}:quote")
 
 
 @router.post("/engineer/{ticket_id}/quote/{quote_id}/{answer_to}", response_class=HTMLResponse)
@@ -266,7 +269,7 @@ async def answer_quote(
     body = {"reason": reason.strip()} if answer_to == "refusal" else {}
     path = f"/tickets/{ticket_id}/quotes/{quote_id}/{answer_to}"
     answer = await backend_of(request).post(user.token, "billing", path, body)
-    return await _answered(request, user, answer, f"quote_{answer_to}")
+    return await _answered(request, user, answer, f"quote_{answer_to}", f"{ticket_id}:quote")
 
 
 @router.post("/engineer/{ticket_id}/completion", response_class=HTMLResponse)
