@@ -5,12 +5,17 @@ refuses (each field named)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from repairline_console import i18n
 from repairline_console.engineer import inspection_body, parts_to_bring, quote_body
 from repairline_console.followup import complaint_clock
 from repairline_console.money import appeal_body, cleaned_query, ruling_body
-from repairline_console.web import Session
+from repairline_console.web import Session, templates
 from repairline_platform.auth import Principal
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_dsp4_what_to_bring_is_each_parts_latest_word_in_the_order_first_asked():
@@ -97,3 +102,77 @@ def test_fbk6_a_complaints_clock_is_amber_within_a_day_and_red_once_passed_or_es
     answered = {**by, "answered_at": "2026-11-25T08:00:00+00:00", "status": "answered"}
     assert complaint_clock(answered, now) == ("done", "")
     assert complaint_clock({"status": "open"}, now) == ("none", "")
+
+
+def _page(name: str, **context: Any) -> str:
+    """A template rendered as the page would be, with the English labels."""
+    base = {
+        "user": None,
+        "locale": "en",
+        "t": lambda key, **values: i18n.translate("en", key, **values),
+        "when": lambda v: i18n.moment(v, SHANGHAI),
+        "clock": lambda v: i18n.moment(v, SHANGHAI, time_only=True),
+        "yuan": i18n.yuan,
+    }
+    return templates.env.get_template(name).render(**base, **context)
+
+
+def _ledger_page(status: str, *, may_appeal: bool, may_rule: bool) -> str:
+    entry = {
+        "penalty_id": "PEN-1:c1",
+        "ticket_id": "t1",
+        "offence_at": "2026-11-24T01:00:00+00:00",
+        "fine_fen": 20000,
+        "rule_ids": ["PEN-1"],
+        "status": status,
+        "reason": "verified complaint",
+    }
+    book = {"fines_fen": 20000, "standing": 1, "voided": 0, "entries": [entry]}
+    return _page(
+        "money.html",
+        query={"engineer": "eng-1", "ticket": None, "outlet": None, "period": None},
+        problems={},
+        engineer_ledger=book,
+        may_appeal=may_appeal,
+        may_rule=may_rule,
+    )
+
+
+def test_pen_a_penalty_offers_the_appeal_and_the_ruling_only_to_the_roles_that_may():
+    appeal = 'action="/money/penalties/PEN-1:c1/appeal"'
+    ruling = 'action="/money/penalties/PEN-1:c1/ruling"'
+    assert appeal in _ledger_page("assessed", may_appeal=True, may_rule=False)
+    assert appeal not in _ledger_page("assessed", may_appeal=False, may_rule=True)
+    assert ruling in _ledger_page("appealed", may_appeal=False, may_rule=True)
+    assert ruling not in _ledger_page("appealed", may_appeal=True, may_rule=False)
+    voided = _ledger_page("voided", may_appeal=True, may_rule=True)
+    assert appeal not in voided and ruling not in voided and "voided" in voided
+    # the form carries the page's query back, so the same ledger shows after the answer
+    assert 'name="engineer" value="eng-1"' in _ledger_page(
+        "assessed", may_appeal=True, may_rule=False
+    )
+
+
+def test_fbk5_a_dissatisfied_case_lists_the_callbacks_that_follow_its_revisit():
+    case = {
+        "ticket_id": "t1-ticket",
+        "reason": "still no hot water",
+        "requested_at": "2026-11-24T01:00:00+00:00",
+        "visit": {"state": "completed", "engineer_id": "eng-1"},
+        "followups": [
+            {"status": "completed", "due_at": "2026-11-20T01:00:00+00:00", "grade": "dissatisfied"},
+            {"status": "scheduled", "due_at": "2026-11-26T01:00:00+00:00", "grade": None},
+        ],
+    }
+    html = _page(
+        "followup.html",
+        morning=None,
+        due=[],
+        retries=[],
+        cases=[case],
+        complaints=[],
+        questions=(),
+        grades=(),
+    )
+    assert html.count('data-testid="followup-call"') == 2
+    assert "scheduled · 2026-11-26 09:00" in html and "done · 2026-11-20 09:00" in html
