@@ -1,15 +1,21 @@
-"""The engineer's phone: today's jobs in order with address, window and product, and the
-visit's steps (depart, arrive, customer not found, completion with the customer's
-acceptance), each one dispatch command with the engineer's own token."""
+"""The engineer's phone: today's jobs in order with address, window, product and what to
+bring (the parts of the job, DSP-4), and the visit's steps, each one command with the
+engineer's own token: depart, arrive, the search for a customer who does not open (the
+knocks, the phone call and the wait of DSP-9, then 'customer not found'), the inspection
+(WAR-3, WAR-4), a parts request (DSP-4), a quote the customer accepts or refuses on the
+phone (FEE-4), completion with the customer's acceptance (DSP-12)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
+from repairline_console.backend import Answer
+from repairline_console.intake import field_errors
 from repairline_console.web import Session, User, backend_of, refusal, render
 
 router = APIRouter()
@@ -18,9 +24,88 @@ router = APIRouter()
 STEPS = {
     "departure": ("departure", ("assigned",)),
     "arrival": ("arrival", ("assigned", "en_route")),
-    "not_found": ("customer-not-found", ("en_route", "on_site")),
 }
 FINISHING = ("on_site", "in_progress")
+REPORTING = ("assigned", "en_route", *FINISHING)  # DSP-4: a part is asked for before departure
+SEARCH_STEPS = ("knock", "phone")
+PART_STATUSES = ("needed", "backordered", "arrived", "wrong")
+# DSP-4: a part's latest word on the ticket's timeline
+PART_EVENTS = {
+    "PartsRequested": "needed",
+    "PartsBackordered": "backordered",
+    "PartsArrived": "arrived",
+    "WrongPartOnSite": "wrong",
+}
+INSPECTION_CHECKS = ("wiring_to_code", "misuse", "unauthorised_repair")
+INSPECTION_DATES = ("warranty_card_date", "invoice_date")
+
+
+def parts_to_bring(timeline: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """DSP-4: each part of the job with its latest state (needed, backordered, arrived,
+    wrong), in the order first asked for."""
+    latest: dict[str, str] = {}
+    for entry in timeline:
+        status = PART_EVENTS.get(str(entry.get("type", "")).rsplit(".", 1)[-1])
+        if status and entry.get("part"):
+            latest[str(entry["part"])] = status
+    return [{"part": part, "status": status} for part, status in latest.items()]
+
+
+def inspection_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """WAR-3, WAR-4: what the engineer stated (a check left unanswered is not stated),
+    and the fields the page itself refuses (a voltage that is not a number, a bad date)."""
+    body: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    voltage = (form.get("supply_voltage_v") or "").strip()
+    if voltage:
+        try:
+            body["supply_voltage_v"] = float(voltage)
+        except ValueError:
+            errors["supply_voltage_v"] = "a number of volts"
+    for check in INSPECTION_CHECKS:
+        if form.get(check) in ("yes", "no"):
+            body[check] = form[check] == "yes"
+    for name in INSPECTION_DATES:
+        value = (form.get(name) or "").strip()
+        if value:
+            try:
+                body[name] = date.fromisoformat(value).isoformat()
+            except ValueError:
+                errors[name] = "a date (YYYY-MM-DD)"
+    return body, errors
+
+
+def quote_body(engineer_id: str | None, form: dict[str, str]) -> dict[str, Any]:
+    """FEE-4: the quote the engineer asks billing for: the part of the price list (one
+    line from the phone) and its quantity."""
+    code = (form.get("part") or "").strip()
+    quantity = (form.get("quantity") or "1").strip()
+    parts = [{"code": code, "quantity": int(quantity) if quantity.isdigit() else quantity}]
+    return {"engineer_id": engineer_id, "parts": parts if code else []}
+
+
+async def _visit_extras(
+    request: Request, user: Session, ticket_id: str, state: str | None
+) -> dict[str, Any]:
+    """The DSP-9 checklist on site, and the quotes once the engineer is at the unit."""
+    backend, token = backend_of(request), user.token
+    on_site = state == "on_site"
+    search, quotes = await asyncio.gather(
+        backend.get(token, "dispatch", f"/tickets/{ticket_id}/customer-search")
+        if on_site
+        else _nothing(),
+        backend.get(token, "billing", f"/tickets/{ticket_id}/quotes")
+        if state in FINISHING
+        else _nothing(),
+    )
+    return {
+        "search": search.body if search.ok else None,
+        "quotes": quotes.body if quotes.ok and isinstance(quotes.body, list) else [],
+    }
+
+
+async def _nothing() -> Answer:
+    return Answer(204, None)
 
 
 async def _job(request: Request, user: Session, appointment: dict[str, Any]) -> dict[str, Any]:
@@ -31,14 +116,17 @@ async def _job(request: Request, user: Session, appointment: dict[str, Any]) -> 
         backend.get(user.token, "intake", f"/tickets/{ticket_id}"),
     )
     t = ticket.body if ticket.ok else {}
+    state = visit.body.get("state") if visit.ok else None
     return {
         **appointment,
-        "state": visit.body.get("state") if visit.ok else None,
+        **await _visit_extras(request, user, ticket_id, state),
+        "state": state,
         "customer": t.get("customer") or {},
         "product": {k: v for k, v in (t.get("facts") or {}).items() if k in ("serial_no",)},
         "product_line": t.get("product_line"),
         "fault": t.get("fault_description"),
         "repair_order_no": t.get("repair_order_no"),
+        "parts": parts_to_bring(t.get("timeline") or []),
     }
 
 
@@ -64,9 +152,27 @@ async def _page(request: Request, user: Session, **context: Any) -> HTMLResponse
         jobs=jobs,
         steps=STEPS,
         finishing=FINISHING,
+        reporting=REPORTING,
+        part_statuses=PART_STATUSES,
+        checks=INSPECTION_CHECKS,
         problem=context.pop("problem", None) or problem,
         **context,
     )
+
+
+async def _answered(
+    request: Request, user: Session, answer: Answer, done: str, opened: str | None = None
+) -> HTMLResponse:
+    """The page after a command: what was done, or the refusal with its fields in place;
+    `opened` (`<ticket>:<panel>`) keeps the panel the engineer was in open."""
+    if answer.ok:
+        return await _page(request, user, done=done, opened=opened)
+    errors = field_errors(answer.body)
+    return await _page(request, user, problem=refusal(answer), field_errors=errors, opened=opened)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (await request.form()).items()}
 
 
 @router.get("/engineer", response_class=HTMLResponse)
@@ -85,6 +191,85 @@ async def visit_step(request: Request, user: User, ticket_id: str, step: str) ->
     )
     notice = None if answer.ok else refusal(answer)
     return await _page(request, user, problem=notice, done=None if notice else step)
+
+
+@router.post("/engineer/{ticket_id}/search/{step}", response_class=HTMLResponse)
+async def search_step(request: Request, user: User, ticket_id: str, step: str) -> HTMLResponse:
+    """DSP-9: a knock or the phone call, recorded by dispatch against the pack's timeline."""
+    if step not in SEARCH_STEPS:
+        return await _page(request, user, problem=f"unknown step {step}")
+    answer = await backend_of(request).post(
+        user.token, "dispatch", f"/tickets/{ticket_id}/customer-search", {"step": step}
+    )
+    return await _answered(request, user, answer, step, f"{ticket_id}:search")
+
+
+@router.post("/engineer/{ticket_id}/not-found", response_class=HTMLResponse)
+async def not_found(request: Request, user: User, ticket_id: str) -> HTMLResponse:
+    """DSP-9: the note left and the coordinator told, once the pack's wait is over."""
+    answer = await backend_of(request).post(
+        user.token, "dispatch", f"/tickets/{ticket_id}/customer-not-found", {}
+    )
+    return await _answered(request, user, answer, "not_found", f"{ticket_id}:search")
+
+
+@router.post("/engineer/{ticket_id}/inspection", response_class=HTMLResponse)
+async def inspection(request: Request, user: User, ticket_id: str) -> HTMLResponse:
+    """WAR-3, WAR-4: what the engineer found at the unit."""
+    body, errors = inspection_body(await _form(request))
+    if errors:
+        problem = "422: " + " · ".join(f"{k}: {v}" for k, v in errors.items())
+        opened = f"{ticket_id}:inspection"
+        return await _page(request, user, problem=problem, field_errors=errors, opened=opened)
+    answer = await backend_of(request).post(
+        user.token, "dispatch", f"/tickets/{ticket_id}/inspection", body
+    )
+    return await _answered(request, user, answer, "inspection", f"{ticket_id}:inspection")
+
+
+@router.post("/engineer/{ticket_id}/parts", response_class=HTMLResponse)
+async def parts(
+    request: Request,
+    user: User,
+    ticket_id: str,
+    part: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "needed",
+) -> HTMLResponse:
+    """DSP-4: a part needed, backordered, arrived or wrong on site."""
+    body = {"part": part.strip(), "status": status}
+    answer = await backend_of(request).post(
+        user.token, "dispatch", f"/tickets/{ticket_id}/parts", body
+    )
+    return await _answered(request, user, answer, "parts", f"{ticket_id}:parts")
+
+
+@router.post("/engineer/{ticket_id}/quote", response_class=HTMLResponse)
+async def issue_quote(request: Request, user: User, ticket_id: str) -> HTMLResponse:
+    """FEE-4: billing prices the visit and the part by the pack; the customer answers."""
+    body = quote_body(user.principal.engineer_id, await _form(request))
+    answer = await backend_of(request).post(
+        user.token, "billing", f"/tickets/{ticket_id}/quotes", body
+    )
+    return await _answered(request, user, answer, "quote", f"{ticket_id}:quote")
+
+
+@router.post("/engineer/{ticket_id}/quote/{quote_id}/{answer_to}", response_class=HTMLResponse)
+async def answer_quote(
+    request: Request,
+    user: User,
+    ticket_id: str,
+    quote_id: str,
+    answer_to: str,
+    reason: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """FEE-4: the customer, on the phone, accepts the quote (work may start) or refuses
+    it (no work, no charge; the reason is required)."""
+    if answer_to not in ("acceptance", "refusal"):
+        return await _page(request, user, problem=f"unknown answer {answer_to}")
+    body = {"reason": reason.strip()} if answer_to == "refusal" else {}
+    path = f"/tickets/{ticket_id}/quotes/{quote_id}/{answer_to}"
+    answer = await backend_of(request).post(user.token, "billing", path, body)
+    return await _answered(request, user, answer, f"quote_{answer_to}", f"{ticket_id}:quote")
 
 
 @router.post("/engineer/{ticket_id}/completion", response_class=HTMLResponse)

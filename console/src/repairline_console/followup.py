@@ -1,16 +1,21 @@
 """The callback agent's screen: the morning list with its coverage (FBK-2), the callbacks
 due with the FBK-4 questions, outcome and grade (FBK-3..5), the dissatisfied cases with
 the revisit dispatch opened for each (FBK-5), and the complaints with their answer-by
-time (FBK-6, three working days)."""
+time (FBK-6, three working days): the unreached customers waiting for their retry
+(FBK-3), each dissatisfied case with its revisit and the callbacks that follow it (FBK-5),
+and each complaint's clock (green, amber within a day, red once passed or escalated) with
+its answer recorded from the page."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
+from repairline_console.board import countdown
 from repairline_console.web import Session, User, backend_of, refusal, render
 
 router = APIRouter()
@@ -27,18 +32,46 @@ QUESTIONS = (
     "satisfied_overall",
 )
 GRADES = ("satisfied", "average", "dissatisfied")
+COMPLAINT_AMBER = timedelta(days=1)
+
+
+def complaint_clock(complaint: dict[str, Any], now: datetime) -> tuple[str, str]:
+    """FBK-6: the complaint's answer clock as a colour and the time left (`-2h05` once
+    passed): answered is done; escalated or past its answer-by time is red; within a
+    day of it amber."""
+    if complaint.get("answered_at") or complaint.get("status") in ("verified", "dismissed"):
+        return "done", ""
+    answer_by = complaint.get("answer_by")
+    if not answer_by:
+        return "none", ""
+    deadline = datetime.fromisoformat(answer_by)
+    left = countdown(deadline, now)
+    if complaint.get("escalated_at") or deadline <= now:
+        return "red", left
+    return ("amber" if deadline - now <= COMPLAINT_AMBER else "green"), left
 
 
 async def _revisit(request: Request, user: Session, case: dict[str, Any]) -> dict[str, Any]:
-    visit = await backend_of(request).get(user.token, "dispatch", f"/tickets/{case['ticket_id']}")
-    return {**case, "visit": visit.body if visit.ok else None}
+    """FBK-5: the case with the revisit dispatch opened and the callbacks of its ticket
+    (the follow-up after the revisit)."""
+    backend, ticket_id = backend_of(request), case["ticket_id"]
+    visit, calls = await asyncio.gather(
+        backend.get(user.token, "dispatch", f"/tickets/{ticket_id}"),
+        backend.get(user.token, "feedback", "/callbacks", status="all", ticket_id=ticket_id),
+    )
+    return {
+        **case,
+        "visit": visit.body if visit.ok else None,
+        "followups": calls.body if calls.ok else [],
+    }
 
 
 async def _page(request: Request, user: Session, **context: Any) -> HTMLResponse:
     backend = backend_of(request)
-    morning, due, cases, complaints = await asyncio.gather(
+    morning, due, retries, cases, complaints = await asyncio.gather(
         backend.get(user.token, "feedback", "/callbacks/morning-list"),
         backend.get(user.token, "feedback", "/callbacks", status="due"),
+        backend.get(user.token, "feedback", "/callbacks", status="retry_pending"),
         backend.get(user.token, "feedback", "/cases"),
         backend.get(user.token, "feedback", "/complaints"),
     )
@@ -46,14 +79,17 @@ async def _page(request: Request, user: Session, **context: Any) -> HTMLResponse
     revisits = await asyncio.gather(
         *(_revisit(request, user, c) for c in (cases.body if cases.ok else []))
     )
+    now = datetime.now(UTC)
+    listed = complaints.body if complaints.ok else []
     return render(
         request,
         "followup.html",
         user,
         morning=morning.body if morning.ok else None,
         due=due.body if due.ok else [],
+        retries=retries.body if retries.ok else [],
         cases=list(revisits),
-        complaints=complaints.body if complaints.ok else [],
+        complaints=[{**c, "clock": complaint_clock(c, now)} for c in listed],
         questions=QUESTIONS,
         grades=GRADES,
         problem=context.pop("problem", None) or problem,
@@ -87,3 +123,18 @@ async def record_attempt(request: Request, user: User, callback_id: str) -> HTML
     if answer.ok:
         return await _page(request, user, recorded=callback_id)
     return await _page(request, user, problem=refusal(answer))
+
+
+@router.post("/followup/complaints/{complaint_id}/answer", response_class=HTMLResponse)
+async def answer_complaint(
+    request: Request, user: User, complaint_id: str, answer: Annotated[str, Form()] = ""
+) -> HTMLResponse:
+    """FBK-6: the customer was answered (apologise, listen, restate, resolve)."""
+    if not answer.strip():
+        return await _page(request, user, problem="422: answer: what the customer was told")
+    reply = await backend_of(request).post(
+        user.token, "feedback", f"/complaints/{complaint_id}/answer", {"answer": answer.strip()}
+    )
+    if reply.ok:
+        return await _page(request, user, answered=complaint_id)
+    return await _page(request, user, problem=refusal(reply))

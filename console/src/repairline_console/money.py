@@ -12,12 +12,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from repairline_console.backend import Answer
-from repairline_console.web import User, backend_of, refusal, render
+from repairline_console.web import Session, User, backend_of, refusal, render
 
 router = APIRouter()
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# who may appeal a penalty and who rules on it (billing's penalty.appeal, penalty.rule)
+APPEALS = ("billing", "engineer")
+RULES = ("quality",)
 
 
 def _clean(value: str | None, pattern: re.Pattern[str] = IDENTIFIER) -> str | None:
@@ -46,8 +49,26 @@ async def money_page(
     outlet: str | None = None,
     period: str | None = None,
 ) -> HTMLResponse:
-    ticket, engineer, outlet = _clean(ticket), _clean(engineer), _clean(outlet)
-    period = _clean(period, PERIOD)
+    query = {"ticket": ticket, "engineer": engineer, "outlet": outlet, "period": period}
+    return await _page(request, user, query)
+
+
+def cleaned_query(query: dict[str, str | None], user: Session) -> dict[str, str | None]:
+    """The page's query, each value checked; an engineer without one reads his own ledger."""
+    out = {k: _clean(query.get(k)) for k in ("ticket", "engineer", "outlet")}
+    out["period"] = _clean(query.get("period"), PERIOD)
+    if not any(out.values()) and user.principal.engineer_id:
+        out["engineer"] = user.principal.engineer_id
+    return out
+
+
+async def _page(
+    request: Request, user: Session, query: dict[str, str | None], **context: Any
+) -> HTMLResponse:
+    query = cleaned_query(query, user)
+    ticket, engineer, outlet, period = (
+        query[k] for k in ("ticket", "engineer", "outlet", "period")
+    )
     get = backend_of(request).get
     answers = await asyncio.gather(
         get(user.token, "billing", f"/tickets/{ticket}/charge") if ticket else _none(),
@@ -64,10 +85,61 @@ async def money_page(
         request,
         "money.html",
         user,
-        query={"ticket": ticket, "engineer": engineer, "outlet": outlet, "period": period},
+        query=query,
+        may_appeal=user.has(*APPEALS),
+        may_rule=user.has(*RULES),
         problems={n: s[1] for n, s in zip(names, shown, strict=True) if s[1]},
         **{n: s[0] for n, s in zip(names, shown, strict=True)},
+        **context,
     )
+
+
+def ruling_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """PEN-1..7: a manager's ruling (void or uphold, with the reason), and what the page
+    refuses before asking billing."""
+    errors: dict[str, str] = {}
+    if form.get("void") not in ("yes", "no"):
+        errors["void"] = "void or uphold"
+    reason = (form.get("reason") or "").strip()
+    if not reason:
+        errors["reason"] = "a reason is needed"
+    return {"void": form.get("void") == "yes", "reason": reason}, errors
+
+
+async def _penalty_command(
+    request: Request, user: Session, penalty_id: str, action: str, body_of: Any
+) -> HTMLResponse:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    query = {k: form.get(k) for k in ("ticket", "engineer", "outlet", "period")}
+    body, errors = body_of(form)
+    if errors or not _clean(penalty_id):
+        errors = errors or {"penalty_id": "unknown"}
+        return await _page(request, user, query, field_errors=errors, status_code=422)
+    path = f"/penalties/{penalty_id}/{action}"
+    answer = await backend_of(request).post(user.token, "billing", path, body)
+    if not answer.ok:
+        return await _page(
+            request, user, query, command_problem=refusal(answer), status_code=answer.status
+        )
+    return await _page(request, user, query, done=action)
+
+
+def appeal_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The penalised engineer's (or billing's) appeal: its reason is required."""
+    reason = (form.get("reason") or "").strip()
+    return {"reason": reason}, ({} if reason else {"reason": "a reason is needed"})
+
+
+@router.post("/money/penalties/{penalty_id}/appeal", response_class=HTMLResponse)
+async def appeal(request: Request, user: User, penalty_id: str) -> HTMLResponse:
+    """The engineer or billing appeals a penalty; a quality manager rules on it."""
+    return await _penalty_command(request, user, penalty_id, "appeal", appeal_body)
+
+
+@router.post("/money/penalties/{penalty_id}/ruling", response_class=HTMLResponse)
+async def ruling(request: Request, user: User, penalty_id: str) -> HTMLResponse:
+    """A quality manager voids or upholds an appealed penalty (never deleted)."""
+    return await _penalty_command(request, user, penalty_id, "ruling", ruling_body)
 
 
 @router.get("/money/settlement.csv")

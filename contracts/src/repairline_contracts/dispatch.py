@@ -739,6 +739,23 @@ class InspectionRecorded(Event):
         return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
 
 
+class CustomerSearched(Event):
+    """DSP-9: before 'customer not found', the engineer on site knocked (every 30 s) or
+    phoned the customer (after the pack's minutes); the pack's timeline is the decision."""
+
+    event_type: ClassVar[str] = "repairline.dispatch.CustomerSearched"
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str] = DISPATCH_EVENTS
+
+    engineer_id: str
+    step: Literal["knock", "phone"] = Field(description="What the engineer did.")
+    at: datetime
+    arrived_at: datetime
+    phone_at: datetime = Field(description="DSP-9: phone from this time.")
+    leave_note_at: datetime = Field(description="DSP-9: the note may be left from this time.")
+    decision: Decision
+
+
 # Roster events: keyed by `engineer:<id>` / `service-point:<id>`, not by a ticket.
 ROSTER_EVENTS: tuple[type[Event], ...] = (EngineerRosterChanged, ServicePointChanged)
 
@@ -779,6 +796,7 @@ EVENTS: tuple[type[Event], ...] = (
     CustomerReached,
     SlaDeadlinesRecomputed,
     InspectionRecorded,
+    CustomerSearched,
     *ROSTER_EVENTS,
     KeyAccountChanged,
     *PLAN_EVENTS,

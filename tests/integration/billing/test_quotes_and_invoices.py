@@ -1,7 +1,8 @@
 """Quotes and invoices through billing's real HTTP app on the real PostgreSQL: a part code
 not on the pack's price list is a 422 on that part's code listing the codes it has (FEE-1),
 not a 409; a quote once invoiced says `invoiced`; an invoice credited to no outlet says it
-has none to settle to (FEE-6)."""
+has none to settle to (FEE-6); the engineer of the job quotes, reads and records the
+customer's answer, another engineer gets the 404 of a missing ticket."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from repairline_billing import commands
 from repairline_billing.commands import Billing
 from repairline_billing.domain.account import ChargeRepair
 from repairline_billing.projections import Tickets
+from repairline_contracts.dispatch import EngineerAssigned
 from repairline_platform.runtime import Runtime
 from repairline_rules import load_pack
+from tests.support.auth import token
 from tests.support.factories import repair_requested
 from tests.support.served import served
 from tests.support.system import delivered
@@ -67,3 +70,42 @@ async def test_fee_1_an_unknown_part_code_is_a_422_on_its_code_listing_the_known
             f"/tickets/{ticket}/quotes", json={"parts": [{"code": "thermostat"}]}
         )
         assert listed.status_code == 201, listed.json()
+
+
+async def test_fee_4_the_engineer_of_the_job_quotes_reads_and_records_the_answer_others_404(
+    runtime_of,
+):
+    rt = await runtime_of("billing")
+    ticket_id = await _ticket(rt)
+    assigned = EngineerAssigned(
+        ticket_id=ticket_id,
+        engineer_id="eng-q1",
+        region="cn-east",
+        skill="instant_water_heater",
+        open_jobs_before=0,
+        reason="test",
+        assigned_at=NOW,
+    )
+    async with rt.unit_of_work() as uow:
+        await Tickets().handle(uow, delivered([assigned], at=NOW, pack=PACK))
+    own = token("engineer", regions=["cn-east"], engineer_id="eng-q1")
+    other = token("engineer", regions=["cn-east"], engineer_id="eng-q2")
+    body = {"engineer_id": "eng-q1", "parts": [{"code": "thermostat"}]}
+    async with served(rt, other) as http:
+        answer = await http.post(f"/tickets/{ticket_id}/quotes", json=body)
+        assert answer.status_code == 404, answer.json()
+    async with served(rt, own) as http:
+        quoted = await http.post(f"/tickets/{ticket_id}/quotes", json=body)
+        assert quoted.status_code == 201, quoted.json()
+        quote_id = quoted.json()["quote_id"]
+        refused = await http.post(f"/tickets/{ticket_id}/quotes/{quote_id}/refusal", json={})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "reason"
+    async with served(rt, other) as http:
+        assert (await http.get(f"/tickets/{ticket_id}/quotes")).json() == []
+        path = f"/tickets/{ticket_id}/quotes/{quote_id}/acceptance"
+        assert (await http.post(path)).status_code == 404
+    async with served(rt, own) as http:
+        accepted = await http.post(f"/tickets/{ticket_id}/quotes/{quote_id}/acceptance")
+        assert accepted.status_code == 200, accepted.json()
+        [quote] = (await http.get(f"/tickets/{ticket_id}/quotes")).json()
+        assert quote["status"] == "accepted" and quote["lines"]

@@ -33,24 +33,74 @@ NOBODY = 65534
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "*.egg-info", "node_modules")
 
 
-def build_stage() -> list[str]:
-    """The instructions of the first stage (up to the second FROM), continuations joined."""
+def stages() -> dict[str, list[str]]:
+    """Each stage's instructions (continuations joined) by its name (`FROM ... AS name`;
+    the last stage, unnamed, is `run`)."""
     text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     froms = [i for i, ln in enumerate(lines) if ln.startswith("FROM ")]
-    assert len(froms) == 2, "a build stage and a run stage"
-    return lines[froms[0] : froms[1]]
+    found = {}
+    for start, end in zip(froms, [*froms[1:], len(lines)], strict=True):
+        words = lines[start].split()
+        name = words[3] if len(words) == 4 and words[2].upper() == "AS" else "run"
+        found[name] = lines[start:end]
+    return found
+
+
+def build_stage() -> list[str]:
+    found = stages()
+    assert list(found) == ["assets", "build", "run"], "assets, a build stage and a run stage"
+    return found["build"]
+
+
+def copies_of(stage: list[str]) -> list[tuple[str | None, list[str], str]]:
+    """A stage's COPY lines: (the stage copied from or None, sources, destination)."""
+    out = []
+    for line in stage:
+        if line.startswith("COPY "):
+            words = shlex.split(line)[1:]
+            origin = (
+                words.pop(0).removeprefix("--from=") if words[0].startswith("--from=") else None
+            )
+            *sources, dest = words
+            out.append((origin, sources, dest))
+    return out
 
 
 def install_steps() -> tuple[list[tuple[list[str], str]], list[str]]:
     steps = build_stage()
-    copies = []
-    for line in steps:
-        if line.startswith("COPY "):
-            *sources, dest = shlex.split(line)[1:]
-            copies.append((sources, dest))
+    copies = [(sources, dest) for origin, sources, dest in copies_of(steps) if origin is None]
     (sync,) = [ln for ln in steps if ln.startswith("RUN uv sync")]
     return copies, shlex.split(sync)[2:]  # after RUN uv
+
+
+def test_the_image_builds_the_consoles_assets_from_the_lock_with_the_same_script() -> None:
+    assets = stages()["assets"]
+    assert re.match(r"FROM \$\{NODE\} AS assets", assets[0])
+    assert re.search(r"^ARG NODE=node:20[\w.-]*$", DOCKERFILE.read_text(), re.M), "Node.js 20"
+    copied = [source for _, sources, _ in copies_of(assets) for source in sources]
+    assert copied == ["console/package.json", "console/package-lock.json", "console/scripts"]
+    assert assets[-1] == "RUN scripts/setup.sh assets"
+    [(origin, [vendor], dest)] = [c for c in copies_of(build_stage()) if c[0] is not None]
+    assert (origin, vendor) == ("assets", "/src/console/src/repairline_console/static/vendor")
+    assert dest == "console/src/repairline_console/static/vendor"
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"console/node_modules", "console/src/repairline_console/static/vendor"} <= set(ignored)
+
+
+def replay_assets(into: Path) -> Path:
+    """The assets stage replayed: its sources copied, its script run; the folder it built."""
+    console = into / "console"
+    for _, sources, _ in copies_of(stages()["assets"]):
+        for source in sources:
+            target = console / Path(source).relative_to("console")
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, target, ignore=IGNORED)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / source, target)
+    subprocess.run([str(console / "scripts" / "setup.sh"), "assets"], check=True)
+    return console / "src" / "repairline_console" / "static" / "vendor"
 
 
 def test_the_dockerfile_uses_the_projects_uv_and_a_frozen_production_sync() -> None:
@@ -83,6 +133,7 @@ def staged() -> Iterator[Path]:
     src, venv = root / "src", root / "app" / ".venv"
     src.mkdir()
     copies, sync = install_steps()
+    vendor = replay_assets(root / "assets")
     for sources, dest in copies:
         for source in sources:
             target = src / dest if dest not in ("./", ".") else src / source
@@ -91,6 +142,10 @@ def staged() -> Iterator[Path]:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / source, target)
+    built = src / "console" / "src" / "repairline_console" / "static" / "vendor"
+    shutil.rmtree(built, ignore_errors=True)  # .dockerignore: never the checkout's own
+    shutil.copytree(vendor, built)
+    shutil.rmtree(root / "assets")
     env = {
         **os.environ,
         "UV_PYTHON_DOWNLOADS": "never",
@@ -119,6 +174,9 @@ def test_the_staged_environment_has_the_services_and_no_dev_tools(staged: Path) 
     editable = [p for p in site.glob("*.pth") if str(ROOT) in p.read_text()]
     assert editable == [], "the workspace is installed as wheels, not linked to the checkout"
     assert (site / "repairline_platform" / "metrics.py").is_file()
+    assert (staged / "bin" / "repairline-console").is_file()
+    vendor = site / "repairline_console" / "static" / "vendor"
+    assert sorted(p.name for p in vendor.iterdir()) == ["chart.umd.js", "htmx.min.js", "sse.js"]
 
 
 def http_get(url: str) -> int:
@@ -180,3 +238,45 @@ def test_a_service_runs_from_it_as_an_unprivileged_user(staged: Path, prefix: st
             proc.kill()
             proc.wait(10)
         asyncio.run(drop_database(database))
+
+
+def test_the_console_runs_from_it_as_an_unprivileged_user_with_its_assets(staged: Path) -> None:
+    port = free_port()
+    env = {
+        "PATH": f"{staged / 'bin'}:/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "REPAIRLINE_CONSOLE_HOST": "127.0.0.1",
+        "REPAIRLINE_CONSOLE_PORT": str(port),
+        "REPAIRLINE_CONSOLE_LOCAL_SIGNIN": "false",
+        **auth.ENVIRONMENT,
+        "REPAIRLINE_AUTH_JWKS_FILE": str(readable_copy(auth.ENVIRONMENT, staged)),
+    }
+    as_nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    proc = subprocess.Popen(
+        [*as_nobody, str(staged / "bin" / "repairline-console"), "serve"],
+        env=env,
+        cwd="/",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        ready = False
+        while time.monotonic() < deadline and proc.poll() is None and not ready:
+            try:
+                ready = http_get(f"{base}/readyz") == 200
+            except OSError:
+                time.sleep(0.3)
+        assert ready, proc.stdout.read().decode()[-3000:] if proc.poll() is not None else ""
+        for asset in ("htmx.min.js", "sse.js", "chart.umd.js"):
+            assert http_get(f"{base}/static/vendor/{asset}") == 200, asset
+        assert http_get(f"{base}/signin") == 404  # no local sign-in in production
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn shuts down, then re-raises the signal it caught: ended by SIGTERM
+        assert proc.wait(30) in (0, -signal.SIGTERM)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)

@@ -201,3 +201,78 @@ def test_the_head_office_mirrors_every_regions_topics() -> None:
             f"kafka.{mirror['source']['alias']}."
         )
     assert of_kind(resources, "Deployment") == []  # no service runs at the head office
+
+
+# -- the console ---------------------------------------------------------------------------
+
+CONSOLE_NAMESPACE = "repairline-console"
+
+
+def test_the_console_runs_from_the_services_image_with_probes_a_budget_and_a_policy(region):
+    _, resources = region
+    deployment = one(resources, "Deployment", "console")
+    assert deployment["metadata"]["namespace"] == CONSOLE_NAMESPACE
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    intake = one(resources, "Deployment", "intake")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == intake["image"]  # one image: it carries the built assets
+    assert container["args"] == ["repairline-console", "serve"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert "startupProbe" in container
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    labels = pod["metadata"]["labels"]
+    assert selects(one(resources, "PodDisruptionBudget", "console")["spec"]["selector"], labels)
+    service = one(resources, "Service", "console")["spec"]
+    assert selects({"matchLabels": service["selector"]}, labels)
+    assert service["ports"][0]["targetPort"] == container["ports"][0]["name"]
+    port = one(resources, "ConfigMap", "console")["data"]["REPAIRLINE_CONSOLE_PORT"]
+    assert int(port) == container["ports"][0]["containerPort"]
+    one(resources, "NetworkPolicy", "console-default-deny")
+
+
+def test_the_console_calls_each_services_service_with_the_services_token_settings(region):
+    _, resources = region
+    config = one(resources, "ConfigMap", "console")["data"]
+    shared = one(resources, "ConfigMap", "repairline")["data"]
+    for name in SERVICES:
+        service = one(resources, "Service", name)
+        assert service["spec"]["ports"][0]["port"] == 80
+        url = f"http://{name}.{service['metadata']['namespace']}.svc"
+        assert config[f"REPAIRLINE_{name.upper()}_URL"] == url
+    for key in ("REPAIRLINE_AUTH_ISSUER", "REPAIRLINE_AUTH_AUDIENCE", "REPAIRLINE_AUTH_JWKS_URL"):
+        assert config[key] == shared[key], key
+    assert config["REPAIRLINE_CONSOLE_LOCAL_SIGNIN"] == "false"  # no workstation sign-in
+    assert config["REPAIRLINE_CONSOLE_SECURE_COOKIES"] == "true"
+    for key, value in config.items():
+        assert not SECRET_NAMES.search(key) and "@" not in value, key
+
+
+def test_the_console_reaches_the_four_services_and_each_admits_it(region) -> None:
+    _, resources = region
+    console = one(resources, "Deployment", "console")
+    labels = console["spec"]["template"]["metadata"]["labels"]
+    egress = one(resources, "NetworkPolicy", "console")["spec"]["egress"]
+    assert all(rule.get("ports") for rule in egress)  # no rule opens every port
+    [to_services] = [
+        peer
+        for rule in egress
+        for peer in rule["to"]
+        if peer.get("namespaceSelector", {})
+        .get("matchLabels", {})
+        .get("kubernetes.io/metadata.name")
+        == "repairline"
+    ]
+    [names] = to_services["podSelector"]["matchExpressions"]
+    assert set(names["values"]) == set(SERVICES)
+    for service in SERVICES:
+        admitted = [
+            peer
+            for rule in one(resources, "NetworkPolicy", service)["spec"]["ingress"]
+            for peer in rule["from"]
+            if peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            == CONSOLE_NAMESPACE
+        ]
+        assert len(admitted) == 1 and selects(admitted[0]["podSelector"], labels), service

@@ -245,6 +245,41 @@ async def test_dsp_6_departure_then_arrival_then_dsp_9_not_found_only_after_the_
     assert result.data["state"] == "needs_rebooking"
 
 
+async def test_dsp_9_knocks_a_phone_call_and_the_wait_are_checked_off_before_not_found():
+    w = await on_site(world())
+    listed = await commands.search_checklist("t1", False, w.ctx)
+    required = listed["knocks_required"]
+    assert required == 10 and listed["decision"]["rule_ids"] == ["DSP-9"]  # 5 min, every 30 s
+    assert listed["missing"] == ["knock", "phone", "wait"]
+    with pytest.raises(Refused, match="phone from") as refused:
+        await commands.record_search(visit.RecordSearch("t1", "phone"), w.ctx)
+    assert refused.value.rule_id == "DSP-9"
+    for _ in range(required):
+        result = await commands.record_search(visit.RecordSearch("t1", "knock"), w.ctx)
+        assert result.events == ("CustomerSearched",)
+    assert (await commands.search_checklist("t1", False, w.ctx))["missing"] == ["phone", "wait"]
+    w.clock.advance(listed["phone_at"] - w.clock.now())
+    await commands.record_search(visit.RecordSearch("t1", "phone"), w.ctx)
+    assert (await commands.search_checklist("t1", False, w.ctx))["missing"] == ["wait"]
+    w.clock.advance(listed["leave_note_at"] - w.clock.now())
+    assert (await commands.search_checklist("t1", False, w.ctx))["missing"] == []
+    result = await commands.report_customer_not_found(visit.ReportCustomerNotFound("t1"), w.ctx)
+    assert result.events[0] == "CustomerNotFound"
+
+
+async def test_dsp_9_at_a_business_there_is_no_knocking_and_a_closed_visit_has_no_search():
+    w = await on_site(world())
+    listed = await commands.search_checklist("t1", True, w.ctx)
+    assert listed["knocks_required"] == 0 and listed["note_left_at"] == "front_desk"
+    with pytest.raises(Refused, match="does not knock"):
+        await commands.record_search(visit.RecordSearch("t1", "knock", True), w.ctx)
+    with pytest.raises(NotFound):
+        await commands.search_checklist("t9", False, w.ctx)
+    fresh = await assigned(world())
+    with pytest.raises(IllegalTransition, match="searching for the customer"):
+        await commands.search_checklist("t1", False, fresh.ctx)
+
+
 async def test_dsp_4_dsp_3_a_part_that_arrives_resumes_the_clock_and_books_at_once():
     w = await on_site(world())
     await commands.report_part(visit.ReportPart("t1", "pump", "backordered"), w.ctx)

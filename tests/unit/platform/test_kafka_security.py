@@ -15,6 +15,7 @@ import pytest
 from faststream.kafka.security import parse_security
 
 from deploy import manifests
+from repairline_console.settings import ConsoleSettings
 from repairline_contracts.topics import CONTEXT_TOPICS, DEAD_LETTER
 from repairline_platform.kafka import (
     KafkaRefusedError,
@@ -111,7 +112,8 @@ def test_the_settings_are_read_from_the_names_the_manifests_set(
 
 
 def test_every_repairline_variable_in_the_manifests_is_a_setting() -> None:
-    known = {f"REPAIRLINE_{name.upper()}" for name in ServiceSettings.model_fields}
+    settings = (*ServiceSettings.model_fields, *ConsoleSettings.model_fields)  # and the console's
+    known = {f"REPAIRLINE_{name.upper()}" for name in settings}
     used: set[str] = set()
     for overlay in manifests.overlays():
         for resource in manifests.render(overlay):

@@ -122,7 +122,8 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
     if ticket is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
     facts, region = ticket
-    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
+    owners = visibility.Owners(engineer_id=facts.engineer_id)  # the engineer of the job
+    visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region, owners)
     pricing = await reads.pricing(facts, billing.pack)
     return await _run_any(
         uow,
@@ -144,8 +145,10 @@ async def answer_quote(
     cmd: AcceptQuote | RefuseQuote, uow: Unit, billing: Billing
 ) -> CommandResult:
     """FEE-4: the customer accepts (work may start) or refuses (no work, no charge)."""
-    region = await billing.reads(uow).region(cmd.ticket_id)
-    visibility.check(f"no billing account of ticket {cmd.ticket_id}", region)
+    ticket = await billing.reads(uow).ticket(cmd.ticket_id)
+    region, engineer_id = (ticket[1], ticket[0].engineer_id) if ticket else (None, None)
+    owners = visibility.Owners(engineer_id=engineer_id)  # the engineer answers on his job
+    visibility.check(f"no billing account of ticket {cmd.ticket_id}", region, owners)
     return await run(
         uow,
         ACCOUNT,

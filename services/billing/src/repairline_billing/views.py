@@ -219,11 +219,15 @@ async def charge(db: Db, ticket_id: str) -> dict[str, Any]:
 _TICKET = "left join billing_tickets t using (ticket_id)"
 
 
+_ASSIGNED = "left join ticket_assignments a using (ticket_id)"
+
+
 async def quotes(db: Db, ticket_id: str) -> list[dict[str, Any]]:
-    """The ticket's quotes; none for a ticket outside the caller's regions."""
-    scope = visibility.sql_filter(2, region="t.region")
+    """The ticket's quotes; none for a ticket outside the caller's regions (an engineer:
+    of a job not assigned to him)."""
+    scope = visibility.sql_filter(2, region="t.region", engineer="a.engineer_id")
     rows = await db.fetch(
-        f"select q.* from quotes q {_TICKET} where q.ticket_id = $1{scope.sql}"
+        f"select q.* from quotes q {_TICKET} {_ASSIGNED} where q.ticket_id = $1{scope.sql}"
         " order by q.issued_at",
         ticket_id,
         *scope.args,
@@ -232,9 +236,13 @@ async def quotes(db: Db, ticket_id: str) -> list[dict[str, Any]]:
 
 
 async def quote(db: Db, quote_id: str) -> dict[str, Any]:
-    query = f"select q.*, t.region from quotes q {_TICKET} where q.quote_id = $1"
+    query = (
+        f"select q.*, t.region, a.engineer_id as assigned_engineer_id from quotes q {_TICKET}"
+        f" {_ASSIGNED} where q.quote_id = $1"
+    )
     row = await fetch_one(db, f"no quote {quote_id}", query, quote_id)
-    visibility.check(f"no quote {quote_id}", row["region"])
+    owners = Owners(engineer_id=row["assigned_engineer_id"])
+    visibility.check(f"no quote {quote_id}", row["region"], owners)
     return _quote(row)
 
 

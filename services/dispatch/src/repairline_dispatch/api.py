@@ -37,6 +37,8 @@ from repairline_dispatch.schemas import (
     ReachedIn,
     ReasonIn,
     RescheduleIn,
+    SearchIn,
+    SearchOut,
     ServicePointIn,
     UnreachableIn,
     WindowIn,
@@ -74,6 +76,7 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
     board_routes(router, rt)
     plan_routes(router, rt, ctx_of)
     desk_routes(router, rt, ctx_of)
+    search_routes(router, rt, ctx_of)
     return router
 
 
@@ -364,3 +367,29 @@ def desk_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]
             raise InvalidInput("to", "more than 366 days after from")
         rows = await views.visit_report(rt.pool, rt.pack.zone, from_, to, region)
         return {"time_zone": rt.pack.timezone, "from": from_, "to": to, "weeks": rows}
+
+
+def search_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:
+    """DSP-9: the engineer's search for a customer who does not open, before 'not found'."""
+
+    @router.post(
+        "/tickets/{ticket_id}/customer-search",
+        response_model=CommandDone,
+        responses=RESPONSES,
+        dependencies=[may("visit.report")],
+    )
+    async def search(ticket_id: str, body: SearchIn) -> dict[str, Any]:
+        """DSP-9: the engineer on site knocked, or phoned the customer (a call before the
+        pack's minutes after arrival is refused, 422 naming `step`)."""
+        return done(await commands.record_search(body.command(ticket_id), ctx_of(rt)))
+
+    @router.get(
+        "/tickets/{ticket_id}/customer-search",
+        response_model=SearchOut,
+        responses=RESPONSES,
+        dependencies=[may("visit.report")],
+    )
+    async def searched(ticket_id: str, at_business: bool = Query(default=False)) -> Any:
+        """DSP-9: the knocks, the phone call and the wait the pack asks before 'customer
+        not found', what the engineer recorded and what is still missing."""
+        return await commands.search_checklist(ticket_id, at_business, ctx_of(rt))

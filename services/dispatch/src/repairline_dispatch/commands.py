@@ -469,6 +469,29 @@ async def report_customer_not_found(cmd: visit.ReportCustomerNotFound, ctx: Ctx)
     return await _execute(ctx, cmd.ticket_id, decide)
 
 
+async def record_search(cmd: visit.RecordSearch, ctx: Ctx) -> CommandResult:
+    """DSP-9: a knock or a phone call of the engineer looking for the customer."""
+
+    def decide(v: Visit, s: Scope) -> list[Event]:
+        step, at_business = cmd.step, cmd.at_business
+        return [visit.decide_search(s.pack, v, step=step, at_business=at_business, now=s.now)]
+
+    return await _execute(ctx, cmd.ticket_id, decide)
+
+
+async def search_checklist(ticket_id: str, at_business: bool, ctx: Ctx) -> dict[str, Any]:
+    """DSP-9: the visit's search for the customer against the pack (read, nothing appended);
+    the same 404 as a missing visit when the caller may not see it."""
+    not_found = f"no dispatch ticket {ticket_id}"
+    async with ctx.unit_of_work() as uow:
+        events, now = await uow.load_stream(ticket_id), uow.now()
+    if not events:
+        raise NotFound(not_found)
+    v = visit.fold(ticket_id, events)
+    visibility.check(not_found, *visit_scope(v))
+    return visit.search_checklist(ctx.pack, v, at_business=at_business, now=now)
+
+
 async def report_part(cmd: visit.ReportPart, ctx: Ctx) -> CommandResult:
     """DSP-4: needed, backordered, arrived (booked at once with a new window) or wrong."""
 

@@ -194,6 +194,32 @@ class NotFoundIn(BaseModel):
         return visit.ReportCustomerNotFound(ticket_id, self.at_business)
 
 
+class SearchIn(BaseModel):
+    model_config = _ex({"step": "knock", "at_business": False})
+
+    step: Literal["knock", "phone"] = Field(description="DSP-9: a knock, or a phone call.")
+    at_business: bool = Field(default=False, description="DSP-9: no knocking at a business.")
+
+    def command(self, ticket_id: str) -> visit.RecordSearch:
+        return visit.RecordSearch(ticket_id, self.step, self.at_business)
+
+
+class SearchOut(BaseModel):
+    """DSP-9: what the pack asks before 'customer not found', what was recorded, what is
+    still missing (`knock`, `phone`, `wait`)."""
+
+    arrived_at: datetime
+    knocks_required: int
+    knock_every_seconds: int
+    knocks: list[datetime]
+    phone_at: datetime
+    phone_calls: list[datetime]
+    leave_note_at: datetime
+    note_left_at: str = Field(description="`door` or `front_desk`.")
+    missing: list[Literal["knock", "phone", "wait"]]
+    decision: dict[str, Any] = Field(description="The pack, its version and DSP-9.")
+
+
 class PartsIn(BaseModel):
     model_config = _ex({"part": "thermostat", "status": "backordered"})
 

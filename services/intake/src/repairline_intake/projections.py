@@ -67,6 +67,7 @@ STATUS: dict[str, tuple[str | None, int]] = {
     d.VisitInterrupted.event_type: (None, 40),
     d.ConsentRecorded.event_type: (None, 40),
     d.InspectionRecorded.event_type: (None, 40),
+    d.CustomerSearched.event_type: (None, 40),
     d.WorkStarted.event_type: ("repair_in_progress", 45),
     d.WorkCarriedForward.event_type: ("carried_forward", 45),
     d.SlaDeadlineApproaching.event_type: (None, 10),

@@ -25,6 +25,7 @@ from repairline_contracts.dispatch import (
     ConsentRecorded,
     CustomerNotFound,
     CustomerReached,
+    CustomerSearched,
     CustomerUnreachable,
     EngineerAssigned,
     EngineerDelayed,
@@ -134,6 +135,7 @@ class Visit:
     escalated_for: frozenset[str] = frozenset()
     unreachable_attempts: int = 0
     sms_sent_for: frozenset[str] = frozenset()
+    searched: tuple[CustomerSearched, ...] = ()
 
     @property
     def paused(self) -> bool:
@@ -228,7 +230,11 @@ def evolve(visit: Visit, event: Event) -> Visit:
             return replace(visit, notice_given_for=visit.notice_given_for | {event.appointment_id})
         case ArrivedOnSite():
             visit = _resume(visit, "customer", event.arrived_at)
-            return replace(visit, state=VisitState.ON_SITE, arrived_at=event.arrived_at)
+            return replace(
+                visit, state=VisitState.ON_SITE, arrived_at=event.arrived_at, searched=()
+            )
+        case CustomerSearched():
+            return replace(visit, searched=(*visit.searched, event))
         case CustomerNotFound():
             return replace(visit, state=VisitState.NEEDS_REBOOKING, appointment=None)
         case PartsBackordered():
@@ -761,6 +767,63 @@ def decide_not_found(
         reported_at=now,
         decision=Decision.of(plan),
     )
+
+
+def decide_search(
+    pack: PolicyPack, visit: Visit, *, step: str, at_business: bool, now: datetime
+) -> CustomerSearched:
+    """DSP-9: the engineer on site knocked, or phoned the customer (not before the pack's
+    minutes after arrival: an earlier call is not the one the pack asks for)."""
+    _need(visit, (VisitState.ON_SITE,), "recording the search for the customer")
+    assert visit.arrived_at is not None and visit.engineer_id is not None
+    plan = rules.customer_not_found(pack, arrived_at=visit.arrived_at, at_business=at_business)
+    if step == "knock" and at_business:
+        raise _violation("DSP-9", "at a business the engineer waits, he does not knock", "step")
+    if step == "phone" and now < plan.phone_at:
+        raise _violation("DSP-9", f"DSP-9: phone from {plan.phone_at:%H:%M}", "step")
+    return CustomerSearched(
+        ticket_id=visit.ticket_id,
+        engineer_id=visit.engineer_id,
+        step=step,
+        at=now,
+        arrived_at=visit.arrived_at,
+        phone_at=plan.phone_at,
+        leave_note_at=plan.leave_note_at,
+        decision=Decision.of(plan),
+    )
+
+
+def search_checklist(
+    pack: PolicyPack, visit: Visit, *, at_business: bool, now: datetime
+) -> dict[str, Any]:
+    """DSP-9: what the pack asks before 'customer not found' (the knocks, a phone call,
+    the wait), what the engineer recorded, and what is still missing."""
+    _need(visit, (VisitState.ON_SITE,), "searching for the customer")
+    assert visit.arrived_at is not None
+    plan = rules.customer_not_found(pack, arrived_at=visit.arrived_at, at_business=at_business)
+    knocks = [s.at for s in visit.searched if s.step == "knock"]
+    calls = [s.at for s in visit.searched if s.step == "phone"]
+    missing = [
+        name
+        for name, short in (
+            ("knock", len(knocks) < len(plan.knock_at)),
+            ("phone", not calls),
+            ("wait", now < plan.leave_note_at),
+        )
+        if short
+    ]
+    return {
+        "arrived_at": visit.arrived_at,
+        "knocks_required": len(plan.knock_at),
+        "knock_every_seconds": pack.dispatch.not_found.knock_interval_seconds,
+        "knocks": knocks,
+        "phone_at": plan.phone_at,
+        "phone_calls": calls,
+        "leave_note_at": plan.leave_note_at,
+        "note_left_at": plan.note_left_at,
+        "missing": missing,
+        "decision": Decision.of(plan).model_dump(mode="json"),
+    }
 
 
 def decide_parts(
@@ -1525,6 +1588,13 @@ class Arrive:
 @dataclass(frozen=True)
 class ReportCustomerNotFound:
     ticket_id: str
+    at_business: bool = False
+
+
+@dataclass(frozen=True)
+class RecordSearch:
+    ticket_id: str
+    step: str
     at_business: bool = False
 
 
