@@ -8,15 +8,17 @@ phone (FEE-4), completion with the customer's acceptance (DSP-12)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
 from repairline_console.backend import Answer
+from repairline_console.board import services_now
 from repairline_console.intake import field_errors
-from repairline_console.web import Session, User, backend_of, refusal, render
+from repairline_console.web import Session, User, backend_of, refusal, render, settings_of
 
 router = APIRouter()
 
@@ -134,13 +136,34 @@ async def _jobs(request: Request, user: Session) -> tuple[list[dict[str, Any]], 
     engineer_id = user.principal.engineer_id
     if not engineer_id:
         return [], "no engineer id in this sign-in"
-    answer = await backend_of(request).get(
-        user.token, "dispatch", f"/engineers/{engineer_id}/schedule"
+    backend = backend_of(request)
+    answer, clock = await asyncio.gather(
+        backend.get(user.token, "dispatch", f"/engineers/{engineer_id}/schedule"),
+        backend.get(user.token, "dispatch", "/admin/clock"),
     )
     if not answer.ok:
         return [], refusal(answer)
+    zone = ZoneInfo(settings_of(request).console_timezone)
+    today = services_now(clock).astimezone(zone).date()
     jobs = await asyncio.gather(*(_job(request, user, a) for a in answer.body))
-    return list(jobs), None
+    return day_groups(list(jobs), today, zone), None
+
+
+def day_groups(jobs: list[dict[str, Any]], today: date, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The jobs in window order, each marked `earlier` (a past day's, still open), `today`
+    or `later` by its window's local day, and `first` where its group begins."""
+
+    def start(job: dict[str, Any]) -> datetime:
+        at = job["starts_at"]
+        return datetime.fromisoformat(at) if isinstance(at, str) else at
+
+    marked, last = [], None
+    for job in sorted(jobs, key=start):
+        day = start(job).astimezone(zone).date()
+        group = "today" if day == today else ("earlier" if day < today else "later")
+        marked.append({**job, "day_group": group, "first": group != last})
+        last = group
+    return marked
 
 
 async def _page(request: Request, user: Session, **context: Any) -> HTMLResponse:
