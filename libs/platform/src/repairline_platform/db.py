@@ -184,8 +184,13 @@ async def lock_in_order(conn: asyncpg.Connection, scope: str, names: Iterable[st
     """Transaction-scoped advisory locks on `<scope>:<name>` for every name, taken in one
     order (by key) by every caller, so that two transactions locking overlapping sets wait
     for each other instead of both deciding on what the other is about to change."""
-    for key in sorted({advisory_key(f"{scope}:{name}") for name in names}):
-        await conn.execute("select pg_advisory_xact_lock($1)", key)
+    keys = sorted({advisory_key(f"{scope}:{name}") for name in names})
+    if len(keys) == 1:
+        await conn.execute("select pg_advisory_xact_lock($1)", keys[0])
+    elif keys:  # one round trip: the function scan takes them in the array's order
+        await conn.execute(
+            "select count(pg_advisory_xact_lock(k)) from unnest($1::bigint[]) as k", keys
+        )
 
 
 async def ensure_database(server_dsn: str, database: str, **options: Any) -> None:
