@@ -165,9 +165,25 @@ def test_a_mutated_event_is_exported_exactly_when_the_models_accept_it(
     assert _exported_alike(value) == accepted
     if accepted:  # the models' own spelling of it is the fast path's
         canonical = Envelope.from_bytes(value)
-        data_ = canonical.event().model_dump(mode="json")
-        again = canonical.model_copy(update={"data": data_}).to_bytes()
+        event = canonical.event()  # upcast: a version-1 spelling reads as the current one
+        current = {"data": event.model_dump(mode="json"), "schemaversion": event.schema_version}
+        again = canonical.model_copy(update=current).to_bytes()
         assert FAST.mirrors.decode(again) is not None
+
+
+@pytest.mark.parametrize("version", [1, True])  # pydantic reads true as 1
+def test_an_older_schema_version_is_exported_as_the_models_upcast_it(version: Any) -> None:
+    from repairline_contracts.billing import SettlementStatementIssued  # version 2
+
+    message = {**_event(SettlementStatementIssued, 0), "schemaversion": version}
+    value = json.dumps(message).encode()
+    assert _models_accept(value)
+    assert _exported_alike(value)
+    canonical = Envelope.from_bytes(value)
+    event = canonical.event()
+    assert event.schema_version == 2
+    current = {"data": event.model_dump(mode="json"), "schemaversion": event.schema_version}
+    assert FAST.mirrors.decode(canonical.model_copy(update=current).to_bytes()) is not None
 
 
 def test_a_repair_request_by_carrier_pigeon_is_unreadable_not_exported() -> None:
