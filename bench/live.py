@@ -45,6 +45,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.intake import AUTH_DIR, ROOT, Server, _free_port
+from bench.intake import _body as intake_body
 from repairline_contracts.topics import ALL_TOPICS, DISPATCH_EVENTS, INTAKE_EVENTS
 from repairline_platform import issuer
 from repairline_platform.access import USER_ROLES
@@ -59,20 +60,9 @@ WATCH_EVERY_S = 0.005
 
 
 def _body(serial: str, n: int) -> dict[str, Any]:
+    """Intake's bench request, a hardware fault at one of a few homes (DSP-1 travel)."""
     return {
-        "channel": "hotline",
-        "region": "cn-east",
-        "city_tier": "provincial_capital",
-        "service_mode": "on_site",
-        "customer": {"name": "Bench", "mobile": "13900000000", "address": "1 Bench Road"},
-        "product": {
-            "line": "instant_water_heater",
-            "model": "WH-30",
-            "serial_no": serial,
-            "purchase_date": "2025-03-01",
-        },
-        "fault_description": "No hot water; error E3 on the display",
-        "customer_wants": "repair",
+        **intake_body(serial),
         "fault_kind": "hardware",
         "location": {"lat": 30.25 + 0.001 * (n % 40), "lon": 120.16 + 0.001 * (n % 30)},
     }

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
@@ -327,31 +327,19 @@ async def reschedule(
     return await _after(request, user, chosen, ticket_id, problem)
 
 
-@router.post("/board/{ticket_id}/reassignment", response_class=HTMLResponse)
-async def reassign(
+@router.post("/board/{ticket_id}/{step}", response_class=HTMLResponse)
+async def take_back(
     request: Request,
     user: User,
     ticket_id: str,
+    step: Literal["reassignment", "release"],
     reason: Annotated[str, Form()],
     region: Annotated[str, Form()] = "",
     day: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    """DSP-1: the job taken back from its engineer and given to another."""
+    """DSP-1: the job taken back from its engineer, with the reason: given to another
+    (`reassignment`) or put back in the queue (`release`), by dispatch's route of that name.
+    Declared after the board's other steps, which its path would otherwise take."""
     chosen = _day(request, user, region, day)
-    problem = await _send(request, user, f"/tickets/{ticket_id}/reassignment", {"reason": reason})
-    return await _after(request, user, chosen, ticket_id, problem)
-
-
-@router.post("/board/{ticket_id}/release", response_class=HTMLResponse)
-async def release(
-    request: Request,
-    user: User,
-    ticket_id: str,
-    reason: Annotated[str, Form()],
-    region: Annotated[str, Form()] = "",
-    day: Annotated[str, Form()] = "",
-) -> HTMLResponse:
-    """DSP-1: the job taken back from its engineer to the queue, with the reason."""
-    chosen = _day(request, user, region, day)
-    problem = await _send(request, user, f"/tickets/{ticket_id}/release", {"reason": reason})
+    problem = await _send(request, user, f"/tickets/{ticket_id}/{step}", {"reason": reason})
     return await _after(request, user, chosen, ticket_id, problem)
