@@ -354,7 +354,7 @@ def spec_of(name: str) -> ServiceSpec:
 def declared_handlers(spec: ServiceSpec, pack: str = "water-heater") -> list[Any]:
     """The handlers the service's composition root builds (no storage, no broker)."""
     rt = Runtime(spec, ServiceSettings(kafka_bootstrap=KAFKA, pg_dsn=PG, policy_pack=pack))
-    rt.pack = load_pack(pack)
+    rt.load_policy()
     return list(spec.handlers(rt))
 
 

@@ -42,10 +42,15 @@ def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     rp.add_argument("--force", action="store_true", help="skip the live-consumer check")
     args = parser.parse_args(argv)
     settings = ServiceSettings()
-    from repairline_rules import PackError, load_pack
+    from repairline_rules import PackError, load_deployment
 
-    try:
-        load_pack(settings.policy_pack)  # a bad pack stops the start, whole, with its reasons
+    try:  # a bad pack or mapping stops the start, whole, with its reasons
+        load_deployment(
+            settings.policy_pack,
+            settings.policy_packs,
+            settings.pack_routing,
+            known_regions=settings.known_regions,
+        )
     except PackError as exc:
         print(f"{spec.name}: policy pack rejected:\n{exc}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope
 from repairline_platform import tracing
 from repairline_platform.eventstore import ConcurrencyError, retry_on_concurrency
+from repairline_platform.policy import Policy, current_policy, deciding_with, policy_of
 from repairline_rules.refusals import NotFound, Refused
 from repairline_rules.timers import Due
 
@@ -61,6 +62,7 @@ def reacting_to(envelope: Envelope) -> Iterator[CommandContext]:
     with (
         tracing.reaction(envelope.type, envelope.traceparent),
         bound(envelope.correlationid or envelope.id, envelope.id) as ctx,
+        deciding_with(policy_of(envelope.policypack, envelope.policyversion) or current_policy()),
     ):
         yield ctx
 
@@ -174,12 +176,32 @@ async def run(
     NotFound. A `Refused` carrying events appends them and comes back on the result
     (`refused`), so the unit commits what the caller is told; `execute` then raises it.
     """
-    ctx = current_context()
     history = await uow.load_stream(stream_id)
     if create and history:
         raise ConcurrencyError(f"{stream.name} {stream_id} exists already")
     if not create and not history:
         raise NotFound(f"no {stream.name} {stream_id}")
+    policy = current_policy() or _stream_policy(uow, stream_id)
+    with deciding_with(policy):
+        return await _decide_and_append(uow, stream, stream_id, decide, history, region, data)
+
+
+def _stream_policy(uow: CommandUnit, stream_id: str) -> Policy | None:
+    """A command on an existing stream decides with the pack its first event names."""
+    policy_for = getattr(uow, "stream_policy", None)
+    return policy_for(stream_id) if policy_for else None
+
+
+async def _decide_and_append(
+    uow: U,
+    stream: Stream[S],
+    stream_id: str,
+    decide: Decide[S, U],
+    history: list[Event],
+    region: str | None,
+    data: Callable[[S, Sequence[Event]], dict[str, Any]] | None,
+) -> CommandResult:
+    ctx = current_context()
     state = stream.fold(stream_id, history)
     region = region or stream.region_of(state)
     try:

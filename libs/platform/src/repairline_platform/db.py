@@ -119,6 +119,8 @@ create index if not exists events_quarantined on events (stream_id)
 alter table timers add column if not exists attempts integer not null default 0;
 alter table timers add column if not exists last_error text;
 alter table timers add column if not exists parked_at timestamptz;
+alter table timers add column if not exists policy_pack text;
+alter table timers add column if not exists policy_version text;
 """
 
 # Every connection gives up instead of hanging: a statement or a lock wait that takes

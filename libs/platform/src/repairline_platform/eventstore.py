@@ -20,6 +20,7 @@ from repairline_contracts.envelope import Envelope, wrap
 from repairline_platform import idempotency
 from repairline_platform.auth import current_principal
 from repairline_platform.clock import Clock
+from repairline_platform.policy import Policy, current_policy, policy_of
 from repairline_platform.tracing import current_traceparent
 from repairline_rules.refusals import InvalidInput
 
@@ -128,6 +129,9 @@ def envelopes_for(
     """
     traceparent = current_traceparent()
     caller = current_principal()
+    policy = current_policy()
+    pack = policy.pack if policy else origin.policy_pack
+    version = policy.version if policy else origin.policy_version
     roles = caller.acting_as or caller.roles
     return [
         wrap(
@@ -136,8 +140,8 @@ def envelopes_for(
             source=origin.source,
             time=now,
             region=region or origin.region,
-            policy_pack=origin.policy_pack,
-            policy_version=origin.policy_version,
+            policy_pack=pack,
+            policy_version=version,
             correlation_id=correlation_id,
             causation_id=causation_id,
             stream_version=after_version + n,
@@ -161,6 +165,7 @@ class UnitOfWork:
     """The consumer name a projection's processed marks go under (the service's own)."""
     appended: list[Envelope] = field(default_factory=list)
     claim: idempotency.Claim | None = None
+    policies: dict[str, Policy | None] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -176,7 +181,15 @@ class UnitOfWork:
             "select envelope from events where stream_id = $1 order by stream_version",
             stream_id,
         )
-        return [Envelope.model_validate_json(r["envelope"]).event() for r in rows]
+        envelopes = [Envelope.model_validate_json(r["envelope"]) for r in rows]
+        if envelopes:
+            first = envelopes[0]
+            self.policies[stream_id] = policy_of(first.policypack, first.policyversion)
+        return [env.event() for env in envelopes]
+
+    def stream_policy(self, stream_id: str) -> Policy | None:
+        """The pack and version on the first event of a stream loaded in this unit."""
+        return self.policies.get(stream_id)
 
     async def append(
         self,
@@ -260,15 +273,19 @@ class UnitOfWork:
         """Durable timer: fires once at `due_at` (on the service clock), survives restarts."""
         if due_at.tzinfo is None:
             raise ValueError("due_at must be timezone-aware")
+        policy = current_policy()
         status = await self.conn.execute(
-            "insert into timers (timer_id, kind, stream_id, due_at, payload, correlation_id)"
-            " values ($1, $2, $3, $4, $5::jsonb, $6) on conflict (timer_id) do nothing",
+            "insert into timers (timer_id, kind, stream_id, due_at, payload, correlation_id,"
+            " policy_pack, policy_version)"
+            " values ($1, $2, $3, $4, $5::jsonb, $6, $7, $8) on conflict (timer_id) do nothing",
             timer_id,
             kind,
             stream_id,
             due_at,
             _json(payload),
             correlation_id,
+            policy.pack if policy else None,
+            policy.version if policy else None,
         )
         return status.endswith("1")
 

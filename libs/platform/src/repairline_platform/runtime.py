@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -52,6 +52,7 @@ from repairline_platform.http import install_error_handlers
 from repairline_platform.kafka import broker_security, ensure_topics, security_options
 from repairline_platform.logging import configure_logging, get_logger, get_stdlib_logger
 from repairline_platform.metrics import ServiceMetrics
+from repairline_platform.policy import current_policy
 from repairline_platform.ratelimit import RateLimit
 from repairline_platform.relay import OutboxRelay, make_producer
 from repairline_platform.settings import ServiceSettings
@@ -95,7 +96,8 @@ class Runtime:
     settings: ServiceSettings
     clock: Clock = field(init=False)
     pool: asyncpg.Pool = field(init=False)
-    pack: Any = field(init=False)
+    packs: Any = field(init=False)  # PackBook: every version of every pack it runs
+    routing: Any = field(init=False)  # PackRouting: a new ticket's pack
     origin: Origin = field(init=False)
     handlers: Sequence[Handler] = field(init=False, default=())
     relay: OutboxRelay | None = None
@@ -123,19 +125,53 @@ class Runtime:
     def database(self) -> str:
         return self.settings.database or f"repairline_{self.spec.name}"
 
-    # -- storage -------------------------------------------------------------------------
+    # -- policy --------------------------------------------------------------------------
 
-    async def open_storage(self) -> None:
-        """Database, migrations, clock offset and policy pack: everything but Kafka."""
-        from repairline_rules import load_pack
+    def pack_now(self, now: datetime) -> Any:
+        """The pack that decides a command at `now`: the bound ticket's pack and version
+        (with later versions' open-ticket sections in force by then), or, for what no
+        ticket names (a region's day, a new ticket before routing), the default pack's
+        version in force."""
+        policy = current_policy()
+        if policy is not None:
+            return self.packs.for_ticket(policy.pack, policy.version, now)
+        return self.packs.opened_at(self.routing.default, now)
 
-        self.pack = load_pack(self.settings.policy_pack)  # a bad pack stops the start here
+    @property
+    def pack(self) -> Any:
+        """`pack_now` at the service clock's now (for tests and tools)."""
+        clock = getattr(self, "clock", None)
+        if clock is None:
+            return self.packs.versions(self.routing.default)[0]
+        return self.pack_now(clock.now())
+
+    def load_policy(self) -> None:
+        """Every pack and the mapping, checked (a bad pack or mapping stops the start)."""
+        from repairline_rules import load_deployment
+
+        self.packs, self.routing = load_deployment(
+            self.settings.policy_pack,
+            self.settings.policy_packs,
+            self.settings.pack_routing,
+            known_regions=self.settings.known_regions,
+        )
+        first = self.packs.versions(self.routing.default)[0]
         self.origin = Origin(
             source=f"/{self.spec.name}",
             region=self.settings.region,
-            policy_pack=self.pack.id,
-            policy_version=str(self.pack.version),
+            policy_pack=first.id,
+            policy_version=str(first.version),
         )
+
+    def pack_opened(self, pack_id: str, now: datetime) -> Any:
+        """The version of `pack_id` a ticket opened at `now` is decided by."""
+        return self.packs.opened_at(pack_id, now)
+
+    # -- storage -------------------------------------------------------------------------
+
+    async def open_storage(self) -> None:
+        """Database, migrations, clock offset and policy packs: everything but Kafka."""
+        self.load_policy()
         pg = db.connect_options(self.settings)  # bad PostgreSQL settings stop the start here
         await db.ensure_database(self.settings.pg_dsn, self.database, **pg)
         self.pool = await db.create_pool(
@@ -285,7 +321,7 @@ class Runtime:
         self._tasks.append(supervise("redrive", self.redriver.run, lambda: not self.stopping))
         await self.broker.start()
         self.ready = True
-        log.info("service started", pack=self.pack.id, pack_version=str(self.pack.version))
+        log.info("service started", packs=list(self.packs.ids()), default_pack=self.routing.default)
 
     async def _housekeeping(self, every_seconds: float = 600.0) -> None:
         """Trim the platform's tables by the policy in `repairline_platform.housekeeping`."""

@@ -127,7 +127,27 @@ class ServiceSettings(KafkaSettings, PgSettings, AuthSettings):
         min_length=1,
         description="Regions a request may name (tickets, engineers, outlets, day plans).",
     )
-    policy_pack: str = Field(default="water-heater", description="Policy pack id or file path.")
+    policy_pack: str = Field(
+        default="water-heater",
+        description="The default policy pack (id or file path): tickets no route of"
+        " `pack_routing` matches are decided by it.",
+    )
+    policy_packs: tuple[str, ...] = Field(
+        default=(
+            "home-appliance",
+            "software-support",
+            "pc-depot",
+            "water-heater",
+            "office-equipment",
+        ),
+        description="Every policy pack this deployment runs, by built-in id or file path; a"
+        " file replaces the built-in pack of its id.",
+    )
+    pack_routing: str | None = Field(
+        default=None,
+        description="The mapping file deciding each new ticket's pack from its brand, product"
+        " line, contract and region; without one every ticket goes to `policy_pack`.",
+    )
     clock: Literal["system", "simulated"] = "system"
     clock_date: date | None = Field(
         default=None,

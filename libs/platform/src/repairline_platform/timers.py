@@ -19,6 +19,7 @@ from repairline_platform.clock import Clock
 from repairline_platform.db import is_transient
 from repairline_platform.eventstore import UnitOfWork
 from repairline_platform.logging import get_logger
+from repairline_platform.policy import Policy, deciding_with, policy_of
 
 log = get_logger(__name__)
 
@@ -31,6 +32,7 @@ class Timer:
     due_at: datetime
     payload: dict[str, Any]
     correlation_id: str
+    policy: Policy | None = None
 
 
 TimerHandler = Callable[[UnitOfWork, Timer], Awaitable[None]]
@@ -94,7 +96,8 @@ class TimerPoller:
         """Fire every timer due now; returns how many were tried."""
         async with self._uow() as uow:
             rows = await uow.conn.fetch(
-                "select timer_id, kind, stream_id, due_at, payload, correlation_id, attempts"
+                "select timer_id, kind, stream_id, due_at, payload, correlation_id, attempts,"
+                " policy_pack, policy_version"
                 " from timers where fired_at is null and parked_at is null and due_at <= $1"
                 " and kind = any($2::text[])"
                 " order by due_at limit $3 for update skip locked",
@@ -123,11 +126,13 @@ class TimerPoller:
             due_at=row["due_at"],
             payload=json.loads(row["payload"]),
             correlation_id=row["correlation_id"],
+            policy=policy_of(row["policy_pack"], row["policy_version"]),
         )
         appended = len(uow.appended)
         try:
             async with uow.conn.transaction():  # a savepoint: this timer's effects only
-                await self._handlers[timer.kind](uow, timer)
+                with deciding_with(timer.policy):  # the pack it was scheduled under
+                    await self._handlers[timer.kind](uow, timer)
             return True
         except Exception as exc:
             del uow.appended[appended:]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -54,6 +55,42 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 WindowUnit = Literal["minutes", "hours", "days", "working_hours", "working_days"]
 
 ANY_PRODUCT = "*"
+VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]*$"
+# A version label on events is a file version, or one followed by `+<later version>` for
+# each later version whose open-ticket sections applied to a ticket opened before it.
+COMPOSED_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*(\+[0-9A-Za-z][0-9A-Za-z._-]*)*$")
+OPEN_TICKET_SECTIONS: tuple[str, ...] = (
+    "calendar",
+    "warranty",
+    "guarantees",
+    "fees",
+    "fees.visit_tariff_fen",
+    "fees.parts",
+    "fees.distance",
+    "fees.wiring",
+    "dispatch",
+    "dispatch.response",
+    "dispatch.lateness",
+    "penalties",
+    "followup",
+    "assessment",
+)
+OpenTicketSection = Literal[
+    "calendar",
+    "warranty",
+    "guarantees",
+    "fees",
+    "fees.visit_tariff_fen",
+    "fees.parts",
+    "fees.distance",
+    "fees.wiring",
+    "dispatch",
+    "dispatch.response",
+    "dispatch.lateness",
+    "penalties",
+    "followup",
+    "assessment",
+]
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$|^\*$")
 
@@ -498,11 +535,31 @@ class FollowupSpec(_Spec):
 
 
 class PolicyPack(_Spec):
-    """One network's policy: every number the rules need, validated."""
+    """One network's policy: every number the rules need, validated.
+
+    One version of a pack. A pack file holds its first version at the top and may list
+    later ones under ``[[versions]]``, each with only what changed and the date it takes
+    effect (see ``load_pack_versions``).
+    """
 
     id: Name
-    version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+    version: str = Field(
+        pattern=COMPOSED_VERSION.pattern,
+        description="The version's label, such as `2026.1` (letters, digits, `.`, `_`, `-`).",
+    )
     name: str = Field(min_length=1)
+    effective_from: date | None = Field(
+        default=None,
+        description="The day (in the pack's time zone) this version takes effect: tickets"
+        " opened from that day on are decided by it. Absent on a pack's first version: in"
+        " force from the start.",
+    )
+    open_tickets: tuple[OpenTicketSection, ...] = Field(
+        default=(),
+        description="Sections of this version that apply, from its effective date, to tickets"
+        " opened before it too (for example `fees.visit_tariff_fen`). Every other section"
+        " decides only tickets opened from its effective date on.",
+    )
     timezone: str
     calendar: CalendarSpec
     warranty: WarrantySpec
@@ -581,8 +638,14 @@ def _field(loc: tuple[int | str, ...]) -> str:
 def load_pack(ref: str | Path) -> PolicyPack:
     """Load and validate a pack: a built-in id (``"water-heater"``) or a TOML file path.
 
+    Answers the file's first version; ``load_pack_versions`` answers all of them.
     Raises PackError listing every problem as ``<file>: <dotted.field>: <problem>``.
     """
+    return load_pack_versions(ref)[0]
+
+
+def read_pack_file(ref: str | Path) -> tuple[str, dict[str, Any]]:
+    """The pack file's source name and its TOML data, or PackError."""
     source, resource = _resolve(ref)
     try:
         raw = resource.read_bytes()
@@ -590,19 +653,105 @@ def load_pack(ref: str | Path) -> PolicyPack:
         problem = f"cannot read the file: {error.strerror or error}"
         raise PackError([(source, "", problem)]) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return source, tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise PackError([(source, "", f"not UTF-8 text: {error}")]) from None
     except tomllib.TOMLDecodeError as error:
         raise PackError([(source, "", f"not valid TOML: {error}")]) from None
-    try:
-        pack = PolicyPack.model_validate(data)
-    except ValidationError as error:
-        problems = [(source, _field(item["loc"]), _problem(item)) for item in error.errors()]
-        raise PackError(problems) from None
-    if not isinstance(ref, Path) and ref in BUILTIN_PACKS and pack.id != ref:
-        raise PackError([(source, "id", f"built-in pack file declares id {pack.id!r}")])
-    return pack
+
+
+def load_pack_versions(ref: str | Path) -> tuple[PolicyPack, ...]:
+    """Every version of a pack file, oldest first, each validated whole.
+
+    The file's top level is the first version. Each ``[[versions]]`` entry is a later
+    one: its ``version``, its ``effective_from`` date, optionally ``open_tickets``, and
+    only the values that change; everything else is the version before it. Versions
+    take effect in the order written, on strictly later dates.
+    """
+    source, data = read_pack_file(ref)
+    versions = pack_versions_of(source, data)
+    if not isinstance(ref, Path) and ref in BUILTIN_PACKS and versions[0].id != ref:
+        raise PackError([(source, "id", f"built-in pack file declares id {versions[0].id!r}")])
+    return versions
+
+
+_VERSION_KEYS = frozenset({"version", "effective_from", "open_tickets"})
+_SAME_FOR_ALL_VERSIONS = frozenset({"id", "name", "timezone"})
+
+
+def pack_versions_of(source: str, data: dict[str, Any]) -> tuple[PolicyPack, ...]:
+    """Validate a pack file's data (see ``load_pack_versions``); PackError lists every
+    problem of every version."""
+    data = dict(data)
+    later = data.pop("versions", [])
+    problems: list[tuple[str, str, str]] = []
+    if not isinstance(later, list) or not all(isinstance(v, dict) for v in later):
+        raise PackError([(source, "versions", "expected a list of tables ([[versions]])")])
+    if "open_tickets" in data:
+        problems.append((source, "open_tickets", "the first version has no open tickets before it"))
+    drafts: list[tuple[str, dict[str, Any]]] = [("", data)]
+    merged = data
+    for n, change in enumerate(later):
+        where = f"versions.{n}"
+        for key in sorted(_SAME_FOR_ALL_VERSIONS & set(change)):
+            problems.append((source, f"{where}.{key}", "is the same for every version of a pack"))
+        for key in ("version", "effective_from"):
+            if key not in change:
+                problems.append((source, f"{where}.{key}", "field required"))
+        merged = _merge(
+            {k: v for k, v in merged.items() if k not in _VERSION_KEYS},
+            {k: v for k, v in change.items() if k not in _SAME_FOR_ALL_VERSIONS},
+        )
+        drafts.append((where, merged))
+    packs: list[PolicyPack] = []
+    for where, draft in drafts:
+        try:
+            packs.append(PolicyPack.model_validate(draft))
+        except ValidationError as error:
+            prefix = f"{where}." if where else ""
+            problems.extend(
+                (source, prefix + _field(item["loc"]), _problem(item)) for item in error.errors()
+            )
+    if problems:
+        raise PackError(problems)
+    for where, pack in zip((w for w, _ in drafts), packs, strict=True):
+        if "+" in pack.version:
+            field = f"{where}.version" if where else "version"
+            problems.append((source, field, "a version label cannot contain '+'"))
+    seen: set[str] = set()
+    for n, (before, after) in enumerate(itertools.pairwise(packs)):
+        where = f"versions.{n}"
+        if after.version in seen | {before.version}:
+            problems.append((source, f"{where}.version", f"version {after.version!r} repeated"))
+        seen.add(before.version)
+        if (
+            before.effective_from is not None
+            and after.effective_from is not None
+            and after.effective_from <= before.effective_from
+        ):
+            problems.append(
+                (
+                    source,
+                    f"{where}.effective_from",
+                    f"{after.effective_from} must be after {before.effective_from}, the date"
+                    f" of version {before.version!r}",
+                )
+            )
+    if problems:
+        raise PackError(problems)
+    return tuple(packs)
+
+
+def _merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``change`` laid over it: tables merge key by key, anything else is
+    replaced whole (a list of holidays is given whole)."""
+    out = dict(base)
+    for key, value in change.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _problem(item: Any) -> str:
@@ -619,18 +768,123 @@ def _short(value: Any) -> bool:
 
 
 def load_packs(refs: Iterable[str | Path]) -> dict[str, PolicyPack]:
-    """Load several packs, all or none: one PackError lists the problems of every bad file."""
-    packs: dict[str, PolicyPack] = {}
+    """Load several packs' first versions, all or none (see ``load_book`` for every
+    version): one PackError lists the problems of every bad file."""
+    return {pack_id: versions[0] for pack_id, versions in load_book(refs).packs.items()}
+
+
+class UnknownPack(LookupError):
+    """A pack id or version this deployment was not given."""
+
+
+@dataclass(frozen=True)
+class PackBook:
+    """Every version of every pack a deployment runs with.
+
+    A ticket is decided by the version in force on the day it was opened (in the pack's
+    time zone) for its whole life: that version's label travels on its events. A later
+    version's ``open_tickets`` sections apply to it too from that version's effective
+    date; the version then named on decisions is ``<opening>+<later>``, which this book
+    resolves again to the same numbers, years later, on replay.
+    """
+
+    packs: Mapping[str, tuple[PolicyPack, ...]]
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self.packs)
+
+    def versions(self, pack_id: str) -> tuple[PolicyPack, ...]:
+        try:
+            return self.packs[pack_id]
+        except KeyError:
+            known = ", ".join(self.packs) or "none"
+            raise UnknownPack(f"no policy pack {pack_id!r} here; loaded: {known}") from None
+
+    def version(self, pack_id: str, version: str) -> PolicyPack:
+        """The pack's version named on an event: a file version or a composed label."""
+        cached = self._composed.get((pack_id, version))
+        if cached is not None:
+            return cached
+        versions = self.versions(pack_id)
+        by_label = {v.version: v for v in versions}
+        base_label, *later_labels = version.split("+")
+        if base_label not in by_label or not all(label in by_label for label in later_labels):
+            known = ", ".join(by_label)
+            raise UnknownPack(f"pack {pack_id!r} has no version {version!r}; versions: {known}")
+        pack = by_label[base_label]
+        for label in later_labels:
+            pack = _with_open_ticket_sections(pack, by_label[label])
+        self._composed[(pack_id, version)] = pack
+        return pack
+
+    def in_force(self, pack_id: str, on: date) -> PolicyPack:
+        """The version that decides a ticket opened on ``on`` (a date in the pack's zone)."""
+        versions = self.versions(pack_id)
+        current = versions[0]
+        for candidate in versions[1:]:
+            if candidate.effective_from is not None and candidate.effective_from <= on:
+                current = candidate
+        return current
+
+    def opened_at(self, pack_id: str, at: datetime) -> PolicyPack:
+        """The version for a ticket opened at the instant ``at``."""
+        first = self.versions(pack_id)[0]
+        return self.in_force(pack_id, at.astimezone(first.zone).date())
+
+    def for_ticket(self, pack_id: str, version: str, at: datetime) -> PolicyPack:
+        """What decides, at ``at``, for a ticket whose events name ``version``: that
+        version, with the open-ticket sections of every later version in force by then."""
+        pack = self.version(pack_id, version)
+        base_label = version.split("+")[0]
+        applied = set(version.split("+")[1:])
+        versions = self.versions(pack_id)
+        labels = [v.version for v in versions]
+        today = at.astimezone(pack.zone).date()
+        label = version
+        for later in versions[labels.index(base_label) + 1 :]:
+            if later.version in applied or not later.open_tickets:
+                continue
+            if later.effective_from is not None and later.effective_from <= today:
+                label = f"{label}+{later.version}"
+        return pack if label == version else self.version(pack_id, label)
+
+    @property
+    def _composed(self) -> dict[tuple[str, str], PolicyPack]:
+        cache = self.__dict__.get("_cache")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_cache", cache)
+        return cache
+
+
+def _with_open_ticket_sections(pack: PolicyPack, later: PolicyPack) -> PolicyPack:
+    """``pack`` with ``later``'s open-ticket sections, labelled ``<pack>+<later>``."""
+    data = pack.model_dump()
+    newer = later.model_dump()
+    for section in later.open_tickets:
+        head, _, tail = section.partition(".")
+        if tail:
+            data[head] = {**data[head], tail: newer[head][tail]}
+        else:
+            data[head] = newer[head]
+    data["version"] = f"{pack.version}+{later.version}"
+    return PolicyPack.model_validate(data)
+
+
+def load_book(refs: Iterable[str | Path]) -> PackBook:
+    """Every version of several packs, all or none: one PackError lists every problem."""
+    packs: dict[str, tuple[PolicyPack, ...]] = {}
     problems: list[tuple[str, str, str]] = []
     for ref in refs:
         try:
-            pack = load_pack(ref)
+            versions = load_pack_versions(ref)
         except PackError as error:
             problems.extend(error.problems)
             continue
-        if pack.id in packs:
-            problems.append((str(ref), "id", f"pack id {pack.id!r} loaded twice"))
-        packs[pack.id] = pack
+        pack_id = versions[0].id
+        if pack_id in packs:
+            problems.append((str(ref), "id", f"pack id {pack_id!r} loaded twice"))
+        packs[pack_id] = versions
     if problems:
         raise PackError(problems)
-    return packs
+    return PackBook(packs)
