@@ -384,6 +384,7 @@ class System:
         names: Sequence[str] = ("intake", "dispatch", "billing", "feedback"),
         *,
         timer_poll_seconds: float = 0.1,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.prefix = prefix
         self.pack = load_pack(pack)
@@ -391,6 +392,7 @@ class System:
         env = {
             "REPAIRLINE_POLICY_PACK": pack,
             "REPAIRLINE_TIMER_POLL_SECONDS": str(timer_poll_seconds),
+            **(extra_env or {}),
         }
         self.services = {
             name: ServiceProcess(
