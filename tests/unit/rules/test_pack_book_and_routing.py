@@ -88,9 +88,9 @@ def test_fee_1_an_open_tickets_section_applies_from_its_date_and_is_named(tmp_pa
 
 def test_an_unknown_pack_or_version_is_refused_naming_what_is_loaded(tmp_path):
     book = load_book([pack_file(tmp_path, TARIFF_CHANGE)])
-    with pytest.raises(UnknownPack, match="no policy pack 'pc-depot'.*water-heater"):
+    with pytest.raises(UnknownPack, match=r"no policy pack 'pc-depot'.*water-heater"):
         book.versions("pc-depot")
-    with pytest.raises(UnknownPack, match="no version '2025.9'.*2026.1, 2026.12, 2027.1"):
+    with pytest.raises(UnknownPack, match=r"no version '2025\.9'.*2026\.1, 2026\.12, 2027\.1"):
         book.version("water-heater", "2025.9")
 
 
