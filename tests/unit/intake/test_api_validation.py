@@ -73,6 +73,16 @@ def test_int_2_int_7_a_request_missing_what_its_channel_needs_names_the_field(
     assert events.streams == {}
 
 
+@pytest.mark.parametrize(
+    "brand", ["B" * 41, "   ", "Aqua\nheat", ""], ids=["41-chars", "blank", "two-lines", "empty"]
+)
+def test_a_brand_is_one_trimmed_line_of_1_to_40_characters(http, events, brand):
+    product = {**request_body()["product"], "brand": brand}
+    response = http.post("/tickets", json=request_body(product=product))
+    assert field_of(response) == "product.brand"
+    assert events.streams == {}
+
+
 def test_dsp_2_a_window_without_a_time_zone_is_refused(http):
     window = {"start": "2026-11-24T14:00:00", "end": "2026-11-24T15:00:00"}
     response = http.post("/tickets", json=request_body(preferred_window=window))

@@ -58,6 +58,7 @@ class Intake:
     mapping, `ticket.opening_pack`); None: `pack_at`'s."""
 
     def opened(self, cmd: ticket.RequestRepair, now: datetime) -> PolicyPack:
+        """The pack and version deciding a ticket `cmd` opens at `now`."""
         return self.opening(cmd, now) if self.opening else self.pack_at(now)
 
 
