@@ -61,6 +61,13 @@ class Product(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     line: str = Field(description="Product line, e.g. `instant_water_heater`; also the skill.")
+    brand: str | None = Field(
+        default=None,
+        description="The product's brand (maker), as the customer or dealer names it. With the"
+        " product line, the region and the key account it decides which policy pack the"
+        " ticket is decided by (the deployment's pack mapping); absent on requests recorded"
+        " before brands were taken.",
+    )
     model: str | None = Field(default=None, description="Product model.")
     serial_no: str | None = Field(default=None, description="Serial number (主机号 / 机身号).")
     purchase_date: date | None = Field(
@@ -146,7 +153,11 @@ class RepairRequested(Event):
     preferred_window: TimeWindow | None = Field(
         default=None, description="DSP-2: the window the customer asked for."
     )
-    key_account_id: str | None = Field(default=None, description="DSP-13: the key account.")
+    key_account_id: str | None = Field(
+        default=None,
+        description="DSP-13: the key account; also the contract the deployment's pack"
+        " mapping routes the ticket by (`contracts` of a route).",
+    )
     job_kind: str = Field(default="repair", description="`repair` or `installation` (DSP-12).")
     dealer: DealerFacts | None = Field(default=None, description="INT-4: the dealer, if any.")
     warranty_decision_follows: bool | None = Field(

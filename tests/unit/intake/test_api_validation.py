@@ -16,7 +16,7 @@ from repairline_intake.main import SPEC as INTAKE
 from repairline_platform.clock import FixedClock
 from repairline_platform.runtime import build_app
 from repairline_platform.testing import InMemoryEventStore
-from repairline_rules import load_pack
+from repairline_rules import load_deployment
 from tests.support.auth import bearer
 from tests.support.factories import request_body
 
@@ -32,8 +32,12 @@ def events() -> InMemoryEventStore:
 @pytest.fixture(scope="module")
 def http(events: InMemoryEventStore) -> Iterator[TestClient]:
     app = build_app(INTAKE)  # no lifespan: nothing connects
+    book, routing = load_deployment("pc-depot", ["pc-depot"])
     app.state.runtime = SimpleNamespace(
-        unit_of_work=events.unit_of_work, pack=load_pack("pc-depot")
+        unit_of_work=events.unit_of_work,
+        packs=book,
+        routing=routing,
+        pack_now=lambda now: book.opened_at("pc-depot", now),
     )
     yield TestClient(app, headers=bearer())
 
@@ -66,6 +70,16 @@ def test_int_2_int_7_a_request_missing_what_its_channel_needs_names_the_field(
     http, events, overrides, field
 ):
     assert field_of(http.post("/tickets", json=request_body(**overrides))) == field
+    assert events.streams == {}
+
+
+@pytest.mark.parametrize(
+    "brand", ["B" * 41, "   ", "Aqua\nheat", ""], ids=["41-chars", "blank", "two-lines", "empty"]
+)
+def test_a_brand_is_one_trimmed_line_of_1_to_40_characters(http, events, brand):
+    product = {**request_body()["product"], "brand": brand}
+    response = http.post("/tickets", json=request_body(product=product))
+    assert field_of(response) == "product.brand"
     assert events.streams == {}
 
 

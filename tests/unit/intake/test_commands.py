@@ -40,7 +40,8 @@ class World:
     def __init__(self, pack: str = "water-heater") -> None:
         self.events = InMemoryEventStore(FixedClock(NOW))
         self.store = FakeStore(self.events)
-        self.intake = Intake(self.events.unit_of_work, load_pack(pack), store=self.store)
+        self.pack = load_pack(pack)
+        self.intake = Intake(self.events.unit_of_work, lambda now: self.pack, store=self.store)
 
     async def request(self, **kw: Any) -> command_path.CommandResult:
         return await commands.request_repair(new_request(**kw), self.intake)
@@ -106,12 +107,11 @@ async def test_int_7_depot_walk_ins_take_the_days_queue_places_and_a_voucher():
 
 async def test_int_7_the_inspection_estimate_is_the_packs_setting():
     world = World("pc-depot")
-    pack = world.intake.pack
+    pack = world.pack
     assert pack.dispatch.depot_inspection_minutes == 20
     dispatch = pack.dispatch.model_copy(update={"depot_inspection_minutes": 35})
-    world.intake = Intake(
-        world.events.unit_of_work, pack.model_copy(update={"dispatch": dispatch}), world.store
-    )
+    changed = pack.model_copy(update={"dispatch": dispatch})
+    world.intake = Intake(world.events.unit_of_work, lambda now: changed, world.store)
     made = await world.request(
         service_mode=ServiceMode.DEPOT,
         product=Product(line="notebook"),

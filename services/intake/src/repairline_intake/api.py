@@ -7,6 +7,7 @@ or the rule).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import asyncpg
@@ -47,10 +48,11 @@ def routes(rt: Runtime) -> APIRouter:
 
 
 def _intake(request: Request) -> Intake:
-    """The runtime's units of work and pack, asked for once the body is valid (the pack is
-    loaded when the service starts)."""
+    """The runtime's units of work, its packs asked for at each command's `now` (the
+    ticket's, bound per command) and the mapping choosing a new ticket's pack."""
     rt: Runtime = request.app.state.runtime
-    return Intake(rt.unit_of_work, rt.pack)
+    opening = partial(ticket.opening_pack, rt.packs, rt.routing)
+    return Intake(rt.unit_of_work, rt.pack_now, opening=opening)
 
 
 def _pool(request: Request) -> asyncpg.Pool:
@@ -224,10 +226,11 @@ async def ticket_view(
     """The ticket's current status, its deadlines (structured, in the pack's time zone),
     its facts and its timeline across all four services; with `as_of`, as it stood then
     (folded from its events up to that time)."""
-    zone = request.app.state.runtime.pack.zone
+    rt: Runtime = request.app.state.runtime
+    zone = await views.ticket_zone(_pool(request), ticket_id, rt.packs, rt.routing.default)
     if as_of is None:
         return await views.ticket(_pool(request), ticket_id, zone)
-    moment = as_of_moment(as_of, request.app.state.runtime.clock.now())
+    moment = as_of_moment(as_of, rt.clock.now())
     return await views.ticket_as_of(_pool(request), ticket_id, moment, zone)
 
 
@@ -240,6 +243,8 @@ async def ticket_view(
 async def sales_record(serial_no: Identifier, request: Request) -> Any:
     """WAR-3: the maker's sale of this unit (product line, model, sale date) and the
     warranty a request without proof of purchase would get from it today (WAR-1, WAR-5:
-    until when, free visit or not, with the rules and pack version that decide it)."""
+    until when, free visit or not, with the rules, pack and version that decide it: the
+    pack the deployment's mapping routes the record's product line to)."""
     rt: Runtime = request.app.state.runtime
-    return await views.sales_record(_pool(request), serial_no, rt.pack, rt.clock.now())
+    now = rt.clock.now()
+    return await views.sales_record(_pool(request), serial_no, rt.packs, rt.routing, now)

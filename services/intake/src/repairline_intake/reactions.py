@@ -40,7 +40,7 @@ class WarrantyOnInspection:
         self.rt = rt
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        intake = Intake(_within(uow), self.rt.pack)
+        intake = Intake(_within(uow), self.rt.pack_now)
         for item in items:
             with reacting_to(item.envelope):
                 try:

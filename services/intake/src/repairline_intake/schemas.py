@@ -46,6 +46,10 @@ Code = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.\-/]+$"),
 ]
+Brand = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=SINGLE_LINE),
+]
 
 
 class CustomerIn(BaseModel):
@@ -63,7 +67,17 @@ class CustomerIn(BaseModel):
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    line: Code = Field(description="Product line, e.g. instant_water_heater.")
+    line: Code = Field(
+        description="Product line, e.g. instant_water_heater: one the ticket's policy pack"
+        " has terms for (else 422 naming the pack and its lines)."
+    )
+    brand: Brand | None = Field(
+        default=None,
+        examples=["Aquaheat"],
+        description="The product's brand (maker), 1-40 characters on one line, trimmed. With"
+        " the product line, the region and `key_account_id` it decides the ticket's policy"
+        " pack by the deployment's pack mapping (matched ignoring case).",
+    )
     model: Code | None = None
     serial_no: Code | None = None
     purchase_date: PastDate | None = Field(
@@ -212,7 +226,11 @@ class RepairRequestIn(BaseModel):
     preferred_window: WindowIn | None = Field(
         default=None, description="DSP-2: the visit window the customer asks for."
     )
-    key_account_id: Code | None = Field(default=None, description="DSP-13: key account.")
+    key_account_id: Code | None = Field(
+        default=None,
+        description="DSP-13: key account; also the contract the deployment's pack mapping"
+        " routes the ticket by.",
+    )
     job_kind: Literal["repair", "installation"] = "repair"
     dealer: DealerIn | None = Field(
         default=None, description="INT-2, INT-4: required on the dealer channel."
@@ -449,6 +467,7 @@ class SerialWarranty(BaseModel):
     reason: str
     decided_on: date = Field(description="Today, in the pack's time zone.")
     rule_ids: list[str]
+    pack_id: str = Field(description="The policy pack deciding it (the mapping's).")
     pack_version: str
 
 

@@ -20,8 +20,9 @@ from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
 from repairline_platform.personal import disclosed
 from repairline_platform.visibility import Owners
-from repairline_rules.packs import PolicyPack
+from repairline_rules.packs import PackBook
 from repairline_rules.refusals import InvalidInput, NotFound
+from repairline_rules.routing import PackRouting
 from repairline_rules.warranty import WarrantyDecision
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -72,6 +73,19 @@ async def ticket(
         for t in timeline
     ]
     return out
+
+
+async def ticket_zone(
+    pool: asyncpg.Pool, ticket_id: str, packs: PackBook, default: str
+) -> ZoneInfo:
+    """The time zone of the pack the ticket's first event names; the default pack's for a
+    ticket not opened here or a pack this service does not run."""
+    pack_id = await pool.fetchval(
+        "select envelope::jsonb ->> 'policypack' from events"
+        " where stream_id = $1 and stream_version = 1",
+        ticket_id,
+    )
+    return packs.versions(pack_id if pack_id in packs.packs else default)[0].zone
 
 
 def deadlines(facts: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
@@ -273,16 +287,18 @@ def _position(cursor: str) -> tuple[datetime, str]:
 
 
 async def sales_record(
-    pool: asyncpg.Pool, serial_no: str, pack: PolicyPack, now: datetime
+    pool: asyncpg.Pool, serial_no: str, packs: PackBook, routing: PackRouting, now: datetime
 ) -> dict[str, Any]:
     """WAR-3: the maker's sales record of `serial_no` and the warranty a request without
-    proof of purchase would get from it today (in the pack's time zone); 404 without one."""
+    proof of purchase would get from it today, by the pack the mapping routes its product
+    line to (in that pack's time zone); 404 without one."""
     row = await pool.fetchrow(
         "select serial_no, product_line, model, sold_on from sales_records where serial_no = $1",
         serial_no,
     )
     if row is None:
         raise NotFound(f"no sales record of serial number {serial_no}")
+    pack = sales_record_rules.record_pack(packs, routing, row["product_line"], now)
     today = now.astimezone(pack.zone).date()
     decided = sales_record_rules.warranty_by_serial(
         pack, row["product_line"], row["sold_on"], today=today
@@ -301,5 +317,6 @@ def _warranty(decided: WarrantyDecision | None) -> dict[str, Any] | None:
         "reason": decided.reason,
         "decided_on": decided.decided_on,
         "rule_ids": list(decided.rule_ids),
+        "pack_id": decided.pack_id,
         "pack_version": decided.pack_version,
     }

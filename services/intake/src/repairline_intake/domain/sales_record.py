@@ -14,7 +14,8 @@ from functools import reduce
 from repairline_contracts.base import Event
 from repairline_contracts.intake import SaleRecorded
 from repairline_rules import warranty
-from repairline_rules.packs import PolicyPack, UnknownProduct
+from repairline_rules.packs import PackBook, PolicyPack, UnknownProduct
+from repairline_rules.routing import PackRouting
 
 STREAM_PREFIX = "sales-record:"
 
@@ -73,6 +74,17 @@ def evolve(record: SalesRecord, event: Event) -> SalesRecord:
 
 def fold(stream_id: str, events: Iterable[Event]) -> SalesRecord:
     return reduce(evolve, events, SalesRecord(stream_id))
+
+
+def record_pack(
+    packs: PackBook, routing: PackRouting, product_line: str, at: datetime
+) -> PolicyPack:
+    """The pack a request for the recorded unit opened at `at` would be decided by: the
+    deployment's mapping by the record's product line, in the version in force then. A
+    sales record names no region, brand or contract: routes asking for one of them do
+    not match it."""
+    pack_id = routing.choose(product_line=product_line, region="")
+    return packs.opened_at(pack_id, at)
 
 
 def warranty_by_serial(

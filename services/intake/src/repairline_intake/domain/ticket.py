@@ -48,8 +48,9 @@ from repairline_contracts.intake import (
 )
 from repairline_rules import dispatch as dispatch_rules
 from repairline_rules import followup, guarantees, triage, warranty
-from repairline_rules.packs import PolicyPack, UnknownProduct
+from repairline_rules.packs import PackBook, PolicyPack, UnknownProduct
 from repairline_rules.refusals import IllegalTransition, InvalidInput, Refused
+from repairline_rules.routing import PackRouting
 
 HOLD_GUIDANCE = "phone_guidance"
 HOLD_REMEDY = "remedy_choice"
@@ -325,12 +326,31 @@ def check_request(cmd: RequestRepair) -> None:
         raise InvalidInput("preferred_window", "the window must end after it starts")
 
 
+def opening_pack(
+    packs: PackBook, routing: PackRouting, cmd: RequestRepair, opened_at: datetime
+) -> PolicyPack:
+    """The pack a new ticket is decided by for its whole life: the one the deployment's
+    mapping routes its brand, product line, contract (its key account) and region to, in
+    the version in force when it is opened."""
+    pack_id = routing.choose(
+        product_line=cmd.product.line,
+        region=cmd.region,
+        brand=cmd.product.brand,
+        contract=cmd.key_account_id,
+    )
+    return packs.opened_at(pack_id, opened_at)
+
+
 def check_product_line(pack: PolicyPack, line: str) -> None:
-    """WAR-1: a product line the pack has no terms for is refused at intake, with or
-    without proof (no engineer would have its skill); a pack with ``*`` terms takes any."""
+    """WAR-1: a product line the ticket's pack has no terms for is refused at intake, with
+    or without proof (no engineer would have its skill); a pack with ``*`` terms takes any."""
     if not _known(pack, line):
         known = ", ".join(sorted(pack.warranty.products))
-        raise InvalidInput("product.line", f"unknown product line {line!r}; the pack's: {known}")
+        raise InvalidInput(
+            "product.line",
+            f"unknown product line {line!r} for pack {pack.id!r} {pack.version};"
+            f" the pack's: {known}",
+        )
 
 
 def business_day(pack: PolicyPack, now: datetime) -> str:
