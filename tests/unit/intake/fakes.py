@@ -3,16 +3,13 @@ event store keeping each stream's pack."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from repairline_contracts.intake import RepairRequested, RequestVerified, SaleRecorded
 from repairline_intake.domain import sales_record, ticket
-from repairline_platform.policy import Policy, policy_of
-from repairline_platform.testing import InMemoryEventStore, InMemoryUnitOfWork
+from repairline_platform.testing import InMemoryEventStore
 
 
 @dataclass
@@ -62,21 +59,3 @@ def _serial(events: list[Any]) -> str | None:
         if isinstance(e, RepairRequested | RequestVerified):
             serial = e.product.serial_no
     return serial
-
-
-class PolicyKeepingEvents(InMemoryEventStore):
-    """The in-memory event store whose units of work answer a stream's pack and version
-    from its first event, as PostgreSQL's do: a command on an existing ticket then
-    decides with the ticket's pack."""
-
-    @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[InMemoryUnitOfWork]:
-        uow = _PolicyKeepingUnit(self)
-        yield uow
-        uow.commit()
-
-
-class _PolicyKeepingUnit(InMemoryUnitOfWork):
-    def stream_policy(self, stream_id: str) -> Policy | None:
-        stream = self._stream(stream_id)
-        return policy_of(stream[0].policypack, stream[0].policyversion) if stream else None

@@ -24,11 +24,12 @@ from repairline_intake.commands import Intake
 from repairline_intake.domain import ticket
 from repairline_platform.clock import FixedClock
 from repairline_platform.policy import current_policy
+from repairline_platform.testing import InMemoryEventStore
 from repairline_rules import load_deployment
 from repairline_rules.packs import PackBook, PolicyPack
 from repairline_rules.refusals import IllegalTransition, InvalidInput
 from repairline_rules.routing import PackRouting
-from tests.unit.intake.fakes import FakeStore, PolicyKeepingEvents
+from tests.unit.intake.fakes import FakeStore
 from tests.unit.intake.test_commands import new_request
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a Tuesday
@@ -88,7 +89,7 @@ class Network:
             path.write_text(_builtin_text("water-heater") + water_heater)
             packs = ["pc-depot", str(path)]
         self.clock = FixedClock(NOW)
-        self.events = PolicyKeepingEvents(self.clock)
+        self.events = InMemoryEventStore(self.clock)
         deployment = Deployment(*load_deployment("water-heater", packs, routing))
         self.intake = Intake(
             self.events.unit_of_work,

@@ -18,6 +18,7 @@ from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope
 from repairline_platform.clock import Clock
 from repairline_platform.eventstore import ConcurrencyError, Origin, envelopes_for
+from repairline_platform.policy import Policy, current_policy, policy_of
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ScheduledTimer:
     due_at: datetime
     payload: dict[str, Any]
     correlation_id: str
+    policy: Policy | None = None  # the pack it was scheduled under, bound when it fires
 
 
 @dataclass
@@ -79,6 +81,11 @@ class InMemoryUnitOfWork:
     async def load_stream(self, stream_id: str) -> list[Event]:
         return [env.event() for env in self._stream(stream_id)]
 
+    def stream_policy(self, stream_id: str) -> Policy | None:
+        """The pack and version on the stream's first event, as PostgreSQL's unit answers."""
+        stream = self._stream(stream_id)
+        return policy_of(stream[0].policypack, stream[0].policyversion) if stream else None
+
     async def append(
         self,
         stream_id: str,
@@ -122,7 +129,7 @@ class InMemoryUnitOfWork:
         if timer_id in self.store.timers or timer_id in self._timers:
             return False
         self._timers[timer_id] = ScheduledTimer(
-            timer_id, kind, stream_id, due_at, dict(payload), correlation_id
+            timer_id, kind, stream_id, due_at, dict(payload), correlation_id, current_policy()
         )
         return True
 
