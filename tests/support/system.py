@@ -118,7 +118,7 @@ def envelope_bytes(
         time=at or datetime.now(UTC),
         region=region,
         policy_pack="water-heater",
-        policy_version="test",
+        policy_version="2026.1",
         correlation_id=str(uuid.uuid4()),
         causation_id="test",
         stream_version=1,
@@ -384,6 +384,7 @@ class System:
         names: Sequence[str] = ("intake", "dispatch", "billing", "feedback"),
         *,
         timer_poll_seconds: float = 0.1,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.prefix = prefix
         self.pack = load_pack(pack)
@@ -391,6 +392,7 @@ class System:
         env = {
             "REPAIRLINE_POLICY_PACK": pack,
             "REPAIRLINE_TIMER_POLL_SECONDS": str(timer_poll_seconds),
+            **(extra_env or {}),
         }
         self.services = {
             name: ServiceProcess(
@@ -621,7 +623,7 @@ class System:
                 time=datetime.now(UTC),
                 region="cn-east",
                 policy_pack=self.pack.id,
-                policy_version="test",
+                policy_version=self.pack.version,
                 correlation_id=str(uuid.uuid4()),
                 causation_id="test",
                 stream_version=version,

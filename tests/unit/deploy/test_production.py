@@ -10,6 +10,7 @@ import pytest
 from deploy import manifests
 from repairline_contracts.topics import ALL_TOPICS, CONTEXT_TOPICS
 from repairline_platform.settings import ServiceSettings
+from repairline_rules.routing import load_deployment
 
 SERVICES = ("intake", "dispatch", "billing", "feedback")
 REGIONS = [o for o in manifests.overlays() if o.name != "head-office"]
@@ -276,3 +277,34 @@ def test_the_console_reaches_the_four_services_and_each_admits_it(region) -> Non
             == CONSOLE_NAMESPACE
         ]
         assert len(admitted) == 1 and selects(admitted[0]["podSelector"], labels), service
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_reads_the_pack_mapping_that_loads_against_the_built_in_packs(
+    region, service, tmp_path
+) -> None:
+    _, resources = region
+    config = one(resources, "ConfigMap", "repairline")["data"]
+    mapping = one(resources, "ConfigMap", "repairline-packs")["data"]["routing.toml"]
+    folder, _, file = config["REPAIRLINE_PACK_ROUTING"].rpartition("/")
+    assert file == "routing.toml"
+    for workload in (
+        one(resources, "Deployment", service),
+        *(j for j in of_kind(resources, "Job") if j["metadata"]["name"].startswith(service)),
+    ):
+        pod = workload["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        (container,) = pod["containers"]
+        mounted = [m for m in container["volumeMounts"] if m["mountPath"] == folder]
+        assert mounted and volumes[mounted[0]["name"]]["configMap"]["name"] == "repairline-packs"
+    path = tmp_path / file
+    path.write_text(mapping, "utf-8")
+    settings = ServiceSettings()
+    book, routing = load_deployment(
+        config["REPAIRLINE_POLICY_PACK"],
+        settings.policy_packs,
+        path,
+        known_regions=settings.known_regions,
+    )
+    assert routing.choose(product_line="notebook", region="cn-east") == "pc-depot"
+    assert routing.default in book.ids()
