@@ -359,10 +359,10 @@ def desk_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]
         to: Annotated[CalendarDate, Query(description="Last local day (included).")],
         region: Region | None = None,
     ) -> dict[str, Any]:
-        """Per region and week (its Monday, in the time zone of the region's pack, the
-        default pack's without a region): visits made, those on
-        time (arrived by the end of the agreed window, DSP-2/DSP-6), appointments missed
-        (PEN-7) and SLA deadlines breached (DSP-3). At most 366 days; the caller's regions."""
+        """Per region and week (its Monday, in the time zone of the region's pack; the
+        default pack's without a region): visits made, those on time (arrived by the end
+        of the agreed window, DSP-2/DSP-6), appointments missed (PEN-7) and SLA deadlines
+        breached (DSP-3). At most 366 days; the caller's regions."""
         if to < from_:
             raise InvalidInput("to", "before from")
         if (to - from_).days > 366:
