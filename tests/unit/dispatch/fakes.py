@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from repairline_dispatch.commands import Ctx
+from repairline_dispatch.domain.packs import RegionPacks
 from repairline_dispatch.domain.roster import Engineer
 from repairline_dispatch.domain.visit import Job
 from repairline_dispatch.settings import DispatchSettings
 from repairline_dispatch.store import Waiting
 from repairline_platform.clock import FixedClock
-from repairline_platform.testing import InMemoryEventStore
-from repairline_rules import load_pack
+from repairline_platform.policy import Policy, current_policy, policy_of
+from repairline_platform.testing import InMemoryEventStore, InMemoryUnitOfWork
+from repairline_rules import PackBook, load_book
+from repairline_rules.packs import PolicyPack
+from repairline_rules.routing import single
 
 # Tuesday 24 November 2026, 09:00 in Shanghai
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -102,16 +107,65 @@ class World:
     store: FakeStore
     ctx: Ctx
     clock: FixedClock
+    pack: PolicyPack
+    """The pack every command of this world decides with."""
 
 
 def world(pack: str = "water-heater") -> World:
+    """Every command decides with one pack, whatever its ticket names."""
     clock = FixedClock(NOW)
     events = InMemoryEventStore(clock)
     store = FakeStore()
+    book = load_book([pack])
+    the_pack = book.versions(pack)[0]
     ctx = Ctx(
-        pack=load_pack(pack),
+        pack_at=lambda now: the_pack,
+        regions=RegionPacks(book, single(pack)),
         settings=DispatchSettings(),
         unit_of_work=events.unit_of_work,
         store=lambda uow: store,
     )
-    return World(events, store, ctx, clock)
+    return World(events, store, ctx, clock, the_pack)
+
+
+class PolicyUnitOfWork(InMemoryUnitOfWork):
+    """The in-memory unit, answering the pack named on a stream's first event as the
+    PostgreSQL one does (the command path binds it for a command on that stream)."""
+
+    def stream_policy(self, stream_id: str) -> Policy | None:
+        envelopes = self._stream(stream_id)
+        return policy_of(envelopes[0].policypack, envelopes[0].policyversion) if envelopes else None
+
+
+@dataclass
+class PolicyEventStore(InMemoryEventStore):
+    """The in-memory event store whose units answer a stream's pack."""
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[PolicyUnitOfWork]:
+        uow = PolicyUnitOfWork(self)
+        yield uow
+        uow.commit()
+
+
+def book_world(book: PackBook, default: str) -> World:
+    """Several packs in one process: each command decides with its ticket's pack and
+    version (bound from its events) at the command's time, as `Runtime.pack_now` does."""
+    clock = FixedClock(NOW)
+    events = PolicyEventStore(clock)
+    store = FakeStore()
+
+    def pack_at(now: datetime) -> PolicyPack:
+        policy = current_policy()
+        if policy is None:
+            return book.opened_at(default, now)
+        return book.for_ticket(policy.pack, policy.version, now)
+
+    ctx = Ctx(
+        pack_at=pack_at,
+        regions=RegionPacks(book, single(default)),
+        settings=DispatchSettings(),
+        unit_of_work=events.unit_of_work,
+        store=lambda uow: store,
+    )
+    return World(events, store, ctx, clock, book.versions(default)[0])

@@ -30,7 +30,7 @@ HANGZHOU = (30.27, 120.15)
 
 
 def at(hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(DAY, time(hour, minute), world().ctx.pack.zone)
+    return datetime.combine(DAY, time(hour, minute), world().pack.zone)
 
 
 def place(i: int) -> GeoPoint:
@@ -39,7 +39,7 @@ def place(i: int) -> GeoPoint:
 
 def region(w: World, tickets: int = 6) -> World:
     """Two engineers on the pack's hours and ``tickets`` jobs across Hangzhou."""
-    hours = pack_hours(w.ctx.pack)
+    hours = pack_hours(w.pack)
     for n, e in enumerate(("eng-1", "eng-2")):
         w.store.roster[e] = engineer(e, hours=hours, home=place(n * 7), capacity=8)
     w.store.service_point_regions.add("cn-east")

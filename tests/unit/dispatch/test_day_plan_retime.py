@@ -34,7 +34,7 @@ def booked(ticket_id: str, n: int, window: tuple[datetime, datetime], **over: An
 
 
 def two_engineers(w: World) -> list[Any]:
-    hours = pack_hours(w.ctx.pack)
+    hours = pack_hours(w.pack)
     both = frozenset({HEATER, AIRCON})
     return [
         engineer("eng-1", hours=hours, home=place(0), skills=both, capacity=8),
@@ -50,7 +50,7 @@ def retimed(late_until: datetime) -> tuple[plan.Retimed, dict[str, Any]]:
         booked("c", 3, (at(13), at(14)), skill=AIRCON),  # DSP-5: eng-2 cannot take it
         booked("d", 4, (at(16), at(17))),
     ]
-    pack = w.ctx.pack
+    pack = w.pack
     instance, _ = plan.instance_for(pack, "cn-east", DAY, candidates, two_engineers(w))
     travel = plan.travel_model(w.ctx.settings.travel_kmh)
     cmd = plan.RetimeDay("a", "eng-1", late_until, "DSP-7", after=at(10))
@@ -80,7 +80,7 @@ def test_dsp_7_a_late_engineers_unreachable_visit_moves_to_a_colleague_in_its_wi
     assert "kept" in decided.reason and decided.reason.endswith(" c")
     v = candidates["b"].visit
     events = plan.decide_moved(
-        world().ctx.pack,
+        world().pack,
         v,
         candidates["b"].job,
         two_engineers(world())[1],
@@ -102,7 +102,7 @@ def test_dsp_7_an_engineer_on_time_keeps_his_day_and_a_moved_on_visit_is_left_al
     assert not decided.moves and not decided.kept
     moved_on, _ = retimed(at(14, 30))
     other = plan.decide_moved(
-        world().ctx.pack,
+        world().pack,
         candidates["b"].visit,
         candidates["b"].job,
         two_engineers(world())[1],

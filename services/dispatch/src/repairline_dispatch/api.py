@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
@@ -73,7 +72,7 @@ def routes(rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> APIRouter:
     roster_routes(router, rt, ctx_of)
     visit_routes(router, rt, ctx_of)
     engineer_app_routes(router, rt, ctx_of)
-    board_routes(router, rt)
+    board_routes(router, rt, ctx_of)
     plan_routes(router, rt, ctx_of)
     desk_routes(router, rt, ctx_of)
     search_routes(router, rt, ctx_of)
@@ -255,7 +254,7 @@ def engineer_app_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtim
         return done(await commands.carry_forward(body.command(ticket_id), ctx_of(rt)))
 
 
-def board_routes(router: APIRouter, rt: Runtime) -> None:
+def board_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:
     @router.get("/tickets/{ticket_id}", dependencies=[may("board.read")])
     async def board(
         ticket_id: str, as_of: str | None = Query(None, **AS_OF_QUERY)
@@ -272,9 +271,11 @@ def board_routes(router: APIRouter, rt: Runtime) -> None:
         day: Annotated[CalendarDate, Query(examples=["2026-11-24"])],
         region: Annotated[Region | None, Query()] = None,
     ) -> list[dict[str, Any]]:
-        """A region's day on the board: the visits booked that day (in the pack's time
-        zone) and the jobs still waiting for an engineer or a time, with their reason."""
-        start = datetime.combine(day, time(0), ZoneInfo(rt.pack.timezone))
+        """A region's day on the board: the visits booked that day (in the time zone of the
+        region's pack) and the jobs still waiting for an engineer or a time, with their
+        reason."""
+        zone = ctx_of(rt).regions.of(region, rt.clock.now()).zone
+        start = datetime.combine(day, time(0), zone)
         return await views.board_day(rt.pool, region, start, start + timedelta(days=1))
 
     @router.get("/alerts", dependencies=[may("alerts.read")])
@@ -346,11 +347,11 @@ def desk_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]
         business hours, holidays and make-up days), under his capacity and clear of his
         other appointments with travel; not before the pack's lead days. Each window
         says how many engineers could take it. The caller's regions only."""
-        now = rt.clock.now()
-        first = from_ or now.astimezone(rt.pack.zone).date()
+        now, ctx = rt.clock.now(), ctx_of(rt)
+        first = from_ or now.astimezone(ctx.regions.of(region, now, product_line).zone).date()
         search = windows.Search(region, product_line, first, days, minutes, limit)
-        speed = ctx_of(rt).settings.travel_kmh
-        return await views.free_windows(rt.pool, rt.pack, search, now=now, speed=speed)
+        speed = ctx.settings.travel_kmh
+        return await views.free_windows(rt.pool, ctx.regions, search, now=now, speed=speed)
 
     @router.get("/reports/visits", dependencies=[may("report.read")])
     async def visit_report(
@@ -358,15 +359,17 @@ def desk_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]
         to: Annotated[CalendarDate, Query(description="Last local day (included).")],
         region: Region | None = None,
     ) -> dict[str, Any]:
-        """Per region and week (its Monday, in the pack's time zone): visits made, those on
-        time (arrived by the end of the agreed window, DSP-2/DSP-6), appointments missed
-        (PEN-7) and SLA deadlines breached (DSP-3). At most 366 days; the caller's regions."""
+        """Per region and week (its Monday, in the time zone of the region's pack; the
+        default pack's without a region): visits made, those on time (arrived by the end
+        of the agreed window, DSP-2/DSP-6), appointments missed (PEN-7) and SLA deadlines
+        breached (DSP-3). At most 366 days; the caller's regions."""
         if to < from_:
             raise InvalidInput("to", "before from")
         if (to - from_).days > 366:
             raise InvalidInput("to", "more than 366 days after from")
-        rows = await views.visit_report(rt.pool, rt.pack.zone, from_, to, region)
-        return {"time_zone": rt.pack.timezone, "from": from_, "to": to, "weeks": rows}
+        pack = ctx_of(rt).regions.of(region, rt.clock.now())
+        rows = await views.visit_report(rt.pool, pack.zone, from_, to, region)
+        return {"time_zone": pack.timezone, "from": from_, "to": to, "weeks": rows}
 
 
 def search_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx]) -> None:

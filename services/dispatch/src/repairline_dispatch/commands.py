@@ -4,6 +4,10 @@ A visit command loads the ticket's stream once, decides, and appends what follow
 the decision in the same append: DSP-3 deadlines recomputed when a pause ended, DSP-5
 escalation when a visit was booked, and the timers the new events call for. When the
 engineer was released or a revisit opened, DSP-1 assigns again in an append of its own.
+Every decision on a visit uses its ticket's pack: the one named on the ticket's stream,
+resolved at the command's time inside the command (`Scope.pack`); a region's day uses
+the pack the mapping gives the region (`Scope.region_pack`), each of its tickets keeping
+its own pack for its deadlines, departures and bookings.
 Routes call the commands that take a `Ctx` (they open their own unit of work, retried on
 a concurrent write); reactions and timers call the ones that also take the unit they hold.
 """
@@ -22,6 +26,7 @@ from typing import Any
 from repairline_contracts.base import Event
 from repairline_contracts.dispatch import AppointmentScheduled, EngineerDelayed, LeftOut
 from repairline_dispatch.domain import plan, roster, visit
+from repairline_dispatch.domain.packs import RegionPacks
 from repairline_dispatch.domain.visit import Visit, VisitState
 from repairline_dispatch.settings import DispatchSettings
 from repairline_dispatch.store import DispatchStore
@@ -32,6 +37,7 @@ from repairline_planning.solver import plan_day
 from repairline_platform import commands, visibility
 from repairline_platform.commands import CommandResult
 from repairline_platform.logging import get_logger
+from repairline_platform.policy import Policy, current_policy, deciding_with
 from repairline_platform.visibility import Owners
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import IllegalTransition, NotFound, Refused
@@ -44,9 +50,12 @@ ROSTER = commands.Stream("roster record", roster.fold)
 
 @dataclass(frozen=True)
 class Ctx:
-    """What dispatch's commands need: the pack, the settings, units of work and the store."""
+    """What dispatch's commands need: the pack source (the bound ticket's pack at a time;
+    the default pack's when no ticket is bound), the packs of regions, the settings,
+    units of work and the store."""
 
-    pack: PolicyPack
+    pack_at: Callable[[datetime], PolicyPack]
+    regions: RegionPacks
     settings: DispatchSettings
     unit_of_work: Callable[[], AbstractAsyncContextManager[Any]]
     store: Callable[[Any], DispatchStore]
@@ -66,7 +75,12 @@ class Scope:
 
     @property
     def pack(self) -> PolicyPack:
-        return self.ctx.pack
+        """The pack of the ticket the command is deciding on, at the command's time."""
+        return self.ctx.pack_at(self.now)
+
+    def region_pack(self, region: str | None) -> PolicyPack:
+        """The region's pack for what no ticket names (its day's time zone and plan)."""
+        return self.ctx.regions.of(region, self.now)
 
     @property
     def speed(self) -> float:
@@ -91,9 +105,10 @@ async def on_visit(
         await _schedule(scope, new)
         return new
 
-    result = await commands.run(
-        scope.uow, VISIT, ticket_id, decided, create=create, region=region, data=_state_after
-    )
+    with deciding_with(current_policy() if create else None):  # else the stream's own
+        result = await commands.run(
+            scope.uow, VISIT, ticket_id, decided, create=create, region=region, data=_state_after
+        )
     if result.events and result.data["state"] == VisitState.NEW.value:
         await _reassign(scope, result)
     return result
@@ -206,6 +221,12 @@ def visit_scope(v: Visit) -> tuple[str | None, Owners]:
 
 async def _exists(uow: Any, stream_id: str) -> bool:
     return bool(await uow.stream_version(stream_id))
+
+
+def _stream_policy(uow: Any, stream_id: str) -> Policy | None:
+    """The pack and version named on the first event of a stream loaded in `uow`."""
+    policy_of = getattr(uow, "stream_policy", None)
+    return policy_of(stream_id) if policy_of else None
 
 
 # -- reactions and timers: inside the unit they hold --------------------------------------------
@@ -489,7 +510,9 @@ async def search_checklist(ticket_id: str, at_business: bool, ctx: Ctx) -> dict[
         raise NotFound(not_found)
     v = visit.fold(ticket_id, events)
     visibility.check(not_found, *visit_scope(v))
-    return visit.search_checklist(ctx.pack, v, at_business=at_business, now=now)
+    with deciding_with(_stream_policy(uow, ticket_id)):
+        pack = ctx.pack_at(now)
+    return visit.search_checklist(pack, v, at_business=at_business, now=now)
 
 
 async def report_part(cmd: visit.ReportPart, ctx: Ctx) -> CommandResult:
@@ -672,7 +695,8 @@ PLAN = commands.Stream("day plan", plan.fold)
 
 
 async def _candidates(scope: Scope, region: str) -> list[plan.Candidate]:
-    """The region's open tickets, each with its visit folded from its own stream."""
+    """The region's open tickets, each with its visit folded from its own stream and its
+    DSP-3 deadlines by its own pack (the one its stream names)."""
     has_point = await scope.store.has_service_point(region)
     found = []
     for job in await scope.store.region_jobs(region):
@@ -680,15 +704,16 @@ async def _candidates(scope: Scope, region: str) -> list[plan.Candidate]:
             continue
         history = await scope.uow.load_stream(job.ticket_id)
         v = visit.fold(job.ticket_id, history)
-        deadlines = visit.job_deadlines(
-            scope.pack, job, service_point_exists=has_point, pauses=v.pauses
-        )
-        found.append(plan.Candidate(job, v, len(history), deadlines))
+        with deciding_with(_stream_policy(scope.uow, job.ticket_id)):
+            pack = scope.pack
+        deadlines = visit.job_deadlines(pack, job, service_point_exists=has_point, pauses=v.pauses)
+        found.append(plan.Candidate(job, v, len(history), deadlines, pack))
     return found
 
 
 @dataclass(frozen=True)
 class _Day:
+    pack: PolicyPack
     instance: Any
     left_out: dict[str, str]
     versions: dict[str, int]
@@ -697,10 +722,11 @@ class _Day:
 async def _day(ctx: Ctx, cmd: plan.ProposeDayPlan) -> _Day:
     async def read(uow: Any) -> _Day:
         scope = _scope(ctx, uow)
+        pack = scope.region_pack(cmd.region)
         candidates = await _candidates(scope, cmd.region)
         engineers = await scope.store.region_engineers(cmd.region)
-        instance, left = plan.instance_for(ctx.pack, cmd.region, cmd.day, candidates, engineers)
-        return _Day(instance, left, {c.job.ticket_id: c.version for c in candidates})
+        instance, left = plan.instance_for(pack, cmd.region, cmd.day, candidates, engineers)
+        return _Day(pack, instance, left, {c.job.ticket_id: c.version for c in candidates})
 
     return await commands.in_unit(ctx.unit_of_work, read)
 
@@ -730,7 +756,7 @@ async def propose_day_plan(cmd: plan.ProposeDayPlan, ctx: Ctx) -> CommandResult:
 
     def decide(state: plan.DayPlan, uow: Any) -> list[Event]:
         proposed = plan.decide_proposed(
-            ctx.pack,
+            day.pack,
             state,
             day.instance,
             solved,
@@ -831,7 +857,7 @@ async def _inserted(scope: Scope, v: Visit, job: visit.Job, revisit: bool) -> li
     committed plan or a place."""
     if revisit or v.state not in (VisitState.NEW, VisitState.WAITING) or job.region is None:
         return None
-    day = plan.day_of(job, scope.now, scope.pack)
+    day = plan.day_of(job, scope.now, scope.region_pack(job.region))
     stream = plan.plan_stream(job.region, day)
     committed = plan.fold(stream, await scope.uow.load_stream(stream)).committed
     if committed is None:
@@ -849,14 +875,15 @@ async def _place(
     """The insertion into the day's bookings as they stand (the committed plan, and the
     tickets inserted or cancelled since), never back to an engineer who released it."""
     region = job.region or ""
+    day_pack = scope.region_pack(region)
     candidates = await _candidates(scope, region)
     others = [c for c in candidates if c.job.ticket_id != job.ticket_id]
     this = [c for c in candidates if c.job.ticket_id == job.ticket_id]
-    new = plan.inserted_job(this[0], day, scope.pack, scope.now) if this else None
+    new = plan.inserted_job(this[0], day, day_pack, scope.now) if this else None
     if new is None:
         return None
     engineers = await scope.store.region_engineers(region)
-    instance, _ = plan.instance_for(scope.pack, region, day, others, engineers)
+    instance, _ = plan.instance_for(day_pack, region, day, others, engineers)
     travel = plan.travel_model(scope.speed)
     day_plan = Insertion(instance, travel, plan.booked_plan(instance, travel, others))
     able = [e.engineer_id for e in instance.engineers if e.engineer_id not in v.released]
@@ -896,7 +923,8 @@ async def retime_day(cmd: plan.RetimeDay, scope: Scope) -> plan.Retimed | None:
     late = await scope.store.job(cmd.ticket_id)
     if late is None or late.region is None or late.location is None:
         return None
-    day = cmd.free_at.astimezone(scope.pack.zone).date()
+    day_pack = scope.region_pack(late.region)
+    day = cmd.free_at.astimezone(day_pack.zone).date()
     stream = plan.plan_stream(late.region, day)
     committed = plan.fold(stream, await scope.uow.load_stream(stream)).committed
     if committed is None:
@@ -905,10 +933,10 @@ async def retime_day(cmd: plan.RetimeDay, scope: Scope) -> plan.Retimed | None:
         c for c in await _candidates(scope, late.region) if c.job.ticket_id != cmd.ticket_id
     ]
     engineers = await scope.store.region_engineers(late.region)
-    instance, _ = plan.instance_for(scope.pack, late.region, day, candidates, engineers)
+    instance, _ = plan.instance_for(day_pack, late.region, day, candidates, engineers)
     travel = plan.travel_model(scope.speed)
     decided = plan.decide_retime(
-        scope.pack,
+        day_pack,
         instance,
         travel,
         candidates,

@@ -8,7 +8,7 @@ from typing import Any
 
 from repairline_dispatch.api import routes
 from repairline_dispatch.commands import Ctx
-from repairline_dispatch.domain.roster import pack_hours
+from repairline_dispatch.domain.packs import RegionPacks
 from repairline_dispatch.migrations import MIGRATIONS
 from repairline_dispatch.permissions import PERMISSIONS
 from repairline_dispatch.projections import (
@@ -37,12 +37,21 @@ def _settings() -> DispatchSettings:
 
 
 def ctx(rt: Runtime) -> Ctx:
-    """The pack is loaded when the runtime opens its storage; settings once per process."""
+    """Every command decides with its ticket's pack at its own time (`rt.pack_now`), never
+    one captured at start; the packs are loaded when the runtime opens its storage,
+    settings once per process."""
+    regions = RegionPacks(rt.packs, rt.routing)
 
     def store(uow: Any) -> PgStore:
-        return PgStore(uow.conn, pack_hours(rt.pack))
+        return PgStore(uow.conn, lambda region, skills: regions.hours(region, skills, uow.now()))
 
-    return Ctx(pack=rt.pack, settings=_settings(), unit_of_work=rt.unit_of_work, store=store)
+    return Ctx(
+        pack_at=rt.pack_now,
+        regions=regions,
+        settings=_settings(),
+        unit_of_work=rt.unit_of_work,
+        store=store,
+    )
 
 
 JOBS = Jobs()

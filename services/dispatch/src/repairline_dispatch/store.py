@@ -10,7 +10,7 @@ transaction; unit tests answer from a hand-written fake.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -106,11 +106,15 @@ _ENGINEERS = (
 )
 
 
+DefaultHours = Callable[[str, frozenset[str]], tuple[WorkHours, ...]]
+"""The hours of an engineer without his own, by his region and skills (his pack's)."""
+
+
 class PgStore:
     """The store on dispatch's tables, in the command's transaction. A job is read once
     per command (the store lives as long as one command)."""
 
-    def __init__(self, conn: asyncpg.Connection, default_hours: tuple[WorkHours, ...]) -> None:
+    def __init__(self, conn: asyncpg.Connection, default_hours: DefaultHours) -> None:
         self.conn = conn
         self.default_hours = default_hours
         self._jobs: dict[str, Job | None] = {}
@@ -176,15 +180,16 @@ class PgStore:
 
     def _engineer(self, r: asyncpg.Record, busy: tuple[Busy, ...]) -> Engineer:
         hours = parse_hours(json.loads(r["hours"]) if r["hours"] else None)
+        skills = frozenset(r["skills"])
         return Engineer(
             engineer_id=r["engineer_id"],
             region=r["region"],
-            skills=frozenset(r["skills"]),
+            skills=skills,
             open_jobs=r["open_jobs"],
             active=r["active"],
             capacity=r["capacity"],
             home=point(r["home_lat"], r["home_lon"]),
-            hours=hours or self.default_hours,
+            hours=hours or self.default_hours(r["region"], skills),
             service_point_id=r["service_point_id"],
             busy=busy,
         )

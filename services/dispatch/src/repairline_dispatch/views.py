@@ -18,14 +18,13 @@ from repairline_contracts.dispatch import (
     SlaDeadlinesRecomputed,
 )
 from repairline_dispatch.domain import windows
-from repairline_dispatch.domain.roster import pack_hours
+from repairline_dispatch.domain.packs import RegionPacks
 from repairline_dispatch.projections import ALERT_KINDS, DispatchBoard
 from repairline_dispatch.store import PgStore
 from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
 from repairline_platform.auth import current_principal
 from repairline_platform.visibility import Owners
-from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import InvalidInput, NotFound
 
 
@@ -213,15 +212,23 @@ async def board_day(
 
 
 async def free_windows(
-    pool: asyncpg.Pool, pack: PolicyPack, search: windows.Search, *, now: datetime, speed: float
+    pool: asyncpg.Pool,
+    packs: RegionPacks,
+    search: windows.Search,
+    *,
+    now: datetime,
+    speed: float,
 ) -> dict[str, Any]:
     """DSP-1/DSP-2: the next windows an engineer of the region could take the job in,
-    from the roster, its appointments, capacity and the pack's business hours; the
-    caller's regions only (422 naming `region` else)."""
+    from the roster, its appointments, capacity and business hours (of each engineer's
+    pack); the time zone and lead days of the pack a ticket of the product line in the
+    region would be opened under; the caller's regions only (422 naming `region` else)."""
     if not current_principal().in_region(search.region):
         raise InvalidInput("region", f"{search.region} is outside the caller's regions")
+    pack = packs.of(search.region, now, search.skill)
     async with pool.acquire() as conn:
-        engineers = await PgStore(conn, pack_hours(pack)).able_to_take(search.region, search.skill)
+        store = PgStore(conn, lambda region, skills: packs.hours(region, skills, now))
+        engineers = await store.able_to_take(search.region, search.skill)
     found = windows.free_windows(
         engineers,
         search,

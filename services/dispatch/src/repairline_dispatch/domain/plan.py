@@ -157,12 +157,14 @@ def to_commit(state: DayPlan, plan_id: str) -> DayPlanProposed:
 @dataclass(frozen=True)
 class Candidate:
     """A ticket of the region as dispatch holds it: its facts, its visit (folded from its
-    stream, at `version`) and its DSP-3 deadlines."""
+    stream, at `version`), its DSP-3 deadlines and the pack it is decided by (None: the
+    day's)."""
 
     job: Job
     visit: Visit
     version: int
     deadlines: Deadlines
+    pack: PolicyPack | None = None
 
 
 def _seconds(at: datetime, day: date, pack: PolicyPack) -> int:
@@ -621,10 +623,12 @@ def decide_retime(
 ) -> Retimed:
     """DSP-7/DSP-10 on a committed day: the engineer's later bookings he can no longer
     reach in their agreed windows go, by insertion, to another able engineer who keeps the
-    SAME window (no customer is moved without consent); one nobody can take stays his."""
+    SAME window (no customer is moved without consent); one nobody can take stays his.
+    `pack` is the day's (its time zone); a moved visit's departure is by its own pack."""
     day = Insertion(instance, travel, booked_plan(instance, travel, candidates))
     route = day.routes.get(cmd.engineer_id)
     visits = {c.job.ticket_id: c.visit for c in candidates}
+    packs = {c.job.ticket_id: c.pack or pack for c in candidates}
     later = [s.job_id for s in route.stops if _later(visits[s.job_id], cmd)] if route else []
     free_at = _seconds(max(cmd.free_at, now), instance.day, pack)
     engineer = day.engineers.get(cmd.engineer_id)
@@ -644,7 +648,8 @@ def decide_retime(
         if placed is None or a is None:
             kept.append(ticket_id)
             continue
-        moves.append(Move(ticket_id, _moved_slot(pack, instance, day, placed, a, cmd, plan_id)))
+        slot = _moved_slot(packs[ticket_id], instance, day, placed, a, cmd, plan_id)
+        moves.append(Move(ticket_id, slot))
     return Retimed(tuple(moves), tuple(kept), _retime_reason(cmd, moves, kept, plan_id))
 
 
