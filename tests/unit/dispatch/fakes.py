@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +14,8 @@ from repairline_dispatch.domain.visit import Job
 from repairline_dispatch.settings import DispatchSettings
 from repairline_dispatch.store import Waiting
 from repairline_platform.clock import FixedClock
-from repairline_platform.policy import Policy, current_policy, policy_of
-from repairline_platform.testing import InMemoryEventStore, InMemoryUnitOfWork
+from repairline_platform.policy import current_policy
+from repairline_platform.testing import InMemoryEventStore
 from repairline_rules import PackBook, load_book
 from repairline_rules.packs import PolicyPack
 from repairline_rules.routing import single
@@ -128,31 +127,11 @@ def world(pack: str = "water-heater") -> World:
     return World(events, store, ctx, clock, the_pack)
 
 
-class PolicyUnitOfWork(InMemoryUnitOfWork):
-    """The in-memory unit, answering the pack named on a stream's first event as the
-    PostgreSQL one does (the command path binds it for a command on that stream)."""
-
-    def stream_policy(self, stream_id: str) -> Policy | None:
-        envelopes = self._stream(stream_id)
-        return policy_of(envelopes[0].policypack, envelopes[0].policyversion) if envelopes else None
-
-
-@dataclass
-class PolicyEventStore(InMemoryEventStore):
-    """The in-memory event store whose units answer a stream's pack."""
-
-    @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[PolicyUnitOfWork]:
-        uow = PolicyUnitOfWork(self)
-        yield uow
-        uow.commit()
-
-
 def book_world(book: PackBook, default: str) -> World:
     """Several packs in one process: each command decides with its ticket's pack and
     version (bound from its events) at the command's time, as `Runtime.pack_now` does."""
     clock = FixedClock(NOW)
-    events = PolicyEventStore(clock)
+    events = InMemoryEventStore(clock)
     store = FakeStore()
 
     def pack_at(now: datetime) -> PolicyPack:
