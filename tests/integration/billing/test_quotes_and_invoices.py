@@ -45,7 +45,7 @@ async def test_fee_4_a_quote_once_invoiced_says_so_and_fee_6_an_invoice_without_
         assert accepted.status_code == 200, accepted.json()
         [quote] = (await http.get(f"/tickets/{ticket_id}/quotes")).json()
         assert quote["status"] == "accepted"
-        billing = Billing(rt.pack, rt.unit_of_work)
+        billing = Billing(rt.pack_now, rt.unit_of_work)
         await billing.execute(commands.charge_repair, ChargeRepair(ticket_id, NOW))
         [quote] = (await http.get(f"/tickets/{ticket_id}/quotes")).json()
         assert quote["status"] == "invoiced"
