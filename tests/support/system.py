@@ -11,6 +11,7 @@ projection in every order.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import os
@@ -110,15 +111,18 @@ def envelope_bytes(
     region: str = "cn-east",
     event_id: str | None = None,
     at: datetime | None = None,
+    pack: str = "water-heater",
 ) -> bytes:
+    """The event's envelope, naming the pack (and its first version) its ticket is
+    decided by, as consumers resolve it."""
     return wrap(
         event,
         event_id=event_id or str(uuid.uuid4()),
         source="/tests",
         time=at or datetime.now(UTC),
         region=region,
-        policy_pack="water-heater",
-        policy_version="2026.1",
+        policy_pack=pack,
+        policy_version=_first_version(pack),
         correlation_id=str(uuid.uuid4()),
         causation_id="test",
         stream_version=1,
@@ -135,9 +139,17 @@ async def produce(topic: str, messages: list[tuple[bytes | None, bytes]]) -> Non
         await producer.stop()
 
 
-async def send(prefix: str, topic: str, events: Sequence[Event]) -> None:
+@functools.cache
+def _first_version(pack: str) -> str:
+    return load_pack(pack).version
+
+
+async def send(
+    prefix: str, topic: str, events: Sequence[Event], *, pack: str = "water-heater"
+) -> None:
     """Events of another context on its topic, keyed by ticket, one envelope each."""
-    await produce(prefix + topic, [(e.ticket_id.encode(), envelope_bytes(e)) for e in events])
+    messages = [(e.ticket_id.encode(), envelope_bytes(e, pack=pack)) for e in events]
+    await produce(prefix + topic, messages)
 
 
 async def read_topic(topic: str, *, timeout_ms: int = 2000) -> list[Any]:

@@ -16,6 +16,7 @@ from repairline_contracts.base import Decision, Event
 from repairline_contracts.envelope import wrap
 from repairline_contracts.intake import ServiceMode, WarrantyDecided
 from repairline_contracts.topics import INTAKE_EVENTS
+from repairline_rules import load_pack
 from tests.support.factories import repair_requested
 from tests.support.system import System, produce
 
@@ -31,7 +32,7 @@ async def send_versioned(prefix: str, event: Event, version: int) -> None:
         time=AT,
         region="cn-east",
         policy_pack=PACK,
-        policy_version="test",
+        policy_version=load_pack(PACK).version,  # the version the ticket was opened under
         correlation_id=str(uuid.uuid4()),
         causation_id="test",
         stream_version=version,

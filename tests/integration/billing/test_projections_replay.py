@@ -127,14 +127,16 @@ async def test_every_billing_projection_is_rebuilt_by_replay_equal_to_the_live_o
         t1, t2, t3 = (repair_requested(line="copier") for _ in range(3))
         contract = {"serial_no": t1.product.serial_no, "starts_on": "2026-01-05"}
         assert service.request("PUT", "/contracts/K1", contract)[0] == 200
-        await send(prefix, INTAKE_EVENTS, [t1, t2, t3, warranty(t2.ticket_id)])
-        await send(prefix, DISPATCH_EVENTS, [assigned(t.ticket_id) for t in (t1, t2, t3)])
-        await send(prefix, DISPATCH_EVENTS, [completed(t1.ticket_id), completed(t2.ticket_id)])
-        await send(prefix, DISPATCH_EVENTS, [breached(t3.ticket_id)])
+        # the tickets' events name their pack, office-equipment (FEE-8, PEN-1)
+        await send(prefix, INTAKE_EVENTS, [t1, t2, t3, warranty(t2.ticket_id)], pack=PACK)
+        assignments = [assigned(t.ticket_id) for t in (t1, t2, t3)]
+        await send(prefix, DISPATCH_EVENTS, assignments, pack=PACK)
+        done = [completed(t1.ticket_id), completed(t2.ticket_id)]
+        await send(prefix, DISPATCH_EVENTS, done, pack=PACK)
+        await send(prefix, DISPATCH_EVENTS, [breached(t3.ticket_id)], pack=PACK)
         reward = rewarded(t3.ticket_id, t3.product.serial_no or "")
-        await send(
-            prefix, FEEDBACK_EVENTS, [overcharged(t2.ticket_id), reward, graded(t1.ticket_id)]
-        )
+        feedback = [overcharged(t2.ticket_id), reward, graded(t1.ticket_id)]
+        await send(prefix, FEEDBACK_EVENTS, feedback, pack=PACK)
         db = await connect(service.database)
         try:
             await eventually(lambda: _counts_reached(db), timeout=90)

@@ -45,7 +45,7 @@ async def test_fee_4_a_quote_once_invoiced_says_so_and_fee_6_an_invoice_without_
         assert accepted.status_code == 200, accepted.json()
         [quote] = (await http.get(f"/tickets/{ticket_id}/quotes")).json()
         assert quote["status"] == "accepted"
-        billing = Billing(rt.pack, rt.unit_of_work)
+        billing = Billing(rt.pack_now, rt.unit_of_work)
         await billing.execute(commands.charge_repair, ChargeRepair(ticket_id, NOW))
         [quote] = (await http.get(f"/tickets/{ticket_id}/quotes")).json()
         assert quote["status"] == "invoiced"
@@ -109,3 +109,36 @@ async def test_fee_4_the_engineer_of_the_job_quotes_reads_and_records_the_answer
         assert accepted.status_code == 200, accepted.json()
         [quote] = (await http.get(f"/tickets/{ticket_id}/quotes")).json()
         assert quote["status"] == "accepted" and quote["lines"]
+
+
+async def test_fee_1_each_ticket_is_quoted_and_invoiced_by_the_pack_it_was_opened_under(
+    runtime_of,
+):
+    rt = await runtime_of("billing")  # the default pack water-heater; every shipped one loaded
+    heater = await _ticket(rt)
+    notebook = repair_requested(line="notebook").model_copy(update={"requested_at": NOW})
+    async with rt.unit_of_work() as uow:
+        await Tickets().handle(uow, delivered([notebook], at=NOW, pack=load_pack("pc-depot")))
+    quoted, invoiced = {}, {}
+    billing = Billing(rt.pack_now, rt.unit_of_work)
+    async with served(rt) as http:
+        for ticket_id in (heater, notebook.ticket_id):
+            answer = await http.post(f"/tickets/{ticket_id}/quotes", json={"parts": []})
+            assert answer.status_code == 201, answer.json()
+            quoted[ticket_id] = answer.json()
+            charged = await billing.execute(commands.charge_repair, ChargeRepair(ticket_id, NOW))
+            invoiced[ticket_id] = charged.data["total_fen"]
+    # FEE-1: 30 yuan on site in a provincial capital (water-heater), 100 yuan (pc-depot)
+    assert {t: q["total_fen"] for t, q in quoted.items()} == {
+        heater: 3000,
+        notebook.ticket_id: 10000,
+    }
+    assert invoiced == {heater: 3000, notebook.ticket_id: 10000}
+    assert quoted[notebook.ticket_id]["decision"]["pack_id"] == "pc-depot"
+    stamped = await rt.pool.fetch(
+        "select distinct stream_id, envelope::jsonb->>'policypack' as pack from events"
+    )
+    assert {r["stream_id"]: r["pack"] for r in stamped} == {
+        heater: "water-heater",
+        notebook.ticket_id: "pc-depot",
+    }

@@ -104,7 +104,8 @@ async def test_pen_6_the_void_of_a_fine_names_its_actor_on_the_event(billing, pr
     coordinator = token("billing", subject="coord-1")
     tickets = [repair_requested(f"t-{n}-{prefix.rstrip('.')}") for n in range(2)]
     await produce(
-        prefix + INTAKE_EVENTS, [(t.ticket_id.encode(), envelope_bytes(t)) for t in tickets]
+        prefix + INTAKE_EVENTS,
+        [(t.ticket_id.encode(), envelope_bytes(t, pack="software-support")) for t in tickets],
     )
     for ticket, fine in zip(tickets, (None, 3000), strict=True):
         body = {"ticket_id": ticket.ticket_id, "fine_fen": fine}

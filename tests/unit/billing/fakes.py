@@ -22,6 +22,7 @@ from repairline_contracts.billing import (
     SettlementLinesRecorded,
     SettlementStatementIssued,
 )
+from repairline_platform.policy import Policy
 from repairline_platform.testing import InMemoryEventStore
 from repairline_rules.packs import PolicyPack
 
@@ -38,6 +39,7 @@ class FakeStore:
     warranty_awaited: set[str] = field(default_factory=set)  # request said one follows
     parked_overcharges: dict[str, list[ParkedOvercharge]] = field(default_factory=dict)
     intake_versions: dict[str, int] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)  # ticket -> pack opened under
 
     def _penalties(self, rule_id: str, engineer_id: str, penalty_id: str) -> list[PenaltyAssessed]:
         voided = {
@@ -57,6 +59,9 @@ class FakeStore:
 
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None:
         return self.tickets.get(ticket_id)
+
+    async def policy(self, ticket_id: str) -> Policy | None:
+        return self.policies.get(ticket_id)
 
     async def intake_version(self, ticket_id: str) -> int:
         return self.intake_versions.get(ticket_id, 0)

@@ -71,7 +71,9 @@ class World:
         self.clock = FixedClock(START)
         self.memory = InMemoryEventStore(self.clock)
         self.reads = FakeStore(self.memory, roster={"e1": "o1"})
-        self.billing = Billing(pack, self.memory.unit_of_work, reads=lambda _: self.reads)
+        self.billing = Billing(
+            lambda now: pack, self.memory.unit_of_work, reads=lambda _: self.reads
+        )
 
     def add_ticket(self, ticket_id: str = "t1", **kw) -> None:
         self.reads.tickets[ticket_id] = (ticket(ticket_id, **kw), "cn-east")

@@ -47,7 +47,7 @@ def routes(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["billing"])
 
     def billing() -> Billing:
-        return Billing(rt.pack, rt.unit_of_work)
+        return Billing(rt.pack_now, rt.unit_of_work)
 
     _quotes(router, rt, billing)
     _penalties(router, rt, billing)

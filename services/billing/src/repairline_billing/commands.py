@@ -8,10 +8,10 @@ with the context bound to the event or timer they react to.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from repairline_billing.domain import account, assessment, outlet, penalty, settlement, trip
@@ -36,6 +36,7 @@ from repairline_billing.domain.penalty import (
     RulePenalty,
     VerifiedComplaint,
 )
+from repairline_billing.domain.pricing import TicketFacts
 from repairline_billing.domain.settlement import IssueStatement
 from repairline_billing.domain.trip import GrantTrip
 from repairline_billing.store import ParkedCompletion, ParkedOvercharge, PgStore, Position, Store
@@ -52,6 +53,7 @@ from repairline_platform.commands import (
     run,
     schedule_timers,
 )
+from repairline_platform.policy import current_policy, deciding_with
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotCaughtUp, NotFound
 from repairline_rules.timers import Due
@@ -72,9 +74,15 @@ def _pg_reads(uow: Any) -> Store:
 
 @dataclass(frozen=True)
 class Billing:
-    """What billing's commands need beside the unit of work: the pack and the reads."""
+    """What billing's commands need beside the unit of work: the pack source and the reads.
 
-    pack: PolicyPack
+    `pack_at(now)` answers the pack that decides at `now` under the bound policy (in
+    production `Runtime.pack_now`: the ticket's pack and the version it was opened under,
+    with later versions' open-ticket sections in force by then; the deployment's default
+    pack when nothing is bound). Every command resolves it at its own `now`, inside the
+    ticket's policy (`for_ticket`)."""
+
+    pack_at: Callable[[datetime], PolicyPack]
     unit_of_work: Callable[[], AbstractAsyncContextManager[Any]] | None = None
     reads: Callable[[Any], Store] = _pg_reads
 
@@ -84,6 +92,19 @@ class Billing:
         """Run ``command`` in a unit of work of its own, afresh after a concurrent write."""
         assert self.unit_of_work is not None, "a route's Billing needs the unit of work"
         return await in_unit(self.unit_of_work, lambda uow: command(cmd, uow, self))
+
+    def pack_in(self, uow: Any) -> PolicyPack:
+        """The pack deciding in `uow` at its `now`, under the policy bound."""
+        return self.pack_at(uow.now())
+
+
+@asynccontextmanager
+async def for_ticket(reads: Store, ticket_id: str) -> AsyncIterator[None]:
+    """Decide with the ticket's pack: the policy bound (the event or timer reacted to
+    names it), else the one billing's copy of the ticket was opened under; with
+    neither, `run` binds the one on its stream's first event."""
+    with deciding_with(current_policy() or await reads.policy(ticket_id)):
+        yield
 
 
 ACCOUNT = Stream("billing account of ticket", account.fold)
@@ -124,14 +145,16 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
     facts, region = ticket
     owners = visibility.Owners(engineer_id=facts.engineer_id)  # the engineer of the job
     visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region, owners)
-    pricing = await reads.pricing(facts, billing.pack)
-    return await _run_any(
-        uow,
-        ACCOUNT,
-        cmd.ticket_id,
-        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now(), pricing=pricing),
-        region=region,
-    )
+    async with for_ticket(reads, cmd.ticket_id):
+        pack = billing.pack_in(uow)  # FEE-1: the ticket's tariff
+        pricing = await reads.pricing(facts, pack)
+        return await _run_any(
+            uow,
+            ACCOUNT,
+            cmd.ticket_id,
+            lambda acc, u: account.decide(acc, cmd, pack=pack, now=u.now(), pricing=pricing),
+            region=region,
+        )
 
 
 async def caught_up(reads: Store, ticket_id: str, version: int | None) -> None:
@@ -145,58 +168,64 @@ async def answer_quote(
     cmd: AcceptQuote | RefuseQuote, uow: Unit, billing: Billing
 ) -> CommandResult:
     """FEE-4: the customer accepts (work may start) or refuses (no work, no charge)."""
-    ticket = await billing.reads(uow).ticket(cmd.ticket_id)
+    reads = billing.reads(uow)
+    ticket = await reads.ticket(cmd.ticket_id)
     region, engineer_id = (ticket[1], ticket[0].engineer_id) if ticket else (None, None)
     owners = visibility.Owners(engineer_id=engineer_id)  # the engineer answers on his job
     visibility.check(f"no billing account of ticket {cmd.ticket_id}", region, owners)
-    return await run(
-        uow,
-        ACCOUNT,
-        cmd.ticket_id,
-        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now()),
-        region=region,
-        data=_named,
-    )
+    async with for_ticket(reads, cmd.ticket_id):
+        return await run(
+            uow,
+            ACCOUNT,
+            cmd.ticket_id,
+            lambda acc, u: account.decide(acc, cmd, pack=billing.pack_in(u), now=u.now()),
+            region=region,
+            data=_named,
+        )
 
 
 async def file_on_ticket(
     cmd: HandInForm | FileServiceRecord, uow: Unit, billing: Billing
 ) -> CommandResult:
     """A service form handed in (PEN-2, PEN-5) or a service recorded (PEN-3, PEN-4)."""
-    region = await billing.reads(uow).region(cmd.ticket_id)
+    reads = billing.reads(uow)
+    region = await reads.region(cmd.ticket_id)
     if region is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
     visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
-    return await _run_any(
-        uow,
-        ACCOUNT,
-        cmd.ticket_id,
-        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now()),
-        region=region,
-        data=_named,
-    )
+    async with for_ticket(reads, cmd.ticket_id):
+        return await _run_any(
+            uow,
+            ACCOUNT,
+            cmd.ticket_id,
+            lambda acc, u: account.decide(acc, cmd, pack=billing.pack_in(u), now=u.now()),
+            region=region,
+            data=_named,
+        )
 
 
 async def report_remote_service(
     cmd: ReportRemoteService, uow: Unit, billing: Billing
 ) -> CommandResult:
     """The service desk logged a remote service; PEN-4's clock starts."""
-    result = await _run_any(
-        uow,
-        ACCOUNT,
-        cmd.ticket_id,
-        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now()),
-        data=_named,
-    )
-    deadlines = penalty.record_deadlines(
-        billing.pack,
-        ticket_id=cmd.ticket_id,
-        at=uow.now(),
-        event_id=result.event_ids[0],
-        engineer_id=cmd.engineer_id,
-        remote=True,
-    )
-    await start_clocks(deadlines, uow)
+    async with for_ticket(billing.reads(uow), cmd.ticket_id):
+        pack = billing.pack_in(uow)
+        result = await _run_any(
+            uow,
+            ACCOUNT,
+            cmd.ticket_id,
+            lambda acc, u: account.decide(acc, cmd, pack=pack, now=u.now()),
+            data=_named,
+        )
+        deadlines = penalty.record_deadlines(
+            pack,
+            ticket_id=cmd.ticket_id,
+            at=uow.now(),
+            event_id=result.event_ids[0],
+            engineer_id=cmd.engineer_id,
+            remote=True,
+        )
+        await start_clocks(deadlines, uow)
     return result
 
 
@@ -223,12 +252,21 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
         return None
     facts, region = ticket
     visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
-    pricing = await reads.pricing(facts, billing.pack)
+    async with for_ticket(reads, cmd.ticket_id):
+        return await _invoice(cmd, facts, region, uow, billing)
+
+
+async def _invoice(
+    cmd: ChargeRepair, facts: TicketFacts, region: str, uow: Unit, billing: Billing
+) -> CommandResult:
+    """FEE-1 by the ticket's pack (bound), then the overcharges waiting for the invoice."""
+    reads, pack = billing.reads(uow), billing.pack_in(uow)
+    pricing = await reads.pricing(facts, pack)
     result = await _run_any(
         uow,
         ACCOUNT,
         cmd.ticket_id,
-        lambda acc, u: account.decide(acc, cmd, pack=billing.pack, now=u.now(), pricing=pricing),
+        lambda acc, u: account.decide(acc, cmd, pack=pack, now=u.now(), pricing=pricing),
         region=region,
         data=lambda _, events: {"total_fen": events[0].total_fen} if events else {},
     )
@@ -286,7 +324,7 @@ async def _settle_overcharge(
     """FEE-5: refund the excess to the customer and fine the outlet, once."""
     tariff_fen, invoice_event_id = invoice
     decided = penalty.decide_overcharge(
-        billing.pack,
+        billing.pack_in(uow),
         complaint,
         tariff_fen=tariff_fen,
         invoice_event_id=invoice_event_id,
@@ -317,6 +355,11 @@ async def judge_complaint(cmd: JudgeComplaint, uow: Unit, billing: Billing) -> N
     """FEE-5 (refund and the outlet's fine; parked until the invoice exists) and PEN-1
     (the engineer's fine, with its escalations) from a verified complaint."""
     reads = billing.reads(uow)
+    async with for_ticket(reads, cmd.complaint.ticket_id):
+        await _judge(cmd, reads, uow, billing)
+
+
+async def _judge(cmd: JudgeComplaint, reads: Store, uow: Unit, billing: Billing) -> None:
     complaint = cmd.complaint
     if complaint.outlet_id is None:
         outlet = await reads.outlet_of(complaint.ticket_id, complaint.engineer_id)
@@ -332,7 +375,7 @@ async def judge_complaint(cmd: JudgeComplaint, uow: Unit, billing: Billing) -> N
         penalty_id = f"PEN-1:{complaint.complaint_id}"
         earlier = await reads.earlier_complaints(complaint.engineer_id or "", penalty_id)
         fine = penalty.decide_complaint_penalty(
-            billing.pack, complaint, earlier=earlier, now=uow.now()
+            billing.pack_in(uow), complaint, earlier=earlier, now=uow.now()
         )
         await _enter_penalty(fine, uow)
 
@@ -344,15 +387,16 @@ async def note_missed_appointment(
     reads = billing.reads(uow)
     engineer_id = cmd.data.get("engineer_id")
     earlier = await reads.earlier_misses(engineer_id, penalty.missed_penalty_id(cmd.data))
-    fine = penalty.decide_missed_appointment(
-        billing.pack,
-        cmd.data,
-        event_id=cmd.event_id,
-        outlet_id=await reads.outlet_of(cmd.data["ticket_id"], engineer_id),
-        earlier=earlier,
-        now=uow.now(),
-    )
-    return await _enter_penalty(fine, uow)
+    async with for_ticket(reads, cmd.data["ticket_id"]):
+        fine = penalty.decide_missed_appointment(
+            billing.pack_in(uow),
+            cmd.data,
+            event_id=cmd.event_id,
+            outlet_id=await reads.outlet_of(cmd.data["ticket_id"], engineer_id),
+            earlier=earlier,
+            now=uow.now(),
+        )
+        return await _enter_penalty(fine, uow)
 
 
 async def start_clocks(deadlines: Sequence[Due], uow: Unit) -> None:
@@ -362,28 +406,32 @@ async def start_clocks(deadlines: Sequence[Due], uow: Unit) -> None:
 
 async def check_forms(cmd: CheckForms, uow: Unit, billing: Billing) -> CommandResult | None:
     """PEN-2 / PEN-5 once the deadline has passed: fined when a form was not handed in."""
-    handed_in = account.forms_handed_in(await uow.load_stream(cmd.ticket_id), billing.pack.zone)
-    fine = penalty.decide_forms(
-        billing.pack,
-        cmd,
-        handed_in=handed_in,
-        outlet_id=await billing.reads(uow).outlet_of(cmd.ticket_id, cmd.engineer_id),
-        now=uow.now(),
-    )
-    return await _enter_penalty(fine, uow)
+    reads = billing.reads(uow)
+    async with for_ticket(reads, cmd.ticket_id):
+        pack = billing.pack_in(uow)
+        handed_in = account.forms_handed_in(await uow.load_stream(cmd.ticket_id), pack.zone)
+        fine = penalty.decide_forms(
+            pack,
+            cmd,
+            handed_in=handed_in,
+            outlet_id=await reads.outlet_of(cmd.ticket_id, cmd.engineer_id),
+            now=uow.now(),
+        )
+        return await _enter_penalty(fine, uow)
 
 
 async def check_record(cmd: CheckRecord, uow: Unit, billing: Billing) -> CommandResult | None:
     """PEN-3 / PEN-4 once the deadline has passed: fined when the service is unrecorded."""
-    events = await uow.load_stream(cmd.ticket_id)
-    fine = penalty.decide_record(
-        billing.pack,
-        cmd,
-        recorded=account.service_recorded(events, remote=cmd.remote),
-        outlet_id=await billing.reads(uow).outlet_of(cmd.ticket_id, cmd.engineer_id),
-        now=uow.now(),
-    )
-    return await _enter_penalty(fine, uow)
+    events, reads = await uow.load_stream(cmd.ticket_id), billing.reads(uow)
+    async with for_ticket(reads, cmd.ticket_id):
+        fine = penalty.decide_record(
+            billing.pack_in(uow),
+            cmd,
+            recorded=account.service_recorded(events, remote=cmd.remote),
+            outlet_id=await reads.outlet_of(cmd.ticket_id, cmd.engineer_id),
+            now=uow.now(),
+        )
+        return await _enter_penalty(fine, uow)
 
 
 async def record_unreachable(cmd: RecordUnreachable, uow: Unit, billing: Billing) -> CommandResult:
@@ -401,15 +449,16 @@ async def record_unreachable(cmd: RecordUnreachable, uow: Unit, billing: Billing
         lambda _, u: penalty.decide_unreachable_record(cmd, now=u.now()),
     )
     event_id = recorded.event_ids[0]
-    fine = penalty.decide_unreachable_penalty(
-        billing.pack,
-        cmd,
-        outlet_id=await reads.outlet_of(cmd.ticket_id, cmd.engineer_id),
-        records=[*records, (event_id, cmd.ticket_id, uow.now())],
-        now=uow.now(),
-    )
-    with bound(recorded.correlation_id, event_id):
-        await _enter_penalty(fine, uow)
+    async with for_ticket(reads, cmd.ticket_id):  # PEN-6 by the pack of the ticket sought for
+        fine = penalty.decide_unreachable_penalty(
+            billing.pack_in(uow),
+            cmd,
+            outlet_id=await reads.outlet_of(cmd.ticket_id, cmd.engineer_id),
+            records=[*records, (event_id, cmd.ticket_id, uow.now())],
+            now=uow.now(),
+        )
+        with bound(recorded.correlation_id, event_id):
+            await _enter_penalty(fine, uow)
     data = {"event_id": event_id, "penalty_id": fine.penalty_id if fine else None}
     return replace(recorded, data=data)
 
@@ -434,9 +483,13 @@ async def rule_on_penalty(
 
 
 async def issue_statement(cmd: IssueStatement, uow: Unit, billing: Billing) -> CommandResult:
-    """FEE-6: the outlet's month, once: fees minus refunds and fines, plus credits."""
-    reads = billing.reads(uow)
-    start, end = settlement.period_bounds(billing.pack, cmd.period)
+    """FEE-6: the outlet's month, once: fees minus refunds and fines, plus credits.
+
+    An outlet's month spans tickets of several packs: each invoice, refund and fine was
+    decided by its ticket's pack; the month's bounds and FEE-6's terms are the
+    deployment's default pack's, in force at the command's `now` (no ticket is bound)."""
+    reads, pack = billing.reads(uow), billing.pack_in(uow)
+    start, end = settlement.period_bounds(pack, cmd.period)
     items = await reads.period_items(cmd.outlet_id, start, end)
     earlier = await reads.earlier_statements(cmd.outlet_id)
     voided = []
@@ -453,7 +506,7 @@ async def issue_statement(cmd: IssueStatement, uow: Unit, billing: Billing) -> C
         lambda issued, u: settlement.decide(
             issued,
             cmd,
-            pack=billing.pack,
+            pack=pack,
             items=items,
             earlier=earlier,
             voided=voided,
@@ -463,27 +516,28 @@ async def issue_statement(cmd: IssueStatement, uow: Unit, billing: Billing) -> C
 
 
 async def grant_trip(cmd: GrantTrip, uow: Unit, billing: Billing) -> CommandResult:
-    """FEE-7: the trip's meals and hotel allowance."""
-    return await _run_any(
-        uow,
-        TRIP,
-        trip.trip_stream(cmd.trip_id),
-        lambda granted, u: trip.decide(granted, cmd, pack=billing.pack, now=u.now()),
-        data=lambda _, events: events[0].model_dump(mode="json"),
-    )
+    """FEE-7: the trip's meals and hotel allowance, by the pack of the trip's ticket."""
+    async with for_ticket(billing.reads(uow), cmd.ticket_id):
+        return await _run_any(
+            uow,
+            TRIP,
+            trip.trip_stream(cmd.trip_id),
+            lambda granted, u: trip.decide(granted, cmd, pack=billing.pack_in(u), now=u.now()),
+            data=lambda _, events: events[0].model_dump(mode="json"),
+        )
 
 
 async def assess_engineer(cmd: AssessEngineer, uow: Unit, billing: Billing) -> CommandResult:
-    """PEN-8: the engineer's month, scored once from the facts billing holds."""
-    start, end = settlement.period_bounds(billing.pack, cmd.period)
+    """PEN-8: the engineer's month, scored once from the facts billing holds, by the
+    deployment's default pack in force at `now` (a month spans tickets of several packs)."""
+    pack = billing.pack_in(uow)
+    start, end = settlement.period_bounds(pack, cmd.period)
     facts = await billing.reads(uow).assessment_facts(cmd.engineer_id, start, end)
     return await _run_any(
         uow,
         ASSESSMENT,
         assessment.assessment_stream(cmd.engineer_id, cmd.period),
-        lambda assessed, u: assessment.decide(
-            assessed, cmd, pack=billing.pack, facts=facts, now=u.now()
-        ),
+        lambda assessed, u: assessment.decide(assessed, cmd, pack=pack, facts=facts, now=u.now()),
     )
 
 
@@ -498,10 +552,11 @@ async def change_outlet(cmd: ChangeOutlet, uow: Unit, billing: Billing) -> Comma
 
 
 async def register_contract(cmd: RegisterContract, uow: Unit, billing: Billing) -> CommandResult:
-    """FEE-8: a unit's maintenance contract, where the pack has them."""
+    """FEE-8: a unit's maintenance contract, where the deployment's default pack has them
+    (a contract names no ticket)."""
     return await _run_any(
         uow,
         CONTRACT,
         outlet.contract_stream(cmd.contract_id),
-        lambda _, u: outlet.decide_contract(cmd, pack=billing.pack, now=u.now()),
+        lambda _, u: outlet.decide_contract(cmd, pack=billing.pack_in(u), now=u.now()),
     )

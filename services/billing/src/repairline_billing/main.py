@@ -20,7 +20,7 @@ from repairline_platform.runtime import Runtime, ServiceSpec
 
 
 def reactions(rt: Runtime) -> list[object]:
-    billing = Billing(rt.pack)
+    billing = Billing(rt.pack_now)
     return [ChargeOnCompletion(billing), PenaltyEvidence(billing), ComplaintOutcomes(billing)]
 
 
@@ -31,7 +31,7 @@ SPEC = ServiceSpec(
     migrations=MIGRATIONS,
     handlers=lambda rt: [*reactions(rt), *all_projections()],
     routes=routes,
-    timer_handlers=lambda rt: timer_handlers(Billing(rt.pack)),
+    timer_handlers=lambda rt: timer_handlers(Billing(rt.pack_now)),
     description="Tariffs, charges, invoices, penalties and outlet settlement.",
 )
 

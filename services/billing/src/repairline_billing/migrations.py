@@ -327,3 +327,15 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "012_ticket_policy",
+        """
+        -- the policy pack and version the ticket was opened under (its events name them):
+        -- a command on the ticket that no event of it caused decides with them
+        alter table billing_tickets add column if not exists policy_pack text;
+        alter table billing_tickets add column if not exists policy_version text;
+        """,
+    )
+]

@@ -35,6 +35,7 @@ from repairline_contracts.billing import (
     TravelAllowanceGranted,
 )
 from repairline_contracts.dispatch import EngineerAssigned, SlaDeadlineBreached
+from repairline_contracts.envelope import Envelope
 from repairline_contracts.feedback import ExtensionRewardGranted
 from repairline_contracts.intake import RepairRequested
 from repairline_contracts.registry import EVENT_TYPES
@@ -65,7 +66,7 @@ class Tickets:
         for item in items:
             event = item.event
             if isinstance(event, RepairRequested):
-                await _requested(uow, event)
+                await _requested(uow, event, item.envelope)
             elif isinstance(event, EngineerAssigned):
                 await uow.conn.execute(
                     "insert into ticket_assignments (ticket_id, engineer_id, service_point_id)"
@@ -80,11 +81,12 @@ class Tickets:
                 await _warranty(uow, wire(event))
 
 
-async def _requested(uow: UnitOfWork, event: RepairRequested) -> None:
+async def _requested(uow: UnitOfWork, event: RepairRequested, envelope: Envelope) -> None:
     await uow.conn.execute(
         "insert into billing_tickets (ticket_id, product_line, city_tier,"
-        " service_mode, purchase_date, region, serial_no, requested_at, warranty_follows)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " service_mode, purchase_date, region, serial_no, requested_at, warranty_follows,"
+        " policy_pack, policy_version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         " on conflict (ticket_id) do nothing",
         event.ticket_id,
         event.product.line,
@@ -95,6 +97,8 @@ async def _requested(uow: UnitOfWork, event: RepairRequested) -> None:
         event.product.serial_no,
         event.requested_at,
         event.warranty_decision_follows,
+        envelope.policypack,
+        envelope.policyversion,
     )
 
 

@@ -103,10 +103,10 @@ class PenaltyEvidence:
         self.billing = billing
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        pack = self.billing.pack
         for item in items:
             event, event_id = item.event, item.envelope.id
             with reacting_to(item.envelope):
+                pack = self.billing.pack_in(uow)  # the ticket's, named on the event
                 if isinstance(event, RepairCompleted):
                     deadlines = penalty.completion_deadlines(
                         pack,

@@ -39,6 +39,7 @@ from repairline_contracts.billing import (
 from repairline_contracts.dispatch import SlaDeadlineBreached
 from repairline_contracts.envelope import Envelope
 from repairline_platform.db import lock_in_order
+from repairline_platform.policy import Policy, policy_of
 from repairline_rules.packs import PolicyPack
 
 
@@ -76,6 +77,10 @@ class Store(Protocol):
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None: ...
 
     async def region(self, ticket_id: str) -> str | None: ...
+
+    async def policy(self, ticket_id: str) -> Policy | None:
+        """The pack and version the ticket was opened under (None until its request)."""
+        ...
 
     async def intake_version(self, ticket_id: str) -> int:
         """The latest version of the intake ticket billing has seen (0: none yet)."""
@@ -159,6 +164,13 @@ class PgStore:
         return await self.conn.fetchval(
             "select region from billing_tickets where ticket_id = $1", ticket_id
         )
+
+    async def policy(self, ticket_id: str) -> Policy | None:
+        row = await self.conn.fetchrow(
+            "select policy_pack, policy_version from billing_tickets where ticket_id = $1",
+            ticket_id,
+        )
+        return policy_of(row["policy_pack"], row["policy_version"]) if row else None
 
     async def _outlet(self, engineer_id: str | None, service_point: str | None) -> Any:
         """FEE-6: the outlet credited: the assignment's service point, else the roster's."""

@@ -28,6 +28,7 @@ from repairline_feedback.schemas import (
 from repairline_platform.bounds import PERIOD, CalendarDate, Year
 from repairline_platform.commands import CommandResult, in_unit
 from repairline_platform.runtime import Runtime
+from repairline_rules.packs import PolicyPack
 
 Command = Callable[[Any, Any, Needs], Awaitable[CommandResult]]
 Status = Literal["due", "scheduled", "retry_pending", "completed", "exhausted", "all"]
@@ -49,7 +50,7 @@ def routes(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["feedback"])
 
     async def do(command: Command, cmd: Any) -> CommandResult:
-        needs = Needs.on_postgres(rt.pack)
+        needs = Needs.on_postgres(rt.pack_now)
         return await in_unit(rt.unit_of_work, lambda uow: command(cmd, uow, needs))
 
     _callback_routes(router, rt, do)
@@ -61,11 +62,19 @@ def routes(rt: Runtime) -> APIRouter:
 Do = Callable[[Command, Any], Awaitable[CommandResult]]
 
 
+def network_pack(rt: Runtime, on: date | None = None) -> PolicyPack:
+    """The pack of lists and reports over many tickets (whose own packs decided their
+    callbacks): the deployment's default pack in force on `on` (else now), for the day,
+    month and year bounds in its time zone and its targets (FBK-2, FBK-7)."""
+    default = rt.routing.default
+    return rt.packs.in_force(default, on) if on else rt.pack_opened(default, rt.clock.now())
+
+
 def _callback_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
     """Callbacks (FBK-1..5), the morning list and its coverage, key customers, cases."""
 
     def today() -> date:
-        return rt.clock.now().astimezone(rt.pack.zone).date()
+        return rt.clock.now().astimezone(network_pack(rt).zone).date()
 
     @router.get("/callbacks", dependencies=[may("callback.read")])
     async def callbacks(
@@ -88,7 +97,8 @@ def _callback_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
     async def morning_list(on: Annotated[CalendarDate | None, Query()] = None) -> dict[str, Any]:
         """FBK-2 (water-heater): every customer served in the last week without a valid
         callback, plus key customers, plus callbacks due by the end of the day."""
-        return await views.morning_list(rt.pool, rt.pack, on or today())
+        day = on or today()
+        return await views.morning_list(rt.pool, network_pack(rt, day), day)
 
     @router.get("/reports/callback-coverage", dependencies=[may("report.read")])
     async def coverage(
@@ -96,7 +106,7 @@ def _callback_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
         to: Annotated[CalendarDate, Query(description="Inclusive.")],
     ) -> dict[str, Any]:
         """FBK-2: share of customers served in the range who were actually reached."""
-        return await views.coverage(rt.pool, rt.pack, from_, to)
+        return await views.coverage(rt.pool, network_pack(rt, to), from_, to)
 
     @router.put("/key-customers/{name}", dependencies=[may("key_customer.change")])
     async def put_key_customer(name: str, body: KeyCustomerIn) -> dict[str, Any]:
@@ -155,7 +165,7 @@ def _survey_and_report_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
         year: Annotated[Year, Query()], percent: int = Query(default=10, ge=1, le=100)
     ) -> dict[str, Any]:
         """FBK-7: the year's drawn sample; before it is drawn, a preview of it at `percent`."""
-        return await views.survey_sample(rt.pool, rt.pack, year, percent)
+        return await views.survey_sample(rt.pool, network_pack(rt), year, percent)
 
     @router.post("/survey-samples", status_code=201, dependencies=[may("survey.draw")])
     async def draw_sample(body: SampleIn) -> dict[str, Any]:
@@ -182,7 +192,7 @@ def _survey_and_report_routes(router: APIRouter, rt: Runtime, do: Do) -> None:
     ) -> Any:
         """FBK-7: the monthly callback report and satisfaction figures per region, outlet
         or engineer (PEN-8 feeds on the same figures), as JSON or CSV."""
-        rows = await views.callback_report(rt.pool, rt.pack, month, by)
+        rows = await views.callback_report(rt.pool, network_pack(rt), month, by)
         if format == "csv":
             return PlainTextResponse(views.report_csv(rows, by), media_type="text/csv")
         return {"month": month, "by": by, "rule_ids": ["FBK-7", "PEN-8"], "rows": rows}

@@ -10,7 +10,8 @@ scheduled in the same unit as the events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from repairline_platform.commands import (
     schedule_timers,
 )
 from repairline_platform.logging import get_logger
+from repairline_platform.policy import current_policy, deciding_with
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotFound
 from repairline_rules.timers import Due
@@ -49,15 +51,33 @@ Unit = CommandUnit
 
 @dataclass(frozen=True)
 class Needs:
-    """What every feedback command decides with: the policy pack and the store."""
+    """What every feedback command decides with: the pack source and the store.
 
-    pack: PolicyPack
+    `pack_at(now)` answers the pack deciding at `now` under the bound policy (in
+    production `Runtime.pack_now`: the ticket's pack and the version it was opened under;
+    the deployment's default pack when nothing is bound). Every command resolves it at
+    its own `now`, inside the ticket's policy (`for_ticket`)."""
+
+    pack_at: Callable[[datetime], PolicyPack]
     store: Store
 
     @classmethod
-    def on_postgres(cls, pack: PolicyPack) -> Needs:
+    def on_postgres(cls, pack_at: Callable[[datetime], PolicyPack]) -> Needs:
         """The service's own: its reads on its database, in the command's transaction."""
-        return cls(pack, PostgresStore())
+        return cls(pack_at, PostgresStore())
+
+    def pack_in(self, uow: Any) -> PolicyPack:
+        """The pack deciding in `uow` at its `now`, under the policy bound."""
+        return self.pack_at(uow.now())
+
+
+@asynccontextmanager
+async def for_ticket(needs: Needs, uow: Unit, ticket_id: str) -> AsyncIterator[None]:
+    """Decide with the ticket's pack: the policy bound (the event or timer reacted to
+    names it), else the one feedback's copy of the ticket was opened under; with
+    neither, `run` binds the one on its stream's first event."""
+    with deciding_with(current_policy() or await needs.store.policy(uow, ticket_id)):
+        yield
 
 
 def described(_: Any, events: Sequence[Event]) -> dict[str, Any]:
@@ -126,9 +146,11 @@ def _with_timers(decide: Any) -> Any:
 async def schedule_callback(
     cmd: followup.ScheduleCallback, uow: Unit, needs: Needs, *, region: str | None = None
 ) -> CommandResult:
-    """FBK-1 / FBK-2: a callback as a durable timer and its CallbackScheduled, once."""
-    decide = _with_timers(lambda state, _: followup.decide_schedule(needs.pack, state, cmd))
-    return await _run_open(uow, FOLLOW_UP, cmd.ticket_id, decide, region=region)
+    """FBK-1 / FBK-2: a callback as a durable timer and its CallbackScheduled, once, when
+    the ticket's pack says."""
+    decide = _with_timers(lambda state, u: followup.decide_schedule(needs.pack_in(u), state, cmd))
+    async with for_ticket(needs, uow, cmd.ticket_id):
+        return await _run_open(uow, FOLLOW_UP, cmd.ticket_id, decide, region=region)
 
 
 async def fire_callback(cmd: followup.FireCallback, uow: Unit, needs: Needs) -> CommandResult:
@@ -152,13 +174,14 @@ async def record_callback(cmd: followup.RecordCallback, uow: Unit, needs: Needs)
 
     def decide(state: followup.FollowUp, uow: Unit) -> list[Event]:
         return followup.decide_callback(
-            needs.pack, state, cmd, served=served, case_id=case_id, now=uow.now()
+            needs.pack_in(uow), state, cmd, served=served, case_id=case_id, now=uow.now()
         )
 
     region = served.region if served else None
-    result = await run(
-        uow, FOLLOW_UP, ticket_id, _with_timers(decide), region=region, data=described
-    )
+    async with for_ticket(needs, uow, ticket_id):
+        result = await run(
+            uow, FOLLOW_UP, ticket_id, _with_timers(decide), region=region, data=described
+        )
     log.info("callback recorded", ticket_id=ticket_id, events=list(result.events))
     return result
 
@@ -175,20 +198,21 @@ async def file_complaint(cmd: complaint.FileComplaint, uow: Unit, needs: Needs) 
 
     def decide(_: None, uow: Unit) -> list[Event]:
         return complaint.decide_file(
-            needs.pack, cmd, complaint_id=complaint_id, served=served, now=uow.now()
+            needs.pack_in(uow), cmd, complaint_id=complaint_id, served=served, now=uow.now()
         )
 
     stream_id = complaint.complaint_stream(complaint_id)
     region = served.region if served else None
-    return await run(
-        uow,
-        COMPLAINT,
-        stream_id,
-        _with_timers(decide),
-        create=True,
-        region=region,
-        data=lambda *_: {"complaint_id": complaint_id},
-    )
+    async with for_ticket(needs, uow, cmd.ticket_id):  # FBK-6: the ticket's answer clock
+        return await run(
+            uow,
+            COMPLAINT,
+            stream_id,
+            _with_timers(decide),
+            create=True,
+            region=region,
+            data=lambda *_: {"complaint_id": complaint_id},
+        )
 
 
 def _complaint(state: complaint.Complaint | None, complaint_id: str) -> complaint.Complaint:
@@ -242,7 +266,7 @@ async def escalate_complaint(
     """FBK-6: the answer window has passed; an unanswered complaint is escalated."""
 
     def decide(state: complaint.Complaint | None, uow: Unit) -> list[Event]:
-        breach = complaint.decide_breach(needs.pack, state, now=uow.now())
+        breach = complaint.decide_breach(needs.pack_in(uow), state, now=uow.now())
         return [breach] if breach is not None else []
 
     return await run(uow, COMPLAINT, complaint.complaint_stream(cmd.complaint_id), decide)
@@ -252,12 +276,16 @@ async def escalate_complaint(
 
 
 async def draw_sample(cmd: sample.DrawSample, uow: Unit, needs: Needs) -> CommandResult:
-    """FBK-7: draw and fix the year's sample of the customers served that year; once."""
-    start, end = sample.year_bounds(cmd.year, needs.pack.zone)
+    """FBK-7: draw and fix the year's sample of the customers served that year; once.
+
+    The year spans tickets of every pack: its bounds and FBK-7's share are the
+    deployment's default pack's, in force at the command's `now` (no ticket is bound)."""
+    pack = needs.pack_in(uow)
+    start, end = sample.year_bounds(cmd.year, pack.zone)
     served = await needs.store.served_between(uow, start, end)
 
     def decide(state: sample.SurveySample, uow: Unit) -> list[Event]:
-        return sample.decide_draw(needs.pack, state, cmd, served=served, now=uow.now())
+        return sample.decide_draw(pack, state, cmd, served=served, now=uow.now())
 
     return await _run_open(uow, SAMPLE, sample.survey_stream(cmd.year), decide)
 
@@ -272,12 +300,13 @@ async def answer_survey(cmd: followup.AnswerSurvey, uow: Unit, needs: Needs) -> 
 
     def decide(state: followup.FollowUp, uow: Unit) -> Sequence[Event]:
         return followup.decide_answer_survey(
-            needs.pack, state, cmd, drawn=drawn, served=served, now=uow.now()
+            needs.pack_in(uow), state, cmd, drawn=drawn, served=served, now=uow.now()
         )
 
-    return await _run_open(
-        uow, FOLLOW_UP, cmd.ticket_id, decide, region=served.region, data=described
-    )
+    async with for_ticket(needs, uow, cmd.ticket_id):  # WAR-11 by the ticket's warranty
+        return await _run_open(
+            uow, FOLLOW_UP, cmd.ticket_id, decide, region=served.region, data=described
+        )
 
 
 # -- key customers (FBK-2) ----------------------------------------------------------------

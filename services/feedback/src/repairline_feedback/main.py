@@ -19,11 +19,11 @@ SPEC = ServiceSpec(
     default_port=8104,
     migrations=MIGRATIONS,
     handlers=lambda rt: [
-        ScheduleCallbacks(Needs.on_postgres(rt.pack)),
+        ScheduleCallbacks(Needs.on_postgres(rt.pack_now)),
         *(projection() for projection in PROJECTIONS),
     ],
     routes=routes,
-    timer_handlers=lambda rt: timer_handlers(Needs.on_postgres(rt.pack)),
+    timer_handlers=lambda rt: timer_handlers(Needs.on_postgres(rt.pack_now)),
     description="Callbacks, satisfaction, complaints and follow-ups.",
 )
 

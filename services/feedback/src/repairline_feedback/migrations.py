@@ -137,3 +137,15 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "005_served_policy",
+        """
+        -- the policy pack and version the ticket was opened under (its events name them):
+        -- a command on the ticket that no event of it caused decides with them
+        alter table served add column if not exists policy_pack text;
+        alter table served add column if not exists policy_version text;
+        """,
+    )
+]

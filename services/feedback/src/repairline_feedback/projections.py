@@ -197,6 +197,11 @@ class Served:
             if isinstance(e, WarrantyDecided):
                 merge = WARRANTY_MERGE
             row = {"ticket_id": e.ticket_id, **_served_row(e)}
+            if isinstance(e, RepairRequested):  # the pack intake opened the ticket under
+                row |= {
+                    "policy_pack": item.envelope.policypack,
+                    "policy_version": item.envelope.policyversion,
+                }
             await upsert(uow.conn, "served", "ticket_id", row, merge)
 
 

@@ -10,11 +10,16 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from repairline_feedback.domain.followup import ServedTicket
+from repairline_platform.policy import Policy, policy_of
 
 
 class Store(Protocol):
     async def served(self, uow: Any, ticket_id: str) -> ServedTicket | None:
         """What feedback knows of a ticket served: region, engineer, outlet, unit."""
+        ...
+
+    async def policy(self, uow: Any, ticket_id: str) -> Policy | None:
+        """The pack and version the ticket was opened under (None until its request)."""
         ...
 
     async def ticket_of_callback(self, uow: Any, callback_id: str) -> str | None:
@@ -38,6 +43,12 @@ class PostgresStore:
             ticket_id,
         )
         return ServedTicket(**dict(row)) if row else None
+
+    async def policy(self, uow: Any, ticket_id: str) -> Policy | None:
+        row = await uow.conn.fetchrow(
+            "select policy_pack, policy_version from served where ticket_id = $1", ticket_id
+        )
+        return policy_of(row["policy_pack"], row["policy_version"]) if row else None
 
     async def ticket_of_callback(self, uow: Any, callback_id: str) -> str | None:
         return await uow.conn.fetchval(
