@@ -44,7 +44,10 @@ def consumer_groups(service: str) -> set[str]:
     class Runtime:
         name = service
         settings = ServiceSettings()
-        pack = None
+        packs, routing = load_deployment(settings.policy_pack, settings.policy_packs)
+
+        def pack_now(self, now: object) -> None:
+            raise AssertionError("building the handlers decides nothing")
 
         def topic(self, canonical: str) -> str:
             return canonical
