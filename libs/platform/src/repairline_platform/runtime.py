@@ -137,14 +137,6 @@ class Runtime:
             return self.packs.for_ticket(policy.pack, policy.version, now)
         return self.packs.opened_at(self.routing.default, now)
 
-    @property
-    def pack(self) -> Any:
-        """`pack_now` at the service clock's now (for tests and tools)."""
-        clock = getattr(self, "clock", None)
-        if clock is None:
-            return self.packs.versions(self.routing.default)[0]
-        return self.pack_now(clock.now())
-
     def load_policy(self) -> None:
         """Every pack and the mapping, checked (a bad pack or mapping stops the start)."""
         from repairline_rules import load_deployment
