@@ -98,7 +98,7 @@ def test_fee_1_water_heater_shows_4000_fen_on_site_in_a_municipality(intake) -> 
     tariff = pack["fees"]["visit_tariff_fen"]["instant_water_heater"]
     assert tariff["on_site"]["municipality"] == {"value": 4000, "rule": "FEE-1"}
     calendar = pack["calendar"]
-    assert calendar["business_hours"]["value"]["mon"] == [
+    assert calendar["business_hours"]["mon"]["value"] == [
         {"start": "08:30", "end": "12:00"},
         {"start": "13:30", "end": "17:30"},
     ]

@@ -34,7 +34,7 @@ _PARTS: Mapping[str, tuple[str, ...]] = {"warranty": ("guarantees",)}
 # dotted field (``*`` for any key) -> the rule it feeds; the first match wins
 RULE_OF: tuple[tuple[str, str], ...] = (
     ("calendar.workdays", "DSP-2"),
-    ("calendar.business_hours", "DSP-2"),
+    ("calendar.business_hours*", "DSP-2"),
     ("calendar.*", "DSP-3"),
     ("warranty.products.*.free_on_site_months", "WAR-2"),
     ("warranty.products.*", "WAR-1"),
@@ -162,11 +162,8 @@ def _leaf(value: Any, path: str) -> dict[str, Any]:
     return {"value": value, "rule": rule_of(path)}
 
 
-_WHOLE = frozenset({"calendar.business_hours"})
-
-
 def _render(value: Any, path: str) -> Any:
-    if isinstance(value, dict) and not _is_window(value) and path not in _WHOLE:
+    if isinstance(value, dict) and not _is_window(value):
         return {key: _render(item, f"{path}.{key}") for key, item in value.items()}
     return _leaf(value, path)
 
