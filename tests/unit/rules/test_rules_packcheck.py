@@ -107,3 +107,13 @@ def test_dsp_2_holidays_and_workdays_show_what_came_and_went():
 def test_the_same_version_changes_nothing():
     water = load_pack("water-heater")
     assert changes(water, water) == []
+
+
+def test_dsp_3_a_central_city_visit_slower_than_elsewhere_is_a_problem(tmp_path):
+    text = WATER.replace(
+        'visit_central_city = { amount = 24, unit = "hours" }',
+        'visit_central_city = { amount = 72, unit = "hours" }',
+    )
+    [(_, field, problem)] = check(written(tmp_path, text)).problems
+    assert field == "dispatch.response.visit_central_city"
+    assert "longer than the visit window everywhere else (48 hours)" in problem

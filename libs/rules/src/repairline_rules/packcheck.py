@@ -2,10 +2,11 @@
 
 ``check`` validates every version of a file (the pack models: types, required values,
 non-negative money, holidays inside the covered years, ...) and then the invariants
-that span sections: a working-time allowance needs a calendar with working time, the
-callback hour of FBK-2 inside business hours, lateness notices ordered, each version's
-effective date inside its calendar's covered years. Every problem is listed as
-``<file>: <dotted.field>: <problem>``.
+that span sections: the callback hour of FBK-2 inside business hours, DSP-3's
+central-city visit no longer than the visit elsewhere, DSP-7's lateness notices
+ordered, each version's effective date inside its calendar's covered years. (A
+working-time allowance always has business hours to count by: the calendar's workdays
+and hours are required.) Every problem is listed as ``<file>: <dotted.field>: <problem>``.
 
 ``changes`` compares two versions value by value (the readable rendering of
 ``packview``): each changed value with its old and new value and its rule id.
@@ -23,15 +24,12 @@ from typing import Any
 from repairline_rules.packs import (
     PackError,
     PolicyPack,
-    TimeRange,
-    Window,
     pack_versions_of,
     read_pack_file,
 )
 from repairline_rules.packview import render_pack
 
 Problem = tuple[str, str, str]
-_WORKING = frozenset({"working_hours", "working_days"})
 
 
 @dataclass(frozen=True)
@@ -79,42 +77,23 @@ def _first_of_each(problems: Iterable[Problem]) -> tuple[Problem, ...]:
 
 def invariants(pack: PolicyPack) -> Iterator[tuple[str, str]]:
     """(field, problem) for each rule of one version that spans its sections."""
-    yield from _working_time_needs_hours(pack)
+    yield from _central_city_sooner(pack)
     yield from _callback_hour_is_open(pack)
     yield from _lateness_ordered(pack)
     yield from _effective_date_covered(pack)
 
 
-def _windows(pack: PolicyPack) -> Iterator[tuple[str, Window]]:
+def _central_city_sooner(pack: PolicyPack) -> Iterator[tuple[str, str]]:
     response = pack.dispatch.response
-    for name in ("visit", "visit_central_city", "fix", "factory_repair"):
-        window = getattr(response, name)
-        if window is not None:
-            yield f"dispatch.response.{name}", window
-    for line, window in response.depot_repair.items():
-        yield f"dispatch.response.depot_repair.{line}", window
-    followup = pack.followup
-    for name in ("after_guidance", "retry_after", "complaint_answer"):
-        yield f"followup.{name}", getattr(followup, name)
-    if followup.after_service.window is not None:
-        yield "followup.after_service.window", followup.after_service.window
-
-
-def _open_minutes(pack: PolicyPack) -> int:
-    calendar = pack.calendar
-    total = 0
-    for day in calendar.workdays:
-        ranges: tuple[TimeRange, ...] = calendar.hours_by_day.get(day, calendar.hours)
-        total += sum(r.end_minute - r.start_minute for r in ranges)
-    return total
-
-
-def _working_time_needs_hours(pack: PolicyPack) -> Iterator[tuple[str, str]]:
-    if _open_minutes(pack) > 0:
+    visit, central = response.visit, response.visit_central_city
+    if visit is None or central is None or visit.unit != central.unit:
         return
-    for field, window in _windows(pack):
-        if window.unit in _WORKING:
-            yield field, f"counts {window.unit} but the calendar has no business hours"
+    if central.amount > visit.amount:
+        yield (
+            "dispatch.response.visit_central_city",
+            f"{central.amount} {central.unit} is longer than the visit window everywhere"
+            f" else ({visit.amount} {visit.unit})",
+        )
 
 
 def _callback_hour_is_open(pack: PolicyPack) -> Iterator[tuple[str, str]]:
