@@ -29,7 +29,7 @@ help:
 	@echo "make test       lint, start the infrastructure, run unit, integration and e2e tests"
 	@echo "make bench      replay, export, live path and intake against their baselines; day plans"
 	@echo "make chaos      2,000 tickets through two instances of every service under faults"
-	@echo "make lint       ruff, import contracts, schema and rules-doc drift"
+	@echo "make lint       ruff, import contracts, schema, pack-schema and rules-doc drift"
 
 $(UV):
 	python3 -m venv .tools/uv
@@ -48,6 +48,7 @@ lint: setup manifests
 	$(PY) -m repairline_contracts.schemas --check
 	$(PY) -m repairline_contracts.asyncapi --check
 	$(PY) -m repairline_rules.docgen --check
+	$(PY) -m repairline_rules.packschema --check
 
 manifests: setup  # the Dockerfile linted; every overlay rendered and validated offline
 	.venv/bin/hadolint deploy/Dockerfile && $(PY) -m deploy.manifests

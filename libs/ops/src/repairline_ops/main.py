@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("repairline_ops.export", "the event log as Parquet per event type (and DuckDB)"),
     "replay": ("repairline_ops.replay", "a service's projections as of a past moment, aside"),
     "deadletters": ("repairline_ops.deadletters", "list, show and redrive dead letters"),
+    "packs": ("repairline_ops.packs", "check a policy pack file and show what it changes"),
     "token": ("repairline_ops.token", "an access token from the local issuer (make run, tests)"),
 }
 

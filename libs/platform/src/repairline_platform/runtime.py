@@ -34,6 +34,7 @@ from repairline_platform import (
     housekeeping,
     idempotency,
     metrics,
+    packs_api,
     tokens,
     tracing,
 )
@@ -59,6 +60,7 @@ from repairline_platform.settings import ServiceSettings
 from repairline_platform.timers import TimerHandler, TimerPoller
 from repairline_platform.tracing import Tracing
 from repairline_rules import refusals
+from repairline_rules.packview import SECTIONS
 
 log = get_logger(__name__)
 
@@ -77,6 +79,8 @@ class ServiceSpec:
     description: str = ""
     permissions: access.Permissions | None = None
     """The service's permission table (the one its routes declare theirs from)."""
+    pack_sections: tuple[str, ...] = SECTIONS
+    """The sections of its policy packs the service answers on `GET /packs/{pack_id}`."""
 
 
 def is_projection(handler: Handler) -> bool:
@@ -429,9 +433,12 @@ class ClockAdvance(BaseModel):
 
 
 STAFF = {"admin", "agent", "dispatcher", "engineer", "quality", "billing", "analyst"}
-PLATFORM = access.Permissions({"clock.read": STAFF, "clock.advance": {"admin"}})
+PLATFORM = access.Permissions(
+    {"clock.read": STAFF, "clock.advance": {"admin"}, "packs.read": access.USER_ROLES}
+)
 """The platform's own routes: only the administrator moves the simulated clock; the staff
-read it (a screen counts deadlines down against the services' time, not its own)."""
+read it (a screen counts deadlines down against the services' time, not its own); every
+signed-in role reads the policy packs."""
 
 
 def _platform_routes(rt: Runtime) -> APIRouter:
@@ -486,6 +493,7 @@ def _platform_routes(rt: Runtime) -> APIRouter:
     async def asyncapi_page() -> Any:
         return HTMLResponse(catalogue.page())
 
+    packs_api.add_routes(router, rt, PLATFORM)
     return router
 
 

@@ -14,10 +14,25 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from repairline_rules.decision import aware, utc
-from repairline_rules.packs import WEEKDAYS, PolicyPack, Window
+from repairline_rules.packs import WEEKDAYS, NotInPack, PolicyPack, Window
 
 _FAR = timedelta(days=3660)  # a calendar with no working time for ten years is an error
 Span = tuple[datetime, datetime]
+
+
+class HolidaysNotPublished(NotInPack):
+    """A working-time count that needs a day of a year the pack's calendar does not cover:
+    that year's public holidays are not in the pack, so its working days are not known."""
+
+    def __init__(self, pack_id: str, year: int, covered: Iterable[int]) -> None:
+        self.pack_id = pack_id
+        self.year = year
+        self.covered = tuple(sorted(covered))
+        years = ", ".join(map(str, self.covered))
+        super().__init__(
+            f"pack {pack_id!r} covers {years}: holidays not published for {year};"
+            f" working time cannot be counted into {year} until the pack lists them"
+        )
 
 
 @dataclass(frozen=True)
@@ -26,6 +41,9 @@ class BusinessCalendar:
 
     ``hours[0]`` is Monday; each day is a tuple of (start, end) minutes after local
     midnight, ``end`` up to 1440. Make-up working days (调休) use ``makeup_hours``.
+    ``years`` are the years whose holidays are known (a pack's ``calendar.years``): a day
+    of another year raises HolidaysNotPublished; None (a calendar built by hand) knows
+    every year.
     """
 
     timezone: str
@@ -33,6 +51,8 @@ class BusinessCalendar:
     holidays: frozenset[date] = frozenset()
     makeup_workdays: frozenset[date] = frozenset()
     makeup_hours: tuple[tuple[int, int], ...] = ()
+    years: frozenset[int] | None = None
+    pack_id: str = ""
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -43,11 +63,15 @@ class BusinessCalendar:
     @classmethod
     def from_pack(cls, pack: PolicyPack) -> BusinessCalendar:
         """The calendar of a pack: its workdays, hours, holidays and time zone."""
-        return _calendar_of(pack.timezone, pack.calendar.model_dump_json())
+        return _calendar_of(pack.id, pack.timezone, pack.calendar.model_dump_json())
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` in the calendar's time zone."""
         return aware(moment, "moment").astimezone(self.zone)
+
+    def covers(self, day: date) -> bool:
+        """True when the calendar knows ``day``'s holidays (its year is covered)."""
+        return self.years is None or day.year in self.years
 
     def is_working_day(self, day: date) -> bool:
         """True when ``day`` has business hours (a workday that is not a holiday)."""
@@ -59,6 +83,8 @@ class BusinessCalendar:
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - the calendar is immutable and small
     def _day_spans(self, day: date) -> tuple[Span, ...]:
+        if not self.covers(day):
+            raise HolidaysNotPublished(self.pack_id or self.timezone, day.year, self.years or ())
         if day in self.holidays:
             return ()
         ranges = self.makeup_hours if day in self.makeup_workdays else self.hours[day.weekday()]
@@ -73,7 +99,9 @@ class BusinessCalendar:
     def spans_from(self, start: datetime) -> Iterator[Span]:
         """Business hours from ``start`` on, clipped to it, in UTC, in order."""
         start = utc(start, "start")
-        day = start.astimezone(self.zone).date() - timedelta(days=1)
+        day = start.astimezone(self.zone).date()
+        if self.covers(day - timedelta(days=1)):  # hours of the day before ending after midnight
+            day -= timedelta(days=1)
         limit = day + _FAR
         while day < limit:
             for begin, end in self._day_spans(day):
@@ -90,6 +118,8 @@ class BusinessCalendar:
             if begin >= end:
                 break
             total += min(finish, end) - begin
+            if finish >= end:  # the day after ``end`` is not needed (it may not be covered)
+                break
         return total
 
     def add_working_hours(self, start: datetime, hours: float | timedelta) -> datetime:
@@ -140,7 +170,7 @@ class BusinessCalendar:
 
 
 @functools.lru_cache(maxsize=64)
-def _calendar_of(timezone: str, spec_json: str) -> BusinessCalendar:
+def _calendar_of(pack_id: str, timezone: str, spec_json: str) -> BusinessCalendar:
     from repairline_rules.packs import CalendarSpec
 
     spec = CalendarSpec.model_validate_json(spec_json)
@@ -158,6 +188,8 @@ def _calendar_of(timezone: str, spec_json: str) -> BusinessCalendar:
         holidays=frozenset(spec.holidays),
         makeup_workdays=frozenset(spec.makeup_workdays),
         makeup_hours=minutes(spec.hours),
+        years=frozenset(spec.years),
+        pack_id=pack_id,
     )
 
 

@@ -168,13 +168,32 @@ DayHours = Annotated[tuple[TimeRange, ...], Field(min_length=1)]
 
 
 class CalendarSpec(_Spec):
-    """Business hours, holidays and make-up working days (调休) of a network."""
+    """Business hours, holidays and make-up working days (调休) of a network, for the
+    years whose public holidays the pack lists (``years``)."""
 
-    workdays: tuple[Weekday, ...] = Field(min_length=1)
-    hours: DayHours
-    hours_by_day: dict[Weekday, DayHours] = Field(default_factory=dict)
-    holidays: tuple[date, ...] = ()
-    makeup_workdays: tuple[date, ...] = ()
+    workdays: tuple[Weekday, ...] = Field(
+        min_length=1, description="The weekdays with business hours (`mon` .. `sun`)."
+    )
+    hours: DayHours = Field(
+        description="Business hours of a workday (and of a make-up working day), local time."
+    )
+    hours_by_day: dict[Weekday, DayHours] = Field(
+        default_factory=dict, description="Other hours for some workdays (e.g. `sat`)."
+    )
+    holidays: tuple[date, ...] = Field(
+        default=(), description="Public holidays: no business hours, whatever the weekday."
+    )
+    makeup_workdays: tuple[date, ...] = Field(
+        default=(),
+        description="Make-up working days (调休): business hours (`hours`) on a weekend day.",
+    )
+    years: tuple[Annotated[int, Field(ge=1900, le=9999)], ...] = Field(
+        min_length=1,
+        description="The years whose holidays and make-up days this calendar lists (e.g."
+        " `[2025, 2026]`). Every listed date is inside them, and a working-time count"
+        " (working hours or days, next working day) that reaches another year is refused:"
+        " its holidays are not published in the pack.",
+    )
 
     @field_validator("hours")
     @classmethod
@@ -205,6 +224,16 @@ class CalendarSpec(_Spec):
         stray = sorted(set(self.hours_by_day) - set(self.workdays))
         if stray:
             raise ValueError(f"hours_by_day names days that are not workdays: {', '.join(stray)}")
+        if len(set(self.years)) != len(self.years):
+            raise ValueError("a year is listed twice in years")
+        outside = sorted(
+            d for d in {*self.holidays, *self.makeup_workdays} if d.year not in self.years
+        )
+        if outside:
+            covered = ", ".join(map(str, sorted(self.years)))
+            raise ValueError(
+                f"dates outside the covered years ({covered}): {', '.join(map(str, outside))}"
+            )
         return self
 
 

@@ -27,6 +27,7 @@ def reactions(rt: Runtime) -> list[object]:
 SPEC = ServiceSpec(
     name="billing",
     permissions=PERMISSIONS,
+    pack_sections=("warranty", "fees", "penalties", "assessment"),
     default_port=8103,
     migrations=MIGRATIONS,
     handlers=lambda rt: [*reactions(rt), *all_projections()],

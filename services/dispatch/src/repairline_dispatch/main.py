@@ -59,6 +59,7 @@ JOBS = Jobs()
 SPEC = ServiceSpec(
     name="dispatch",
     permissions=PERMISSIONS,
+    pack_sections=("calendar", "dispatch"),
     default_port=8102,
     migrations=MIGRATIONS,
     # the copy of other contexts' facts comes first: replay rebuilds in this order, and

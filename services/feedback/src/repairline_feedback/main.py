@@ -16,6 +16,7 @@ from repairline_platform.runtime import ServiceSpec
 SPEC = ServiceSpec(
     name="feedback",
     permissions=PERMISSIONS,
+    pack_sections=("calendar", "followup"),
     default_port=8104,
     migrations=MIGRATIONS,
     handlers=lambda rt: [
