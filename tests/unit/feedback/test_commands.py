@@ -32,15 +32,15 @@ from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound
 from tests.unit.feedback.fakes import needs
 
 PACK = load_pack("water-heater")
-COMPLETED = datetime(2030, 6, 3, 6, 0, tzinfo=UTC)  # a Monday, 14:00 in Shanghai
-DUE = datetime(2030, 6, 4, 0, 30, tzinfo=UTC)  # FBK-2: the next morning, 08:30 in Shanghai
+COMPLETED = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # a Monday, 14:00 in Shanghai
+DUE = datetime(2026, 6, 2, 0, 30, tzinfo=UTC)  # FBK-2: the next morning, 08:30 in Shanghai
 T1 = ServedTicket(
     "t1",
     region="cn-east",
     engineer_id="eng-1",
     outlet_id="outlet-1",
     product_line="instant_water_heater",
-    purchase_date=date(2030, 1, 10),
+    purchase_date=date(2026, 1, 8),
     serial_no="SN1",
 )
 
@@ -92,7 +92,7 @@ async def test_fbk_2_a_completed_repair_gets_one_callback_and_one_timer_however_
 
 
 async def test_fbk_1_phone_guidance_is_called_back_2_hours_later(world):
-    guided = datetime(2030, 6, 3, 2, 0, tzinfo=UTC)
+    guided = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
     await world.do(commands.schedule_callback, ScheduleCallback("t2", "after_guidance", guided))
     timer = world.events.timers["t2:after_guidance"]
     assert timer.due_at == guided + timedelta(hours=2)
@@ -198,21 +198,21 @@ async def test_fbk_6_a_complaint_is_answered_once_and_decided_once(world):
 
 
 async def test_fbk_7_the_sample_is_drawn_once_from_those_served_that_year(world):
-    world.store.serve(ServedTicket("t-2029"), datetime(2029, 12, 1, tzinfo=UTC))
-    drawn = await world.do(commands.draw_sample, DrawSample(2030, 100))
-    [event] = world.events.events("survey:2030")
+    world.store.serve(ServedTicket("t-2025"), datetime(2025, 11, 29, tzinfo=UTC))
+    drawn = await world.do(commands.draw_sample, DrawSample(2026, 100))
+    [event] = world.events.events("survey:2026")
     assert drawn.events == ("SurveySampleDrawn",) and event.sample == ("t1",)
     with pytest.raises(IllegalTransition) as again:
-        await world.do(commands.draw_sample, DrawSample(2030, 10))
+        await world.do(commands.draw_sample, DrawSample(2026, 10))
     assert again.value.state == "drawn"
 
 
 async def test_fbk_7_war_11_a_sampled_customer_answers_once_and_earns_the_reward(world):
-    answer = AnswerSurvey("t1", 2030, "average", "a timer", True, "warranty_extension")
+    answer = AnswerSurvey("t1", 2026, "average", "a timer", True, "warranty_extension")
     with pytest.raises(IllegalTransition) as undrawn:
         await world.do(commands.answer_survey, answer)
     assert undrawn.value.state == "sample_not_drawn"
-    await world.do(commands.draw_sample, DrawSample(2030, 100))
+    await world.do(commands.draw_sample, DrawSample(2026, 100))
     result = await world.do(commands.answer_survey, answer)
     assert result.events == ("SurveyAnswered", "ExtensionRewardGranted")
     assert result.data["described"][1]["data"]["serial_no"] == "SN1"
@@ -221,7 +221,7 @@ async def test_fbk_7_war_11_a_sampled_customer_answers_once_and_earns_the_reward
     assert twice.value.state == "answered"
     with pytest.raises(NotFound):
         await world.do(
-            commands.answer_survey, AnswerSurvey("t-unknown", 2030, "average", "x", False)
+            commands.answer_survey, AnswerSurvey("t-unknown", 2026, "average", "x", False)
         )
 
 

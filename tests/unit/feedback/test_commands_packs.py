@@ -22,7 +22,7 @@ from tests.unit.feedback.fakes import needs
 
 BOOK = load_book(["water-heater", "pc-depot"])
 WH, PC = BOOK.versions("water-heater")[0], BOOK.versions("pc-depot")[0]
-COMPLETED = datetime(2030, 6, 3, 6, 0, tzinfo=UTC)  # a Monday, 14:00 in Shanghai
+COMPLETED = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # a Monday, 14:00 in Shanghai
 
 
 def served(ticket_id: str, product_line: str) -> ServedTicket:
@@ -32,7 +32,7 @@ def served(ticket_id: str, product_line: str) -> ServedTicket:
         engineer_id="eng-1",
         outlet_id="outlet-1",
         product_line=product_line,
-        purchase_date=date(2030, 1, 10),
+        purchase_date=date(2026, 1, 8),
         serial_no=f"SN-{ticket_id}",
     )
 
@@ -63,8 +63,8 @@ async def test_fbk_2_each_completed_repair_is_called_back_by_its_own_pack():
         await ScheduleCallbacks(world.needs).handle(uow, items)
     heater = world.events.timers["t-wh:after_service"].due_at
     notebook = world.events.timers["t-pc:after_service"].due_at
-    assert heater == datetime(2030, 6, 4, 0, 30, tzinfo=UTC)  # water-heater: at opening, 08:30
-    assert notebook == datetime(2030, 6, 4, 2, 0, tzinfo=UTC)  # pc-depot: at 10:00
+    assert heater == datetime(2026, 6, 2, 0, 30, tzinfo=UTC)  # water-heater: at opening, 08:30
+    assert notebook == datetime(2026, 6, 2, 2, 0, tzinfo=UTC)  # pc-depot: at 10:00
     [scheduled_wh] = world.events.events("t-wh")
     [scheduled_pc] = world.events.events("t-pc")
     assert (scheduled_wh.decision.pack_id, scheduled_pc.decision.pack_id) == (
@@ -88,8 +88,8 @@ async def test_fbk_6_a_complaint_filed_over_http_is_clocked_by_its_ticket_pack()
         [event] = world.events.events(result.stream_id)
         filed[ticket_id] = event
     # 3 working days from Monday 14:00: the close of Thursday, by each pack's hours
-    assert filed["t-wh"].answer_by == datetime(2030, 6, 6, 9, 30, tzinfo=UTC)  # 17:30
-    assert filed["t-pc"].answer_by == datetime(2030, 6, 6, 10, 0, tzinfo=UTC)  # 18:00
+    assert filed["t-wh"].answer_by == datetime(2026, 6, 4, 9, 30, tzinfo=UTC)  # 17:30
+    assert filed["t-pc"].answer_by == datetime(2026, 6, 4, 10, 0, tzinfo=UTC)  # 18:00
     assert filed["t-wh"].decision.pack_id == "water-heater"
     assert filed["t-pc"].decision.pack_id == "pc-depot"
     stamped = {env.data["ticket_id"]: env.policypack for env in world.events.envelopes()}

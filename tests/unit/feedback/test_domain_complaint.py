@@ -14,7 +14,7 @@ from repairline_rules.refusals import IllegalTransition
 WH = load_pack("water-heater")
 SW = load_pack("software-support")
 SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2030, 6, 4, 9, 0, tzinfo=SH)  # a Tuesday
+NOW = datetime(2026, 6, 2, 9, 0, tzinfo=SH)  # a Tuesday
 
 
 def filed(kind="attitude", engineer="e1", paid=None):
@@ -47,18 +47,18 @@ def test_fbk_6_a_complaint_is_classified_and_names_the_rules_a_verification_sets
 ):
     complaint = filed(kind, engineer)
     assert complaint.triggers == triggers
-    assert complaint.answer_by == datetime(2030, 6, 7, 18, 0, tzinfo=SH)  # 3 working days
+    assert complaint.answer_by == datetime(2026, 6, 5, 18, 0, tzinfo=SH)  # 3 working days
 
 
 def test_fbk_6_unanswered_by_the_deadline_is_escalated_once():
     complaint = d.fold_complaint([filed()])
     assert d.decide_breach(SW, complaint, now=NOW + timedelta(days=1)) is None
-    breach = d.decide_breach(SW, complaint, now=datetime(2030, 6, 7, 18, 1, tzinfo=SH))
+    breach = d.decide_breach(SW, complaint, now=datetime(2026, 6, 5, 18, 1, tzinfo=SH))
     assert breach is not None and breach.decision.rule_ids == ("FBK-6",)
     escalated = d.fold_complaint([filed(), breach])
     assert escalated.state == "escalated"
-    assert d.decide_breach(SW, escalated, now=datetime(2030, 6, 9, tzinfo=SH)) is None
-    late = d.decide_answer(escalated, answer="sorry", now=datetime(2030, 6, 10, tzinfo=SH))
+    assert d.decide_breach(SW, escalated, now=datetime(2026, 6, 7, tzinfo=SH)) is None
+    late = d.decide_answer(escalated, answer="sorry", now=datetime(2026, 6, 8, tzinfo=SH))
     assert late.within_deadline is False
 
 

@@ -21,7 +21,7 @@ from repairline_rules.refusals import IllegalTransition
 WH = load_pack("water-heater")
 SW = load_pack("software-support")
 SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2030, 6, 4, 9, 0, tzinfo=SH)  # a Tuesday
+NOW = datetime(2026, 6, 2, 9, 0, tzinfo=SH)  # a Tuesday
 
 
 def due_callback(attempt: int = 1) -> d.Callback:
@@ -37,15 +37,15 @@ def test_fbk_1_phone_guidance_is_called_back_2_hours_later():
 
 
 def test_fbk_2_software_support_calls_back_the_next_working_day_at_10():
-    friday = datetime(2030, 6, 7, 16, 0, tzinfo=SH)
+    friday = datetime(2026, 6, 5, 16, 0, tzinfo=SH)
     scheduled = d.schedule_after_service(SW, ticket_id="t1", completed_at=friday)
-    assert scheduled.due_at == datetime(2030, 6, 10, 10, 0, tzinfo=SH)
+    assert scheduled.due_at == datetime(2026, 6, 8, 10, 0, tzinfo=SH)
 
 
 def test_fbk_3_an_unreached_customer_is_retried_until_the_attempts_run_out():
     first = d.decide_unreached(WH, due_callback(1), ticket_id="t1", now=NOW)
     assert (first.attempt, first.attempts_exhausted) == (1, False)
-    assert first.retry_at == datetime(2030, 6, 4, 11, 0, tzinfo=SH)
+    assert first.retry_at == datetime(2026, 6, 2, 11, 0, tzinfo=SH)
     last = d.decide_unreached(WH, due_callback(5), ticket_id="t1", now=NOW)
     assert (last.attempts_exhausted, last.retry_at) == (True, None)
     with pytest.raises(IllegalTransition) as not_due:
@@ -95,7 +95,7 @@ def test_fbk_5_dissatisfied_sends_someone_on_site_and_schedules_two_follow_ups()
     assert isinstance(done, CallbackCompleted) and isinstance(revisit, RevisitRequested)
     assert (revisit.case_id, revisit.reason, revisit.engineer_id) == ("k1", "still leaking", "e1")
     assert isinstance(week, CallbackScheduled) and isinstance(month, CallbackScheduled)
-    assert week.due_at.date() == date(2030, 6, 11) and month.due_at.date() == date(2030, 7, 4)
+    assert week.due_at.date() == date(2026, 6, 9) and month.due_at.date() == date(2026, 7, 2)
     with pytest.raises(IllegalTransition, match="reason"):
         d.decide_outcome(
             WH,
@@ -124,13 +124,13 @@ def test_war_11_a_constructive_survey_answer_earns_12_more_months():
         constructive=True,
         reward="warranty_extension",
         product_line="instant_water_heater",
-        purchase_date=date(2030, 1, 10),
+        purchase_date=date(2026, 1, 8),
         serial_no="SN1",
         now=NOW,
     )
     answered, reward = events
     assert answered.constructive is True
-    assert reward.extended_ends_on == date(2032, 1, 9)  # warranty to 2031-01-09, + 12 months
+    assert reward.extended_ends_on == date(2028, 1, 7)  # warranty to 2027-01-07, + 12 months
     assert reward.decision.rule_ids == ("WAR-11",)
     plain = d.decide_survey(
         WH,
@@ -168,7 +168,7 @@ def _extension(**dated) -> date | None:
         constructive=True,
         reward="warranty_extension",
         product_line="instant_water_heater",
-        purchase_date=date(2030, 1, 10),  # stated: in warranty to 2031-01-09
+        purchase_date=date(2026, 1, 8),  # stated: in warranty to 2027-01-07
         serial_no="SN1",
         now=NOW,
         **dated,
@@ -177,13 +177,13 @@ def _extension(**dated) -> date | None:
 
 
 def test_war_11_war_5_the_extension_counts_from_the_warranty_start_intake_published():
-    # the invoice (2028-01-01) ended the warranty on 2028-12-31: 12 months from today
-    by_invoice = _extension(warranty_start=date(2028, 1, 1), warranty_source="invoice")
-    assert by_invoice == date(2031, 6, 4)
-    # WAR-5: the days paused intake published move the end later (2030-05-31 + 30 days)
+    # the invoice (2023-12-30) ended the warranty on 2024-12-29: 12 months from today
+    by_invoice = _extension(warranty_start=date(2023, 12, 30), warranty_source="invoice")
+    assert by_invoice == date(2027, 6, 2)
+    # WAR-5: the days paused intake published move the end later (2026-05-29 + 30 days)
     paused = _extension(
-        warranty_start=date(2029, 6, 1), warranty_source="serial_lookup", days_paused=30
+        warranty_start=date(2025, 5, 30), warranty_source="serial_lookup", days_paused=30
     )
-    assert paused == date(2031, 6, 30)
+    assert paused == date(2027, 6, 28)
     # INT-3: only while intake published no start does the stated date count
-    assert _extension() == date(2032, 1, 9)
+    assert _extension() == date(2028, 1, 7)

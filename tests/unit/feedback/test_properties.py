@@ -17,7 +17,7 @@ from repairline_rules import load_pack
 from repairline_rules.refusals import IllegalTransition
 
 PACK = load_pack("water-heater")
-START = datetime(2030, 6, 3, 1, 0, tzinfo=UTC)
+START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 SERVED = followup.ServedTicket("t1", engineer_id="eng-1", outlet_id="o1")
 
 moments = st.integers(min_value=0, max_value=60 * 24 * 40).map(
@@ -114,7 +114,7 @@ def test_fbk_7_war_11_a_sampled_customer_answers_the_years_survey_once(grade, co
         PACK, year=2030, ticket_ids=["t1"], percent=100, drawn=None, now=START
     )
     served = followup.ServedTicket(
-        "t1", product_line="instant_water_heater", purchase_date=date(2030, 1, 10)
+        "t1", product_line="instant_water_heater", purchase_date=date(2026, 1, 8)
     )
     cmd = followup.AnswerSurvey("t1", 2030, grade, "an answer", constructive)
     state = followup.fold("t1", [])

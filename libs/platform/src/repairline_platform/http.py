@@ -14,6 +14,7 @@ from repairline_platform.eventstore import ConcurrencyError
 from repairline_platform.logging import get_logger
 from repairline_platform.ratelimit import RateLimited
 from repairline_rules import refusals
+from repairline_rules.calendar import HolidaysNotPublished
 
 log = get_logger(__name__)
 
@@ -149,6 +150,19 @@ def install_error_handlers(app: FastAPI) -> None:
                 "rule_id": exc.rule_id,
                 "reason": exc.message,
                 **exc.details,
+            },
+        )
+
+    @app.exception_handler(HolidaysNotPublished)
+    async def _uncovered(_: Request, exc: HolidaysNotPublished) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": "holidays_not_published",
+                "detail": str(exc),
+                "pack_id": exc.pack_id,
+                "year": exc.year,
+                "covered_years": list(exc.covered),
             },
         )
 

@@ -105,6 +105,7 @@ def ticket_scope(t: IntakeTicket) -> tuple[str | None, Owners]:
 async def _new_or_dup(cmd: ticket.RequestRepair, intake: Intake, uow: Any) -> CommandResult:
     pack = intake.opened(cmd, uow.now())
     ticket.check_product_line(pack, cmd.product.line)
+    ticket.check_window_covered(pack, cmd.preferred_window)
     store = intake.store(uow)
     serial = cmd.product.serial_no
     open_ticket = await store.open_ticket_with_serial(serial) if serial else None

@@ -353,6 +353,22 @@ def check_product_line(pack: PolicyPack, line: str) -> None:
         )
 
 
+def check_window_covered(pack: PolicyPack, window: TimeWindow | None) -> None:
+    """DSP-2: a preferred window is booked by working time, so it must fall in a year
+    whose holidays the ticket's pack lists; a later one is refused at intake, naming the
+    years covered, rather than accepted and then refused by every consumer."""
+    if window is None:
+        return
+    last = window.end.astimezone(pack.zone).year
+    if last not in pack.calendar.years:
+        covered = ", ".join(map(str, sorted(pack.calendar.years)))
+        raise InvalidInput(
+            "preferred_window",
+            f"pack {pack.id!r} covers {covered}: the holidays of {last} are not published"
+            " in it yet, so no visit can be booked then",
+        )
+
+
 def business_day(pack: PolicyPack, now: datetime) -> str:
     """The local business day numbers are counted in (INT-2), as YYYYMMDD."""
     return now.astimezone(pack.zone).strftime("%Y%m%d")
