@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from repairline_contracts.base import Decision
 from repairline_contracts.dispatch import MissedAppointment
+from tests.support.pack_source import covering
 from tests.support.system import System, eventually
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -21,8 +23,10 @@ MONDAY = datetime(2030, 6, 3, 8, 0, tzinfo=SH)  # office hours Mon-Fri 09:00-12:
 
 
 @pytest.fixture
-async def world(prefix: str) -> AsyncIterator[System]:
-    w = System(prefix, "software-support", ("billing", "feedback"))
+async def world(prefix: str, tmp_path: Path) -> AsyncIterator[System]:
+    # the month runs in 2030, declared a year without public holidays in the test's pack
+    pack = covering(tmp_path, "software-support", 2030)
+    w = System(prefix, str(pack), ("billing", "feedback"))
     try:
         yield w.start()
     finally:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.pack_source import covering
 from tests.support.system import System, connect, eventually
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -20,8 +22,10 @@ MONDAY = datetime(2030, 6, 3, 8, 0, tzinfo=SH)  # a Monday; the pack works every
 
 
 @pytest.fixture
-async def world(prefix: str) -> AsyncIterator[System]:
-    w = System(prefix, "water-heater", ("billing", "feedback"))
+async def world(prefix: str, tmp_path: Path) -> AsyncIterator[System]:
+    # the month runs in 2030, declared a year without public holidays in the test's pack
+    pack = covering(tmp_path, "water-heater", 2030)
+    w = System(prefix, str(pack), ("billing", "feedback"))
     try:
         yield w.start()
     finally:

@@ -31,3 +31,16 @@ def with_version(folder: Path, pack_id: str, later: str) -> Path:
     shipped = resources.files("repairline_rules").joinpath("packs", f"{pack_id}.toml")
     path.write_text(shipped.read_text("utf-8") + "\n" + later, "utf-8")
     return path
+
+
+def covering(folder: Path, pack_id: str, *years: int) -> Path:
+    """The built-in pack `pack_id` written to `folder` declaring `years` covered too, with
+    no public holiday in them: for tests whose clocks run in a year of ordinary days."""
+    path = folder / f"{pack_id}.toml"
+    shipped = resources.files("repairline_rules").joinpath("packs", f"{pack_id}.toml")
+    text = shipped.read_text("utf-8")
+    listed = "years = [2025, 2026]"
+    assert listed in text, f"{pack_id}: the covered years moved; update this helper"
+    more = ", ".join(str(y) for y in years)
+    path.write_text(text.replace(listed, f"years = [2025, 2026, {more}]"), "utf-8")
+    return path

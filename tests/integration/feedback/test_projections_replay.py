@@ -4,6 +4,7 @@ real Kafka and PostgreSQL; a projection the flow leaves empty, or one not compar
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from repairline_contracts.base import Event
 from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted
@@ -11,6 +12,7 @@ from repairline_contracts.topics import DISPATCH_EVENTS, INTAKE_EVENTS
 from repairline_feedback.main import SPEC as FEEDBACK
 from repairline_feedback.projections import PROJECTIONS
 from tests.support.factories import repair_requested
+from tests.support.pack_source import covering
 from tests.support.system import (
     System,
     connect,
@@ -109,8 +111,12 @@ async def _work_the_callbacks(system: System, db, tickets: list[str]) -> None:
         )
 
 
-async def test_replay_rebuilds_every_feedback_projection_equal_to_the_live_one(prefix: str):
-    system = System(prefix, "water-heater", ("feedback",)).start()
+async def test_replay_rebuilds_every_feedback_projection_equal_to_the_live_one(
+    prefix: str, tmp_path: Path
+):
+    # 2030, declared a year without public holidays in the test's pack
+    pack = covering(tmp_path, "water-heater", 2030)
+    system = System(prefix, str(pack), ("feedback",)).start()
     service = system.feedback
     try:
         system.at(COMPLETED)

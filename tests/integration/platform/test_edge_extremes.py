@@ -37,7 +37,14 @@ from tests.support.auth import bearer
 from tests.support.factories import request_body
 from tests.support.system import spec_of, storage
 
-NOW = datetime(2030, 6, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+NOW = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+PACK = load_pack("water-heater")
+# a visit is booked at most BOOKING_HORIZON ahead and within the years whose holidays the
+# pack lists (DSP-2): the later of the two edges is the last hour of the last such year
+LATEST_START = min(
+    NOW + bounds.BOOKING_HORIZON,
+    datetime(max(PACK.calendar.years) + 1, 1, 1, tzinfo=PACK.zone) - timedelta(hours=1),
+)
 TODAY = NOW.date().isoformat()
 NAMES = ("intake", "dispatch", "billing", "feedback")
 LONG = ("维修\t" + "x" * 40 + "\n") * 200  # tabs, line breaks and CJK, cut to each maximum
@@ -51,7 +58,7 @@ def longest(n: int, *, multi_line: bool = True) -> str:
 
 def at_the_edge(latest: bool) -> dict[str, Any]:
     """A repair request at the earliest or at the latest of everything intake accepts."""
-    start = NOW + bounds.BOOKING_HORIZON if latest else NOW
+    start = LATEST_START if latest else NOW
     day = TODAY if latest else bounds.EARLIEST_PURCHASE.isoformat()
     return request_body(
         customer={
@@ -102,7 +109,7 @@ async def intake_events() -> AsyncIterator[list[Event]]:
 
 def downstream(ticket_id: str) -> list[Event]:
     """Dispatch's and feedback's facts about the ticket, at the bounds their edges take."""
-    start = NOW + bounds.BOOKING_HORIZON
+    start = LATEST_START
     engineer = "e" * 128
     return [
         EngineerAssigned(
@@ -144,7 +151,7 @@ def downstream(ticket_id: str) -> list[Event]:
         RepairCompleted(
             ticket_id=ticket_id,
             engineer_id=engineer,
-            completed_at=bounds.LATEST - timedelta(seconds=1),
+            completed_at=NOW,  # stamped by dispatch's clock, not taken from a request
             resolution=longest(2000),
             signed_by=longest(100, multi_line=False),
             repair_record=RepairRecord(
@@ -174,7 +181,7 @@ def downstream(ticket_id: str) -> list[Event]:
 def delivered(events: list[Event]) -> list[Delivered]:
     from tests.support.system import delivered as wrap
 
-    return wrap(events, at=NOW, pack=load_pack("water-heater"))
+    return wrap(events, at=NOW, pack=PACK)
 
 
 @pytest.mark.parametrize("name", NAMES)

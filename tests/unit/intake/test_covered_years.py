@@ -54,3 +54,7 @@ def test_a_count_past_the_covered_years_answers_422_naming_the_pack_and_year():
         2027,
         [2025, 2026],
     )
+
+
+def test_dsp_2_a_window_ending_at_midnight_new_year_stays_in_its_year():
+    ticket.check_window_covered(PACK, window(datetime(2026, 12, 31, 23, 0, tzinfo=SH)))

@@ -359,7 +359,7 @@ def check_window_covered(pack: PolicyPack, window: TimeWindow | None) -> None:
     years covered, rather than accepted and then refused by every consumer."""
     if window is None:
         return
-    last = window.end.astimezone(pack.zone).year
+    last = (window.end - timedelta(microseconds=1)).astimezone(pack.zone).year  # end excluded
     if last not in pack.calendar.years:
         covered = ", ".join(map(str, sorted(pack.calendar.years)))
         raise InvalidInput(
