@@ -31,9 +31,13 @@ class WorkHours:
     end_minute: int
     off_dates: frozenset[date] = frozenset()
     on_dates: frozenset[date] = frozenset()
+    years: frozenset[int] | None = None  # the pack's covered years; None: every year
 
     def applies(self, day: date) -> bool:
-        """Whether these hours are worked on the local ``day``."""
+        """Whether these hours are worked on the local ``day``; the pack's hours never fall
+        in a year whose holidays it does not list (nothing is booked there)."""
+        if self.years is not None and day.year not in self.years:
+            return False
         return day in self.on_dates or (day.weekday() in self.days and day not in self.off_dates)
 
 
@@ -171,18 +175,23 @@ def choose_engineer(engineers: Sequence[Engineer], *, region: str, skill: str) -
 def pack_hours(pack: PolicyPack) -> tuple[WorkHours, ...]:
     """Engineers work the network's business hours unless their own are given: the one
     calendar of the pack, which the SLA and complaint clocks count on too (holidays off,
-    make-up working days on, at the pack's usual hours)."""
+    make-up working days on, at the pack's usual hours; no hours in a year whose holidays
+    the pack does not list)."""
     cal = pack.calendar
     makeup = frozenset(cal.makeup_workdays)
     off = frozenset(cal.holidays) | makeup  # a make-up day is worked at the usual hours
+    years = frozenset(cal.years)
     hours = []
     for index, name in enumerate(WEEKDAYS):
         if name not in cal.workdays:
             continue
         for span in cal.hours_by_day.get(name, cal.hours):
-            hours.append(WorkHours(frozenset({index}), span.start_minute, span.end_minute, off))
+            day = frozenset({index})
+            hours.append(WorkHours(day, span.start_minute, span.end_minute, off, years=years))
     for span in cal.hours:
-        hours.append(WorkHours(frozenset(), span.start_minute, span.end_minute, on_dates=makeup))
+        hours.append(
+            WorkHours(frozenset(), span.start_minute, span.end_minute, on_dates=makeup, years=years)
+        )
     return tuple(hours)
 
 
