@@ -85,9 +85,15 @@ async def quote_and_complete(network: System, ticket: str) -> dict[str, Any]:
     """Arrival, the FEE-1 quote accepted (FEE-4), the work and the signed completion."""
     await network.board(ticket, lambda b: b.get("engineer_id"))
     network.cmd(f"/tickets/{ticket}/arrival")
-    quote = network.ok(
-        network.billing, "POST", f"/tickets/{ticket}/quotes", {"engineer_id": "eng-1", "parts": []}
-    )
+
+    async def quoted() -> Any:  # FEE-4, once billing has seen the request
+        status, answer = network.billing.request(
+            "POST", f"/tickets/{ticket}/quotes", {"engineer_id": "eng-1", "parts": []}
+        )
+        assert status in (200, 201, 404), answer
+        return answer if status != 404 else None
+
+    quote = await until(quoted)
     network.ok(network.billing, "POST", f"/tickets/{ticket}/quotes/{quote['quote_id']}/acceptance")
 
     async def started() -> Any:
@@ -186,6 +192,23 @@ async def test_fee_1_dsp_3_fbk_2_two_packs_and_a_tariff_change_in_one_deployment
     for ticket, (pack, _) in tickets.items():
         due = (await callback_due(network, ticket)).astimezone(network.zone)
         assert (due.hour, due.minute) == ((8, 30) if pack == "water-heater" else (10, 0))
+
+    # the packs as integrators read them: the versions, and the FEE-1 table with its rule
+    listed = network.ok(network.intake, "GET", "/packs")
+    [heater] = [p for p in listed["packs"] if p["id"] == "water-heater"]
+    assert [v["version"] for v in heater["versions"]] == ["2026.1", "2026.11"]
+    assert listed["default"] == "water-heater"
+    before = network.ok(network.intake, "GET", f"/packs/water-heater?on={network.day}")
+    tariff = before["fees"]["visit_tariff_fen"]["instant_water_heater"]["on_site"]
+    assert tariff["municipality"] == {"value": OLD_FEE, "rule": "FEE-1"}
+    assert before["calendar"]["business_hours"]["mon"]["value"] == [
+        {"start": "08:30", "end": "12:00"},
+        {"start": "13:30", "end": "17:30"},
+    ]
+    assert "2026-10-01" in before["calendar"]["holidays"]["value"]  # National Day
+    after = network.ok(network.intake, "GET", "/packs/water-heater")  # in force now
+    fee = after["fees"]["visit_tariff_fen"]["instant_water_heater"]["on_site"]["municipality"]
+    assert (after["version"], fee["value"]) == ("2026.11", NEW_FEE)
 
     # replay from offset 0 reproduces both packs' and both versions' decisions
     rows = await network.replay_equals_live()
