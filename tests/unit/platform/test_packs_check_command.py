@@ -39,6 +39,7 @@ def test_fee_1_a_new_version_is_valid_and_its_tariff_change_is_shown(changed, ca
         "against water-heater 2026.1, in force on 2026-11-30:",
         "  version 2026.2 from 2026-12-01:",
         "    fees.visit_tariff_fen.instant_water_heater.on_site.municipality: 4000 -> 4500 (FEE-1)",
+        "    applies to tickets opened before it too: fees.visit_tariff_fen",
     ]
 
 

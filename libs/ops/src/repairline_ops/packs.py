@@ -115,5 +115,8 @@ def _changes(versions: tuple[PolicyPack, ...], base: PackBook, on: date, out: Te
         print(heading + (":" if found else ": no value changes"), file=out)
         for change in found:
             print(f"    {change.line()}", file=out)
+        if pack.open_tickets:
+            opened = ", ".join(pack.open_tickets)
+            print(f"    applies to tickets opened before it too: {opened}", file=out)
     if not shown:
         print("  no changes", file=out)
