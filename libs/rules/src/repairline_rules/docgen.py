@@ -10,11 +10,13 @@ import argparse
 import importlib
 import inspect
 import re
-import sys
 from pathlib import Path
 
+from repairline_rules.generated import write_or_check
 from repairline_rules.packs import BUILTIN_PACKS
 from repairline_rules.registry import RULE_TITLES, implementations, rule_sort_key
+
+REGENERATE = "python -m repairline_rules.docgen"
 
 
 def _summary(dotted: str) -> str:
@@ -122,18 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None, help="default: docs/rules.md")
     args = parser.parse_args(argv)
     path = args.output or default_path()
-    text = render()
-    if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            print(f"{path} is stale: run python -m repairline_rules.docgen", file=sys.stderr)
-            return 1
-        print(f"{path} is up to date")
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
+    return write_or_check(
+        path, render(), check=args.check, regenerate="python -m repairline_rules.docgen"
+    )
 
 
 if __name__ == "__main__":

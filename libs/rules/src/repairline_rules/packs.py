@@ -18,7 +18,7 @@ from datetime import date, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -55,26 +55,9 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 WindowUnit = Literal["minutes", "hours", "days", "working_hours", "working_days"]
 
 ANY_PRODUCT = "*"
-VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]*$"
 # A version label on events is a file version, or one followed by `+<later version>` for
 # each later version whose open-ticket sections applied to a ticket opened before it.
 COMPOSED_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*(\+[0-9A-Za-z][0-9A-Za-z._-]*)*$")
-OPEN_TICKET_SECTIONS: tuple[str, ...] = (
-    "calendar",
-    "warranty",
-    "guarantees",
-    "fees",
-    "fees.visit_tariff_fen",
-    "fees.parts",
-    "fees.distance",
-    "fees.wiring",
-    "dispatch",
-    "dispatch.response",
-    "dispatch.lateness",
-    "penalties",
-    "followup",
-    "assessment",
-)
 OpenTicketSection = Literal[
     "calendar",
     "warranty",
@@ -91,6 +74,7 @@ OpenTicketSection = Literal[
     "followup",
     "assessment",
 ]
+OPEN_TICKET_SECTIONS: tuple[str, ...] = get_args(OpenTicketSection)
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$|^\*$")
 

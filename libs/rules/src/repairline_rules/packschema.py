@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from repairline_rules.generated import write_or_check
 from repairline_rules.packs import PolicyPack
+
+REGENERATE = "python -m repairline_rules.packschema"
 
 SCHEMA_ID = "repairline.policy-pack"
 _SECTIONS = (
@@ -119,19 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None, help=f"default: {default_path()}")
     args = parser.parse_args(argv)
     path = args.output or default_path()
-    text = rendered()
-    if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            print(f"{path} drifted from the pack models: run", file=sys.stderr)
-            print("python -m repairline_rules.packschema", file=sys.stderr)
-            return 1
-        print(f"{path} is up to date")
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
+    return write_or_check(
+        path, rendered(), check=args.check, regenerate="python -m repairline_rules.packschema"
+    )
 
 
 if __name__ == "__main__":
