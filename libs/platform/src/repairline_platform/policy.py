@@ -10,8 +10,8 @@ so the pack travels with the ticket through every service and into replay.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -46,3 +46,13 @@ def current_policy() -> Policy | None:
 def policy_of(pack: str | None, version: str | None) -> Policy | None:
     """The policy named by an event's extensions; None for events that name none."""
     return Policy(pack, version) if pack and version else None
+
+
+@asynccontextmanager
+async def bound_or(lookup: Callable[[], Awaitable[Policy | None]]) -> AsyncIterator[None]:
+    """Keep the policy bound (the event or timer reacted to names it); with none bound,
+    bind the one `lookup` finds (a service's copy of the ticket, one read), else leave it
+    to the command path, which binds the one on its stream's first event."""
+    policy = current_policy()
+    with deciding_with(policy or await lookup()):
+        yield

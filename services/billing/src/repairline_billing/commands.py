@@ -8,8 +8,8 @@ with the context bound to the event or timer they react to.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -53,7 +53,7 @@ from repairline_platform.commands import (
     run,
     schedule_timers,
 )
-from repairline_platform.policy import current_policy, deciding_with
+from repairline_platform.policy import bound_or
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotCaughtUp, NotFound
 from repairline_rules.timers import Due
@@ -98,13 +98,10 @@ class Billing:
         return self.pack_at(uow.now())
 
 
-@asynccontextmanager
-async def for_ticket(reads: Store, ticket_id: str) -> AsyncIterator[None]:
-    """Decide with the ticket's pack: the policy bound (the event or timer reacted to
-    names it), else the one billing's copy of the ticket was opened under; with
-    neither, `run` binds the one on its stream's first event."""
-    with deciding_with(current_policy() or await reads.policy(ticket_id)):
-        yield
+def for_ticket(reads: Store, ticket_id: str) -> AbstractAsyncContextManager[None]:
+    """Decide with the ticket's pack: the one bound, else the one billing's copy of the
+    ticket was opened under."""
+    return bound_or(lambda: reads.policy(ticket_id))
 
 
 ACCOUNT = Stream("billing account of ticket", account.fold)
@@ -173,15 +170,7 @@ async def answer_quote(
     region, engineer_id = (ticket[1], ticket[0].engineer_id) if ticket else (None, None)
     owners = visibility.Owners(engineer_id=engineer_id)  # the engineer answers on his job
     visibility.check(f"no billing account of ticket {cmd.ticket_id}", region, owners)
-    async with for_ticket(reads, cmd.ticket_id):
-        return await run(
-            uow,
-            ACCOUNT,
-            cmd.ticket_id,
-            lambda acc, u: account.decide(acc, cmd, pack=billing.pack_in(u), now=u.now()),
-            region=region,
-            data=_named,
-        )
+    return await _on_account(cmd, uow, billing, region, create=False)
 
 
 async def file_on_ticket(
@@ -193,12 +182,23 @@ async def file_on_ticket(
     if region is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
     visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)
-    async with for_ticket(reads, cmd.ticket_id):
-        return await _run_any(
+    return await _on_account(cmd, uow, billing, region, create=None)
+
+
+async def _on_account(
+    cmd: Any, uow: Unit, billing: Billing, region: str | None, *, create: bool | None
+) -> CommandResult:
+    """`account.decide` on the ticket's account with the ticket's pack; `create=None`:
+    the account may not exist yet (its decision says what a second time does)."""
+    if create is None:
+        create = not await uow.stream_version(cmd.ticket_id)
+    async with for_ticket(billing.reads(uow), cmd.ticket_id):
+        return await run(
             uow,
             ACCOUNT,
             cmd.ticket_id,
             lambda acc, u: account.decide(acc, cmd, pack=billing.pack_in(u), now=u.now()),
+            create=create,
             region=region,
             data=_named,
         )

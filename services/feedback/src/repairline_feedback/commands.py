@@ -10,8 +10,8 @@ scheduled in the same unit as the events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,7 @@ from repairline_platform.commands import (
     schedule_timers,
 )
 from repairline_platform.logging import get_logger
-from repairline_platform.policy import current_policy, deciding_with
+from repairline_platform.policy import bound_or
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotFound
 from repairline_rules.timers import Due
@@ -71,13 +71,10 @@ class Needs:
         return self.pack_at(uow.now())
 
 
-@asynccontextmanager
-async def for_ticket(needs: Needs, uow: Unit, ticket_id: str) -> AsyncIterator[None]:
-    """Decide with the ticket's pack: the policy bound (the event or timer reacted to
-    names it), else the one feedback's copy of the ticket was opened under; with
-    neither, `run` binds the one on its stream's first event."""
-    with deciding_with(current_policy() or await needs.store.policy(uow, ticket_id)):
-        yield
+def for_ticket(needs: Needs, uow: Unit, ticket_id: str) -> AbstractAsyncContextManager[None]:
+    """Decide with the ticket's pack: the one bound, else the one feedback's copy of the
+    ticket was opened under."""
+    return bound_or(lambda: needs.store.policy(uow, ticket_id))
 
 
 def described(_: Any, events: Sequence[Event]) -> dict[str, Any]:
