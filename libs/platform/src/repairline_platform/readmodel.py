@@ -1,9 +1,11 @@
 """What every service's projections share: a row folded from events that may arrive in
-any order (`upsert`), and a ledger that writes one row per event, once (`Ledger`)."""
+any order (`upsert`), a batch's statements written in bulk (`Writes`), and a ledger that
+writes one row per event, once (`Ledger`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import functools
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 from repairline_platform.bulk import insert_rows
@@ -28,16 +30,80 @@ async def upsert(
 ) -> None:
     """Insert the row or fold it into the one there: a column keeps its first value
     (`coalesce`) unless `merge` says how the two combine; `jsonb` columns come as text."""
-    cols = list(row)
+    await conn.execute(upsert_sql(table, key, list(row), merge, jsonb), *row.values())
+
+
+def upsert_sql(
+    table: str,
+    key: str,
+    cols: Sequence[str],
+    merge: Mapping[str, str] = {},
+    jsonb: Collection[str] = (),
+) -> str:
+    """The statement `upsert` runs for a row of `cols`."""
+    return _upsert_sql(table, key, tuple(cols), tuple(merge.items()), tuple(jsonb))
+
+
+@functools.lru_cache(maxsize=512)
+def _upsert_sql(
+    table: str,
+    key: str,
+    cols: tuple[str, ...],
+    merge_items: tuple[tuple[str, str], ...],
+    jsonb: tuple[str, ...],
+) -> str:
+    merge = dict(merge_items)
     values = ", ".join(f"${i}::jsonb" if c in jsonb else f"${i}" for i, c in enumerate(cols, 1))
     updates = ", ".join(
         f"{c} = {merge.get(c, f'coalesce(t.{c}, excluded.{c})')}" for c in cols if c != key
     )
     conflict = f"({key}) do update set {updates}" if updates else "do nothing"
-    await conn.execute(
-        f"insert into {table} as t ({', '.join(cols)}) values ({values}) on conflict {conflict}",
-        *row.values(),
-    )
+    return f"insert into {table} as t ({', '.join(cols)}) values ({values}) on conflict {conflict}"
+
+
+class Writes:
+    """The statements a projection makes for one batch of events, written in bulk.
+
+    Each statement is added with the key of the rows it writes (a ticket, a callback).
+    `run` sends them by `executemany`, one call per statement text and wave: a key's
+    n-th statement is in the n-th wave, so every key's rows see its statements in the
+    order they were added, as one statement per event would, while the statements of
+    many keys travel together (a replay's batch of thousands of events takes tens of
+    round trips instead of thousands). A statement must write only its key's rows, and
+    read none that another key's statements in the same batch write.
+    """
+
+    __slots__ = ("_depth", "_waves")
+
+    def __init__(self) -> None:
+        self._depth: dict[Hashable, int] = {}
+        self._waves: list[dict[str, list[tuple[Any, ...]]]] = []
+
+    def add(self, key: Hashable, sql: str, *args: Any) -> None:
+        wave = self._depth.get(key, 0)
+        self._depth[key] = wave + 1
+        if wave == len(self._waves):
+            self._waves.append({})
+        self._waves[wave].setdefault(sql, []).append(args)
+
+    def upsert(
+        self,
+        table: str,
+        key: str,
+        row: Mapping[str, Any],
+        merge: Mapping[str, str] = {},
+        *,
+        jsonb: Collection[str] = (),
+    ) -> None:
+        """`upsert`, written with the batch (keyed by the row's `key` in `table`)."""
+        self.add((table, row[key]), upsert_sql(table, key, list(row), merge, jsonb), *row.values())
+
+    async def run(self, conn: Any) -> None:
+        for wave in self._waves:
+            for sql, args in wave.items():
+                await conn.executemany(sql, args)
+        self._depth.clear()
+        self._waves.clear()
 
 
 class Ledger:

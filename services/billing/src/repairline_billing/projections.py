@@ -41,6 +41,7 @@ from repairline_contracts.intake import RepairRequested
 from repairline_contracts.registry import EVENT_TYPES
 from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
+from repairline_platform.readmodel import Writes
 
 
 def wire(event: Event) -> dict[str, Any]:
@@ -264,13 +265,13 @@ PENALTY_RANK = {"assessed": 1, "appealed": 2, "voided": 3, "upheld": 3}
 JSONB = frozenset({"lines", "inputs", "decision", "evidence"})
 
 
-async def _merge(
-    uow: UnitOfWork, table: str, key: str, values: dict[str, Any], ranks: dict[str, int]
+def _merge(
+    writes: Writes, table: str, key: str, values: dict[str, Any], ranks: dict[str, int]
 ) -> None:
     """Upsert a row whose facts may arrive in any order: a column once set keeps its
     value, and the status only moves to a higher rank."""
     values = {**values, "status_rank": ranks[values["status"]]}
-    await readmodel.upsert(uow.conn, table, key, values, readmodel.RANKED_STATUS, jsonb=JSONB)
+    writes.upsert(table, key, values, readmodel.RANKED_STATUS, jsonb=JSONB)
 
 
 class Quotes:
@@ -290,6 +291,7 @@ class Quotes:
     tables = ("quotes",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        writes = Writes()
         for item in items:
             e = item.event
             if isinstance(e, ChargeAssessed) and e.quote_id is None:
@@ -313,7 +315,8 @@ class Quotes:
                 values.update(status="refused", decided_at=e.refused_at, refusal_reason=e.reason)
             elif isinstance(e, ChargeAssessed):
                 values.update(status="invoiced")
-            await _merge(uow, "quotes", "quote_id", values, QUOTE_RANK)
+            _merge(writes, "quotes", "quote_id", values, QUOTE_RANK)
+        await writes.run(uow.conn)
 
 
 class Penalties:
@@ -327,11 +330,13 @@ class Penalties:
     tables = ("penalties",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        writes = Writes()
         for item in items:
             e = item.event
             values: dict[str, Any] = {"penalty_id": e.penalty_id, "ticket_id": e.ticket_id}  # type: ignore[attr-defined]
             values.update(_penalty_facts(e, item.envelope.id))
-            await _merge(uow, "penalties", "penalty_id", values, PENALTY_RANK)
+            _merge(writes, "penalties", "penalty_id", values, PENALTY_RANK)
+        await writes.run(uow.conn)
 
 
 def _penalty_facts(e: Event, event_id: str) -> dict[str, Any]:

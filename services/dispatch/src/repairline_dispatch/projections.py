@@ -31,6 +31,7 @@ from repairline_dispatch.domain.visit import (
     RELEASED_BY_DISPATCHER,
 )
 from repairline_platform.eventstore import Delivered, UnitOfWork
+from repairline_platform.readmodel import Writes
 
 HOLD_VERIFICATION = "verification"
 
@@ -82,54 +83,55 @@ class Jobs:
     tables = ("dispatch_tickets",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        writes = Writes()  # every statement writes its ticket's row only
         for item in items:
-            await self.apply(uow, item)
+            for sql, ticket_id, *args in self._statements(item):
+                writes.add(ticket_id, sql, ticket_id, *args)
+        await writes.run(uow.conn)
 
     async def apply(self, uow: UnitOfWork, item: Delivered) -> None:
-        e, conn = item.event, uow.conn
-        if item.envelope.type in (QUOTE_ACCEPTED, QUOTE_REFUSED):
-            await conn.execute(
-                "insert into dispatch_tickets (ticket_id, quote_id, quote_state, holds, closed)"
-                " values ($1, $2, $3, '{}', false) on conflict (ticket_id) do update"
-                " set quote_id = excluded.quote_id, quote_state = excluded.quote_state",
-                item.envelope.data["ticket_id"],
-                item.envelope.data.get("quote_id"),
-                "accepted" if item.envelope.type == QUOTE_ACCEPTED else "refused",
-            )
-        elif isinstance(e, i.RepairRequested):
-            await conn.execute(_REQUESTED, *_requested(e))
-        elif isinstance(e, i.WarrantyDecided):
-            await conn.execute(
-                "insert into dispatch_tickets (ticket_id, chargeable, holds, closed)"
-                " values ($1, $2, '{}', false) on conflict (ticket_id) do update"
-                " set chargeable = excluded.chargeable",
-                e.ticket_id,
-                e.chargeable,
-            )
-        elif isinstance(e, i.TicketClosed | i.TicketCancelled):
-            await conn.execute(
-                "update dispatch_tickets set closed = true where ticket_id = $1", e.ticket_id
-            )
-        else:
-            await self._release(uow, e)
+        for sql, *args in self._statements(item):
+            await uow.conn.execute(sql, *args)
 
-    async def _release(self, uow: UnitOfWork, e: Any) -> None:
+    def _statements(self, item: Delivered) -> list[tuple[Any, ...]]:
+        """The statements that apply one fact, each `(sql, ticket_id, *more arguments)`."""
+        e, env = item.event, item.envelope
+        if env.type in (QUOTE_ACCEPTED, QUOTE_REFUSED):
+            state = "accepted" if env.type == QUOTE_ACCEPTED else "refused"
+            return [(_QUOTE, env.data["ticket_id"], env.data.get("quote_id"), state)]
+        if isinstance(e, i.RepairRequested):
+            return [(_REQUESTED, *_requested(e))]
+        if isinstance(e, i.WarrantyDecided):
+            return [(_CHARGEABLE, e.ticket_id, e.chargeable)]
+        if isinstance(e, i.TicketClosed | i.TicketCancelled):
+            return [(_CLOSED, e.ticket_id)]
+        statements: list[tuple[Any, ...]] = []
         if isinstance(e, i.RequestVerified) and e.location is not None:
-            await uow.conn.execute(
-                "update dispatch_tickets set lat = $2, lon = $3, location_verified = true"
-                " where ticket_id = $1",
-                e.ticket_id,
-                e.location.lat,
-                e.location.lon,
-            )
+            statements.append((_VERIFIED_AT, e.ticket_id, e.location.lat, e.location.lon))
         hold = released_hold(e)
         if hold is not None:
-            await uow.conn.execute(
-                "update dispatch_tickets set released_holds = released_holds || $2::text"
-                " where ticket_id = $1 and not ($2 = any(released_holds))",
-                e.ticket_id,
-                hold,
-            )
+            statements.append((_RELEASED, e.ticket_id, hold))
+        return statements
+
+
+_QUOTE = (
+    "insert into dispatch_tickets (ticket_id, quote_id, quote_state, holds, closed)"
+    " values ($1, $2, $3, '{}', false) on conflict (ticket_id) do update"
+    " set quote_id = excluded.quote_id, quote_state = excluded.quote_state"
+)
+_CHARGEABLE = (
+    "insert into dispatch_tickets (ticket_id, chargeable, holds, closed)"
+    " values ($1, $2, '{}', false) on conflict (ticket_id) do update"
+    " set chargeable = excluded.chargeable"
+)
+_CLOSED = "update dispatch_tickets set closed = true where ticket_id = $1"
+_VERIFIED_AT = (
+    "update dispatch_tickets set lat = $2, lon = $3, location_verified = true where ticket_id = $1"
+)
+_RELEASED = (
+    "update dispatch_tickets set released_holds = released_holds || $2::text"
+    " where ticket_id = $1 and not ($2 = any(released_holds))"
+)
 
 
 def _requested(e: i.RepairRequested) -> tuple[Any, ...]:
@@ -228,69 +230,66 @@ class Workload:
     tables = ("engineer_jobs", "waiting_tickets", "appointments", "engineer_repairs")
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        writes = Writes()  # every statement writes its ticket's rows only
         for item in items:
-            await self._apply(uow, item.event, item.envelope)
+            for sql, *args in self._statements(item.event, item.envelope):
+                writes.add(item.event.ticket_id, sql, *args)
+        await writes.run(uow.conn)
 
-    async def _apply(self, uow: UnitOfWork, e: Any, env: Envelope) -> None:
-        conn, t = uow.conn, e.ticket_id
+    def _statements(self, e: Any, env: Envelope) -> list[tuple[Any, ...]]:
+        t = e.ticket_id
         match e:
             case d.EngineerAssigned():
-                await conn.execute(
-                    "insert into engineer_jobs (ticket_id, engineer_id, open)"
-                    " values ($1, $2, true) on conflict (ticket_id) do update"
-                    " set engineer_id = excluded.engineer_id, open = true",
-                    t,
-                    e.engineer_id,
-                )
-                await conn.execute(_NOT_WAITING, t)
+                return [(_ASSIGNED, t, e.engineer_id), (_NOT_WAITING, t)]
             case d.AssignmentWaiting():
-                await conn.execute(
-                    "insert into waiting_tickets (ticket_id, region, skill, since,"
-                    " correlation_id) values ($1, $2, $3, $4, $5) on conflict do nothing",
-                    t,
-                    e.region,
-                    e.skill,
-                    e.since,
-                    env.correlationid,
-                )
+                return [(_WAITING, t, e.region, e.skill, e.since, env.correlationid)]
             case d.AppointmentScheduled() | d.AppointmentRescheduled():
-                await conn.execute(_OFF_APPOINTMENTS, t)
-                await conn.execute(
-                    "insert into appointments (appointment_id, ticket_id, engineer_id,"
-                    " starts_at, ends_at, lat, lon, active)"
-                    " select $1::text, $2::text, $3::text, $4::timestamptz, $5::timestamptz,"
-                    " t.lat, t.lon, true"
-                    " from (select 1) one left join dispatch_tickets t on t.ticket_id = $2"
-                    " on conflict (appointment_id) do nothing",
-                    e.appointment_id,
-                    t,
-                    e.engineer_id,
-                    e.window_start,
-                    e.window_end,
-                )
+                return [
+                    (_OFF_APPOINTMENTS, t),
+                    (
+                        _APPOINTMENT,
+                        e.appointment_id,
+                        t,
+                        e.engineer_id,
+                        e.window_start,
+                        e.window_end,
+                    ),
+                ]
             case d.EngineerReleased():
-                await conn.execute(_CLOSE_JOB, t)
-                await conn.execute(_OFF_APPOINTMENTS, t)
+                return [(_CLOSE_JOB, t), (_OFF_APPOINTMENTS, t)]
             case d.CustomerNotFound() | d.PartsBackordered() | d.WorkCarriedForward():
-                await conn.execute(_OFF_APPOINTMENTS, t)
+                return [(_OFF_APPOINTMENTS, t)]
             case d.WrongPartOnSite():
-                if not e.fetch_now:
-                    await conn.execute(_OFF_APPOINTMENTS, t)
+                return [] if e.fetch_now else [(_OFF_APPOINTMENTS, t)]
             case d.RepairCompleted() | d.VisitEndedWithoutRepair():
-                await self._over(uow, e)
+                over = [(_CLOSE_JOB, t), (_OFF_APPOINTMENTS, t), (_NOT_WAITING, t)]
+                if isinstance(e, d.RepairCompleted):  # DSP-5: the engineer's experience
+                    return [(_REPAIRED, e.engineer_id, t), *over]
+                return over
+        return []
 
-    async def _over(self, uow: UnitOfWork, e: Any) -> None:
-        t = e.ticket_id
-        if isinstance(e, d.RepairCompleted):  # DSP-5: the engineer's experience
-            await uow.conn.execute(
-                "insert into engineer_repairs (engineer_id, product_line, fault_kind)"
-                " select $1, coalesce(skill, ''), coalesce(fault_kind, '')"
-                " from dispatch_tickets where ticket_id = $2 on conflict do nothing",
-                e.engineer_id,
-                t,
-            )
-        for sql in (_CLOSE_JOB, _OFF_APPOINTMENTS, _NOT_WAITING):
-            await uow.conn.execute(sql, t)
+
+_ASSIGNED = (
+    "insert into engineer_jobs (ticket_id, engineer_id, open) values ($1, $2, true)"
+    " on conflict (ticket_id) do update set engineer_id = excluded.engineer_id, open = true"
+)
+_WAITING = (
+    "insert into waiting_tickets (ticket_id, region, skill, since, correlation_id)"
+    " values ($1, $2, $3, $4, $5) on conflict do nothing"
+)
+# the job's location, for travel, from dispatch's copy of the request (`Jobs`)
+_APPOINTMENT = (
+    "insert into appointments (appointment_id, ticket_id, engineer_id, starts_at, ends_at,"
+    " lat, lon, active)"
+    " select $1::text, $2::text, $3::text, $4::timestamptz, $5::timestamptz, t.lat, t.lon, true"
+    " from (select 1) one left join dispatch_tickets t on t.ticket_id = $2"
+    " on conflict (appointment_id) do nothing"
+)
+_REPAIRED = (
+    "insert into engineer_repairs (engineer_id, product_line, fault_kind)"
+    " select $1, coalesce(skill, ''), coalesce(fault_kind, '')"
+    " from dispatch_tickets where ticket_id = $2 on conflict do nothing"
+)
 
 
 _ALERTS = {

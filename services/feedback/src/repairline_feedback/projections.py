@@ -9,7 +9,7 @@ feedback's own events.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from repairline_contracts import topics
@@ -32,9 +32,8 @@ from repairline_contracts.feedback import (
     SurveySampleDrawn,
 )
 from repairline_contracts.intake import RepairRequested, WarrantyDecided
-from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
-from repairline_platform.readmodel import Ledger
+from repairline_platform.readmodel import Ledger, Writes
 
 JSONB = ("decision", "answers")
 
@@ -43,11 +42,20 @@ def _json(model: Any) -> str | None:
     return json.dumps(model.model_dump(mode="json")) if model is not None else None
 
 
-async def upsert(
-    conn: Any, table: str, key: str, row: Mapping[str, Any], merge: Mapping[str, str] = {}
+async def upsert_each(
+    uow: UnitOfWork,
+    items: Sequence[Delivered],
+    table: str,
+    key: str,
+    row: Callable[[Delivered], Mapping[str, Any]],
+    merge: Callable[[Delivered], Mapping[str, str]] = lambda item: {},
 ) -> None:
-    """`readmodel.upsert` with feedback's JSON columns."""
-    await readmodel.upsert(conn, table, key, row, merge, jsonb=JSONB)
+    """Each item's row folded into `table` (`readmodel.upsert`, with feedback's JSON
+    columns); the batch's rows are written together (`readmodel.Writes`)."""
+    writes = Writes()
+    for item in items:
+        writes.upsert(table, key, row(item), merge(item), jsonb=JSONB)
+    await writes.run(uow.conn)
 
 
 # -- callbacks (FBK-1..5) -----------------------------------------------------------------
@@ -118,14 +126,22 @@ class CallbackList:
     tables = ("callbacks",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e: Any = item.event
-            row = {"callback_id": e.callback_id, "ticket_id": e.ticket_id, "due_at": None}
-            row |= _callback_row(e) | {"status": "scheduled", "status_rank": 0}
-            await upsert(uow.conn, "callbacks", "callback_id", row, CALLBACK_MERGE)
-            await uow.conn.execute(
-                f"update callbacks set {CALLBACK_STATUS} where callback_id = $1", e.callback_id
-            )
+        await upsert_each(uow, items, "callbacks", "callback_id", _callback, _callback_merge)
+        # the status follows from the folded row: once per callback, after its events
+        await uow.conn.execute(
+            f"update callbacks set {CALLBACK_STATUS} where callback_id = any($1::text[])",
+            list({item.event.callback_id: None for item in items}),  # type: ignore[attr-defined]
+        )
+
+
+def _callback(item: Delivered) -> dict[str, Any]:
+    e: Any = item.event
+    row = {"callback_id": e.callback_id, "ticket_id": e.ticket_id, "due_at": None}
+    return row | _callback_row(e) | {"status": "scheduled", "status_rank": 0}
+
+
+def _callback_merge(item: Delivered) -> Mapping[str, str]:
+    return CALLBACK_MERGE
 
 
 # -- who was served: feedback's copy of the other contexts' facts -------------------------
@@ -188,21 +204,25 @@ class Served:
     tables = ("served",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            # the engineer who completed the job wins over the one first assigned
-            merge = (
-                {"engineer_id": "excluded.engineer_id"} if isinstance(e, RepairCompleted) else {}
-            )
-            if isinstance(e, WarrantyDecided):
-                merge = WARRANTY_MERGE
-            row = {"ticket_id": e.ticket_id, **_served_row(e)}
-            if isinstance(e, RepairRequested):  # the pack intake opened the ticket under
-                row |= {
-                    "policy_pack": item.envelope.policypack,
-                    "policy_version": item.envelope.policyversion,
-                }
-            await upsert(uow.conn, "served", "ticket_id", row, merge)
+        await upsert_each(uow, items, "served", "ticket_id", _served, _served_merge)
+
+
+def _served(item: Delivered) -> dict[str, Any]:
+    e = item.event
+    row = {"ticket_id": e.ticket_id, **_served_row(e)}
+    if isinstance(e, RepairRequested):  # the pack intake opened the ticket under
+        row |= {
+            "policy_pack": item.envelope.policypack,
+            "policy_version": item.envelope.policyversion,
+        }
+    return row
+
+
+def _served_merge(item: Delivered) -> Mapping[str, str]:
+    # the engineer who completed the job wins over the one first assigned
+    if isinstance(item.event, RepairCompleted):
+        return {"engineer_id": "excluded.engineer_id"}
+    return WARRANTY_MERGE if isinstance(item.event, WarrantyDecided) else {}
 
 
 # -- complaints (FBK-6) -------------------------------------------------------------------
@@ -255,10 +275,12 @@ class Complaints:
     tables = ("complaints",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e: Any = item.event
-            row = {"complaint_id": e.complaint_id, "ticket_id": e.ticket_id, **_complaint_row(e)}
-            await upsert(uow.conn, "complaints", "complaint_id", row)
+        await upsert_each(uow, items, "complaints", "complaint_id", _complaint)
+
+
+def _complaint(item: Delivered) -> dict[str, Any]:
+    e: Any = item.event
+    return {"complaint_id": e.complaint_id, "ticket_id": e.ticket_id, **_complaint_row(e)}
 
 
 class Cases(Ledger):
@@ -306,9 +328,11 @@ class Surveys:
     tables = ("surveys",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            row = {"ticket_id": item.event.ticket_id, **_survey_row(item.event)}
-            await upsert(uow.conn, "surveys", "ticket_id", row)
+        await upsert_each(uow, items, "surveys", "ticket_id", _survey)
+
+
+def _survey(item: Delivered) -> dict[str, Any]:
+    return {"ticket_id": item.event.ticket_id, **_survey_row(item.event)}
 
 
 class SurveySamples(Ledger):
@@ -341,11 +365,17 @@ class KeyCustomers:
     tables = ("key_customers",)
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        for item in items:
-            e = item.event
-            assert isinstance(e, KeyCustomerNoted)
-            row = {"name": e.name, "note": e.note}
-            await upsert(uow.conn, "key_customers", "name", row, {"note": "excluded.note"})
+        await upsert_each(uow, items, "key_customers", "name", _key_customer, _last_note)
+
+
+def _key_customer(item: Delivered) -> dict[str, Any]:
+    e = item.event
+    assert isinstance(e, KeyCustomerNoted)
+    return {"name": e.name, "note": e.note}
+
+
+def _last_note(item: Delivered) -> Mapping[str, str]:
+    return {"note": "excluded.note"}
 
 
 PROJECTIONS = (CallbackList, Served, Complaints, Cases, Surveys, SurveySamples, KeyCustomers)

@@ -11,10 +11,11 @@ replay.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+
+from pydantic_core import to_json
 
 from repairline_contracts import dispatch as d
 from repairline_contracts import intake as i
@@ -125,6 +126,11 @@ _SAFE = (
     "confirm_by",
     "confirmed_in_time",
 )
+
+
+def _json(value: Any) -> str:
+    """A jsonb column's text (encoded in Rust: a replay writes hundreds of thousands)."""
+    return to_json(value).decode()
 
 
 def summary(event: Event, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -294,10 +300,10 @@ class TicketView:
             env, e = item.envelope, item.event
             # each entry names the policy pack (and its version) that decided it
             policy = {"pack": env.policypack, "version": env.policyversion}
-            entry = json.dumps({**summary(e), "policy": policy})
+            entry = _json({**summary(e), "policy": policy})
             timeline.append((env.id, e.ticket_id, env.type, env.source, env.time, entry))
             for key, value in facts(e).items():
-                row = (e.ticket_id, key, json.dumps(value), *_order(env))
+                row = (e.ticket_id, key, _json(value), *_order(env))
                 current = fact_rows.get((e.ticket_id, key))
                 if current is None or row[3:] > current[3:]:
                     fact_rows[(e.ticket_id, key)] = row
@@ -328,7 +334,7 @@ def _view_row(env: Envelope, e: Event) -> dict[str, Any]:
         "region": request.region if request else env.region,
         "product_line": request and request.product.line,
         "needs_verification": request and request.needs_verification,
-        "verification_issues": json.dumps(list(request.verification_issues)) if request else None,
+        "verification_issues": _json(list(request.verification_issues)) if request else None,
         "requested_at": request and request.requested_at,
         "engineer_id": e.engineer_id
         if isinstance(e, d.EngineerAssigned | d.RepairCompleted)
