@@ -340,22 +340,22 @@ class DispatchBoard:
             " order by stream_id, stream_version",
             tickets,
         )
-        streams: dict[str, list[Envelope]] = {}
+        streams: dict[str, list[tuple[Envelope, Any]]] = {}
         for r in rows:
-            streams.setdefault(r["stream_id"], []).append(
-                Envelope.model_validate_json(r["envelope"])
-            )
-        delivered: dict[str, list[Envelope]] = {}  # by ticket, once: not per ticket again
+            env = Envelope.model_validate_json(r["envelope"])
+            streams.setdefault(r["stream_id"], []).append((env, env.event()))
+        # by ticket, once: not per ticket again; the events as the consumer read them
+        delivered: dict[str, list[tuple[Envelope, Any]]] = {}
         for item in items:
-            delivered.setdefault(item.event.ticket_id, []).append(item.envelope)
+            delivered.setdefault(item.event.ticket_id, []).append((item.envelope, item.event))
         board = []
         for ticket_id in tickets:
-            envs = streams.get(ticket_id) or delivered[ticket_id]
+            stream = streams.get(ticket_id) or delivered[ticket_id]
+            envs = [env for env, _ in stream]
             visit = domain.Visit(ticket_id)
             reschedules = 0
             service_point = None
-            for env in envs:
-                event = env.event()
+            for _, event in stream:
                 visit = domain.evolve(visit, event)
                 if isinstance(event, d.AppointmentRescheduled):
                     reschedules += 1
