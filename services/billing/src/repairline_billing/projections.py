@@ -9,10 +9,11 @@ the rewards held for a unit and the callback grades (feedback's).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+
+from pydantic_core import to_json
 
 from repairline_billing.domain import CALLBACK_COMPLETED, WARRANTY_DECIDED
 from repairline_contracts import topics
@@ -64,31 +65,49 @@ class Tickets:
     tables = ("billing_tickets", "ticket_assignments", "ticket_warranty")
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
+        writes = Writes()  # each statement writes its ticket's row of one table
         for item in items:
             event = item.event
             if isinstance(event, RepairRequested):
-                await _requested(uow, event, item.envelope)
+                writes.add(event.ticket_id, _REQUESTED, *_requested(event, item.envelope))
             elif isinstance(event, EngineerAssigned):
-                await uow.conn.execute(
-                    "insert into ticket_assignments (ticket_id, engineer_id, service_point_id)"
-                    " values ($1, $2, $3) on conflict (ticket_id) do update set"
-                    " engineer_id = excluded.engineer_id,"
-                    " service_point_id = excluded.service_point_id",
-                    event.ticket_id,
-                    event.engineer_id,
-                    getattr(event, "service_point_id", None),
+                service_point = getattr(event, "service_point_id", None)
+                writes.add(
+                    event.ticket_id, _ASSIGNED, event.ticket_id, event.engineer_id, service_point
                 )
             elif item.envelope.type == WARRANTY_DECIDED:
-                await _warranty(uow, wire(event))
+                args = _warranty(wire(event))
+                writes.add(args[0], _WARRANTY, *args)
+        await writes.run(uow.conn)
 
 
-async def _requested(uow: UnitOfWork, event: RepairRequested, envelope: Envelope) -> None:
-    await uow.conn.execute(
-        "insert into billing_tickets (ticket_id, product_line, city_tier,"
-        " service_mode, purchase_date, region, serial_no, requested_at, warranty_follows,"
-        " policy_pack, policy_version)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " on conflict (ticket_id) do nothing",
+_REQUESTED = (
+    "insert into billing_tickets (ticket_id, product_line, city_tier,"
+    " service_mode, purchase_date, region, serial_no, requested_at, warranty_follows,"
+    " policy_pack, policy_version)"
+    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    " on conflict (ticket_id) do nothing"
+)
+_ASSIGNED = (
+    "insert into ticket_assignments (ticket_id, engineer_id, service_point_id)"
+    " values ($1, $2, $3) on conflict (ticket_id) do update set"
+    " engineer_id = excluded.engineer_id, service_point_id = excluded.service_point_id"
+)
+_WARRANTY = (
+    "insert into ticket_warranty (ticket_id, unit_in_warranty, free_visit, chargeable,"
+    " reason, exclusions, start_date, start_source, days_paused)"
+    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    " on conflict (ticket_id) do update set"
+    " unit_in_warranty = excluded.unit_in_warranty,"
+    " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"
+    " reason = excluded.reason, exclusions = excluded.exclusions,"
+    " start_date = excluded.start_date, start_source = excluded.start_source,"
+    " days_paused = excluded.days_paused"
+)
+
+
+def _requested(event: RepairRequested, envelope: Envelope) -> tuple[Any, ...]:
+    return (
         event.ticket_id,
         event.product.line,
         event.city_tier.value,
@@ -103,18 +122,9 @@ async def _requested(uow: UnitOfWork, event: RepairRequested, envelope: Envelope
     )
 
 
-async def _warranty(uow: UnitOfWork, data: dict[str, Any]) -> None:
+def _warranty(data: dict[str, Any]) -> tuple[Any, ...]:
     start = data.get("start_date")
-    await uow.conn.execute(
-        "insert into ticket_warranty (ticket_id, unit_in_warranty, free_visit, chargeable,"
-        " reason, exclusions, start_date, start_source, days_paused)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " on conflict (ticket_id) do update set"
-        " unit_in_warranty = excluded.unit_in_warranty,"
-        " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"
-        " reason = excluded.reason, exclusions = excluded.exclusions,"
-        " start_date = excluded.start_date, start_source = excluded.start_source,"
-        " days_paused = excluded.days_paused",
+    return (
         data["ticket_id"],
         bool(data["unit_in_warranty"]),
         bool(data["free_visit"]),
@@ -231,7 +241,8 @@ class Ledger(readmodel.Ledger):
 
 
 def _json(model: Any, field: str) -> str:
-    return json.dumps(model.model_dump(mode="json")[field])
+    """One field of an event as a jsonb column's text (encoded in Rust, the field alone)."""
+    return to_json(getattr(model, field)).decode()
 
 
 class Charges(Ledger):

@@ -8,9 +8,10 @@ feedback's own events.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from pydantic_core import to_json
 
 from repairline_contracts import topics
 from repairline_contracts.billing import ChargeAssessed
@@ -39,7 +40,8 @@ JSONB = ("decision", "answers")
 
 
 def _json(model: Any) -> str | None:
-    return json.dumps(model.model_dump(mode="json")) if model is not None else None
+    """A jsonb column's text (encoded in Rust)."""
+    return to_json(model).decode() if model is not None else None
 
 
 async def upsert_each(
