@@ -148,3 +148,23 @@ async def test_rows_written_by_copy_or_one_by_one_give_the_same_table(platform: 
         written = await platform.pool.fetch("select id, n, detail, at from ledger order by n")
         # the first row of each key stays, whole: a repeat changes nothing
         assert [tuple(r) for r in written] == [(i, n, d, a) for i, n, d, a in rows[:150]]
+
+
+async def test_two_staged_writes_to_one_table_in_one_transaction_merge_each_row_once(
+    platform: Platform,
+):
+    await platform.pool.execute("create table counted (id text primary key, n integer)")
+    first = [(f"k{n}", 1) for n in range(COPY_FROM)]
+    second = [(f"k{n}", 1) for n in range(COPY_FROM // 2, COPY_FROM * 2)]
+    async with platform.pool.acquire() as conn, conn.transaction():
+        for rows in (first, second):  # both large enough to go through the staging copy
+            await insert_rows(
+                conn,
+                "counted",
+                rows,
+                conflict="on conflict (id) do update set n = t.n + excluded.n",
+            )
+    counts = {r["id"]: r["n"] for r in await platform.pool.fetch("select id, n from counted")}
+    overlap = {f"k{n}" for n in range(COPY_FROM // 2, COPY_FROM)}
+    assert counts == {k: 2 if k in overlap else 1 for k in counts}
+    assert len(counts) == COPY_FROM * 2

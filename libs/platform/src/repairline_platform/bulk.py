@@ -45,3 +45,6 @@ async def insert_rows(
     await conn.execute(
         f"insert into {table} as {alias}{names} select {picked} from {stage} {conflict}"
     )
+    # emptied at once, not at commit: a second call in the same transaction must not
+    # merge these rows again
+    await conn.execute(f"truncate {stage}")
