@@ -126,6 +126,7 @@ _SAFE = (
     "confirm_by",
     "confirmed_in_time",
 )
+_SHOWN = frozenset(_SAFE)
 
 
 def _json(value: Any) -> str:
@@ -153,7 +154,7 @@ def summary(event: Event, data: dict[str, Any] | None = None) -> dict[str, Any]:
     if isinstance(event, CallbackDue):
         return {"due_at": event.due_at.isoformat()}
     data = data if data is not None else event.model_dump(mode="json")
-    out = {k: data[k] for k in _SAFE if data.get(k) is not None}
+    out = {k: v for k, v in data.items() if v is not None and k in _SHOWN}
     if isinstance(event, i.RemedyOffered):
         out["remedies"] = [m.kind for m in event.remedies]
     if isinstance(event, i.RemedyChosen):
