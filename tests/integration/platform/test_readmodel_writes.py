@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from repairline_platform.readmodel import Writes, upsert
+from repairline_platform.readmodel import Writes, upsert_sql
 from tests.integration.platform.conftest import Platform
 
 MERGES: tuple[dict[str, str], ...] = (
@@ -58,7 +58,8 @@ async def test_writes_in_bulk_leave_the_rows_one_statement_at_a_time_leaves(
             if kind == "bump":
                 await conn.execute(BUMP, args)
             else:
-                await upsert(conn, "folded", "k", args[0], args[1])
+                row, merge = args
+                await conn.execute(upsert_sql("folded", "k", list(row), merge), *row.values())
     one_by_one = await _table(platform)
 
     await platform.pool.execute("truncate table folded")

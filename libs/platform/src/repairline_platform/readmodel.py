@@ -1,6 +1,6 @@
-"""What every service's projections share: a row folded from events that may arrive in
-any order (`upsert`), a batch's statements written in bulk (`Writes`), and a ledger that
-writes one row per event, once (`Ledger`)."""
+"""What every service's projections share: a batch's statements written in bulk, rows
+folded from events that may arrive in any order among them (`Writes`, `upsert_sql`), and
+a ledger that writes one row per event, once (`Ledger`)."""
 
 from __future__ import annotations
 
@@ -16,21 +16,7 @@ RANKED_STATUS = {
     " then excluded.status else t.status end",
     "status_rank": "greatest(t.status_rank, excluded.status_rank)",
 }
-"""`upsert` merges for a row whose status only moves to a higher `status_rank`."""
-
-
-async def upsert(
-    conn: Any,
-    table: str,
-    key: str,
-    row: Mapping[str, Any],
-    merge: Mapping[str, str] = {},
-    *,
-    jsonb: Collection[str] = (),
-) -> None:
-    """Insert the row or fold it into the one there: a column keeps its first value
-    (`coalesce`) unless `merge` says how the two combine; `jsonb` columns come as text."""
-    await conn.execute(upsert_sql(table, key, list(row), merge, jsonb), *row.values())
+"""Upsert merges for a row whose status only moves to a higher `status_rank`."""
 
 
 def upsert_sql(
@@ -40,7 +26,9 @@ def upsert_sql(
     merge: Mapping[str, str] = {},
     jsonb: Collection[str] = (),
 ) -> str:
-    """The statement `upsert` runs for a row of `cols`."""
+    """Insert a row of `cols` or fold it into the one there: a column keeps its first
+    value (`coalesce`) unless `merge` says how the two combine; `jsonb` columns come as
+    text."""
     return _upsert_sql(table, key, tuple(cols), tuple(merge.items()), tuple(jsonb))
 
 
@@ -95,7 +83,7 @@ class Writes:
         *,
         jsonb: Collection[str] = (),
     ) -> None:
-        """`upsert`, written with the batch (keyed by the row's `key` in `table`)."""
+        """Fold `row` into `table` (`upsert_sql`), keyed by the row's `key`."""
         self.add((table, row[key]), upsert_sql(table, key, list(row), merge, jsonb), *row.values())
 
     async def run(self, conn: Any) -> None:

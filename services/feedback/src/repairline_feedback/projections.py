@@ -52,7 +52,7 @@ async def upsert_each(
     row: Callable[[Delivered], Mapping[str, Any]],
     merge: Callable[[Delivered], Mapping[str, str]] = lambda item: {},
 ) -> None:
-    """Each item's row folded into `table` (`readmodel.upsert`, with feedback's JSON
+    """Each item's row folded into `table` (`Writes.upsert`, with feedback's JSON
     columns); the batch's rows are written together (`readmodel.Writes`)."""
     writes = Writes()
     for item in items:
