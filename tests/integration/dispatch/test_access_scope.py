@@ -18,22 +18,16 @@ from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import Runtime
 from repairline_rules.refusals import NotFound
 from tests.integration.dispatch.test_engineer_locks import _react
-from tests.integration.platform.dispatch import database_of, dispatch_runtime
+from tests.integration.platform.dispatch import dispatch_storage
 from tests.support.factories import repair_requested
-from tests.support.infra import drop_database
 
 ENGINEERS = ("eng-scope-a", "eng-scope-b")
 
 
 @pytest.fixture
 async def dispatch(prefix: str) -> AsyncIterator[Runtime]:
-    rt = dispatch_runtime(prefix)
-    await rt.open_storage()
-    try:
+    async with dispatch_storage(prefix) as rt:
         yield rt
-    finally:
-        await rt.pool.close()
-        await drop_database(database_of(prefix))
 
 
 def engineer(engineer_id: str) -> Principal:

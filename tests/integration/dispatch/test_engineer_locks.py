@@ -17,9 +17,9 @@ from repairline_dispatch.main import ctx
 from repairline_dispatch.schemas import EngineerIn
 from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import Runtime
-from tests.integration.platform.dispatch import database_of, dispatch_runtime
+from tests.integration.platform.dispatch import dispatch_storage
 from tests.support.factories import repair_requested
-from tests.support.infra import drop_database, envelope_bytes
+from tests.support.infra import envelope_bytes
 
 ENGINEER = "eng-cap-1"
 REQUESTS = 6
@@ -27,13 +27,8 @@ REQUESTS = 6
 
 @pytest.fixture
 async def dispatch(prefix: str) -> AsyncIterator[Runtime]:
-    rt = dispatch_runtime(prefix)
-    await rt.open_storage()  # the command path only: no broker needed
-    try:
+    async with dispatch_storage(prefix) as rt:
         yield rt
-    finally:
-        await rt.pool.close()
-        await drop_database(database_of(prefix))
 
 
 async def _react(rt: Runtime, event: Event) -> None:

@@ -13,19 +13,15 @@ import pytest
 
 from repairline_contracts.envelope import Envelope, wrap
 from repairline_dispatch import commands
-from repairline_dispatch.main import SPEC as DISPATCH
 from repairline_dispatch.main import ctx
 from repairline_dispatch.schemas import EngineerIn
 from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import Runtime
-from repairline_platform.settings import ServiceSettings
 from tests.integration.dispatch.test_desk_routes import starts
-from tests.integration.platform.dispatch import database_of
+from tests.integration.platform.dispatch import dispatch_storage
 from tests.support.auth import token
 from tests.support.factories import repair_requested
-from tests.support.infra import drop_database
 from tests.support.served import served
-from tests.support.system import KAFKA, PG
 
 MONDAY = date(2026, 6, 22)  # after the Dragon Boat holidays of both packs
 
@@ -37,22 +33,10 @@ async def dispatch(prefix: str, tmp_path: Path) -> AsyncIterator[Runtime]:
         'default = "water-heater"\n\n[[routes]]\npack = "pc-depot"\nproduct_lines = ["notebook"]\n',
         "utf-8",
     )
-    settings = ServiceSettings(
-        kafka_bootstrap=KAFKA,
-        pg_dsn=PG,
-        topic_prefix=prefix,
-        database=database_of(prefix),
-        clock="simulated",
-        clock_date=date(2026, 6, 18),
-        pack_routing=str(routing),
-    )
-    rt = Runtime(DISPATCH, settings)
-    await rt.open_storage()
-    try:
+    async with dispatch_storage(
+        prefix, clock_date=date(2026, 6, 18), pack_routing=str(routing)
+    ) as rt:
         yield rt
-    finally:
-        await rt.pool.close()
-        await drop_database(database_of(prefix))
 
 
 async def _engineer(rt: Runtime, engineer_id: str, line: str) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from repairline_contracts.dispatch import EngineerAssigned
 from repairline_dispatch.main import SPEC as DISPATCH
 from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
+from tests.support.infra import drop_database
 from tests.support.system import KAFKA, PG
 
 
-def dispatch_runtime(prefix: str) -> Runtime:
+def dispatch_runtime(prefix: str, **settings: Any) -> Runtime:
     return Runtime(
         DISPATCH,
         ServiceSettings(
@@ -19,8 +24,21 @@ def dispatch_runtime(prefix: str) -> Runtime:
             database=database_of(prefix),
             clock="simulated",
             batch_timeout_ms=50,
+            **settings,
         ),
     )
+
+
+@asynccontextmanager
+async def dispatch_storage(prefix: str, **settings: Any) -> AsyncIterator[Runtime]:
+    """Dispatch's database only (the command path, no broker), dropped afterwards."""
+    rt = dispatch_runtime(prefix, **settings)
+    await rt.open_storage()
+    try:
+        yield rt
+    finally:
+        await rt.pool.close()
+        await drop_database(database_of(prefix))
 
 
 def database_of(prefix: str) -> str:

@@ -153,11 +153,19 @@ Decide = Callable[[S, U], "Sequence[Event] | Awaitable[Sequence[Event]]"]
 
 @dataclass(frozen=True)
 class Stream(Generic[S]):
-    """How one kind of stream is folded: `fold(stream_id, events) -> state`."""
+    """How one kind of stream is folded: `fold(stream_id, events) -> state`.
+
+    Which pack a command on an existing stream decides with: the bound one (the pack of
+    the event reacted to, or the caller's ticket), else the one the stream's first event
+    names. A stream that is one ticket's own (`own_pack`) always decides with its own
+    pack once it exists, so that a command on it nested in another ticket's (DSP-10's
+    release of an interrupted visit) does not take the other ticket's pack; a shared
+    stream (an outlet's account fined for a ticket) takes the bound one."""
 
     name: str
     fold: Callable[[str, Sequence[Event]], S]
     region_of: Callable[[S], str | None] = lambda _: None
+    own_pack: bool = False
 
 
 async def run(
@@ -181,13 +189,14 @@ async def run(
         raise ConcurrencyError(f"{stream.name} {stream_id} exists already")
     if not create and not history:
         raise NotFound(f"no {stream.name} {stream_id}")
-    policy = current_policy() or _stream_policy(uow, stream_id)
+    own = stream_policy(uow, stream_id) if history else None
+    policy = (own or current_policy()) if stream.own_pack else (current_policy() or own)
     with deciding_with(policy):
         return await _decide_and_append(uow, stream, stream_id, decide, history, region, data)
 
 
-def _stream_policy(uow: CommandUnit, stream_id: str) -> Policy | None:
-    """A command on an existing stream decides with the pack its first event names."""
+def stream_policy(uow: Any, stream_id: str) -> Policy | None:
+    """The pack and version the first event of a stream loaded in `uow` names."""
     policy_for = getattr(uow, "stream_policy", None)
     return policy_for(stream_id) if policy_for else None
 

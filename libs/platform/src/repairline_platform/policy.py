@@ -3,7 +3,8 @@
 A deployment runs several packs (see `repairline_rules.routing`); a process has no pack
 of its own. What decides is bound per command, like its correlation id: a reaction
 binds the pack and version on the event it reacts to, a timer the ones it was scheduled
-under, and a command on an existing stream the ones on that stream's first event.
+under, and a command on an existing stream the ones on that stream's first event when
+nothing is bound, or always when the stream is one ticket's own (`Stream.own_pack`).
 Intake binds the pack it chose for a new ticket. Appended events carry the bound pack,
 so the pack travels with the ticket through every service and into replay.
 """

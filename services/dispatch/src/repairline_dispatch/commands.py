@@ -37,14 +37,14 @@ from repairline_planning.solver import plan_day
 from repairline_platform import commands, visibility
 from repairline_platform.commands import CommandResult
 from repairline_platform.logging import get_logger
-from repairline_platform.policy import Policy, current_policy, deciding_with
+from repairline_platform.policy import deciding_with
 from repairline_platform.visibility import Owners
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import IllegalTransition, NotFound, Refused
 
 log = get_logger(__name__)
 
-VISIT = commands.Stream("dispatch ticket", visit.fold, region_of=lambda v: v.region)
+VISIT = commands.Stream("dispatch ticket", visit.fold, region_of=lambda v: v.region, own_pack=True)
 ROSTER = commands.Stream("roster record", roster.fold)
 
 
@@ -105,10 +105,9 @@ async def on_visit(
         await _schedule(scope, new)
         return new
 
-    with deciding_with(current_policy() if create else None):  # else the stream's own
-        result = await commands.run(
-            scope.uow, VISIT, ticket_id, decided, create=create, region=region, data=_state_after
-        )
+    result = await commands.run(
+        scope.uow, VISIT, ticket_id, decided, create=create, region=region, data=_state_after
+    )
     if result.events and result.data["state"] == VisitState.NEW.value:
         await _reassign(scope, result)
     return result
@@ -221,12 +220,6 @@ def visit_scope(v: Visit) -> tuple[str | None, Owners]:
 
 async def _exists(uow: Any, stream_id: str) -> bool:
     return bool(await uow.stream_version(stream_id))
-
-
-def _stream_policy(uow: Any, stream_id: str) -> Policy | None:
-    """The pack and version named on the first event of a stream loaded in `uow`."""
-    policy_of = getattr(uow, "stream_policy", None)
-    return policy_of(stream_id) if policy_of else None
 
 
 # -- reactions and timers: inside the unit they hold --------------------------------------------
@@ -510,7 +503,7 @@ async def search_checklist(ticket_id: str, at_business: bool, ctx: Ctx) -> dict[
         raise NotFound(not_found)
     v = visit.fold(ticket_id, events)
     visibility.check(not_found, *visit_scope(v))
-    with deciding_with(_stream_policy(uow, ticket_id)):
+    with deciding_with(commands.stream_policy(uow, ticket_id)):
         pack = ctx.pack_at(now)
     return visit.search_checklist(pack, v, at_business=at_business, now=now)
 
@@ -704,7 +697,7 @@ async def _candidates(scope: Scope, region: str) -> list[plan.Candidate]:
             continue
         history = await scope.uow.load_stream(job.ticket_id)
         v = visit.fold(job.ticket_id, history)
-        with deciding_with(_stream_policy(scope.uow, job.ticket_id)):
+        with deciding_with(commands.stream_policy(scope.uow, job.ticket_id)):
             pack = scope.pack
         deadlines = visit.job_deadlines(pack, job, service_point_exists=has_point, pauses=v.pauses)
         found.append(plan.Candidate(job, v, len(history), deadlines, pack))

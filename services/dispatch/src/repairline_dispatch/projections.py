@@ -89,10 +89,6 @@ class Jobs:
                 writes.add(ticket_id, sql, ticket_id, *args)
         await writes.run(uow.conn)
 
-    async def apply(self, uow: UnitOfWork, item: Delivered) -> None:
-        for sql, *args in self._statements(item):
-            await uow.conn.execute(sql, *args)
-
     def _statements(self, item: Delivered) -> list[tuple[Any, ...]]:
         """The statements that apply one fact, each `(sql, ticket_id, *more arguments)`."""
         e, env = item.event, item.envelope
