@@ -24,7 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from repairline_contracts.base import Event
 from repairline_contracts.envelope import Envelope
 from repairline_platform import tracing
-from repairline_platform.eventstore import ConcurrencyError, retry_on_concurrency
+from repairline_platform.eventstore import retry_on_concurrency
 from repairline_platform.policy import Policy, current_policy, deciding_with, policy_of
 from repairline_rules.refusals import NotFound, Refused
 from repairline_rules.timers import Due
@@ -180,13 +180,13 @@ async def run(
 ) -> CommandResult:
     """Load and fold `stream_id`, decide, append at the loaded version, inside `uow`.
 
-    `create=True` allows (and requires) an empty stream; otherwise an empty one is a
-    NotFound. A `Refused` carrying events appends them and comes back on the result
-    (`refused`), so the unit commits what the caller is told; `execute` then raises it.
+    `create=True` requires an empty stream and does not load it: the append at version 0
+    fails with a ConcurrencyError when the stream exists (its first event holds version
+    1). Otherwise an empty stream is a NotFound. A `Refused` carrying events appends them
+    and comes back on the result (`refused`), so the unit commits what the caller is told;
+    `execute` then raises it.
     """
-    history = await uow.load_stream(stream_id)
-    if create and history:
-        raise ConcurrencyError(f"{stream.name} {stream_id} exists already")
+    history = [] if create else await uow.load_stream(stream_id)
     if not create and not history:
         raise NotFound(f"no {stream.name} {stream_id}")
     own = stream_policy(uow, stream_id) if history else None

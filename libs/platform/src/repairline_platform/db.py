@@ -230,12 +230,39 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> 
     return applied
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pool's connection, released without a round trip unless it holds session state.
+
+    asyncpg resets a released connection in the database (advisory locks, cursors,
+    LISTEN, settings), one round trip per transaction. The platform keeps its state
+    transaction-local (`pg_advisory_xact_lock`, `set local`), so that query is skipped
+    unless `hold_session_state()` was called: by the relay, which holds its session lock
+    on a pooled connection. An open transaction is rolled back on release either way."""
+
+    __slots__ = ("_session_state",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._session_state = False
+
+    def hold_session_state(self) -> None:
+        """This connection takes session-level state: reset it in full when released."""
+        self._session_state = True
+
+    def get_reset_query(self) -> str:
+        if not self._session_state:
+            return ""
+        self._session_state = False
+        return super().get_reset_query()
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 2, max_size: int = 20, **options: Any
 ) -> asyncpg.Pool:
     """A pool whose connections time out (statements, locks, connecting) and detect a lost
-    peer within about half a minute (TCP keepalives on both ends); `options` are
-    `connect_options(settings)` (TLS and password)."""
+    peer within about half a minute (TCP keepalives on both ends), released without a
+    reset query (`PooledConnection`); `options` are `connect_options(settings)` (TLS and
+    password)."""
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -244,6 +271,7 @@ async def create_pool(
         command_timeout=COMMAND_TIMEOUT,
         server_settings=SERVER_SETTINGS,
         init=_client_keepalives,
+        connection_class=PooledConnection,
         **options,
     )
 

@@ -240,13 +240,15 @@ class UnitOfWork:
             for env, ev, text in zip(envelopes, events, dumped, strict=True)
         ]
         try:
-            async with self.conn.transaction():
-                await self.conn.executemany(
-                    "insert into events (event_id, stream_id, stream_version, event_type,"
-                    " schema_version, topic, envelope, recorded_at, traceparent)"
-                    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    rows,
-                )
+            # one statement, atomic by itself: a unique violation aborts the enclosing
+            # transaction, which every caller ends on a ConcurrencyError (the command
+            # path decides afresh in a new unit, a timer in its own savepoint)
+            await self.conn.executemany(
+                "insert into events (event_id, stream_id, stream_version, event_type,"
+                " schema_version, topic, envelope, recorded_at, traceparent)"
+                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                rows,
+            )
         except asyncpg.UniqueViolationError as exc:
             raise ConcurrencyError(f"stream {stream_id} moved past version {version}") from exc
         items = [Delivered(env, ev) for env, ev in zip(envelopes, events, strict=True)]

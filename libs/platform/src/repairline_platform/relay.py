@@ -133,6 +133,7 @@ class OutboxRelay:
     async def _turn(self) -> None:
         async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
             self.lock_pid = conn.get_server_pid()
+            conn.hold_session_state()  # the session lock: released in full with it
             if not await self._take_lock(conn):
                 return
             self.holding = True
