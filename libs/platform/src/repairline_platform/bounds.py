@@ -150,7 +150,15 @@ def _known_query_only() -> Any:
 
 
 def _query_names(dependant: Any) -> frozenset[str]:
-    names = {param.alias for param in dependant.query_params}
+    """The query parameters a route reads: its own, a query model's fields, and its
+    dependencies'."""
+    names: set[str] = set()
+    for param in dependant.query_params:
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names |= {f.alias or name for name, f in model.model_fields.items()}
+        else:
+            names.add(param.alias)
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return frozenset(names)

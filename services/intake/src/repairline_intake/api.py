@@ -31,11 +31,12 @@ from repairline_intake.schemas import (
     SalesRecordIn,
     TicketCreated,
     TicketPage,
+    TicketQuery,
     VerificationIn,
     VisitRequestIn,
 )
 from repairline_platform.asof import AS_OF_QUERY, as_of_moment
-from repairline_platform.bounds import Identifier, Moment, Region
+from repairline_platform.bounds import Identifier
 from repairline_platform.ratelimit import RATE_LIMITED
 from repairline_platform.runtime import Runtime
 
@@ -175,48 +176,12 @@ async def put_sales_record(serial_no: str, body: SalesRecordIn, request: Request
 
 
 @router.get("/tickets", response_model=TicketPage, dependencies=[may("ticket.read")])
-async def find_tickets(
-    request: Request,
-    number: Annotated[
-        Identifier | None,
-        Query(description="A service request or repair order number the customer was told."),
-    ] = None,
-    status: views.TicketStatus | None = None,
-    region: Region | None = None,
-    engineer_id: Identifier | None = None,
-    requested_from: Annotated[Moment | None, Query(description="Requested at or after.")] = None,
-    requested_to: Annotated[Moment | None, Query(description="Requested before.")] = None,
-    phone: Annotated[
-        str | None,
-        Query(
-            min_length=5,
-            max_length=40,
-            pattern=r"^\+?[0-9 ()\-]+$",
-            description="The customer's phone or mobile, matched in its dialled form"
-            " (`+86 139 0000 0000` finds `13900000000`). Personal data: never logged.",
-        ),
-    ] = None,
-    serial: Annotated[Identifier | None, Query(description="The product's serial number.")] = None,
-    limit: int = Query(50, ge=1, le=500),
-    after: str | None = Query(None, max_length=200, description="The previous page's `next`."),
-) -> Any:
+async def find_tickets(request: Request, query: Annotated[TicketQuery, Query()]) -> Any:
     """Find tickets by the number the customer was given (INT-2), his phone or the
     product's serial number, or list them by status, region, engineer and request time:
     those the caller may see (his regions; an engineer's jobs, a dealer's or a customer's
     own), oldest request first, paged."""
-    found = views.TicketFilter(
-        number=number,
-        status=status.value if status else None,
-        region=region,
-        engineer_id=engineer_id,
-        requested_from=requested_from,
-        requested_to=requested_to,
-        phone=phone,
-        serial_no=serial,
-        limit=limit,
-        after=after,
-    )
-    return await views.tickets(_pool(request), found)
+    return await views.tickets(_pool(request), query.filter())
 
 
 @router.get("/tickets/{ticket_id}", dependencies=[may("ticket.read")])

@@ -21,11 +21,14 @@ from repairline_contracts.intake import (
     Urgency,
 )
 from repairline_intake.domain import sales_record, ticket
+from repairline_intake.views import TicketFilter, TicketStatus
 from repairline_platform import bounds
 from repairline_platform.bounds import (
     MULTI_LINE,
     SINGLE_LINE,
     Fen,
+    Identifier,
+    Moment,
     PastDate,
     Region,
 )
@@ -448,6 +451,45 @@ class TicketSummary(BaseModel):
     engineer_id: str | None
     requested_at: datetime
     updated_at: datetime
+
+
+class TicketQuery(BaseModel):
+    """`GET /tickets`: the number the customer was given (INT-2), his phone or the
+    product's serial number, or a status, region, engineer and request time; a page."""
+
+    number: Identifier | None = Field(
+        None, description="A service request or repair order number the customer was told."
+    )
+    status: TicketStatus | None = None
+    region: Region | None = None
+    engineer_id: Identifier | None = None
+    requested_from: Moment | None = Field(None, description="Requested at or after.")
+    requested_to: Moment | None = Field(None, description="Requested before.")
+    phone: str | None = Field(
+        None,
+        min_length=5,
+        max_length=40,
+        pattern=r"^\+?[0-9 ()\-]+$",
+        description="The customer's phone or mobile, matched in its dialled form"
+        " (`+86 139 0000 0000` finds `13900000000`). Personal data: never logged.",
+    )
+    serial: Identifier | None = Field(None, description="The product's serial number.")
+    limit: int = Field(50, ge=1, le=500)
+    after: str | None = Field(None, max_length=200, description="The previous page's `next`.")
+
+    def filter(self) -> TicketFilter:
+        return TicketFilter(
+            number=self.number,
+            status=self.status.value if self.status else None,
+            region=self.region,
+            engineer_id=self.engineer_id,
+            requested_from=self.requested_from,
+            requested_to=self.requested_to,
+            phone=self.phone,
+            serial_no=self.serial,
+            limit=self.limit,
+            after=self.after,
+        )
 
 
 class TicketPage(BaseModel):
