@@ -11,6 +11,11 @@ transaction. The same client (httpx, BENCH_INTAKE_CONCURRENCY requests in flight
 request with a new serial number) drives both, in turns with the order alternating by
 run, since the load from other processes drifts. Reported: requests per second, p50 and
 p99 of each, their ratio (goal: at least 0.8). Results go to .local/bench/intake.json.
+
+Beside each phase, where the CPU went (read from /proc): milliseconds of CPU per request
+of the server, PostgreSQL, the Kafka broker and the client itself, and how many cores
+each kept busy. On a small machine these say what bounds a figure: a client near one
+full core bounds the bare endpoint's rate, whatever the endpoint could do.
 """
 
 from __future__ import annotations
@@ -103,7 +108,65 @@ class Server:
                 self.proc.kill()
 
 
-async def _drive(url: str, headers: dict[str, str], n: int, concurrency: int) -> dict[str, Any]:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of one process so far (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _processes(server: int) -> dict[str, list[int]]:
+    """The processes whose CPU a phase reports: the server, PostgreSQL's, the broker's and
+    this client."""
+    groups: dict[str, list[int]] = {"server": [server], "postgres": [], "kafka": []}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+            cmdline = (entry / "cmdline").read_bytes() if comm == "java" else b""
+        except OSError:
+            continue
+        if comm == "postgres":
+            groups["postgres"].append(int(entry.name))
+        elif b"kafka.Kafka" in cmdline:
+            groups["kafka"].append(int(entry.name))
+    groups["client"] = [os.getpid()]
+    return groups
+
+
+class CpuMeter:
+    """CPU seconds each group of processes used between `start` and `stop`."""
+
+    def __init__(self, server: int) -> None:
+        self.server = server
+        self.before: dict[int, float] = {}
+
+    def start(self) -> None:
+        self.before = {
+            pid: _cpu_seconds(pid) for pids in _processes(self.server).values() for pid in pids
+        }
+
+    def stop(self, requests: int, seconds: float) -> dict[str, Any]:
+        used = {
+            group: sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids)
+            for group, pids in _processes(self.server).items()
+        }
+        return {
+            "cpu_ms_per_request": {g: round(s * 1000 / requests, 2) for g, s in used.items()},
+            "cores_busy": {g: round(s / seconds, 2) for g, s in used.items()},
+        }
+
+
+async def _drive(
+    url: str, headers: dict[str, str], n: int, concurrency: int, meter: CpuMeter
+) -> dict[str, Any]:
     """`n` requests, `concurrency` in flight; every answer must be a 201."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -121,9 +184,11 @@ async def _drive(url: str, headers: dict[str, str], n: int, concurrency: int) ->
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
         for _ in range(min(50, n)):  # warm up: connections, caches, the JIT of the pool
             await client.post("/tickets", json=_body(f"SNW{uuid.uuid4().hex}"), headers=headers)
+        meter.start()
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         seconds = time.perf_counter() - started
+        cpu = meter.stop(n, seconds)
     assert statuses == {201: n}, statuses
     ordered = sorted(latencies)
     return {
@@ -131,6 +196,7 @@ async def _drive(url: str, headers: dict[str, str], n: int, concurrency: int) ->
         "seconds": round(seconds, 2),
         "p50_ms": round(statistics.median(ordered) * 1000, 2),
         "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+        **cpu,
     }
 
 
@@ -179,8 +245,14 @@ async def main() -> None:
             order = ("intake", "bare") if run % 2 else ("bare", "intake")
             result: dict[str, Any] = {"run": run, "order": order}
             for name in order:
+                server = servers[name]
+                assert server.proc is not None
                 result[name] = await _drive(
-                    servers[name].url, headers if name == "intake" else {}, n, concurrency
+                    server.url,
+                    headers if name == "intake" else {},
+                    n,
+                    concurrency,
+                    CpuMeter(server.proc.pid),
                 )
             result["ratio"] = round(result["intake"]["per_s"] / result["bare"]["per_s"], 3)
             results.append(result)
@@ -192,6 +264,13 @@ async def main() -> None:
                 f" ratio {result['ratio']:.3f}; load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            for name in order:
+                ms, cores = result[name]["cpu_ms_per_request"], result[name]["cores_busy"]
+                print(
+                    f"bench:   {name:>6} CPU ms per request: "
+                    + ", ".join(f"{g} {ms[g]:.2f} ({cores[g]:.2f} cores)" for g in ms),
+                    flush=True,
+                )
     finally:
         for server in servers.values():
             server.stop()
