@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import asyncpg
@@ -72,8 +73,17 @@ class DispatchStore(Protocol):
         ...
 
 
+@lru_cache(maxsize=8192)
 def point(lat: float | None, lon: float | None) -> GeoPoint | None:
+    """A place read from a row (frozen, so one value serves every row naming it: a
+    decision reads the same homes and appointments again and again)."""
     return None if lat is None or lon is None else GeoPoint(lat=lat, lon=lon)
+
+
+@lru_cache(maxsize=1024)
+def own_hours(text: str | None) -> tuple[WorkHours, ...] | None:
+    """An engineer's own hours from their JSON column (None: he works his pack's)."""
+    return parse_hours(json.loads(text)) if text else None
 
 
 def job_of(row: asyncpg.Record | dict[str, Any]) -> Job:
@@ -118,6 +128,7 @@ class PgStore:
         self.conn = conn
         self.default_hours = default_hours
         self._jobs: dict[str, Job | None] = {}
+        self._default_hours: dict[tuple[str, frozenset[str]], tuple[WorkHours, ...]] = {}
 
     async def job(self, ticket_id: str) -> Job | None:
         if ticket_id not in self._jobs:
@@ -179,7 +190,6 @@ class PgStore:
         return [self._engineer(r, tuple(busy.get(r["engineer_id"], ()))) for r in rows]
 
     def _engineer(self, r: asyncpg.Record, busy: tuple[Busy, ...]) -> Engineer:
-        hours = parse_hours(json.loads(r["hours"]) if r["hours"] else None)
         skills = frozenset(r["skills"])
         return Engineer(
             engineer_id=r["engineer_id"],
@@ -189,10 +199,18 @@ class PgStore:
             active=r["active"],
             capacity=r["capacity"],
             home=point(r["home_lat"], r["home_lon"]),
-            hours=hours or self.default_hours(r["region"], skills),
+            hours=own_hours(r["hours"]) or self._pack_hours(r["region"], skills),
             service_point_id=r["service_point_id"],
             busy=busy,
         )
+
+    def _pack_hours(self, region: str, skills: frozenset[str]) -> tuple[WorkHours, ...]:
+        """The hours of an engineer without his own: asked once per region and skills in
+        the command (its `now` does not move)."""
+        key = (region, skills)
+        if key not in self._default_hours:
+            self._default_hours[key] = self.default_hours(region, skills)
+        return self._default_hours[key]
 
     async def has_service_point(self, region: str | None) -> bool:
         return bool(
