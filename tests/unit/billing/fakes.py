@@ -38,6 +38,7 @@ class FakeStore:
     waiting_after: dict[str, Position] = field(default_factory=dict)
     warranty_awaited: set[str] = field(default_factory=set)  # request said one follows
     parked_overcharges: dict[str, list[ParkedOvercharge]] = field(default_factory=dict)
+    held_invoices: list[str] = field(default_factory=list)  # FEE-5: tickets locked, in order
     intake_versions: dict[str, int] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)  # ticket -> pack opened under
 
@@ -136,6 +137,9 @@ class FakeStore:
         for t in due:
             del self.waiting_after[t]
         return [p for t in due if (p := self.parked_completions.pop(t, None)) is not None]
+
+    async def hold_invoice(self, ticket_id: str) -> None:
+        self.held_invoices.append(ticket_id)
 
     async def park_overcharge(self, parked: ParkedOvercharge) -> None:
         self.parked_overcharges.setdefault(parked.complaint.ticket_id, []).append(parked)

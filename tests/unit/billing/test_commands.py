@@ -225,6 +225,8 @@ async def test_fee_5_an_overcharge_verified_before_the_invoice_is_settled_when_i
     [fine] = world.memory.events("penalty:FEE-5:c1")
     assert refund.refund_fen == 90000 - refund.tariff_fen > 0
     assert fine.fine_fen == 10 * refund.refund_fen and fine.outlet_id == "o1"
+    # the complaint looked for the invoice, and the invoice for what waits, under one lock
+    assert world.reads.held_invoices == ["t1", "t1"]
 
 
 async def test_pen_1_a_verified_complaint_is_entered_once_however_often_it_arrives(world):

@@ -271,6 +271,7 @@ async def _invoice(
         data=lambda _, events: {"total_fen": events[0].total_fen} if events else {},
     )
     if result.events:
+        await reads.hold_invoice(cmd.ticket_id)  # a complaint judged meanwhile waits
         for waiting in await reads.resume_overcharges(cmd.ticket_id):
             with bound(waiting.correlation_id, waiting.complaint.event_id):
                 tariff = (result.data["total_fen"], result.event_ids[0])
@@ -365,6 +366,7 @@ async def _judge(cmd: JudgeComplaint, reads: Store, uow: Unit, billing: Billing)
         outlet = await reads.outlet_of(complaint.ticket_id, complaint.engineer_id)
         complaint = replace(complaint, outlet_id=outlet)
     if "FEE-5" in cmd.triggers:
+        await reads.hold_invoice(complaint.ticket_id)  # an invoice being written is waited for
         invoice = await reads.invoice(complaint.ticket_id)
         if invoice is None:
             parked = ParkedOvercharge(complaint, current_context().correlation_id)

@@ -126,6 +126,13 @@ class Store(Protocol):
         """The parked completions whose request lies before `last` on its partition."""
         ...
 
+    async def hold_invoice(self, ticket_id: str) -> None:
+        """FEE-5: until the unit ends, no other unit writes the ticket's invoice and
+        resumes its waiting overcharges, or judges an overcharge against it: a complaint
+        judged while the invoice is being written waits for it, instead of parking after
+        the invoice has looked for what waits."""
+        ...
+
     async def park_overcharge(self, parked: ParkedOvercharge) -> None: ...
 
     async def resume_overcharges(self, ticket_id: str) -> list[ParkedOvercharge]: ...
@@ -355,6 +362,9 @@ class PgStore:
             last.offset,
         )
         return [_parked(r) for r in rows]
+
+    async def hold_invoice(self, ticket_id: str) -> None:
+        await lock_in_order(self.conn, "invoice", [ticket_id])
 
     async def park_overcharge(self, parked: ParkedOvercharge) -> None:
         c = parked.complaint
