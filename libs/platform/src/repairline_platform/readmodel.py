@@ -1,6 +1,7 @@
 """What every service's projections share: a batch's statements written in bulk, rows
-folded from events that may arrive in any order among them (`Writes`, `upsert_sql`), and
-a ledger that writes one row per event, once (`Ledger`)."""
+folded from events that may arrive in any order among them (`Writes`, `upsert_sql`), a
+ledger that writes one row per event, once (`Ledger`), and a jsonb column's text
+(`jsonb`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ import functools
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
+from pydantic_core import to_json
+
 from repairline_platform.bulk import insert_rows
 from repairline_platform.eventstore import Delivered, UnitOfWork
+
+
+def jsonb(value: Any) -> str | None:
+    """A jsonb column's text: a model, a tuple of models, a dict, as pydantic writes them
+    in JSON mode (encoded in Rust: a replay writes hundreds of thousands); None stays
+    NULL."""
+    return None if value is None else to_json(value).decode()
+
 
 RANKED_STATUS = {
     "status": "case when excluded.status_rank > t.status_rank"

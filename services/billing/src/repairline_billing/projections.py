@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic_core import to_json
-
 from repairline_billing.domain import CALLBACK_COMPLETED, WARRANTY_DECIDED
 from repairline_contracts import topics
 from repairline_contracts.base import Event
@@ -42,7 +40,7 @@ from repairline_contracts.intake import RepairRequested
 from repairline_contracts.registry import EVENT_TYPES
 from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
-from repairline_platform.readmodel import Writes
+from repairline_platform.readmodel import Writes, jsonb
 
 
 def wire(event: Event) -> dict[str, Any]:
@@ -240,11 +238,6 @@ class Ledger(readmodel.Ledger):
     topics = (topics.BILLING_EVENTS,)
 
 
-def _json(model: Any, field: str) -> str:
-    """One field of an event as a jsonb column's text (encoded in Rust, the field alone)."""
-    return to_json(getattr(model, field)).decode()
-
-
 class Charges(Ledger):
     """Projection: the invoice of each ticket."""
 
@@ -257,9 +250,9 @@ class Charges(Ledger):
             e.ticket_id,
             e.total_fen,
             e.currency,
-            _json(e, "lines"),
-            _json(e, "inputs"),
-            _json(e, "decision"),
+            jsonb(e.lines),
+            jsonb(e.inputs),
+            jsonb(e.decision),
             e.assessed_at,
             event_id,
             e.invoice_no,
@@ -312,10 +305,10 @@ class Quotes:
                 values.update(
                     engineer_id=e.engineer_id,
                     total_fen=e.total_fen,
-                    lines=_json(e, "lines"),
-                    inputs=_json(e, "inputs"),
+                    lines=jsonb(e.lines),
+                    inputs=jsonb(e.inputs),
                     needs_customer_agreement=e.needs_customer_agreement,
-                    decision=_json(e, "decision"),
+                    decision=jsonb(e.decision),
                     issued_at=e.issued_at,
                     event_id=item.envelope.id,
                     status="issued",
@@ -362,8 +355,8 @@ def _penalty_facts(e: Event, event_id: str) -> dict[str, Any]:
             "reason": e.reason,
             "kind": e.kind,
             "rule_ids": list(e.decision.rule_ids),
-            "evidence": _json(e, "evidence"),
-            "decision": _json(e, "decision"),
+            "evidence": jsonb(e.evidence),
+            "decision": jsonb(e.decision),
             "offence_at": e.offence_at,
             "assessed_at": e.assessed_at,
             "event_id": event_id,
@@ -395,8 +388,8 @@ class Refunds(Ledger):
             e.charged_fen,
             e.tariff_fen,
             e.refund_fen,
-            _json(e, "evidence"),
-            _json(e, "decision"),
+            jsonb(e.evidence),
+            jsonb(e.decision),
             e.refunded_at,
             event_id,
         )
@@ -420,7 +413,7 @@ class Settlements(Ledger):
         await uow.conn.executemany(
             "insert into settlement_pages (statement_id, page, lines) values ($1, $2, $3)"
             " on conflict do nothing",
-            [(p.event.statement_id, p.event.page, _json(p.event, "lines")) for p in pages],
+            [(p.event.statement_id, p.event.page, jsonb(p.event.lines)) for p in pages],
         )
         for item in items:
             if isinstance(item.event, SettlementStatementIssued):
@@ -435,7 +428,7 @@ class Settlements(Ledger):
     @staticmethod
     async def _lines(uow: UnitOfWork, e: SettlementStatementIssued) -> str:
         if e.page_count == 0:
-            return _json(e, "lines")
+            return jsonb(e.lines)
         return await uow.conn.fetchval(
             "select coalesce(jsonb_agg(line order by page, n), '[]'::jsonb)::text"
             " from settlement_pages, jsonb_array_elements(lines) with ordinality as l(line, n)"
@@ -452,10 +445,10 @@ class Settlements(Ledger):
             e.refunds_fen,
             e.fines_fen,
             e.net_fen,
-            _json(e, "lines"),
+            jsonb(e.lines),
             e.voucher_received_on,
             e.pay_by,
-            _json(e, "decision"),
+            jsonb(e.decision),
             e.issued_at,
             event_id,
             e.credits_fen,
@@ -481,7 +474,7 @@ class Trips(Ledger):
             e.hotel_fen,
             e.total_fen,
             e.reason,
-            _json(e, "decision"),
+            jsonb(e.decision),
             e.granted_at,
             event_id,
         )
@@ -553,10 +546,10 @@ class Assessments(Ledger):
             e.satisfaction,
             e.total,
             e.band,
-            _json(e, "counts"),
-            _json(e, "evidence"),
+            jsonb(e.counts),
+            jsonb(e.evidence),
             e.reason,
-            _json(e, "decision"),
+            jsonb(e.decision),
             e.assessed_at,
             event_id,
         )

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pydantic_core import to_json
-
 from repairline_contracts import topics
 from repairline_contracts.billing import ChargeAssessed
 from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted
@@ -34,14 +32,9 @@ from repairline_contracts.feedback import (
 )
 from repairline_contracts.intake import RepairRequested, WarrantyDecided
 from repairline_platform.eventstore import Delivered, UnitOfWork
-from repairline_platform.readmodel import Ledger, Writes
+from repairline_platform.readmodel import Ledger, Writes, jsonb
 
 JSONB = ("decision", "answers")
-
-
-def _json(model: Any) -> str | None:
-    """A jsonb column's text (encoded in Rust)."""
-    return to_json(model).decode() if model is not None else None
 
 
 async def upsert_each(
@@ -86,7 +79,7 @@ CALLBACK_MERGE = {
 def _callback_row(e: Any) -> dict[str, Any]:
     match e:
         case CallbackScheduled():
-            return {"reason": e.reason, "due_at": e.due_at, "decision": _json(e.decision)}
+            return {"reason": e.reason, "due_at": e.due_at, "decision": jsonb(e.decision)}
         case CallbackDue():
             return {
                 "due_at": e.due_at,
@@ -103,7 +96,7 @@ def _callback_row(e: Any) -> dict[str, Any]:
         case CallbackCompleted():
             return {
                 "grade": e.grade,
-                "answers": _json(e.answers),
+                "answers": jsonb(e.answers),
                 "outcome_reason": e.reason,
                 "completed_at": e.completed_at,
                 "engineer_id": e.engineer_id,
@@ -242,7 +235,7 @@ def _complaint_row(e: Any) -> dict[str, Any]:
                 "amount_paid_fen": e.amount_paid_fen,
                 "answer_by": e.answer_by,
                 "triggers": list(e.triggers),
-                "decision": _json(e.decision),
+                "decision": jsonb(e.decision),
                 "filed_at": e.filed_at,
             }
         case ComplaintAnswered():
@@ -300,7 +293,7 @@ class Cases(Ledger):
             e.reason,
             e.engineer_id,
             e.outlet_id,
-            _json(e.decision),
+            jsonb(e.decision),
             e.requested_at,
             event_id,
         )
@@ -352,7 +345,7 @@ class SurveySamples(Ledger):
             e.population,
             list(e.sample),
             e.reason,
-            _json(e.decision),
+            jsonb(e.decision),
             e.drawn_at,
         )
 

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic_core import to_json
-
 from repairline_contracts import dispatch as d
 from repairline_contracts import intake as i
 from repairline_contracts import topics
@@ -27,6 +25,7 @@ from repairline_contracts.feedback import CallbackDue, CallbackScheduled, Compla
 from repairline_platform.asof import StreamArchive
 from repairline_platform.bulk import insert_rows
 from repairline_platform.eventstore import Delivered, Projection, UnitOfWork
+from repairline_platform.readmodel import jsonb
 
 # Other contexts' events the view shows, by type (their classes belong to their owners).
 QUOTE_ISSUED = "repairline.billing.QuoteIssued"
@@ -127,11 +126,6 @@ _SAFE = (
     "confirmed_in_time",
 )
 _SHOWN = frozenset(_SAFE)
-
-
-def _json(value: Any) -> str:
-    """A jsonb column's text (encoded in Rust: a replay writes hundreds of thousands)."""
-    return to_json(value).decode()
 
 
 def summary(event: Event, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -301,10 +295,10 @@ class TicketView:
             env, e = item.envelope, item.event
             # each entry names the policy pack (and its version) that decided it
             policy = {"pack": env.policypack, "version": env.policyversion}
-            entry = _json({**summary(e), "policy": policy})
+            entry = jsonb({**summary(e), "policy": policy})
             timeline.append((env.id, e.ticket_id, env.type, env.source, env.time, entry))
             for key, value in facts(e).items():
-                row = (e.ticket_id, key, _json(value), *_order(env))
+                row = (e.ticket_id, key, jsonb(value), *_order(env))
                 current = fact_rows.get((e.ticket_id, key))
                 if current is None or row[3:] > current[3:]:
                     fact_rows[(e.ticket_id, key)] = row
@@ -335,7 +329,7 @@ def _view_row(env: Envelope, e: Event) -> dict[str, Any]:
         "region": request.region if request else env.region,
         "product_line": request and request.product.line,
         "needs_verification": request and request.needs_verification,
-        "verification_issues": _json(list(request.verification_issues)) if request else None,
+        "verification_issues": jsonb(list(request.verification_issues)) if request else None,
         "requested_at": request and request.requested_at,
         "engineer_id": e.engineer_id
         if isinstance(e, d.EngineerAssigned | d.RepairCompleted)
