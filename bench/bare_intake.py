@@ -55,4 +55,12 @@ async def ready() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", log_config=None)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        log_config=None,
+        loop="uvloop",  # the services' loop and HTTP parser (`repairline_platform.cli`)
+        http="httptools",
+    )

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers:
         options.workers = args.workers
     try:
-        report = asyncio.run(export_log(options, ExportSettings()))
+        report = uvloop.run(export_log(options, ExportSettings()))
     except (ExportRefused, StateMismatch) as exc:
         print(f"export refused: {exc}", file=sys.stderr)
         return 2

@@ -11,10 +11,11 @@ live service may keep running. Settings are the service's (`REPAIRLINE_*`).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import sys
 from datetime import datetime
+
+import uvloop
 
 from repairline_platform.replay import ReplayStats, replay_until
 from repairline_platform.runtime import Runtime, ServiceSpec
@@ -49,7 +50,7 @@ async def rebuild(
 
 def run(args: argparse.Namespace) -> int:
     try:
-        schema, stats = asyncio.run(
+        schema, stats = uvloop.run(
             rebuild(spec_of(args.service), ServiceSettings(), args.until, args.schema)
         )
     except ValueError as exc:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import signal
 import sys
 from collections.abc import Iterator
 
 import uvicorn
+import uvloop
 
 from repairline_platform.logging import configure_logging
 from repairline_platform.runtime import Runtime, ServiceSpec, build_app
@@ -68,6 +68,10 @@ def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
                 port=settings.http_port or spec.default_port,
                 log_level="warning",
                 log_config=None,  # uvicorn's loggers go to the service's JSON handler
+                # libuv's event loop and the C HTTP parser: a request, a query and a
+                # Kafka fetch cost far less CPU than on asyncio's loop and h11
+                loop="uvloop",
+                http="httptools",
                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
             )
         )
@@ -87,7 +91,7 @@ def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
             rt = await storage_only()
             await rt.pool.close()
 
-        asyncio.run(_migrate())
+        uvloop.run(_migrate())
         print(f"{spec.name}: database ready")
         return 0
 
@@ -110,5 +114,5 @@ def run_cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
                 await rt.pool.close()
             return 0
 
-        return asyncio.run(_replay())
+        return uvloop.run(_replay())
     return 1
