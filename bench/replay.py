@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from repairline_contracts.dispatch import DayPlanProposed
@@ -272,6 +273,6 @@ async def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--replay"]:
-        asyncio.run(_replay_every_service(sys.argv[2]))
+        uvloop.run(_replay_every_service(sys.argv[2]))
     else:
-        asyncio.run(main())
+        uvloop.run(main())
