@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -110,6 +111,63 @@ async def test_an_offset_stored_meanwhile_by_another_member_rolls_the_batch_back
 
     assert len(await applied(effects)) == 1
     assert await effects.pool.fetchval("select next_offset from consumer_offsets") == 5
+
+
+async def test_a_batch_over_three_partitions_stores_none_when_another_member_moved_one(
+    effects: Platform,
+):
+    """The partitions' offsets are compared and set in one statement: one moved meanwhile
+    rolls the whole batch back, and the other two keep where they were."""
+    handler = CountingHandler()
+    inbox = member(effects, handler)
+    await inbox.process([*records(1, 0), *records(1, 1)])  # stored: 0 -> 1, 1 -> 1
+
+    async def other_member_moves_partition_1() -> None:
+        async with effects.pool.acquire() as other:
+            await other.execute(
+                "update consumer_offsets set next_offset = 7 where consumer = $1 and partition = 1",
+                CONSUMER,
+            )
+
+    handler.during.append(other_member_moves_partition_1())
+    batch = [*records(3, 0)[1:], *records(3, 1)[1:], *records(2, 2)]
+    with pytest.raises(PartitionMoved):
+        await inbox.process(batch)
+
+    assert len(await applied(effects)) == 2
+    stored = await effects.pool.fetch(
+        "select partition, next_offset from consumer_offsets where consumer = $1"
+        " order by partition",
+        CONSUMER,
+    )
+    assert [(r["partition"], r["next_offset"]) for r in stored] == [(0, 1), (1, 7)]
+
+
+async def test_a_batch_over_three_partitions_is_stored_in_one_statement(effects: Platform):
+    """Reading the stored offsets and the parked streams is one statement, storing every
+    partition's next offset another: the inbox's own statements per batch do not grow
+    with the partitions it spans."""
+    inbox = member(effects, CountingHandler())
+    await inbox.process(records(1, 0))  # partition 0 stored; 1 and 2 are new
+    sent: list[str] = []
+
+    async def logged_unit() -> Any:
+        async with effects.unit_of_work() as uow:
+            uow.conn.add_query_logger(lambda q: sent.append(q.query))
+            yield uow
+
+    inbox._uow = contextlib.asynccontextmanager(logged_unit)
+    result = await inbox.process([*records(3, 0)[1:], *records(2, 1), *records(2, 2)])
+
+    assert result.applied == 6
+    own = [q for q in sent if "effects" not in q and not q.upper().startswith("COMMIT")]
+    assert len(own) == 3, own  # positions and parked streams; the claim; the offsets
+    stored = await effects.pool.fetch(
+        "select partition, next_offset from consumer_offsets where consumer = $1"
+        " order by partition",
+        CONSUMER,
+    )
+    assert [(r["partition"], r["next_offset"]) for r in stored] == [(0, 3), (1, 2), (2, 2)]
 
 
 async def test_a_revoked_partition_is_handed_over_after_its_batch_commits(effects: Platform):

@@ -278,9 +278,11 @@ class InboxConsumer:
         async with self._uow() as uow:
             conn = uow.conn
             records = [e.record for e in entries]
-            stored = await stored_offsets(conn, self.name)
+            stored, blocked = await _positions_and_parked(
+                conn, self.name, {e.stream for e in entries if e.stream}
+            )
             entries = self._past_stored(stored, entries, result)
-            to_apply = await self._park_held(conn, entries, result)
+            to_apply = await self._park_held(conn, entries, blocked, result)
             fresh = await self._claim(conn, to_apply, result)
             if fresh:
                 with handling(self.tracing, self.name, [i.envelope for i in fresh]):
@@ -325,19 +327,14 @@ class InboxConsumer:
         return timestamp >= self.starts_at.timestamp() * 1000
 
     async def _park_held(
-        self, conn: asyncpg.Connection, entries: Sequence[_Entry], result: BatchResult
+        self,
+        conn: asyncpg.Connection,
+        entries: Sequence[_Entry],
+        blocked: set[str],
+        result: BatchResult,
     ) -> list[Delivered]:
-        """Park held events and every later event of their streams; the rest to apply."""
-        streams = {e.stream for e in entries if e.stream}
-        blocked = {
-            r["stream_id"]
-            for r in await conn.fetch(
-                "select distinct stream_id from parked_events"
-                " where consumer = $1 and stream_id = any($2::text[])",
-                self.name,
-                list(streams),
-            )
-        }
+        """Park held events and every later event of their streams (`blocked`: the streams
+        with an event parked already); the rest to apply."""
         to_apply: list[Delivered] = []
         for entry in entries:
             if entry.held is None and (entry.item is None or entry.stream not in blocked):
@@ -419,14 +416,16 @@ class InboxConsumer:
         for r in records:
             key = (r.topic, r.partition)
             nxt[key] = max(nxt.get(key, 0), r.offset + 1)
+        moves: dict[Partition, tuple[int | None, int]] = {}
         for key, offset in nxt.items():
             if key in self._abandoned:
                 raise PartitionMoved(f"{self.name}: {key} was revoked while in hand")
             before = stored.get(key)
             if before is not None and offset <= before:
                 continue  # nothing of it applied here
-            if not await _compare_and_set(conn, self.name, key, before, offset):
-                raise PartitionMoved(f"{self.name}: another member stored {key} first")
+            moves[key] = (before, offset)
+        if moves and not await _compare_and_set(conn, self.name, moves):
+            raise PartitionMoved(f"{self.name}: another member stored one of {sorted(moves)} first")
 
     async def _record_dead(self, conn: asyncpg.Connection, entry: _Entry) -> bool:
         """Record a dead letter once per consumer and origin; False when it already was."""
@@ -518,27 +517,49 @@ def _log_dead_letter(letter: DeadLetter) -> None:
 
 
 async def _compare_and_set(
-    conn: asyncpg.Connection, consumer: str, key: Partition, before: int | None, after: int
+    conn: asyncpg.Connection, consumer: str, moves: dict[Partition, tuple[int | None, int]]
 ) -> bool:
-    """Store `after` as the partition's next offset if it still is `before` (None: unset)."""
-    if before is None:
-        moved = await conn.fetchval(
-            "insert into consumer_offsets (consumer, topic, partition, next_offset)"
-            " values ($1, $2, $3, $4) on conflict do nothing returning 1",
-            consumer,
-            *key,
-            after,
-        )
-    else:
-        moved = await conn.fetchval(
-            "update consumer_offsets set next_offset = $5 where consumer = $1 and topic = $2"
-            " and partition = $3 and next_offset = $4 returning 1",
-            consumer,
-            *key,
-            before,
-            after,
-        )
-    return moved is not None
+    """Store each partition's next offset (`moves`: key -> (before, after)) if it still is
+    `before` (None: unset), every partition in one statement; False when any one moved."""
+    keys = list(moves)
+    done = await conn.fetchval(
+        "with want (t, p, b, a) as ("
+        "  select * from unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[])),"
+        " moved as ("
+        "  update consumer_offsets o set next_offset = w.a from want w"
+        "  where o.consumer = $1 and o.topic = w.t and o.partition = w.p"
+        "  and w.b is not null and o.next_offset = w.b returning 1),"
+        " added as ("
+        "  insert into consumer_offsets (consumer, topic, partition, next_offset)"
+        "  select $1, t, p, a from want where b is null on conflict do nothing returning 1)"
+        " select (select count(*) from moved) + (select count(*) from added)",
+        consumer,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [moves[k][0] for k in keys],
+        [moves[k][1] for k in keys],
+    )
+    return done == len(keys)
+
+
+async def _positions_and_parked(
+    conn: asyncpg.Connection, consumer: str, streams: set[str]
+) -> tuple[dict[Partition, int], set[str]]:
+    """The consumer's stored next offsets, and which of `streams` have an event parked,
+    in one round trip."""
+    rows = await conn.fetch(
+        "select topic, partition, next_offset, null::text as stream_id from consumer_offsets"
+        " where consumer = $1"
+        " union all"
+        " select distinct null::text, null::int, null::bigint, stream_id from parked_events"
+        " where consumer = $1 and stream_id = any($2::text[])",
+        consumer,
+        list(streams),
+    )
+    stored = {
+        (r["topic"], r["partition"]): r["next_offset"] for r in rows if r["topic"] is not None
+    }
+    return stored, {r["stream_id"] for r in rows if r["topic"] is None}
 
 
 async def store_positions(
