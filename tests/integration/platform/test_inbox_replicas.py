@@ -105,7 +105,7 @@ async def test_an_offset_stored_meanwhile_by_another_member_rolls_the_batch_back
                 "update consumer_offsets set next_offset = 5 where consumer = $1", CONSUMER
             )
 
-    handler.during.append(other_member_moves_on())
+    between_reading_and_claiming(inbox, other_member_moves_on)
     with pytest.raises(PartitionMoved):
         await inbox.process(records(4)[1:])
 
@@ -116,8 +116,9 @@ async def test_an_offset_stored_meanwhile_by_another_member_rolls_the_batch_back
 async def test_a_batch_over_three_partitions_stores_none_when_another_member_moved_one(
     effects: Platform,
 ):
-    """The partitions' offsets are compared and set in one statement: one moved meanwhile
-    rolls the whole batch back, and the other two keep where they were."""
+    """The partitions' offsets are compared and set in one statement, with the claim:
+    one moved meanwhile by another member rolls the whole batch back, and the other two
+    keep where they were."""
     handler = CountingHandler()
     inbox = member(effects, handler)
     await inbox.process([*records(1, 0), *records(1, 1)])  # stored: 0 -> 1, 1 -> 1
@@ -129,7 +130,7 @@ async def test_a_batch_over_three_partitions_stores_none_when_another_member_mov
                 CONSUMER,
             )
 
-    handler.during.append(other_member_moves_partition_1())
+    between_reading_and_claiming(inbox, other_member_moves_partition_1)
     batch = [*records(3, 0)[1:], *records(3, 1)[1:], *records(2, 2)]
     with pytest.raises(PartitionMoved):
         await inbox.process(batch)
@@ -144,9 +145,9 @@ async def test_a_batch_over_three_partitions_stores_none_when_another_member_mov
 
 
 async def test_a_batch_over_three_partitions_is_stored_in_one_statement(effects: Platform):
-    """Reading the stored offsets and the parked streams is one statement, storing every
-    partition's next offset another: the inbox's own statements per batch do not grow
-    with the partitions it spans."""
+    """Reading the stored offsets and the parked streams is one statement; claiming the
+    events and storing every partition's next offset another: the inbox's own statements
+    per batch are two, however many partitions it spans."""
     inbox = member(effects, CountingHandler())
     await inbox.process(records(1, 0))  # partition 0 stored; 1 and 2 are new
     sent: list[str] = []
@@ -161,13 +162,59 @@ async def test_a_batch_over_three_partitions_is_stored_in_one_statement(effects:
 
     assert result.applied == 6
     own = [q for q in sent if "effects" not in q and not q.upper().startswith("COMMIT")]
-    assert len(own) == 3, own  # positions and parked streams; the claim; the offsets
+    assert len(own) == 2, own  # positions and parked streams; the claim and the offsets
     stored = await effects.pool.fetch(
         "select partition, next_offset from consumer_offsets where consumer = $1"
         " order by partition",
         CONSUMER,
     )
     assert [(r["partition"], r["next_offset"]) for r in stored] == [(0, 3), (1, 2), (2, 2)]
+
+
+async def test_an_applying_member_keeps_others_from_storing_its_partitions_until_it_commits(
+    effects: Platform,
+):
+    """Once a batch is claimed its partitions' offsets are stored, locked until its
+    transaction ends: another member storing meanwhile waits, then finds them moved."""
+    handler = CountingHandler()
+    inbox = member(effects, handler)
+    await inbox.process(records(1))  # stored: next offset 1
+    other_stored: list[str] = []
+
+    async def other_member_tries() -> None:
+        async with effects.pool.acquire() as other, other.transaction():
+            other_stored.append(
+                await other.execute(
+                    "update consumer_offsets set next_offset = 9 where consumer = $1"
+                    " and next_offset = 1",
+                    CONSUMER,
+                )
+            )
+
+    async def while_applying() -> None:
+        trying = asyncio.create_task(other_member_tries())
+        await asyncio.sleep(0.3)
+        assert not trying.done()  # waiting for this batch's transaction
+        handler.trying = trying  # type: ignore[attr-defined]
+
+    handler.during.append(while_applying())
+    await inbox.process(records(3)[1:])
+    await handler.trying  # type: ignore[attr-defined]
+
+    assert other_stored == ["UPDATE 0"]  # it found the offset moved to 3
+    assert len(await applied(effects)) == 3
+    assert await effects.pool.fetchval("select next_offset from consumer_offsets") == 3
+
+
+def between_reading_and_claiming(inbox: InboxConsumer, step: Any) -> None:
+    """Run `step` after the inbox read its stored offsets, before it claims the batch."""
+    park_held = inbox._park_held
+
+    async def then_step(*args: Any) -> Any:
+        await step()
+        return await park_held(*args)
+
+    inbox._park_held = then_step  # type: ignore[method-assign]
 
 
 async def test_a_revoked_partition_is_handed_over_after_its_batch_commits(effects: Platform):

@@ -283,7 +283,8 @@ class InboxConsumer:
             )
             entries = self._past_stored(stored, entries, result)
             to_apply = await self._park_held(conn, entries, blocked, result)
-            fresh = await self._claim(conn, to_apply, result)
+            moves = self._moves(records, stored)
+            fresh = await self._claim_and_store(conn, to_apply, moves, result)
             if fresh:
                 with handling(self.tracing, self.name, [i.envelope for i in fresh]):
                     await self.handler.handle(uow, fresh)  # in the events' trace
@@ -293,7 +294,7 @@ class InboxConsumer:
                     letters.append(DeadLetter(entry.record, entry.error, self.name))
                 elif entry.item is None and entry.held is None and entry.error is None:
                     result.ignored += 1
-            await self._store_offsets(conn, records, stored)
+            self._still_in_hand(records)  # revoked meanwhile: rolled back, not committed
         result.dead = len(letters)
         if fresh and self.tracing is not None:  # live, not a replay: one line per event,
             # in the trace of the request behind it, once committed
@@ -390,15 +391,24 @@ class InboxConsumer:
         transaction and then finds the id taken)."""
         if not items:
             return []
-        claimed = {
-            r["event_id"]
-            for r in await conn.fetch(
-                "insert into processed_events (consumer, event_id)"
-                " select $1, unnest($2::text[]) on conflict do nothing returning event_id",
-                self.name,
-                list(dict.fromkeys(i.envelope.id for i in items)),
-            )
-        }
+        return await self._claim_and_store(conn, items, {}, result)
+
+    async def _claim_and_store(
+        self,
+        conn: asyncpg.Connection,
+        items: Sequence[Delivered],
+        moves: dict[Partition, tuple[int | None, int]],
+        result: BatchResult,
+    ) -> list[Delivered]:
+        """`_claim`, and each partition's next offset compared and set (`moves`: key ->
+        (stored, next)), in one statement. Another member that stored one of them first
+        rolls the batch back (`PartitionMoved`) before anything is applied; the row locks
+        taken keep any other member from storing them until this transaction ends."""
+        ids = list(dict.fromkeys(i.envelope.id for i in items))
+        claimed_ids, stored = await _claim_and_set(conn, self.name, ids, moves)
+        if stored != len(moves):
+            raise PartitionMoved(f"{self.name}: another member stored one of {sorted(moves)} first")
+        claimed = set(claimed_ids)
         fresh: list[Delivered] = []
         for item in items:
             if item.envelope.id not in claimed:
@@ -408,24 +418,26 @@ class InboxConsumer:
             fresh.append(item)
         return fresh
 
-    async def _store_offsets(
-        self, conn: asyncpg.Connection, records: Sequence[Record], stored: dict[Partition, int]
-    ) -> None:
-        """Compare-and-set each partition's next offset from what the batch began with."""
+    def _moves(
+        self, records: Sequence[Record], stored: dict[Partition, int]
+    ) -> dict[Partition, tuple[int | None, int]]:
+        """Each partition of the batch whose next offset moves: key -> (stored, next)."""
         nxt: dict[Partition, int] = {}
         for r in records:
             key = (r.topic, r.partition)
             nxt[key] = max(nxt.get(key, 0), r.offset + 1)
         moves: dict[Partition, tuple[int | None, int]] = {}
         for key, offset in nxt.items():
+            before = stored.get(key)
+            if before is None or offset > before:  # else nothing of it applied here
+                moves[key] = (before, offset)
+        return moves
+
+    def _still_in_hand(self, records: Sequence[Record]) -> None:
+        """Refuse to commit a batch holding a partition revoked while it was applied."""
+        for key in dict.fromkeys((r.topic, r.partition) for r in records):
             if key in self._abandoned:
                 raise PartitionMoved(f"{self.name}: {key} was revoked while in hand")
-            before = stored.get(key)
-            if before is not None and offset <= before:
-                continue  # nothing of it applied here
-            moves[key] = (before, offset)
-        if moves and not await _compare_and_set(conn, self.name, moves):
-            raise PartitionMoved(f"{self.name}: another member stored one of {sorted(moves)} first")
 
     async def _record_dead(self, conn: asyncpg.Connection, entry: _Entry) -> bool:
         """Record a dead letter once per consumer and origin; False when it already was."""
@@ -516,13 +528,17 @@ def _log_dead_letter(letter: DeadLetter) -> None:
     )
 
 
-async def _compare_and_set(
-    conn: asyncpg.Connection, consumer: str, moves: dict[Partition, tuple[int | None, int]]
-) -> bool:
-    """Store each partition's next offset (`moves`: key -> (before, after)) if it still is
-    `before` (None: unset), every partition in one statement; False when any one moved."""
+async def _claim_and_set(
+    conn: asyncpg.Connection,
+    consumer: str,
+    event_ids: list[str],
+    moves: dict[Partition, tuple[int | None, int]],
+) -> tuple[list[str], int]:
+    """One statement: claim `event_ids` (those not processed yet come back) and store each
+    partition's next offset (`moves`: key -> (before, after)) where it still is `before`
+    (None: unset); returns (ids claimed, partitions stored)."""
     keys = list(moves)
-    done = await conn.fetchval(
+    row = await conn.fetchrow(
         "with want (t, p, b, a) as ("
         "  select * from unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[])),"
         " moved as ("
@@ -531,15 +547,20 @@ async def _compare_and_set(
         "  and w.b is not null and o.next_offset = w.b returning 1),"
         " added as ("
         "  insert into consumer_offsets (consumer, topic, partition, next_offset)"
-        "  select $1, t, p, a from want where b is null on conflict do nothing returning 1)"
-        " select (select count(*) from moved) + (select count(*) from added)",
+        "  select $1, t, p, a from want where b is null on conflict do nothing returning 1),"
+        " claimed as ("
+        "  insert into processed_events (consumer, event_id) select $1, unnest($6::text[])"
+        "  on conflict do nothing returning event_id)"
+        " select array(select event_id from claimed) as claimed,"
+        " (select count(*) from moved) + (select count(*) from added) as stored",
         consumer,
         [k[0] for k in keys],
         [k[1] for k in keys],
         [moves[k][0] for k in keys],
         [moves[k][1] for k in keys],
+        event_ids,
     )
-    return done == len(keys)
+    return row["claimed"], row["stored"]
 
 
 async def _positions_and_parked(

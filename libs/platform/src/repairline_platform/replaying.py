@@ -89,6 +89,17 @@ class ReplayInbox(InboxConsumer):
         """Every item: each record is read once, and the offsets say how far."""
         return list(items)
 
+    async def _claim_and_store(
+        self,
+        conn: Any,
+        items: Sequence[Delivered],
+        moves: dict[tuple[str, int], tuple[int | None, int]],
+        result: BatchResult,
+    ) -> list[Delivered]:
+        """Every item, unclaimed (`_claim`); the offsets stored as live."""
+        await super()._claim_and_store(conn, (), moves, result)
+        return list(items)
+
 
 async def apply_all(inbox: ReplayInbox, batches: AsyncIterator[list[Any]]) -> tuple[int, int]:
     """Apply every batch in order, decoding each while the one before it is written;
