@@ -152,10 +152,16 @@ async def test_a_batch_over_three_partitions_is_stored_in_one_statement(effects:
     await inbox.process(records(1, 0))  # partition 0 stored; 1 and 2 are new
     sent: list[str] = []
 
+    def log(q: Any) -> None:
+        sent.append(q.query)
+
     async def logged_unit() -> Any:
         async with effects.unit_of_work() as uow:
-            uow.conn.add_query_logger(lambda q: sent.append(q.query))
-            yield uow
+            uow.conn.add_query_logger(log)
+            try:
+                yield uow
+            finally:
+                uow.conn.remove_query_logger(log)
 
     inbox._uow = contextlib.asynccontextmanager(logged_unit)
     result = await inbox.process([*records(3, 0)[1:], *records(2, 1), *records(2, 2)])
@@ -169,6 +175,11 @@ async def test_a_batch_over_three_partitions_is_stored_in_one_statement(effects:
         CONSUMER,
     )
     assert [(r["partition"], r["next_offset"]) for r in stored] == [(0, 3), (1, 2), (2, 2)]
+
+    sent.clear()  # the same batch again: every record lies before the stored offsets
+    again = await inbox.process([*records(3, 0)[1:], *records(2, 1), *records(2, 2)])
+    assert (again.applied, again.duplicates) == (0, 6)
+    assert [q for q in sent if not q.upper().startswith("COMMIT")] == [own[0]]  # read only
 
 
 async def test_an_applying_member_keeps_others_from_storing_its_partitions_until_it_commits(

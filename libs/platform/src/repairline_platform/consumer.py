@@ -405,6 +405,8 @@ class InboxConsumer:
         rolls the batch back (`PartitionMoved`) before anything is applied; the row locks
         taken keep any other member from storing them until this transaction ends."""
         ids = list(dict.fromkeys(i.envelope.id for i in items))
+        if not ids and not moves:
+            return []  # nothing to claim, no offset to move (a batch of duplicates)
         claimed_ids, stored = await _claim_and_set(conn, self.name, ids, moves)
         if stored != len(moves):
             raise PartitionMoved(f"{self.name}: another member stored one of {sorted(moves)} first")
