@@ -386,6 +386,20 @@ async def test_fee_4_a_quote_naming_a_newer_intake_version_waits_until_billing_h
     assert issued.events == ("QuoteIssued",)
 
 
+async def test_fee_4_a_quote_naming_a_version_waits_for_the_tickets_copy_too():
+    """The intake version is seen (one consumer) before the ticket's copy (another): a
+    caller who names a version is told to retry, not that the ticket does not exist."""
+    world = World()
+    world.reads.intake_versions["t1"] = 1
+    with pytest.raises(NotCaughtUp):
+        await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), 1))
+    with pytest.raises(NotFound):  # no version named: billing has no such ticket
+        await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), None))
+    world.add_ticket()
+    issued = await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), 1))
+    assert issued.events == ("QuoteIssued",)
+
+
 async def test_pen_6_an_unreachable_record_naming_a_ticket_billing_has_not_seen_waits():
     world = World(SW)
     cmd = RecordUnreachable("e1", "t1", ticket_version=1)

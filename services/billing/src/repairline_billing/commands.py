@@ -137,6 +137,10 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
     reads = billing.reads(uow)
     await caught_up(reads, cmd.ticket_id, cmd.ticket_version)
     ticket = await reads.ticket(cmd.ticket_id)
+    if ticket is None and cmd.ticket_version is not None:
+        # the intake version is seen, the ticket's copy (another consumer) not yet: the
+        # caller knows the ticket exists, so retry rather than "no such ticket"
+        raise NotCaughtUp(f"billing has not seen ticket {cmd.ticket_id} yet")
     if ticket is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
     facts, region = ticket
