@@ -39,9 +39,13 @@ class FakeStore:
     async def job(self, ticket_id: str) -> Job | None:
         return self.jobs.get(ticket_id)
 
-    async def engineers(self, region: str, skill: str, *, ticket_id: str) -> list[Engineer]:
+    async def engineers(
+        self, region: str, skill: str, *, ticket_id: str, appointments: bool = True
+    ) -> list[Engineer]:
         return [
-            e for e in self.roster.values() if e.active and e.region == region and skill in e.skills
+            e if appointments else replace(e, busy=())
+            for e in self.roster.values()
+            if e.active and e.region == region and skill in e.skills
         ]
 
     async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None:

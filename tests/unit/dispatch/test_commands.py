@@ -66,6 +66,21 @@ async def test_dsp_1_dsp_2_dsp_5_the_customers_window_is_booked_and_a_new_fault_
     assert {visit.DEPARTURE_TIMER, visit.MISSED_TIMER, visit.SLA_TIMER} <= kinds
 
 
+async def test_dsp_1_an_engineer_busy_in_the_customers_window_is_passed_over_not_without_one():
+    """The appointments are weighed around the customer's window; with no window they
+    are not read, and the engineer with fewest open jobs and the lowest id is chosen."""
+    in_window = (NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1))
+    for window, chosen in ((in_window, "eng-2"), (None, "eng-1")):
+        w = world()
+        w.store.roster["eng-1"] = engineer("eng-1", busy=(roster.Busy(*in_window),))
+        w.store.roster["eng-2"] = engineer("eng-2")
+        w.store.jobs["t1"] = job("t1", window=window)
+        await react(w, commands.assign, visit.Assign("t1"))
+        [assigned_to, *_] = w.events.events("t1")
+        assert isinstance(assigned_to, EngineerAssigned)
+        assert assigned_to.engineer_id == chosen, window
+
+
 async def test_dsp_5_an_engineer_who_fixed_the_line_before_is_not_escalated():
     w = world()
     w.store.repairs.add(("eng-1", "instant_water_heater"))

@@ -185,7 +185,11 @@ async def _assignment(scope: Scope, v: Visit, *, revisit: bool = False) -> list[
     job = await scope.store.job(v.ticket_id)
     if job is None or not job.assignable or job.region is None or job.skill is None:
         return []
-    engineers = await scope.store.engineers(job.region, job.skill, ticket_id=v.ticket_id)
+    # DSP-1 fits an engineer's appointments only around the customer's window
+    window = visit.customer_window(v, job, revisit=revisit, now=scope.now)
+    engineers = await scope.store.engineers(
+        job.region, job.skill, ticket_id=v.ticket_id, appointments=window is not None
+    )
     has_point = await scope.store.has_service_point(job.region)
     deadlines = visit.job_deadlines(scope.pack, job, service_point_exists=has_point)
     inserted = await _inserted(scope, v, job, revisit)

@@ -34,10 +34,13 @@ class Waiting:
 class DispatchStore(Protocol):
     async def job(self, ticket_id: str) -> Job | None: ...
 
-    async def engineers(self, region: str, skill: str, *, ticket_id: str) -> list[Engineer]:
-        """Active engineers of a region and skill, with load and other appointments; each
-        is locked until the command's unit ends (no other decision counts his jobs or
-        reads his appointments meanwhile)."""
+    async def engineers(
+        self, region: str, skill: str, *, ticket_id: str, appointments: bool = True
+    ) -> list[Engineer]:
+        """Active engineers of a region and skill, with load and other appointments
+        (none read when `appointments` is false: a decision without a window to fit
+        weighs none); each is locked until the command's unit ends (no other decision
+        counts his jobs or reads his appointments meanwhile)."""
         ...
 
     async def engineer(self, engineer_id: str, *, ticket_id: str) -> Engineer | None:
@@ -138,9 +141,13 @@ class PgStore:
             self._jobs[ticket_id] = job_of(row) if row is not None else None
         return self._jobs[ticket_id]
 
-    async def engineers(self, region: str, skill: str, *, ticket_id: str) -> list[Engineer]:
+    async def engineers(
+        self, region: str, skill: str, *, ticket_id: str, appointments: bool = True
+    ) -> list[Engineer]:
         """The candidates are locked before their jobs and appointments are read: two
-        replicas (or two reactions of one) never both give the last place to a ticket."""
+        replicas (or two reactions of one) never both give the last place to a ticket.
+        Without `appointments` their `busy` is empty: an engineer's appointments grow
+        with the network's day, and a decision with no window reads none of them."""
         matching = "e.region = $1 and $2 = any(e.skills) and e.active"
         ids = [
             r["engineer_id"]
@@ -152,6 +159,8 @@ class PgStore:
         rows = await self.conn.fetch(
             _ENGINEERS + matching + " and e.engineer_id = any($3::text[])", region, skill, ids
         )
+        if not appointments:
+            return [self._engineer(r, ()) for r in rows]
         return await self._with_appointments(rows, ticket_id)
 
     async def able_to_take(self, region: str, skill: str) -> list[Engineer]:
