@@ -127,3 +127,31 @@ async def test_a_conflicting_append_rolls_back_the_whole_unit(platform: Platform
         await platform.pool.fetchval("select count(*) from events where stream_id = $1", stream_id)
         == 1
     )
+
+
+async def test_several_streams_load_in_one_query_each_as_it_loads_alone(platform: Platform):
+    """A decision over a region's open tickets (the day plan's candidates) reads their
+    streams at once: one query, each stream in order with its pack, an unknown one empty."""
+    first, second, unknown = new_id(), new_id(), new_id()
+    async with platform.unit_of_work() as uow:
+        for stream_id, count in ((first, 2), (second, 1)):
+            await uow.append(
+                stream_id,
+                [repair_requested(stream_id) for _ in range(count)],
+                correlation_id="c",
+                causation_id="c",
+            )
+    alone = {}
+    async with platform.unit_of_work() as uow:
+        for stream_id in (first, second, unknown):
+            alone[stream_id] = (await uow.load_stream(stream_id), uow.stream_policy(stream_id))
+    queries = Queries()
+    async with platform.unit_of_work() as uow:
+        uow.conn._con.add_query_logger(queries)
+        together = await uow.load_streams([first, second, unknown])
+        uow.conn._con.remove_query_logger(queries)
+        policies = {s: uow.stream_policy(s) for s in (first, second, unknown)}
+    assert len(queries.sent) == 1
+    assert {s: (together[s], policies[s]) for s in together} == alone
+    assert [len(together[s]) for s in (first, second, unknown)] == [2, 1, 0]
+    assert policies[first] is not None and policies[unknown] is None

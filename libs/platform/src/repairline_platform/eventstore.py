@@ -187,6 +187,23 @@ class UnitOfWork:
             self.policies[stream_id] = policy_of(first.policypack, first.policyversion)
         return [env.event() for env in envelopes]
 
+    async def load_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Event]]:
+        """Several streams in one query (each as `load_stream` gives it, an unknown one
+        empty): a decision over a region's open tickets reads them all at once, not one
+        round trip per ticket."""
+        rows = await self.conn.fetch(
+            "select stream_id, envelope from events where stream_id = any($1::text[])"
+            " order by stream_id, stream_version",
+            list(stream_ids),
+        )
+        envelopes: dict[str, list[Envelope]] = {s: [] for s in stream_ids}
+        for r in rows:
+            envelopes[r["stream_id"]].append(Envelope.model_validate_json(r["envelope"]))
+        for stream_id, found in envelopes.items():
+            if found:
+                self.policies[stream_id] = policy_of(found[0].policypack, found[0].policyversion)
+        return {s: [env.event() for env in found] for s, found in envelopes.items()}
+
     def stream_policy(self, stream_id: str) -> Policy | None:
         """The pack and version on the first event of a stream loaded in this unit."""
         return self.policies.get(stream_id)

@@ -81,6 +81,9 @@ class InMemoryUnitOfWork:
     async def load_stream(self, stream_id: str) -> list[Event]:
         return [env.event() for env in self._stream(stream_id)]
 
+    async def load_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Event]]:
+        return {s: await self.load_stream(s) for s in stream_ids}
+
     def stream_policy(self, stream_id: str) -> Policy | None:
         """The pack and version on the stream's first event, as PostgreSQL's unit answers."""
         stream = self._stream(stream_id)

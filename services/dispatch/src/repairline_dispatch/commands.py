@@ -695,11 +695,11 @@ async def _candidates(scope: Scope, region: str) -> list[plan.Candidate]:
     """The region's open tickets, each with its visit folded from its own stream and its
     DSP-3 deadlines by its own pack (the one its stream names)."""
     has_point = await scope.store.has_service_point(region)
+    jobs = [job for job in await scope.store.region_jobs(region) if job.assignable]
+    streams = await scope.uow.load_streams([job.ticket_id for job in jobs])
     found = []
-    for job in await scope.store.region_jobs(region):
-        if not job.assignable:
-            continue
-        history = await scope.uow.load_stream(job.ticket_id)
+    for job in jobs:
+        history = streams[job.ticket_id]
         v = visit.fold(job.ticket_id, history)
         with deciding_with(commands.stream_policy(scope.uow, job.ticket_id)):
             pack = scope.pack
