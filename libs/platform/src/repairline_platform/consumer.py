@@ -18,6 +18,15 @@ them mid-batch is never applied twice:
   `REVOKE_WAIT_SECONDS`, abandons it: its offsets will not be stored) before the
   partitions go to another member.
 
+A batch that needs nothing of its consumer is settled in one statement, outside a
+transaction: every record is of a type the handler does not read, or was applied
+already (a service's projections of its own topic apply its events as they are
+appended, so their consumers mostly see events done). The statement moves each
+partition's offset forward over the batch only from where the batch starts (or from
+within it), and only when every event id of the batch is recorded as processed;
+anything else (an event to apply, hold or dead-letter, or an offset stored before the
+batch's start) goes the transactional way below, which then finds less to do.
+
 Failures are sorted by kind:
 - transient (a lost connection, a deadlock, a serialization failure, a lock or statement
   timeout, a concurrent writer): the batch raises and is retried with backoff; nothing
@@ -193,6 +202,11 @@ class InboxConsumer:
         self._settled = asyncio.Event()  # no batch in hand
         self._settled.set()
         self._abandoned: set[Partition] = set()  # revoked while in hand: not to be stored
+        # a live consumer's pool, set by the runtime: batches needing nothing are settled
+        # on it in one statement (None: every batch goes the transactional way)
+        self.pool: asyncpg.Pool | None = None
+        # topics whose events the handler applies as they are appended (its service's own)
+        self.applied_at_append: frozenset[str] = frozenset()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -247,6 +261,9 @@ class InboxConsumer:
 
     async def _process(self, records: Sequence[Record]) -> BatchResult:
         entries = [self._read(r) for r in records]
+        settled = await self._settled_without_effects(entries)
+        if settled is not None:
+            return settled
         try:
             result = await self._apply(entries)
         except Exception as exc:
@@ -262,6 +279,30 @@ class InboxConsumer:
         self.health.held += result.held
         self.health.dead += result.dead
         return result
+
+    async def _settled_without_effects(self, entries: Sequence[_Entry]) -> BatchResult | None:
+        """A batch that needs nothing of this consumer, its offsets moved forward in one
+        statement; None when it needs the transactional way (see the module's notes)."""
+        if self.pool is None:
+            return None
+        items: list[Delivered] = []
+        for entry in entries:
+            if entry.error is not None or entry.held is not None:
+                return None
+            if entry.item is not None:
+                if entry.record.topic not in self.applied_at_append:
+                    return None  # most likely to apply: not worth a statement first
+                items.append(entry.item)
+        spans: dict[Partition, tuple[int, int]] = {}  # key -> (first offset, next offset)
+        for entry in entries:
+            r = entry.record
+            first, after = spans.get((r.topic, r.partition), (r.offset, r.offset + 1))
+            spans[(r.topic, r.partition)] = (min(first, r.offset), max(after, r.offset + 1))
+        ids = list(dict.fromkeys(i.envelope.id for i in items))
+        async with self.pool.acquire() as conn:
+            if not await _forward_if_done(conn, self.name, ids, spans):
+                return None
+        return BatchResult(duplicates=len(items), ignored=len(entries) - len(items))
 
     async def _apply_alone(self, entry: _Entry) -> BatchResult:
         try:
@@ -563,6 +604,43 @@ async def _claim_and_set(
         event_ids,
     )
     return row["claimed"], row["stored"]
+
+
+async def _forward_if_done(
+    conn: asyncpg.Connection,
+    consumer: str,
+    event_ids: list[str],
+    spans: dict[Partition, tuple[int, int]],
+) -> bool:
+    """One statement, on its own: if every one of `event_ids` is processed, move each
+    partition's stored offset to the end of its span (`spans`: key -> (first, next))
+    where it stands within the span. True when every partition then stands at or past
+    its span's end; a partition stored before its span's start (or not at all) is left
+    to the transactional way, and so is a batch with an event not processed yet."""
+    keys = list(spans)
+    row = await conn.fetchrow(
+        "with want (t, p, a, b) as ("
+        "  select * from unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[])),"
+        " done as ("
+        "  select count(*) = cardinality($6::text[]) as all_done from processed_events"
+        "  where consumer = $1 and event_id = any($6::text[])),"
+        " moved as ("
+        "  update consumer_offsets o set next_offset = w.b from want w, done"
+        "  where done.all_done and o.consumer = $1 and o.topic = w.t and o.partition = w.p"
+        "  and o.next_offset >= w.a and o.next_offset < w.b returning 1)"
+        " select (select all_done from done) as all_done,"
+        " (select count(*) from moved)"
+        " + (select count(*) from consumer_offsets o join want w"
+        "    on o.topic = w.t and o.partition = w.p"
+        "    where o.consumer = $1 and o.next_offset >= w.b) as settled",
+        consumer,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [spans[k][0] for k in keys],
+        [spans[k][1] for k in keys],
+        event_ids,
+    )
+    return bool(row["all_done"]) and row["settled"] == len(keys)
 
 
 async def _positions_and_parked(

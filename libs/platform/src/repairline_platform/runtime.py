@@ -341,6 +341,10 @@ class Runtime:
             dead_letter=self._dead_lettered,
         )
         inbox.tracing = self.tracing
+        inbox.pool = self.pool
+        own = self._own_topic()
+        if own is not None and is_projection(handler) and own in handler.topics:
+            inbox.applied_at_append = frozenset({self.topic(own)})  # see `unit_of_work`
         self.inboxes.append(inbox)
         holder: dict[str, Any] = {}
         inbox.kafka_consumer = lambda: getattr(holder.get("sub"), "consumer", None)
