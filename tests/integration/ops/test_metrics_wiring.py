@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
+from itertools import count
 
 import httpx
 import pytest
@@ -129,3 +130,38 @@ async def test_batches_outcomes_dead_letters_and_publications_are_counted(
     assert appended >= 4  # the reaction's answer to each request
     assert value(samples, "repairline_events_published_total") == appended
     assert value(samples, "repairline_outbox_oldest_unpublished_age_seconds") == 0
+
+
+async def test_each_packs_days_of_known_holidays_left_are_reported(prefix: str) -> None:
+    """Working-time counts that reach a year whose holidays a pack does not list are
+    refused: the days left before that are a gauge per pack, on the service clock."""
+    database = f"{prefix.rstrip('.')}_dispatch"
+    settings = ServiceSettings(
+        kafka_bootstrap=KAFKA,
+        pg_dsn=PG,
+        topic_prefix=prefix,
+        database=database,
+        clock="simulated",
+        clock_date=date(2026, 12, 6),
+    )
+    app = build_app(DISPATCH, settings)
+    rt: Runtime = app.state.runtime
+    await rt.open_storage()
+    try:
+        samples = await scrape(app)
+        reported = {
+            dict(labels)["pack"]: v
+            for (name, labels), v in samples.items()
+            if name == "repairline_pack_calendar_days_left"
+        }
+        assert set(reported) == set(rt.packs.ids()) and reported
+        for pack_id, days in reported.items():
+            pack = rt.packs.opened_at(pack_id, rt.clock.now())
+            today = rt.clock.now().astimezone(pack.zone).date()
+            assert today in (date(2026, 12, 6), date(2026, 12, 7))  # the hour decides
+            missing = next(y for y in count(today.year) if y not in pack.calendar.years)
+            assert days == (date(missing, 1, 1) - today).days
+            assert days < 30 if missing == 2027 else days >= 30
+    finally:
+        await rt.pool.close()
+        await drop_database(database)

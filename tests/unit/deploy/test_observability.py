@@ -32,6 +32,7 @@ def exposed() -> set[str]:
     m.dead_lettered("c")
     m.observe_http("GET", "/x", 200, 0.1)
     m.set_lag("c", {("t", 0): 1})
+    m.set_calendar_days_left({"p": 30})
     m.scrape_errors.labels("lag").inc()
     return {s.name for family in m.registry.collect() for s in family.samples}
 

@@ -151,3 +151,29 @@ def test_a_later_version_extends_the_covered_years_with_its_dates():
     assert first.calendar.years == (2025, 2026)
     assert BusinessCalendar.from_pack(later).is_working_day(date(2027, 1, 1)) is False
     assert BusinessCalendar.from_pack(later).is_working_day(date(2027, 1, 4)) is True
+
+
+@pytest.mark.parametrize(
+    ("years", "today", "first"),
+    [
+        ((2025, 2026), date(2026, 12, 6), date(2027, 1, 1)),
+        ((2025, 2026), date(2025, 3, 1), date(2027, 1, 1)),
+        ((2025, 2026), date(2027, 2, 1), date(2027, 2, 1)),  # uncovered already: today
+        ((2026, 2028), date(2026, 5, 1), date(2027, 1, 1)),  # a year missing in between
+    ],
+)
+def test_the_first_uncovered_day_is_the_first_day_of_the_first_year_not_listed(years, today, first):
+    calendar = BusinessCalendar.from_pack(WATER)
+    listed = BusinessCalendar(
+        timezone=calendar.timezone, hours=calendar.hours, years=frozenset(years)
+    )
+    assert listed.first_uncovered(today) == first
+    assert listed.covers(first) is False and listed.covers(first - timedelta(days=1)) is (
+        first != today
+    )
+
+
+def test_a_calendar_built_by_hand_knows_every_year():
+    calendar = BusinessCalendar.from_pack(WATER)
+    by_hand = BusinessCalendar(timezone=calendar.timezone, hours=calendar.hours)
+    assert by_hand.first_uncovered(date(2026, 12, 6)) is None

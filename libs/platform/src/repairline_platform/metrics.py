@@ -138,6 +138,14 @@ class ServiceMetrics:
         self.pool_max = Gauge(
             "repairline_db_pool_connections_max", "Most connections the pool opens.", registry=r
         )
+        self.calendar_days_left = Gauge(
+            "repairline_pack_calendar_days_left",
+            "Days from the service's today to the first day whose public holidays the pack"
+            " in force does not list: working-time counts (SLA, complaint clocks) reaching"
+            " it are refused until the pack lists that year. Alert well before 0.",
+            ["pack"],
+            registry=r,
+        )
         self.scrape_errors = Counter(
             "repairline_metrics_scrape_errors",
             "State gauges that could not be read at a scrape, by source.",
@@ -199,6 +207,10 @@ class ServiceMetrics:
         self.pool_size.set(size)
         self.pool_in_use.set(size - idle)
         self.pool_max.set(maximum)
+
+    def set_calendar_days_left(self, days: Mapping[str, int]) -> None:
+        for pack, left in days.items():
+            self.calendar_days_left.labels(pack).set(left)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -297,12 +309,14 @@ class StateProbe:
         now: Callable[[], datetime],
         consumers: Callable[[], Iterable[Consumer]],
         log_ends: LogEnds,
+        calendars: Callable[[datetime], Mapping[str, int]] = lambda now: {},
     ) -> None:
         self.metrics = metrics
         self._pool = pool
         self._now = now
         self._consumers = consumers
         self._log_ends = log_ends
+        self._calendars = calendars
 
     async def refresh(self) -> None:
         pool = self._pool()
@@ -313,6 +327,7 @@ class StateProbe:
             ("outbox", self._read_outbox),
             ("timers", self._read_timers),
             ("lag", self._read_lag),
+            ("calendar", self._read_calendars),
         ):
             try:
                 await read(pool)
@@ -331,6 +346,9 @@ class StateProbe:
         now = self._now()
         row = await pool.fetchrow(TIMERS_SQL, now)
         self.metrics.set_timers(row["pending"], row["overdue"], row["oldest_due"], now)
+
+    async def _read_calendars(self, pool: Any) -> None:
+        self.metrics.set_calendar_days_left(self._calendars(self._now()))
 
     async def _read_lag(self, pool: Any) -> None:
         consumers = list(self._consumers())
@@ -417,6 +435,7 @@ def install(app: Any, runtime: Any, metrics: ServiceMetrics | None = None) -> Se
         now=lambda: runtime.clock.now(),
         consumers=lambda: runtime_consumers(runtime),
         log_ends=log_ends,
+        calendars=lambda now: runtime.calendar_days_left(now),
     )
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
 

@@ -83,6 +83,11 @@ class ServiceSpec:
     """The sections of its policy packs the service answers on `GET /packs/{pack_id}`."""
 
 
+# a pack whose calendar lists no holidays this many days ahead is warned of at start
+# (`repairline_pack_calendar_days_left` says it at every scrape)
+CALENDAR_WARNING_DAYS = 60
+
+
 def is_projection(handler: Handler) -> bool:
     return hasattr(handler, "tables")
 
@@ -158,6 +163,22 @@ class Runtime:
             policy_pack=first.id,
             policy_version=str(first.version),
         )
+
+    def calendar_days_left(self, now: datetime) -> dict[str, int]:
+        """Per pack, the days from `now` (the pack's local date) to the first day whose
+        public holidays the version in force does not list: a working-time count that
+        reaches it is refused until the pack lists that year. Packs whose calendars know
+        every year are left out."""
+        from repairline_rules.calendar import BusinessCalendar
+
+        left = {}
+        for pack_id in self.packs.ids():
+            pack = self.packs.opened_at(pack_id, now)
+            today = now.astimezone(pack.zone).date()
+            first = BusinessCalendar.from_pack(pack).first_uncovered(today)
+            if first is not None:
+                left[pack_id] = (first - today).days
+        return left
 
     def pack_opened(self, pack_id: str, now: datetime) -> Any:
         """The version of `pack_id` a ticket opened at `now` is decided by."""
@@ -318,6 +339,14 @@ class Runtime:
         await self.broker.start()
         self.ready = True
         log.info("service started", packs=list(self.packs.ids()), default_pack=self.routing.default)
+        for pack_id, days in self.calendar_days_left(self.clock.now()).items():
+            if days <= CALENDAR_WARNING_DAYS:
+                log.warning(
+                    "the pack's calendar ends soon: add next year's public holidays",
+                    alert="calendar_ending",
+                    pack=pack_id,
+                    days_left=days,
+                )
 
     async def _housekeeping(self, every_seconds: float = 600.0) -> None:
         """Trim the platform's tables by the policy in `repairline_platform.housekeeping`."""

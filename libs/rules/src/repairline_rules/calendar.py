@@ -73,6 +73,16 @@ class BusinessCalendar:
         """True when the calendar knows ``day``'s holidays (its year is covered)."""
         return self.years is None or day.year in self.years
 
+    def first_uncovered(self, today: date) -> date | None:
+        """The first day from ``today`` on whose holidays the calendar does not know (a
+        working-time count reaching it is refused); None when it knows every year."""
+        if self.years is None:
+            return None
+        year = today.year
+        while year in self.years:
+            year += 1
+        return today if year == today.year else date(year, 1, 1)
+
     def is_working_day(self, day: date) -> bool:
         """True when ``day`` has business hours (a workday that is not a holiday)."""
         return bool(self._day_spans(day))
