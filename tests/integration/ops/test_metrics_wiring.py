@@ -22,6 +22,7 @@ from tests.support.factories import repair_requested
 from tests.support.infra import KAFKA, PG, drop_database, envelope_bytes, eventually, produce
 
 CONSUMER = "dispatch.assignment"  # dispatch's reaction to intake's RepairRequested (DSP-1)
+CLOCK_DATE = date(2026, 12, 6)  # the service clock's day: 25 or 26 days of 2026 left
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ async def dispatch_app(prefix: str) -> AsyncIterator[FastAPI]:
         topic_prefix=prefix,
         database=database,
         clock="simulated",
+        clock_date=CLOCK_DATE,
         batch_timeout_ms=50,
         batch_max_records=10,
     )
@@ -132,23 +134,15 @@ async def test_batches_outcomes_dead_letters_and_publications_are_counted(
     assert value(samples, "repairline_outbox_oldest_unpublished_age_seconds") == 0
 
 
-async def test_each_packs_days_of_known_holidays_left_are_reported(prefix: str) -> None:
+async def test_each_packs_days_of_known_holidays_left_are_reported(
+    dispatch_app: FastAPI,
+) -> None:
     """Working-time counts that reach a year whose holidays a pack does not list are
     refused: the days left before that are a gauge per pack, on the service clock."""
-    database = f"{prefix.rstrip('.')}_dispatch"
-    settings = ServiceSettings(
-        kafka_bootstrap=KAFKA,
-        pg_dsn=PG,
-        topic_prefix=prefix,
-        database=database,
-        clock="simulated",
-        clock_date=date(2026, 12, 6),
-    )
-    app = build_app(DISPATCH, settings)
-    rt: Runtime = app.state.runtime
+    rt: Runtime = dispatch_app.state.runtime
     await rt.open_storage()
     try:
-        samples = await scrape(app)
+        samples = await scrape(dispatch_app)
         reported = {
             dict(labels)["pack"]: v
             for (name, labels), v in samples.items()
@@ -158,10 +152,9 @@ async def test_each_packs_days_of_known_holidays_left_are_reported(prefix: str) 
         for pack_id, days in reported.items():
             pack = rt.packs.opened_at(pack_id, rt.clock.now())
             today = rt.clock.now().astimezone(pack.zone).date()
-            assert today in (date(2026, 12, 6), date(2026, 12, 7))  # the hour decides
+            assert today in (CLOCK_DATE, CLOCK_DATE + timedelta(days=1))  # the hour decides
             missing = next(y for y in count(today.year) if y not in pack.calendar.years)
             assert days == (date(missing, 1, 1) - today).days
             assert days < 30 if missing == 2027 else days >= 30
     finally:
         await rt.pool.close()
-        await drop_database(database)

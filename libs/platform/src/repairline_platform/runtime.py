@@ -217,8 +217,7 @@ class Runtime:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        own = {t for t in (self._own_topic(),) if t}
-        inline = [h for h in self.handlers if is_projection(h) and own & set(h.topics)]
+        inline = [h for h in self.handlers if self._applied_at_append(h)]
         async with self.pool.acquire(timeout=db.ACQUIRE_TIMEOUT) as conn, conn.transaction():
             uow = UnitOfWork(
                 conn=conn,
@@ -235,6 +234,12 @@ class Runtime:
             self.metrics.appended(len(uow.appended))
         if uow.appended and self.relay is not None:
             self.relay.wake()
+
+    def _applied_at_append(self, handler: Handler) -> bool:
+        """A projection of the service's own topic: applied with each event as it is
+        appended, in the append's transaction (its consumer mostly finds them done)."""
+        own = self._own_topic()
+        return own is not None and is_projection(handler) and own in handler.topics
 
     def _own_topic(self) -> str | None:
         from repairline_contracts.topics import CONTEXT_TOPICS
@@ -371,9 +376,9 @@ class Runtime:
         )
         inbox.tracing = self.tracing
         inbox.pool = self.pool
-        own = self._own_topic()
-        if own is not None and is_projection(handler) and own in handler.topics:
-            inbox.applied_at_append = frozenset({self.topic(own)})  # see `unit_of_work`
+        if self._applied_at_append(handler):
+            own = self._own_topic()
+            inbox.applied_at_append = frozenset(self.topic(t) for t in handler.topics if t == own)
         self.inboxes.append(inbox)
         holder: dict[str, Any] = {}
         inbox.kafka_consumer = lambda: getattr(holder.get("sub"), "consumer", None)
