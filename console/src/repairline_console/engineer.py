@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from repairline_console.backend import Answer
+from repairline_console.backend import Answer, Backend
 from repairline_console.board import services_now
 from repairline_console.intake import field_errors
 from repairline_console.web import Session, User, backend_of, refusal, render, settings_of
@@ -40,6 +40,8 @@ PART_EVENTS = {
 }
 INSPECTION_CHECKS = ("wiring_to_code", "misuse", "unauthorised_repair")
 INSPECTION_DATES = ("warranty_card_date", "invoice_date")
+# s the page waits for dispatch to receive billing's QuoteAccepted before it answers
+RECEIVED_WAIT = 10.0
 
 
 def parts_to_bring(timeline: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -291,8 +293,37 @@ async def answer_quote(
         return await _page(request, user, problem=f"unknown answer {answer_to}")
     body = {"reason": reason.strip()} if answer_to == "refusal" else {}
     path = f"/tickets/{ticket_id}/quotes/{quote_id}/{answer_to}"
-    answer = await backend_of(request).post(user.token, "billing", path, body)
-    return await _answered(request, user, answer, f"quote_{answer_to}", f"{ticket_id}:quote")
+    backend = backend_of(request)
+    answer = await backend.post(user.token, "billing", path, body)
+    done = f"quote_{answer_to}"
+    accepted = answer.ok and answer_to == "acceptance"
+    if accepted and not await dispatch_received(backend, user.token, ticket_id, "accepted"):
+        done = "quote_acceptance_pending"
+    return await _answered(request, user, answer, done, f"{ticket_id}:quote")
+
+
+async def dispatch_received(
+    backend: Backend,
+    token: str,
+    ticket_id: str,
+    quote_state: str,
+    *,
+    wait: float = RECEIVED_WAIT,
+    every: float = 0.2,
+) -> bool:
+    """FEE-4, DSP-11: has dispatch received the customer's answer billing recorded? Asked
+    until it has or `wait` seconds passed: dispatch refuses to complete a chargeable job
+    until its own copy shows the quote accepted, so the page says 'accepted' only once the
+    completion it offers next can pass (and says that dispatch is behind otherwise)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        seen = await backend.get(token, "dispatch", f"/tickets/{ticket_id}/received")
+        if seen.ok and isinstance(seen.body, dict) and seen.body.get("quote_state") == quote_state:
+            return True
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(every)
 
 
 @router.post("/engineer/{ticket_id}/completion", response_class=HTMLResponse)

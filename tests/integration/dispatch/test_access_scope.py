@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from repairline_contracts.billing import QuoteAccepted
 from repairline_contracts.envelope import Envelope
 from repairline_dispatch import commands, views
 from repairline_dispatch.domain import visit
 from repairline_dispatch.main import ctx
-from repairline_dispatch.projections import DispatchBoard
+from repairline_dispatch.projections import DispatchBoard, Jobs
 from repairline_dispatch.schemas import EngineerIn
 from repairline_platform.auth import Principal, bound_principal
 from repairline_platform.eventstore import Delivered
@@ -20,6 +21,7 @@ from repairline_rules.refusals import NotFound
 from tests.integration.dispatch.test_engineer_locks import _react
 from tests.integration.platform.dispatch import dispatch_storage
 from tests.support.factories import repair_requested
+from tests.support.system import delivered
 
 ENGINEERS = ("eng-scope-a", "eng-scope-b")
 
@@ -103,3 +105,35 @@ async def test_dispatcher_of_cn_north_cannot_see_a_cn_east_visit_or_its_alerts(d
     with bound_principal(dispatcher("cn-east")):
         assert (await views.board(dispatch.pool, ticket))["ticket_id"] == ticket
         assert len(await views.engineers(dispatch.pool)) == 2
+
+
+async def test_fee4_what_dispatch_received_of_a_quote_is_read_in_the_visits_scope(
+    dispatch: Runtime,
+):
+    """FEE-4, DSP-11: the answer billing recorded is `quote_state` here once dispatch has
+    applied it (what a completion of a chargeable job waits for); null before; another
+    engineer's job and another region's are missing tickets."""
+    jobs = await _one_job_each(dispatch)
+    mine, theirs = jobs[ENGINEERS[0]], jobs[ENGINEERS[1]]
+    with bound_principal(engineer(ENGINEERS[0])):
+        before = await views.received(dispatch.pool, mine)
+    assert (before["quote_id"], before["quote_state"], before["closed"]) == (None, None, False)
+    now = dispatch.clock.now()
+    accepted = QuoteAccepted(ticket_id=mine, quote_id="q-1", total_fen=7500, accepted_at=now)
+    async with dispatch.unit_of_work() as uow:
+        await Jobs().handle(uow, delivered([accepted], at=now, pack=dispatch.pack_now(now)))
+    with bound_principal(engineer(ENGINEERS[0])):
+        after = await views.received(dispatch.pool, mine)
+        with pytest.raises(NotFound, match=f"dispatch has no ticket {theirs}"):
+            await views.received(dispatch.pool, theirs)
+    assert (after["ticket_id"], after["quote_id"], after["quote_state"]) == (
+        mine,
+        "q-1",
+        "accepted",
+    )
+    with bound_principal(dispatcher("cn-north")), pytest.raises(NotFound):
+        await views.received(dispatch.pool, mine)
+    with bound_principal(dispatcher("cn-east")):
+        assert (await views.received(dispatch.pool, theirs))["quote_state"] is None
+    with pytest.raises(NotFound, match="dispatch has no ticket nobody"):
+        await views.received(dispatch.pool, "nobody")

@@ -9,7 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from repairline_console import i18n
-from repairline_console.engineer import inspection_body, parts_to_bring, quote_body
+from repairline_console.backend import Answer
+from repairline_console.engineer import (
+    dispatch_received,
+    inspection_body,
+    parts_to_bring,
+    quote_body,
+)
 from repairline_console.followup import complaint_clock
 from repairline_console.money import appeal_body, cleaned_query, ruling_body
 from repairline_console.web import Session, templates
@@ -64,6 +70,35 @@ def test_fee4_a_quote_from_the_phone_is_one_price_list_line_or_the_visit_alone()
     # a quantity that is not a number goes as typed: billing's 422 names the field
     assert quote_body("eng-1", {"part": "tank", "quantity": "x"})["parts"][0]["quantity"] == "x"
     assert quote_body("eng-1", {"part": ""}) == {"engineer_id": "eng-1", "parts": []}
+
+
+class _Dispatch:
+    """Dispatch's `GET /tickets/{id}/received` answering from a script, one answer a call."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[str, str, str]] = []
+
+    async def get(self, token: str, service: str, path: str) -> Answer:
+        self.asked.append((token, service, path))
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+async def test_fee4_the_acceptance_is_reported_once_dispatch_has_received_it():
+    behind = Answer(200, {"quote_state": None})
+    dispatch = _Dispatch(
+        Answer(503, {"error": "unavailable"}), behind, Answer(200, {"quote_state": "accepted"})
+    )
+    assert await dispatch_received(dispatch, "tok", "T-1", "accepted", wait=5, every=0)  # type: ignore[arg-type]
+    assert dispatch.asked == [("tok", "dispatch", "/tickets/T-1/received")] * 3
+
+
+async def test_fee4_dispatch_still_behind_after_the_wait_is_said_not_hidden():
+    dispatch = _Dispatch(Answer(200, {"quote_state": "refused"}))
+    assert not await dispatch_received(dispatch, "tok", "T-1", "accepted", wait=0.05, every=0.01)  # type: ignore[arg-type]
+    assert len(dispatch.asked) >= 2
+    page = _page("engineer.html", done="quote_acceptance_pending")
+    assert "has not received it yet" in page
 
 
 def test_pen_an_appeal_and_a_ruling_need_their_reason_and_a_ruling_its_verdict():

@@ -266,6 +266,14 @@ def board_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx
         moment = as_of_moment(as_of, rt.clock.now())
         return await views.board_as_of(rt.pool, ticket_id, moment)
 
+    @router.get("/tickets/{ticket_id}/received", dependencies=[may("board.read")])
+    async def received(ticket_id: str) -> dict[str, Any]:
+        """What dispatch has received of the ticket from intake and billing, as its
+        commands read it: chargeable, the quote and the customer's answer (FEE-4, DSP-11),
+        holds in force, closed. A completion refused for want of an accepted quote that
+        billing shows as accepted is waiting for `quote_state` here."""
+        return await views.received(rt.pool, ticket_id)
+
     @router.get("/board", dependencies=[may("board.read")])
     async def board_of_day(
         day: Annotated[CalendarDate, Query(examples=["2026-11-24"])],

@@ -20,7 +20,7 @@ from repairline_contracts.dispatch import (
 from repairline_dispatch.domain import windows
 from repairline_dispatch.domain.packs import RegionPacks
 from repairline_dispatch.projections import ALERT_KINDS, DispatchBoard
-from repairline_dispatch.store import PgStore
+from repairline_dispatch.store import PgStore, job_of
 from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
 from repairline_platform.auth import current_principal
@@ -135,6 +135,34 @@ async def board(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dict
     recomputed = [json.loads(r["detail"]) for r in alerts if r["kind"] == "sla_recomputed"]
     out["sla"] = max(recomputed, key=lambda x: x["version"]) if recomputed else None
     return out
+
+
+async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
+    """What dispatch has received of a ticket from intake and billing, as its commands
+    read it: chargeable or not, the quote and the customer's answer (FEE-4, DSP-11: work
+    on a chargeable job starts only once `quote_state` is `accepted` here), the holds in
+    force, closed. Seen by whoever may see the visit on the board."""
+    row = await pool.fetchrow(
+        "select t.*, b.region as board_region, b.engineer_id from dispatch_board b"
+        " join dispatch_tickets t using (ticket_id) where b.ticket_id = $1",
+        ticket_id,
+    )
+    if row is None:
+        raise NotFound(f"dispatch has no ticket {ticket_id}")
+    visibility.check(
+        f"dispatch has no ticket {ticket_id}",
+        row["board_region"],
+        Owners(engineer_id=row["engineer_id"]),
+    )
+    job = job_of(row)
+    return {
+        "ticket_id": ticket_id,
+        "chargeable": job.chargeable,
+        "quote_id": job.quote_id,
+        "quote_state": job.quote_state,
+        "holds": list(job.holds),
+        "closed": job.closed,
+    }
 
 
 AlertKind = StrEnum("AlertKind", ALERT_KINDS)  # type: ignore[misc]
