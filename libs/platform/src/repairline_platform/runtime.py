@@ -66,6 +66,7 @@ log = get_logger(__name__)
 
 CLOCK_CHANNEL = "repairline_clock"
 HEARTBEAT_MS = 1000  # the consumer session times out after 10 s, as by default
+SETTLING_FETCH_BYTES = 1 << 20  # a settling consumer's fetch returns early at a megabyte
 
 
 @dataclass
@@ -241,6 +242,21 @@ class Runtime:
         own = self._own_topic()
         return own is not None and is_projection(handler) and own in handler.topics
 
+    def _fetching(self, handler: Handler) -> dict[str, int]:
+        """How the consumer of `handler` fetches. A projection that reads only the
+        service's own topic is applied as each event is appended; its consumer confirms
+        that (or applies what another version of the service appended without it), and
+        nobody waits for that: it fetches in bulk, once `settle_wait_ms` passed or a
+        partition holds a megabyte, rather than a few records at a time. Every other
+        consumer is sent each record as soon as the broker has it."""
+        own = self._own_topic()
+        if self._applied_at_append(handler) and set(handler.topics) == {own}:
+            return {
+                "fetch_min_bytes": SETTLING_FETCH_BYTES,
+                "fetch_max_wait_ms": self.settings.settle_wait_ms,
+            }
+        return {}
+
     def _own_topic(self) -> str | None:
         from repairline_contracts.topics import CONTEXT_TOPICS
 
@@ -392,6 +408,7 @@ class Runtime:
 
         subscriber = self.broker.subscriber(
             *[self.topic(t) for t in handler.topics],
+            **self._fetching(handler),
             batch=True,
             group_id=f"{s.topic_prefix}{inbox.name}",
             # a member that joins (an instance started, or back after a restart) waits for

@@ -158,6 +158,14 @@ class ServiceSettings(KafkaSettings, PgSettings, AuthSettings):
     log_level: str = "INFO"
     batch_max_records: int = Field(default=500, ge=1)
     batch_timeout_ms: int = Field(default=200, ge=1)
+    settle_wait_ms: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="How long the broker may hold a fetch of a consumer that only confirms"
+        " events its projection applied when they were appended (a service's projections"
+        " of its own topic); other consumers are sent each record at once.",
+    )
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_seconds: float = Field(default=0.05, gt=0)
     timer_poll_seconds: float = Field(default=0.2, gt=0)
