@@ -54,7 +54,9 @@ def make_producer(
         **(security or {}),
         enable_idempotence=True,  # forces acks=all
         acks="all",
-        linger_ms=5,
+        # no lingering: the relay hands over a whole selected batch before the producer
+        # runs again, so the records are batched without waiting (5 ms a hop, measured)
+        linger_ms=0,
         max_batch_size=256 * 1024,
         max_request_size=MAX_REQUEST_BYTES,
         request_timeout_ms=30000,
