@@ -269,13 +269,15 @@ class UnitOfWork:
         except asyncpg.UniqueViolationError as exc:
             raise ConcurrencyError(f"stream {stream_id} moved past version {version}") from exc
         items = [Delivered(env, ev) for env, ev in zip(envelopes, events, strict=True)]
+        done: list[tuple[str, str]] = []  # (consumer, event id) of every projection applied
         for projection in self.inline:
             mine = [i for i in items if i.envelope.type in projection.event_types]
             if mine:
                 await projection.handle(self, mine)
-                await mark_processed(
-                    self.conn, self.consumer_of(projection), [i.envelope.id for i in mine]
-                )
+                consumer = self.consumer_of(projection)
+                done.extend((consumer, i.envelope.id) for i in mine)
+        if done:
+            await mark_processed_by(self.conn, done)
         self.appended.extend(envelopes)
         return envelopes
 
@@ -315,6 +317,16 @@ async def mark_processed(conn: asyncpg.Connection, consumer: str, event_ids: Seq
         " select $1, unnest($2::text[]) on conflict do nothing",
         consumer,
         list(event_ids),
+    )
+
+
+async def mark_processed_by(conn: asyncpg.Connection, done: Sequence[tuple[str, str]]) -> None:
+    """Record `(consumer, event id)` pairs as processed, however many consumers, at once."""
+    await conn.execute(
+        "insert into processed_events (consumer, event_id)"
+        " select * from unnest($1::text[], $2::text[]) on conflict do nothing",
+        [consumer for consumer, _ in done],
+        [event_id for _, event_id in done],
     )
 
 
