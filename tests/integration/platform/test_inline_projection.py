@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from repairline_contracts.base import Event
+from repairline_contracts.envelope import Envelope
 from repairline_contracts.intake import TicketCancelled, TicketClosed
 from repairline_platform import db
 from repairline_platform.clock import FixedClock
@@ -28,35 +30,40 @@ class Closings:
         self.seen += [i.envelope.id for i in items]
 
 
-async def test_inline_marks_use_the_consumer_name_so_the_consumer_skips_own_events():
+async def appended_inline(
+    projections: Sequence[Closings], events: Sequence[Event]
+) -> tuple[list[Envelope], list[tuple[str, str]]]:
+    """`events` appended to one stream with `projections` inline, in a database of its
+    own; the envelopes and the `(consumer, event id)` marks committed with them."""
     database = f"t{uuid.uuid4().hex[:10]}_inline"
     await db.ensure_database(PG, database)
-    conn = await db.create_pool(f"{PG}/{database}", min_size=1, max_size=1)
+    pool = await db.create_pool(f"{PG}/{database}", min_size=1, max_size=1)
     try:
-        async with conn.acquire() as c:
+        async with pool.acquire() as c:
             await db.migrate(c, [])
-            projection = Closings()
             async with c.transaction():
                 uow = UnitOfWork(
                     conn=c,
                     clock=FixedClock(START),
                     origin=Origin("/intake", "cn-east", "water-heater", "1"),
                     topic_for=lambda t: t,
-                    inline=[projection],
+                    inline=list(projections),
                     consumer_of=lambda h: f"intake.{h.name}",
                 )
-                [env] = await uow.append(
-                    "t1",
-                    [TicketClosed(ticket_id="t1", reason="returned", closed_at=START)],
-                    correlation_id="c",
-                    causation_id="c",
-                )
+                envelopes = await uow.append("t1", events, correlation_id="c", causation_id="c")
             marks = await c.fetch("select consumer, event_id from processed_events")
-        assert projection.seen == [env.id]
-        assert [(m["consumer"], m["event_id"]) for m in marks] == [("intake.closings", env.id)]
+        return envelopes, sorted((m["consumer"], m["event_id"]) for m in marks)
     finally:
-        await conn.close()
+        await pool.close()
         await drop_database(database)
+
+
+async def test_inline_marks_use_the_consumer_name_so_the_consumer_skips_own_events():
+    projection = Closings()
+    closed = TicketClosed(ticket_id="t1", reason="returned", closed_at=START)
+    [env], marks = await appended_inline([projection], [closed])
+    assert projection.seen == [env.id]
+    assert marks == [("intake.closings", env.id)]
 
 
 class Cancellations(Closings):
@@ -64,47 +71,27 @@ class Cancellations(Closings):
     event_types = frozenset({TicketCancelled.event_type})
 
 
+class Both(Closings):
+    name = "both"
+    event_types = Closings.event_types | Cancellations.event_types
+
+
 async def test_several_inline_projections_mark_each_its_own_events_in_one_statement():
-    """Two projections of one append: each consumer is marked for the events it read, no
-    other, and both marks commit with the events."""
-    database = f"t{uuid.uuid4().hex[:10]}_inline"
-    await db.ensure_database(PG, database)
-    conn = await db.create_pool(f"{PG}/{database}", min_size=1, max_size=1)
-    try:
-        async with conn.acquire() as c:
-            await db.migrate(c, [])
-            closings, cancellations, both = Closings(), Cancellations(), Closings()
-            both.name, both.event_types = "both", closings.event_types | cancellations.event_types
-            async with c.transaction():
-                uow = UnitOfWork(
-                    conn=c,
-                    clock=FixedClock(START),
-                    origin=Origin("/intake", "cn-east", "water-heater", "1"),
-                    topic_for=lambda t: t,
-                    inline=[closings, cancellations, both],
-                    consumer_of=lambda h: f"intake.{h.name}",
-                )
-                closed, cancelled = await uow.append(
-                    "t1",
-                    [
-                        TicketClosed(ticket_id="t1", reason="returned", closed_at=START),
-                        TicketCancelled(
-                            ticket_id="t1", reason="by the customer", cancelled_at=START
-                        ),
-                    ],
-                    correlation_id="c",
-                    causation_id="c",
-                )
-            marks = await c.fetch("select consumer, event_id from processed_events")
-        assert (closings.seen, cancellations.seen) == ([closed.id], [cancelled.id])
-        assert sorted((m["consumer"], m["event_id"]) for m in marks) == sorted(
-            [
-                ("intake.closings", closed.id),
-                ("intake.cancellations", cancelled.id),
-                ("intake.both", closed.id),
-                ("intake.both", cancelled.id),
-            ]
-        )
-    finally:
-        await conn.close()
-        await drop_database(database)
+    """Three projections of one append of two events: each consumer is marked for the
+    events its projection read, no other, and the marks commit with the events."""
+    closings, cancellations, both = Closings(), Cancellations(), Both()
+    events = [
+        TicketClosed(ticket_id="t1", reason="returned", closed_at=START),
+        TicketCancelled(ticket_id="t1", reason="by the customer", cancelled_at=START),
+    ]
+    (closed, cancelled), marks = await appended_inline([closings, cancellations, both], events)
+    assert (closings.seen, cancellations.seen) == ([closed.id], [cancelled.id])
+    assert both.seen == [closed.id, cancelled.id]
+    assert marks == sorted(
+        [
+            ("intake.closings", closed.id),
+            ("intake.cancellations", cancelled.id),
+            ("intake.both", closed.id),
+            ("intake.both", cancelled.id),
+        ]
+    )
