@@ -30,6 +30,9 @@ async def fill_request(page: Page, *, serial: str, purchase_date: str) -> None:
     await page.fill("#f-product-purchase_date", purchase_date)
     await page.fill("#f-fault_description", "No hot water; error E3")
     await page.fill("#f-customer_wants", "repair")
+    # the serial number's WAR-3 lookup (sent when the field changed) is shown above the
+    # button first: a click while it lands would hit where the button was
+    await page.wait_for_function("() => !document.querySelector('#intake .htmx-request')")
     await page.click("#intake button[type=submit]")
 
 
