@@ -47,7 +47,7 @@ import asyncio
 import inspect
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -580,7 +580,6 @@ async def _claim_and_set(
     """One statement: claim `event_ids` (those not processed yet come back) and store each
     partition's next offset (`moves`: key -> (before, after)) where it still is `before`
     (None: unset); returns (ids claimed, partitions stored)."""
-    keys = list(moves)
     row = await conn.fetchrow(
         "with want (t, p, b, a) as ("
         "  select * from unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[])),"
@@ -597,13 +596,24 @@ async def _claim_and_set(
         " select array(select event_id from claimed) as claimed,"
         " (select count(*) from moved) + (select count(*) from added) as stored",
         consumer,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [moves[k][0] for k in keys],
-        [moves[k][1] for k in keys],
+        *_unnested(moves),
         event_ids,
     )
     return row["claimed"], row["stored"]
+
+
+def _unnested(
+    pairs: Mapping[Partition, tuple[int | None, int]],
+) -> tuple[list[str], list[int], list[int | None], list[int]]:
+    """A partition map of offset pairs as the four arrays a statement unnests: topics,
+    partitions, first offsets, second offsets (in the map's order)."""
+    keys = list(pairs)
+    return (
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [pairs[k][0] for k in keys],
+        [pairs[k][1] for k in keys],
+    )
 
 
 async def _forward_if_done(
@@ -617,7 +627,6 @@ async def _forward_if_done(
     where it stands within the span. True when every partition then stands at or past
     its span's end; a partition stored before its span's start (or not at all) is left
     to the transactional way, and so is a batch with an event not processed yet."""
-    keys = list(spans)
     row = await conn.fetchrow(
         "with want (t, p, a, b) as ("
         "  select * from unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[])),"
@@ -634,13 +643,10 @@ async def _forward_if_done(
         "    on o.topic = w.t and o.partition = w.p"
         "    where o.consumer = $1 and o.next_offset >= w.b) as settled",
         consumer,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [spans[k][0] for k in keys],
-        [spans[k][1] for k in keys],
+        *_unnested(spans),
         event_ids,
     )
-    return bool(row["all_done"]) and row["settled"] == len(keys)
+    return bool(row["all_done"]) and row["settled"] == len(spans)
 
 
 async def _positions_and_parked(

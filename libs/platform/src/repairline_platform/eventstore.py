@@ -312,12 +312,8 @@ class UnitOfWork:
 
 
 async def mark_processed(conn: asyncpg.Connection, consumer: str, event_ids: Sequence[str]) -> None:
-    await conn.execute(
-        "insert into processed_events (consumer, event_id)"
-        " select $1, unnest($2::text[]) on conflict do nothing",
-        consumer,
-        list(event_ids),
-    )
+    """Record one consumer's `event_ids` as processed."""
+    await mark_processed_by(conn, [(consumer, event_id) for event_id in event_ids])
 
 
 async def mark_processed_by(conn: asyncpg.Connection, done: Sequence[tuple[str, str]]) -> None:

@@ -392,9 +392,9 @@ class Runtime:
         )
         inbox.tracing = self.tracing
         inbox.pool = self.pool
-        if self._applied_at_append(handler):
-            own = self._own_topic()
-            inbox.applied_at_append = frozenset(self.topic(t) for t in handler.topics if t == own)
+        own = self._own_topic()
+        if own is not None and self._applied_at_append(handler):
+            inbox.applied_at_append = frozenset({self.topic(own)})
         self.inboxes.append(inbox)
         holder: dict[str, Any] = {}
         inbox.kafka_consumer = lambda: getattr(holder.get("sub"), "consumer", None)
