@@ -7,7 +7,7 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 
 from repairline_billing import domain as billing
-from repairline_billing.projections import Penalties, Quotes, Tickets
+from repairline_billing.projections import Penalties, Quotes, Tickets, all_projections
 from repairline_billing.store import PgStore
 from repairline_contracts.intake import WarrantyDecided
 from repairline_rules import load_pack
@@ -78,3 +78,36 @@ async def test_war_5_int_3_billings_copy_prices_from_the_start_intake_published(
         )
         facts, _ = await PgStore(uow.conn).ticket("t-dated")
         assert billing.pricing.warranty_from(facts).days_paused == 0
+
+
+async def test_war_4_fee_4_billing_knows_a_version_of_a_ticket_only_with_its_facts(runtime_of):
+    """A command naming the intake version its caller was told (the inspection's warranty,
+    WAR-4) waits until billing has seen it (`caught_up`), then prices from billing's copy
+    (FEE-4). The version is kept by that copy's own fold, in the same transaction as the
+    warranty it brings; no other projection writes it, so it cannot run ahead of the
+    facts."""
+    rt = await runtime_of("billing")
+    requested = repair_requested("t-versioned")
+    in_warranty = warranty_decided(
+        "t-versioned", start_date=date(2030, 1, 2), start_source="invoice", days_paused=0, at=NOW
+    )
+    excluded = in_warranty.model_copy(
+        update={"unit_in_warranty": False, "free_visit": False, "chargeable": True}
+    )
+    items = delivered([requested, in_warranty, excluded], at=NOW, pack=PACK)
+    async with rt.unit_of_work() as uow:
+        store = PgStore(uow.conn)
+        await Tickets().handle(uow, items[:2])
+        facts, _ = await store.ticket("t-versioned")
+        assert (await store.intake_version("t-versioned"), facts.intake_warranty.chargeable) == (
+            2,
+            False,
+        )
+        await Tickets().handle(uow, items[2:])
+        facts, _ = await store.ticket("t-versioned")
+        assert (await store.intake_version("t-versioned"), facts.intake_warranty.chargeable) == (
+            3,
+            True,
+        )
+    writers = [p.name for p in all_projections() if "intake_versions" in p.tables]
+    assert writers == ["tickets"]

@@ -138,8 +138,8 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
     await caught_up(reads, cmd.ticket_id, cmd.ticket_version)
     ticket = await reads.ticket(cmd.ticket_id)
     if ticket is None and cmd.ticket_version is not None:
-        # the intake version is seen, the ticket's copy (another consumer) not yet: the
-        # caller knows the ticket exists, so retry rather than "no such ticket"
+        # a version of the ticket held without its request: the caller knows the ticket
+        # exists, so "not caught up" (retry) rather than "no such ticket"
         raise NotCaughtUp(f"billing has not seen ticket {cmd.ticket_id} yet")
     if ticket is None:
         raise NotFound(f"billing has no ticket {cmd.ticket_id} yet")
@@ -160,7 +160,8 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
 
 async def caught_up(reads: Store, ticket_id: str, version: int | None) -> None:
     """Refuses for now (409, retry) a command whose caller knows a newer intake version of
-    the ticket than billing has seen."""
+    the ticket than billing has seen. The version is kept by the copy of the tickets with
+    their facts, so once it is seen the facts up to it are there to price from."""
     if version is not None and await reads.intake_version(ticket_id) < version:
         raise NotCaughtUp(f"billing has not seen version {version} of ticket {ticket_id} yet")
 

@@ -51,21 +51,33 @@ def wire(event: Event) -> dict[str, Any]:
 # -- billing's copy of other contexts' facts ------------------------------------------------
 
 
+# every event type of intake's topic: each is a version of its ticket
+INTAKE_TYPES = frozenset(e.event_type for e in EVENT_TYPES if e.topic == topics.INTAKE_EVENTS)
+
+
 class Tickets:
     """Copy: what billing prices a ticket from: intake's request and warranty decision,
-    dispatch's assignment. Either may come before the request."""
+    dispatch's assignment. Either may come before the request.
+
+    It also keeps the latest version of each intake ticket it has read, whatever the
+    event, so that a command can tell whether billing knows what its caller was told
+    (`caught_up`). The version and the facts are written by the same fold in the same
+    transaction: a version seen is a version whose facts are in the copy (a version
+    kept by another consumer could run ahead of the facts a quote is priced from)."""
 
     name = "tickets"
     topics = (topics.INTAKE_EVENTS, topics.DISPATCH_EVENTS)
-    event_types = frozenset(
-        {RepairRequested.event_type, EngineerAssigned.event_type, WARRANTY_DECIDED}
-    )
-    tables = ("billing_tickets", "ticket_assignments", "ticket_warranty")
+    event_types = frozenset({*INTAKE_TYPES, EngineerAssigned.event_type})
+    tables = ("billing_tickets", "ticket_assignments", "ticket_warranty", "intake_versions")
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         writes = Writes()  # each statement writes its ticket's row of one table
+        versions: dict[str, int] = {}
         for item in items:
             event = item.event
+            if item.envelope.type in INTAKE_TYPES:
+                ticket_id, version = event.ticket_id, item.envelope.streamversion
+                versions[ticket_id] = max(version, versions.get(ticket_id, 0))
             if isinstance(event, RepairRequested):
                 writes.add(event.ticket_id, _REQUESTED, *_requested(event, item.envelope))
             elif isinstance(event, EngineerAssigned):
@@ -77,8 +89,14 @@ class Tickets:
                 args = _warranty(wire(event))
                 writes.add(args[0], _WARRANTY, *args)
         await writes.run(uow.conn)
+        if versions:  # in the tickets' order: the charging reaction writes them too
+            await uow.conn.executemany(_VERSION, sorted(versions.items()))
 
 
+_VERSION = (
+    "insert into intake_versions values ($1, $2) on conflict (ticket_id) do update"
+    " set version = greatest(intake_versions.version, excluded.version)"
+)
 _REQUESTED = (
     "insert into billing_tickets (ticket_id, product_line, city_tier,"
     " service_mode, purchase_date, region, serial_no, requested_at, warranty_follows,"
@@ -133,27 +151,6 @@ def _warranty(data: dict[str, Any]) -> tuple[Any, ...]:
         data.get("start_source"),
         int(data.get("days_paused") or 0),
     )
-
-
-class IntakeVersions:
-    """Copy: the latest version of each intake ticket billing has seen, whatever the event,
-    so a command can tell whether billing knows what its caller was told."""
-
-    name = "intake-versions"
-    topics = (topics.INTAKE_EVENTS,)
-    event_types = frozenset(e.event_type for e in EVENT_TYPES if e.topic == topics.INTAKE_EVENTS)
-    tables = ("intake_versions",)
-
-    async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
-        latest: dict[str, int] = {}
-        for item in items:
-            ticket_id, version = item.event.ticket_id, item.envelope.streamversion
-            latest[ticket_id] = max(version, latest.get(ticket_id, 0))
-        await uow.conn.executemany(
-            "insert into intake_versions values ($1, $2) on conflict (ticket_id) do update"
-            " set version = greatest(intake_versions.version, excluded.version)",
-            list(latest.items()),
-        )
 
 
 class Rewards:
@@ -559,7 +556,6 @@ def all_projections() -> list[Any]:
     """Every read model of billing, as the service declares them."""
     return [
         Tickets(),
-        IntakeVersions(),
         Rewards(),
         CallbackGrades(),
         SlaBreaches(),
