@@ -40,7 +40,8 @@ PART_EVENTS = {
 }
 INSPECTION_CHECKS = ("wiring_to_code", "misuse", "unauthorised_repair")
 INSPECTION_DATES = ("warranty_card_date", "invoice_date")
-# s the page waits for dispatch to receive billing's QuoteAccepted before it answers
+# s the page waits for dispatch to receive billing's QuoteAccepted, or for billing to
+# receive intake's warranty decision on an inspection, before it answers
 RECEIVED_WAIT = 10.0
 
 
@@ -270,12 +271,48 @@ async def parts(
 
 @router.post("/engineer/{ticket_id}/quote", response_class=HTMLResponse)
 async def issue_quote(request: Request, user: User, ticket_id: str) -> HTMLResponse:
-    """FEE-4: billing prices the visit and the part by the pack; the customer answers."""
+    """FEE-4: billing prices the visit and the part by the pack; the customer answers.
+    After an inspection (WAR-4) the quote names it, so it is priced on intake's warranty
+    decision on what the engineer found, not on the warranty before."""
+    backend = backend_of(request)
     body = quote_body(user.principal.engineer_id, await _form(request))
-    answer = await backend_of(request).post(
-        user.token, "billing", f"/tickets/{ticket_id}/quotes", body
-    )
+    answer = await quote_after_inspection(backend, user.token, ticket_id, body)
+    if _not_caught_up(answer):
+        opened = f"{ticket_id}:quote"
+        return await _page(request, user, problem="quote_decision_pending", opened=opened)
     return await _answered(request, user, answer, "quote", f"{ticket_id}:quote")
+
+
+async def quote_after_inspection(
+    backend: Backend,
+    token: str,
+    ticket_id: str,
+    body: dict[str, Any],
+    *,
+    wait: float = RECEIVED_WAIT,
+    every: float = 0.2,
+) -> Answer:
+    """WAR-4, FEE-4: the quote, naming the visit's latest inspection as dispatch has it;
+    billing refuses it for now (409 `not_caught_up`) until intake's warranty decision on
+    that inspection has reached it, so it is asked again for up to `wait` seconds."""
+    seen = await backend.get(token, "dispatch", f"/tickets/{ticket_id}/received")
+    if seen.ok and isinstance(seen.body, dict) and seen.body.get("inspection_id"):
+        body = {**body, "after_inspection": seen.body["inspection_id"]}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        answer = await backend.post(token, "billing", f"/tickets/{ticket_id}/quotes", body)
+        if not _not_caught_up(answer) or loop.time() >= deadline:
+            return answer
+        await asyncio.sleep(every)
+
+
+def _not_caught_up(answer: Answer) -> bool:
+    return (
+        answer.status == 409
+        and isinstance(answer.body, dict)
+        and answer.body.get("error") == "not_caught_up"
+    )
 
 
 @router.post("/engineer/{ticket_id}/quote/{quote_id}/{answer_to}", response_class=HTMLResponse)

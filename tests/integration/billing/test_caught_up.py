@@ -24,7 +24,7 @@ PACK = "water-heater"
 AT = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
-async def send_versioned(prefix: str, event: Event, version: int) -> None:
+async def send_versioned(prefix: str, event: Event, version: int, cause: str = "test") -> None:
     envelope = wrap(
         event,
         event_id=str(uuid.uuid4()),
@@ -34,7 +34,7 @@ async def send_versioned(prefix: str, event: Event, version: int) -> None:
         policy_pack=PACK,
         policy_version=load_pack(PACK).version,  # the version the ticket was opened under
         correlation_id=str(uuid.uuid4()),
-        causation_id="test",
+        causation_id=cause,
         stream_version=version,
     )
     await produce(prefix + INTAKE_EVENTS, [(event.ticket_id.encode(), envelope.to_bytes())])
@@ -56,10 +56,10 @@ def voltage_exclusion(ticket_id: str) -> WarrantyDecided:
     )
 
 
-async def quote_when_caught_up(service, ticket_id: str, version: int) -> dict:
+async def quote_when_caught_up(service, ticket_id: str, version: int, **body) -> dict:
     for _ in range(600):
         status, answer = service.request(
-            "POST", f"/tickets/{ticket_id}/quotes", {"ticket_version": version}
+            "POST", f"/tickets/{ticket_id}/quotes", {"ticket_version": version, **body}
         )
         if status == 201:
             return answer
@@ -88,6 +88,35 @@ async def test_war_4_a_quote_after_the_inspections_warranty_is_priced_on_it_not_
         await send_versioned(prefix, voltage_exclusion(requested.ticket_id), 2)
         quote = await quote_when_caught_up(service, requested.ticket_id, 2)
         assert quote["total_fen"] == 3000  # FEE-1: provincial capital, on site
+        assert "WAR-4" in quote["decision"]["rule_ids"]
+    finally:
+        system.stop()
+        await system.drop()
+
+
+async def test_war_4_fee_4_a_quote_after_an_inspection_waits_for_intakes_decision_on_it(prefix):
+    """The phone names the inspection the quote follows (its event id on dispatch): billing
+    answers 409 until it holds intake's warranty decision caused by that inspection, then
+    prices on it, however far behind intake's reaction to the inspection is."""
+    system = System(prefix, PACK, ("billing",)).start()
+    service = system.billing
+    try:
+        bought = system.now().date() - timedelta(days=30)
+        requested = repair_requested(purchase_date=bought)
+        ticket_id = requested.ticket_id
+        await send_versioned(prefix, requested, 1)
+        await quote_when_caught_up(service, ticket_id, 1)  # billing has the ticket
+
+        inspection = f"ev-inspection-{uuid.uuid4()}"
+        status, early = service.request(
+            "POST", f"/tickets/{ticket_id}/quotes", {"after_inspection": inspection}
+        )
+        assert status == 409 and early["error"] == "not_caught_up", early
+        assert inspection in early["detail"]
+
+        await send_versioned(prefix, voltage_exclusion(ticket_id), 2, cause=inspection)
+        quote = await quote_when_caught_up(service, ticket_id, 1, after_inspection=inspection)
+        assert quote["total_fen"] == 3000  # FEE-1 on WAR-4's exclusion, not the warranty
         assert "WAR-4" in quote["decision"]["rule_ids"]
     finally:
         system.stop()

@@ -137,3 +137,25 @@ async def test_fee4_what_dispatch_received_of_a_quote_is_read_in_the_visits_scop
         assert (await views.received(dispatch.pool, theirs))["quote_state"] is None
     with pytest.raises(NotFound, match="dispatch has no ticket nobody"):
         await views.received(dispatch.pool, "nobody")
+
+
+async def test_war_4_what_dispatch_received_names_the_visits_latest_inspection(
+    dispatch: Runtime,
+):
+    """WAR-4, FEE-4: the phone names the inspection its quote follows, so billing prices
+    only once intake's warranty decision on it has arrived: `inspection_id` is the event
+    id of the visit's latest inspection, null before any."""
+    jobs = await _one_job_each(dispatch)
+    mine = jobs[ENGINEERS[0]]
+    with bound_principal(engineer(ENGINEERS[0])):
+        assert (await views.received(dispatch.pool, mine))["inspection_id"] is None
+        await commands.arrive(visit.Arrive(mine), ctx(dispatch))
+        first = await commands.record_inspection(
+            visit.RecordInspection(mine, {"misuse": False}), ctx(dispatch)
+        )
+        assert (await views.received(dispatch.pool, mine))["inspection_id"] == first.event_ids[0]
+        again = await commands.record_inspection(
+            visit.RecordInspection(mine, {"misuse": True}), ctx(dispatch)
+        )
+        seen = await views.received(dispatch.pool, mine)
+    assert seen["inspection_id"] == again.event_ids[0] != first.event_ids[0]

@@ -40,6 +40,7 @@ class FakeStore:
     parked_overcharges: dict[str, list[ParkedOvercharge]] = field(default_factory=dict)
     held_invoices: list[str] = field(default_factory=list)  # FEE-5: tickets locked, in order
     intake_versions: dict[str, int] = field(default_factory=dict)
+    warranty_causes: set[tuple[str, str]] = field(default_factory=set)
     policies: dict[str, Policy] = field(default_factory=dict)  # ticket -> pack opened under
 
     def _penalties(self, rule_id: str, engineer_id: str, penalty_id: str) -> list[PenaltyAssessed]:
@@ -66,6 +67,9 @@ class FakeStore:
 
     async def intake_version(self, ticket_id: str) -> int:
         return self.intake_versions.get(ticket_id, 0)
+
+    async def decided_on(self, ticket_id: str, cause_id: str) -> bool:
+        return (ticket_id, cause_id) in self.warranty_causes
 
     async def region(self, ticket_id: str) -> str | None:
         found = self.tickets.get(ticket_id)

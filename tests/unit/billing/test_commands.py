@@ -387,8 +387,8 @@ async def test_fee_4_a_quote_naming_a_newer_intake_version_waits_until_billing_h
 
 
 async def test_fee_4_a_quote_naming_a_version_waits_for_the_tickets_copy_too():
-    """The intake version is seen (one consumer) before the ticket's copy (another): a
-    caller who names a version is told to retry, not that the ticket does not exist."""
+    """A version held without the ticket's request: a caller who names a version is told
+    to retry, not that the ticket does not exist."""
     world = World()
     world.reads.intake_versions["t1"] = 1
     with pytest.raises(NotCaughtUp):
@@ -397,6 +397,23 @@ async def test_fee_4_a_quote_naming_a_version_waits_for_the_tickets_copy_too():
         await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), None))
     world.add_ticket()
     issued = await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest(), 1))
+    assert issued.events == ("QuoteIssued",)
+
+
+async def test_war_4_fee_4_a_quote_after_an_inspection_waits_for_the_decision_on_it():
+    """The engineer records an inspection on dispatch and asks billing for the quote at
+    once: until billing holds intake's warranty decision caused by that inspection, the
+    quote is refused for now (409, retry), never priced on the warranty before it."""
+    world = World()
+    world.add_ticket()
+    world.reads.warranty_causes.add(("t1", "ev-earlier-inspection"))
+    quote = IssueQuote("t1", "q1", QuoteRequest(), None, "ev-inspection")
+    with pytest.raises(NotCaughtUp, match="ev-inspection") as err:
+        await world.run(commands.issue_quote, quote)
+    assert err.value.state == "not_caught_up" and err.value.retry_after >= 1
+    assert "t1" not in world.memory.streams
+    world.reads.warranty_causes.add(("t1", "ev-inspection"))
+    issued = await world.run(commands.issue_quote, quote)
     assert issued.events == ("QuoteIssued",)
 
 

@@ -14,6 +14,7 @@ from repairline_console.engineer import (
     dispatch_received,
     inspection_body,
     parts_to_bring,
+    quote_after_inspection,
     quote_body,
 )
 from repairline_console.followup import complaint_clock
@@ -99,6 +100,53 @@ async def test_fee4_dispatch_still_behind_after_the_wait_is_said_not_hidden():
     assert len(dispatch.asked) >= 2
     page = _page("engineer.html", done="quote_acceptance_pending")
     assert "has not received it yet" in page
+
+
+class _Services(_Dispatch):
+    """Dispatch's `received` and billing's quotes, answering from scripts."""
+
+    def __init__(self, received: Answer, *quotes: Answer) -> None:
+        super().__init__(received)
+        self.quotes = list(quotes)
+        self.posted: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def post(self, token: str, service: str, path: str, body: dict[str, Any]) -> Answer:
+        self.posted.append((service, path, body))
+        return self.quotes.pop(0) if len(self.quotes) > 1 else self.quotes[0]
+
+
+BEHIND = Answer(409, {"error": "not_caught_up", "detail": "billing has not seen ..."})
+
+
+async def test_war4_fee4_a_quote_names_the_inspection_and_is_asked_again_until_priced_on_it():
+    services = _Services(
+        Answer(200, {"quote_state": None, "inspection_id": "ev-insp"}),
+        BEHIND,
+        BEHIND,
+        Answer(201, {"quote_id": "Q-1", "total_fen": 3000}),
+    )
+    body = quote_body("eng-1", {"part": "thermostat"})
+    answer = await quote_after_inspection(services, "tok", "T-1", body, wait=5, every=0)  # type: ignore[arg-type]
+    assert answer.status == 201
+    assert [p[2]["after_inspection"] for p in services.posted] == ["ev-insp"] * 3
+    assert {(p[0], p[1]) for p in services.posted} == {("billing", "/tickets/T-1/quotes")}
+    assert "after_inspection" not in body  # the form's body itself is left as it was
+
+
+async def test_war4_fee4_a_quote_without_an_inspection_names_none_and_a_refusal_is_not_retried():
+    refused = Answer(409, {"error": "illegal_transition", "detail": "quote already accepted"})
+    services = _Services(Answer(200, {"inspection_id": None}), refused)
+    answer = await quote_after_inspection(services, "tok", "T-1", {"parts": []}, wait=5, every=0)  # type: ignore[arg-type]
+    assert answer is refused
+    assert services.posted == [("billing", "/tickets/T-1/quotes", {"parts": []})]
+
+
+async def test_war4_fee4_billing_still_without_the_decision_after_the_wait_is_said_not_hidden():
+    services = _Services(Answer(200, {"inspection_id": "ev-insp"}), BEHIND)
+    answer = await quote_after_inspection(services, "tok", "T-1", {}, wait=0.05, every=0.01)  # type: ignore[arg-type]
+    assert answer.status == 409 and len(services.posted) >= 2
+    page = _page("engineer.html", problem="quote_decision_pending")
+    assert "has not yet decided the warranty on your inspection" in page
 
 
 def test_pen_an_appeal_and_a_ruling_need_their_reason_and_a_ruling_its_verdict():

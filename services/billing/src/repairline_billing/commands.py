@@ -133,9 +133,17 @@ def _named(_: Any, events: Sequence[Event]) -> dict[str, Any]:
 
 async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandResult:
     """FEE-4: the engineer's quote, priced from the ticket's facts (FEE-1..3, FEE-8), never
-    from facts older than the intake version the caller names."""
+    from facts older than the intake version the caller names, nor before intake's
+    warranty decision on the inspection it follows (WAR-4)."""
     reads = billing.reads(uow)
     await caught_up(reads, cmd.ticket_id, cmd.ticket_version)
+    if cmd.after_inspection is not None and not await reads.decided_on(
+        cmd.ticket_id, cmd.after_inspection
+    ):
+        raise NotCaughtUp(
+            f"billing has not seen intake's warranty decision on inspection"
+            f" {cmd.after_inspection} of ticket {cmd.ticket_id} yet (WAR-4)"
+        )
     ticket = await reads.ticket(cmd.ticket_id)
     if ticket is None and cmd.ticket_version is not None:
         # a version of the ticket held without its request: the caller knows the ticket

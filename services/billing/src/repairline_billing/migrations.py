@@ -339,3 +339,19 @@ MIGRATIONS += [
         """,
     )
 ]
+
+MIGRATIONS += [
+    Migration(
+        "013_warranty_causes",
+        """
+        -- WAR-4, FEE-4: what caused each warranty decision billing holds (the engineer's
+        -- inspection, for one): a quote asked for after an inspection waits for the
+        -- decision on it
+        create table if not exists warranty_causes (
+            ticket_id text not null,
+            cause_id text not null,
+            primary key (ticket_id, cause_id)
+        );
+        """,
+    )
+]

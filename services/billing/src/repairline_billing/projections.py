@@ -56,8 +56,9 @@ INTAKE_TYPES = frozenset(e.event_type for e in EVENT_TYPES if e.topic == topics.
 
 
 class Tickets:
-    """Copy: what billing prices a ticket from: intake's request and warranty decision,
-    dispatch's assignment. Either may come before the request.
+    """Copy: what billing prices a ticket from: intake's request and warranty decision
+    (and what caused each decision: the engineer's inspection, for one), dispatch's
+    assignment. Either may come before the request.
 
     It also keeps the latest version of each intake ticket it has read, whatever the
     event, so that a command can tell whether billing knows what its caller was told
@@ -68,7 +69,13 @@ class Tickets:
     name = "tickets"
     topics = (topics.INTAKE_EVENTS, topics.DISPATCH_EVENTS)
     event_types = frozenset({*INTAKE_TYPES, EngineerAssigned.event_type})
-    tables = ("billing_tickets", "ticket_assignments", "ticket_warranty", "intake_versions")
+    tables = (
+        "billing_tickets",
+        "ticket_assignments",
+        "ticket_warranty",
+        "intake_versions",
+        "warranty_causes",
+    )
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         writes = Writes()  # each statement writes its ticket's row of one table
@@ -88,11 +95,13 @@ class Tickets:
             elif item.envelope.type == WARRANTY_DECIDED:
                 args = _warranty(wire(event))
                 writes.add(args[0], _WARRANTY, *args)
+                writes.add(args[0], _CAUSE, args[0], item.envelope.causationid)
         await writes.run(uow.conn)
         if versions:  # in the tickets' order: the charging reaction writes them too
             await uow.conn.executemany(_VERSION, sorted(versions.items()))
 
 
+_CAUSE = "insert into warranty_causes values ($1, $2) on conflict do nothing"
 _VERSION = (
     "insert into intake_versions values ($1, $2) on conflict (ticket_id) do update"
     " set version = greatest(intake_versions.version, excluded.version)"

@@ -66,6 +66,12 @@ class QuoteIn(_In):
         default=0, ge=0, le=MAX_METRES, description="FEE-3, metres of supply line."
     )
     ticket_version: TicketVersion = None
+    after_inspection: Identifier | None = Field(
+        default=None,
+        description="WAR-4: the event id of the inspection the quote follows (dispatch's"
+        " `InspectionRecorded`, as `GET /tickets/{id}/received` on dispatch names it):"
+        " billing answers 409 `not_caught_up` until it has intake's warranty decision on it.",
+    )
 
     def command(self, ticket_id: str) -> IssueQuote:
         request = QuoteRequest(
@@ -75,7 +81,13 @@ class QuoteIn(_In):
             extra_wiring_m=self.extra_wiring_m,
             engineer_id=self.engineer_id,
         )
-        return IssueQuote(ticket_id, f"Q-{uuid.uuid4().hex[:12]}", request, self.ticket_version)
+        return IssueQuote(
+            ticket_id,
+            f"Q-{uuid.uuid4().hex[:12]}",
+            request,
+            self.ticket_version,
+            self.after_inspection,
+        )
 
 
 class RefusalIn(_In):

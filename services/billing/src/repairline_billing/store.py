@@ -86,6 +86,11 @@ class Store(Protocol):
         """The latest version of the intake ticket billing has seen (0: none yet)."""
         ...
 
+    async def decided_on(self, ticket_id: str, cause_id: str) -> bool:
+        """Has billing seen intake's warranty decision caused by this event (an
+        inspection)?"""
+        ...
+
     async def pricing(self, facts: TicketFacts, pack: PolicyPack) -> PricingContext: ...
 
     async def outlet_of(self, ticket_id: str, engineer_id: str | None) -> str | None: ...
@@ -147,6 +152,10 @@ class PgStore:
     async def intake_version(self, ticket_id: str) -> int:
         query = "select version from intake_versions where ticket_id = $1"
         return await self.conn.fetchval(query, ticket_id) or 0
+
+    async def decided_on(self, ticket_id: str, cause_id: str) -> bool:
+        query = "select true from warranty_causes where ticket_id = $1 and cause_id = $2"
+        return bool(await self.conn.fetchval(query, ticket_id, cause_id))
 
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None:
         """The ticket's facts and region, or None until its RepairRequested has arrived."""

@@ -15,6 +15,7 @@ from repairline_contracts.dispatch import (
     AppointmentScheduled,
     ArrivedOnSite,
     EngineerAssigned,
+    InspectionRecorded,
     SlaDeadlinesRecomputed,
 )
 from repairline_dispatch.domain import windows
@@ -141,7 +142,9 @@ async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
     """What dispatch has received of a ticket from intake and billing, as its commands
     read it: chargeable or not, the quote and the customer's answer (FEE-4, DSP-11: work
     on a chargeable job starts only once `quote_state` is `accepted` here), the holds in
-    force, closed. Seen by whoever may see the visit on the board."""
+    force, closed; and the event id of the visit's latest inspection (WAR-4: a quote names
+    it, so billing prices only once intake's warranty decision on it has arrived). Seen
+    by whoever may see the visit on the board."""
     row = await pool.fetchrow(
         "select t.*, b.region as board_region, b.engineer_id from dispatch_board b"
         " join dispatch_tickets t using (ticket_id) where b.ticket_id = $1",
@@ -155,6 +158,12 @@ async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
         Owners(engineer_id=row["engineer_id"]),
     )
     job = job_of(row)
+    inspection = await pool.fetchval(
+        "select event_id from events where stream_id = $1 and event_type = $2"
+        " order by stream_version desc limit 1",
+        ticket_id,
+        InspectionRecorded.event_type,
+    )
     return {
         "ticket_id": ticket_id,
         "chargeable": job.chargeable,
@@ -162,6 +171,7 @@ async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
         "quote_state": job.quote_state,
         "holds": list(job.holds),
         "closed": job.closed,
+        "inspection_id": inspection,
     }
 
 

@@ -335,6 +335,9 @@ class IssueQuote:
     ticket_version: int | None = None
     """The intake ticket's version the caller was told: the quote waits for billing to
     know it (the warranty decided just before, for one)."""
+    after_inspection: str | None = None
+    """WAR-4: the event id of the engineer's inspection the quote follows: the quote
+    waits for billing to know intake's warranty decision on it."""
 
 
 @dataclass(frozen=True)
