@@ -112,6 +112,7 @@ def envelope_bytes(
     event_id: str | None = None,
     at: datetime | None = None,
     pack: str = "water-heater",
+    causation_id: str = "test",
 ) -> bytes:
     """The event's envelope, naming the pack (and its first version) its ticket is
     decided by, as consumers resolve it."""
@@ -124,7 +125,7 @@ def envelope_bytes(
         policy_pack=pack,
         policy_version=_first_version(pack),
         correlation_id=str(uuid.uuid4()),
-        causation_id="test",
+        causation_id=causation_id,
         stream_version=1,
     ).to_bytes()
 

@@ -8,15 +8,21 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
 from repairline_billing.main import SPEC as BILLING
 from repairline_contracts.base import Decision, Event
-from repairline_contracts.dispatch import RepairCompleted
+from repairline_contracts.dispatch import InspectionRecorded, RepairCompleted
 from repairline_contracts.envelope import Envelope
 from repairline_contracts.feedback import ExtensionRewardGranted
-from repairline_contracts.intake import RepairRequested, ServiceMode, WarrantyDecided
+from repairline_contracts.intake import (
+    RepairRequested,
+    ServiceMode,
+    TicketClosed,
+    WarrantyDecided,
+)
 from repairline_contracts.topics import DISPATCH_EVENTS, FEEDBACK_EVENTS, INTAKE_EVENTS
 from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import Runtime
@@ -36,14 +42,18 @@ class Feed:
         self.rt = rt
         self.offsets: dict[str, int] = {}
 
-    def delivered(self, event: Event, topic: str) -> Delivered:
-        envelope = Envelope.from_bytes(envelope_bytes(event))
+    def delivered(
+        self, event: Event, topic: str, event_id: str | None = None, cause: str = "test"
+    ) -> Delivered:
+        envelope = Envelope.from_bytes(envelope_bytes(event, event_id=event_id, causation_id=cause))
         offset = self.offsets.get(topic, 0)
         self.offsets[topic] = offset + 1
         return Delivered(envelope, envelope.event(), topic, 0, offset)
 
-    async def batch(self, handler: str, events: Sequence[tuple[Event, str]]) -> None:
-        items = [self.delivered(event, topic) for event, topic in events]
+    async def batch(self, handler: str, events: Sequence[tuple[Any, ...]]) -> None:
+        """Each item: (event, topic), with its envelope's event id and causation id when
+        they matter (`Feed.delivered`)."""
+        items = [self.delivered(*event) for event in events]
         async with self.rt.unit_of_work() as uow:
             await _handler(self.rt, handler).handle(uow, items)
 
@@ -171,3 +181,42 @@ async def test_int_5_a_parked_completion_is_charged_with_the_warranty_decision(
     assert lines is not None
     [visit] = [x for x in lines if x["code"] == "visit"]
     assert visit["amount_fen"] > 0
+
+
+@pytest.mark.parametrize("arrival", ["decision-in-the-batch", "decision-later", "closed-instead"])
+async def test_war_4_a_completion_after_an_inspection_is_charged_on_intakes_decision_on_it(
+    billing: Runtime, arrival: str
+):
+    """The engineer measured 250 V at the unit (WAR-4) and completed the repair; intake's
+    decision on the inspection (the visit paid) reaches billing after dispatch's
+    completion. The completion waits for it and is charged on it, never on the warranty
+    billing held before. If intake closes the ticket instead (it then decides nothing on
+    an inspection), the completion is charged on what billing holds."""
+    feed = Feed(billing)
+    request = requested(bought=date(2026, 1, 10)).model_copy(  # in warranty by its date
+        update={"warranty_decision_follows": False}
+    )
+    ticket_id = request.ticket_id
+    inspection_id = f"ev-inspection-{ticket_id}"
+    inspected = InspectionRecorded(
+        ticket_id=ticket_id, engineer_id="eng-1", inspected_at=AT, supply_voltage_v=250.0
+    )
+    decision = (paid_visit(ticket_id), INTAKE_EVENTS, None, inspection_id)
+    await feed.batch("charging", [(request, INTAKE_EVENTS)])
+    visit = [(inspected, DISPATCH_EVENTS, inspection_id), (completed(ticket_id), DISPATCH_EVENTS)]
+    if arrival == "decision-in-the-batch":
+        await feed.batch("charging", [visit[0], decision, visit[1]])
+    else:
+        await feed.batch("charging", visit)
+        assert await charge_lines(billing, ticket_id) is None  # parked: the decision is due
+        closed = TicketClosed(ticket_id=ticket_id, reason="exchanged", closed_at=AT)
+        later = decision if arrival == "decision-later" else (closed, INTAKE_EVENTS)
+        await feed.batch("charging", [later])
+
+    lines = await charge_lines(billing, ticket_id)
+    assert lines is not None
+    [charged] = [x for x in lines if x["code"] == "visit"]
+    if arrival == "closed-instead":
+        assert charged["amount_fen"] == 0  # no decision came: the warranty billing held
+    else:
+        assert charged["amount_fen"] > 0  # INT-5, WAR-4: the paid visit intake decided

@@ -14,7 +14,12 @@ from datetime import UTC, datetime
 from repairline_billing.main import SPEC as BILLING
 from repairline_billing.projections import all_projections
 from repairline_contracts.base import Decision
-from repairline_contracts.dispatch import EngineerAssigned, RepairCompleted, SlaDeadlineBreached
+from repairline_contracts.dispatch import (
+    EngineerAssigned,
+    InspectionRecorded,
+    RepairCompleted,
+    SlaDeadlineBreached,
+)
 from repairline_contracts.feedback import (
     CallbackAnswers,
     CallbackCompleted,
@@ -24,7 +29,15 @@ from repairline_contracts.feedback import (
 from repairline_contracts.intake import ServiceMode, WarrantyDecided
 from repairline_contracts.topics import DISPATCH_EVENTS, FEEDBACK_EVENTS, INTAKE_EVENTS
 from tests.support.factories import repair_requested
-from tests.support.system import System, connect, eventually, replay_every_projection, send
+from tests.support.system import (
+    System,
+    connect,
+    envelope_bytes,
+    eventually,
+    produce,
+    replay_every_projection,
+    send,
+)
 
 PACK = "office-equipment"  # FEE-8 contracts and PEN-1 complaint fines
 AT = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -134,6 +147,19 @@ async def test_every_billing_projection_is_rebuilt_by_replay_equal_to_the_live_o
         done = [completed(t1.ticket_id), completed(t2.ticket_id)]
         await send(prefix, DISPATCH_EVENTS, done, pack=PACK)
         await send(prefix, DISPATCH_EVENTS, [breached(t3.ticket_id)], pack=PACK)
+        # WAR-4: t3's inspection and intake's decision on it (the quote below waits for it)
+        inspection_id = f"ev-inspection-{t3.ticket_id}"
+        inspected = InspectionRecorded(
+            ticket_id=t3.ticket_id, engineer_id="eng-1", inspected_at=AT, misuse=True
+        )
+        await produce(
+            prefix + DISPATCH_EVENTS,
+            [(t3.ticket_id.encode(), envelope_bytes(inspected, event_id=inspection_id, pack=PACK))],
+        )
+        on_inspection = envelope_bytes(
+            warranty(t3.ticket_id), pack=PACK, causation_id=inspection_id
+        )
+        await produce(prefix + INTAKE_EVENTS, [(t3.ticket_id.encode(), on_inspection)])
         reward = rewarded(t3.ticket_id, t3.product.serial_no or "")
         feedback = [overcharged(t2.ticket_id), reward, graded(t1.ticket_id)]
         await send(prefix, FEEDBACK_EVENTS, feedback, pack=PACK)
@@ -163,7 +189,9 @@ async def _counts_reached(db) -> bool:
     wanted = {
         "billing_tickets": 3,
         "ticket_assignments": 3,
-        "ticket_warranty": 1,
+        "ticket_warranty": 2,
+        "ticket_inspections": 1,
+        "warranty_causes": 2,
         "charges": 2,
         "refunds": 1,
         "penalties": 2,

@@ -41,6 +41,8 @@ class FakeStore:
     held_invoices: list[str] = field(default_factory=list)  # FEE-5: tickets locked, in order
     intake_versions: dict[str, int] = field(default_factory=dict)
     warranty_causes: set[tuple[str, str]] = field(default_factory=set)
+    inspections: set[tuple[str, str]] = field(default_factory=set)  # (ticket, event id)
+    intake_closed: set[str] = field(default_factory=set)
     policies: dict[str, Policy] = field(default_factory=dict)  # ticket -> pack opened under
 
     def _penalties(self, rule_id: str, engineer_id: str, penalty_id: str) -> list[PenaltyAssessed]:
@@ -124,7 +126,11 @@ class FakeStore:
         return self.parked_completions.pop(ticket_id, None)
 
     async def warranty_pending(self, ticket_id: str) -> bool:
-        return ticket_id in self.warranty_awaited
+        return ticket_id in self.warranty_awaited or await self.inspection_pending(ticket_id)
+
+    async def inspection_pending(self, ticket_id: str) -> bool:
+        undecided = self.inspections - self.warranty_causes
+        return ticket_id not in self.intake_closed and any(t == ticket_id for t, _ in undecided)
 
     async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
         if ticket_id not in self.parked_completions:

@@ -426,3 +426,16 @@ async def test_pen_6_an_unreachable_record_naming_a_ticket_billing_has_not_seen_
     world.reads.intake_versions["t1"] = 1
     recorded = await world.run(commands.record_unreachable, cmd)
     assert recorded.data["event_id"]
+
+
+async def test_war_4_fee_4_a_quote_waits_for_the_decision_on_an_inspection_billing_has_seen():
+    """Without naming it: billing holds the engineer's inspection and not yet intake's
+    decision on it, so the quote is refused for now, and priced once the decision is in."""
+    world = World()
+    world.add_ticket()
+    world.reads.inspections.add(("t1", "ev-inspection"))
+    with pytest.raises(NotCaughtUp, match="inspection of ticket t1"):
+        await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest()))
+    world.reads.warranty_causes.add(("t1", "ev-inspection"))
+    issued = await world.run(commands.issue_quote, IssueQuote("t1", "q1", QuoteRequest()))
+    assert issued.events == ("QuoteIssued",)

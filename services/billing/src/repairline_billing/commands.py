@@ -144,6 +144,11 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
             f"billing has not seen intake's warranty decision on inspection"
             f" {cmd.after_inspection} of ticket {cmd.ticket_id} yet (WAR-4)"
         )
+    if await reads.inspection_pending(cmd.ticket_id):
+        raise NotCaughtUp(
+            f"billing has not seen intake's warranty decision on the engineer's inspection"
+            f" of ticket {cmd.ticket_id} yet (WAR-4)"
+        )
     ticket = await reads.ticket(cmd.ticket_id)
     if ticket is None and cmd.ticket_version is not None:
         # a version of the ticket held without its request: the caller knows the ticket
@@ -247,9 +252,9 @@ async def report_remote_service(
 
 async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> CommandResult | None:
     """FEE-1, FEE-4: the completed repair is invoiced once; a completion seen before its
-    request, or before the warranty decision the request said follows it (INT-5, WAR-4),
-    is parked until they arrive. Overcharges parked for the invoice are settled with it
-    (FEE-5)."""
+    request, before the warranty decision the request said follows it (INT-5, WAR-4), or
+    before intake's decision on the engineer's inspection (WAR-4), is parked until they
+    arrive. Overcharges parked for the invoice are settled with it (FEE-5)."""
     reads = billing.reads(uow)
     ticket = await reads.ticket(cmd.ticket_id)
     if ticket is None or await reads.warranty_pending(cmd.ticket_id):

@@ -352,6 +352,16 @@ MIGRATIONS += [
             cause_id text not null,
             primary key (ticket_id, cause_id)
         );
+        -- the engineer's inspections (dispatch's InspectionRecorded): one without a decision
+        -- caused by it waits for intake's, unless intake closed the ticket (it then decides
+        -- nothing on an inspection)
+        create table if not exists ticket_inspections (
+            ticket_id text not null,
+            event_id text not null,
+            primary key (ticket_id, event_id)
+        );
+        alter table intake_versions add column if not exists closed boolean not null
+            default false;
         """,
     )
 ]

@@ -33,10 +33,19 @@ from repairline_contracts.billing import (
     SettlementStatementIssued,
     TravelAllowanceGranted,
 )
-from repairline_contracts.dispatch import EngineerAssigned, SlaDeadlineBreached
+from repairline_contracts.dispatch import (
+    EngineerAssigned,
+    InspectionRecorded,
+    SlaDeadlineBreached,
+)
 from repairline_contracts.envelope import Envelope
 from repairline_contracts.feedback import ExtensionRewardGranted
-from repairline_contracts.intake import RepairRequested
+from repairline_contracts.intake import (
+    PickedUp,
+    RepairRequested,
+    TicketCancelled,
+    TicketClosed,
+)
 from repairline_contracts.registry import EVENT_TYPES
 from repairline_platform import readmodel
 from repairline_platform.eventstore import Delivered, UnitOfWork
@@ -53,12 +62,20 @@ def wire(event: Event) -> dict[str, Any]:
 
 # every event type of intake's topic: each is a version of its ticket
 INTAKE_TYPES = frozenset(e.event_type for e in EVENT_TYPES if e.topic == topics.INTAKE_EVENTS)
+# intake's events after which its ticket is no longer open: intake decides nothing more
+# on it (an inspection included)
+CLOSING_TYPES = frozenset(
+    {PickedUp.event_type, TicketClosed.event_type, TicketCancelled.event_type}
+)
 
 
 class Tickets:
     """Copy: what billing prices a ticket from: intake's request and warranty decision
     (and what caused each decision: the engineer's inspection, for one), dispatch's
-    assignment. Either may come before the request.
+    assignment and the engineer's inspections, whether intake closed the ticket. Any of
+    them may come before the request. An inspection with no decision caused by it on a
+    ticket intake has not closed is pending (WAR-4): intake will decide the warranty on
+    it, and billing neither quotes nor invoices before (`Store.inspection_pending`).
 
     It also keeps the latest version of each intake ticket it has read, whatever the
     event, so that a command can tell whether billing knows what its caller was told
@@ -68,23 +85,27 @@ class Tickets:
 
     name = "tickets"
     topics = (topics.INTAKE_EVENTS, topics.DISPATCH_EVENTS)
-    event_types = frozenset({*INTAKE_TYPES, EngineerAssigned.event_type})
+    event_types = frozenset(
+        {*INTAKE_TYPES, EngineerAssigned.event_type, InspectionRecorded.event_type}
+    )
     tables = (
         "billing_tickets",
         "ticket_assignments",
         "ticket_warranty",
         "intake_versions",
         "warranty_causes",
+        "ticket_inspections",
     )
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         writes = Writes()  # each statement writes its ticket's row of one table
-        versions: dict[str, int] = {}
+        versions: dict[str, tuple[int, bool]] = {}  # ticket -> (version, closed)
         for item in items:
-            event = item.event
-            if item.envelope.type in INTAKE_TYPES:
+            event, kind = item.event, item.envelope.type
+            if kind in INTAKE_TYPES:
                 ticket_id, version = event.ticket_id, item.envelope.streamversion
-                versions[ticket_id] = max(version, versions.get(ticket_id, 0))
+                seen, closed = versions.get(ticket_id, (0, False))
+                versions[ticket_id] = (max(version, seen), closed or kind in CLOSING_TYPES)
             if isinstance(event, RepairRequested):
                 writes.add(event.ticket_id, _REQUESTED, *_requested(event, item.envelope))
             elif isinstance(event, EngineerAssigned):
@@ -92,19 +113,25 @@ class Tickets:
                 writes.add(
                     event.ticket_id, _ASSIGNED, event.ticket_id, event.engineer_id, service_point
                 )
-            elif item.envelope.type == WARRANTY_DECIDED:
+            elif kind == WARRANTY_DECIDED:
                 args = _warranty(wire(event))
                 writes.add(args[0], _WARRANTY, *args)
                 writes.add(args[0], _CAUSE, args[0], item.envelope.causationid)
+            elif isinstance(event, InspectionRecorded):
+                writes.add(event.ticket_id, _INSPECTION, event.ticket_id, item.envelope.id)
         await writes.run(uow.conn)
         if versions:  # in the tickets' order: the charging reaction writes them too
-            await uow.conn.executemany(_VERSION, sorted(versions.items()))
+            rows = [(t, v, closed) for t, (v, closed) in sorted(versions.items())]
+            await uow.conn.executemany(_VERSION, rows)
 
 
 _CAUSE = "insert into warranty_causes values ($1, $2) on conflict do nothing"
+_INSPECTION = "insert into ticket_inspections values ($1, $2) on conflict do nothing"
 _VERSION = (
-    "insert into intake_versions values ($1, $2) on conflict (ticket_id) do update"
-    " set version = greatest(intake_versions.version, excluded.version)"
+    "insert into intake_versions (ticket_id, version, closed) values ($1, $2, $3)"
+    " on conflict (ticket_id) do update"
+    " set version = greatest(intake_versions.version, excluded.version),"
+    " closed = intake_versions.closed or excluded.closed"
 )
 _REQUESTED = (
     "insert into billing_tickets (ticket_id, product_line, city_tier,"

@@ -19,7 +19,7 @@ from repairline_billing.domain.penalty import (
     NoteMissedAppointment,
     VerifiedComplaint,
 )
-from repairline_billing.projections import Tickets, wire
+from repairline_billing.projections import CLOSING_TYPES, Tickets, wire
 from repairline_billing.store import Position
 from repairline_contracts import topics
 from repairline_contracts.dispatch import ArrivedOnSite, RepairCompleted
@@ -34,8 +34,10 @@ class ChargeOnCompletion:
     """FEE-1, FEE-4: a completed repair is invoiced once, against its accepted quote.
 
     Contexts are not ordered against each other: a RepairCompleted that arrives before
-    its RepairRequested, or before the warranty decision the request says follows it, is
-    parked and invoiced once both are known (INT-5, WAR-4). The batch is first folded into
+    its RepairRequested, before the warranty decision the request says follows it, or
+    before intake's decision on the engineer's inspection (which comes before the
+    completion on dispatch's topic), is parked and invoiced once they are known (INT-5,
+    WAR-4). The batch is first folded into
     billing's copy of the tickets (the `tickets` projection, the same fold), so the
     invoice sees the facts that came before the completion.
     """
@@ -57,7 +59,9 @@ class ChargeOnCompletion:
                     await self._requested(
                         event, Position(item.topic, item.partition, item.offset), uow
                     )
-                elif item.envelope.type == WARRANTY_DECIDED:
+                elif item.envelope.type == WARRANTY_DECIDED or item.envelope.type in CLOSING_TYPES:
+                    # a decision arrived, or intake closed the ticket and will decide
+                    # nothing more on an inspection: a parked completion may be invoiced
                     await commands.resume_charge(wire(event)["ticket_id"], uow, self.billing)
                 elif isinstance(event, RepairCompleted):
                     await commands.charge_repair(_charge(event), uow, self.billing)

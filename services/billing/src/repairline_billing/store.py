@@ -118,8 +118,14 @@ class Store(Protocol):
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None: ...
 
     async def warranty_pending(self, ticket_id: str) -> bool:
-        """Whether the ticket's request said a warranty decision follows it and that
-        decision has not arrived yet (FEE-1, INT-5, WAR-4)."""
+        """Whether a warranty decision billing knows will come has not arrived yet: the
+        one the ticket's request said follows it (FEE-1, INT-5, WAR-4), or intake's on an
+        inspection (`inspection_pending`)."""
+        ...
+
+    async def inspection_pending(self, ticket_id: str) -> bool:
+        """Whether an inspection of the ticket has no warranty decision caused by it yet
+        on a ticket intake has not closed (WAR-4: intake will decide on it)."""
         ...
 
     async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
@@ -345,11 +351,15 @@ class PgStore:
     async def warranty_pending(self, ticket_id: str) -> bool:
         return bool(
             await self.conn.fetchval(
-                "select b.warranty_follows and w.ticket_id is null from billing_tickets b"
-                " left join ticket_warranty w using (ticket_id) where b.ticket_id = $1",
+                "select coalesce((select b.warranty_follows and w.ticket_id is null"
+                " from billing_tickets b left join ticket_warranty w using (ticket_id)"
+                f" where b.ticket_id = $1), false) or ({_INSPECTION_PENDING})",
                 ticket_id,
             )
         )
+
+    async def inspection_pending(self, ticket_id: str) -> bool:
+        return bool(await self.conn.fetchval(f"select {_INSPECTION_PENDING}", ticket_id))
 
     async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
         status = await self.conn.execute(
@@ -404,6 +414,16 @@ def _parked(row: asyncpg.Record) -> ParkedCompletion:
         tuple(row["parts_replaced"] or ()),
     )
 
+
+# WAR-4: an inspection of ticket $1 without the decision it caused, on a ticket intake
+# has not closed
+_INSPECTION_PENDING = """exists (
+    select 1 from ticket_inspections i
+    where i.ticket_id = $1
+      and not exists (
+        select 1 from warranty_causes c where c.ticket_id = $1 and c.cause_id = i.event_id
+      )
+  ) and not exists (select 1 from intake_versions v where v.ticket_id = $1 and v.closed)"""
 
 _TICKET = (
     "select b.*, a.engineer_id, a.service_point_id, w.unit_in_warranty, w.free_visit,"
