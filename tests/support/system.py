@@ -969,7 +969,9 @@ async def storage(
         await drop_database(rt.database)
 
 
-def delivered(events: list[Event], *, at: datetime, pack: Any) -> list[Delivered]:
+def delivered(
+    events: list[Event], *, at: datetime, pack: Any, causation_id: str = "c"
+) -> list[Delivered]:
     """Events as a consumer receives them, one stream version each."""
     return [
         Delivered(
@@ -982,7 +984,7 @@ def delivered(events: list[Event], *, at: datetime, pack: Any) -> list[Delivered
                 policy_pack=pack.id,
                 policy_version=pack.version,
                 correlation_id="c",
-                causation_id="c",
+                causation_id=causation_id,
                 stream_version=n,
             ),
             e,

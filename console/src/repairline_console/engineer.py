@@ -348,15 +348,17 @@ async def dispatch_received(
     wait: float = RECEIVED_WAIT,
     every: float = 0.2,
 ) -> bool:
-    """FEE-4, DSP-11: has dispatch received the customer's answer billing recorded? Asked
-    until it has or `wait` seconds passed: dispatch refuses to complete a chargeable job
-    until its own copy shows the quote accepted, so the page says 'accepted' only once the
-    completion it offers next can pass (and says that dispatch is behind otherwise)."""
+    """FEE-4, DSP-11: has dispatch received the customer's answer billing recorded (and
+    intake's warranty decision on the inspection, WAR-4)? Asked until it has or `wait`
+    seconds passed: dispatch refuses to complete a chargeable job until its own copy shows
+    the quote accepted, so the page says 'accepted' only once the completion it offers
+    next can pass (and says that dispatch is behind otherwise)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
         seen = await backend.get(token, "dispatch", f"/tickets/{ticket_id}/received")
-        if seen.ok and isinstance(seen.body, dict) and seen.body.get("quote_state") == quote_state:
+        body = seen.body if seen.ok and isinstance(seen.body, dict) else {}
+        if body.get("quote_state") == quote_state and not body.get("warranty_pending"):
             return True
         if loop.time() >= deadline:
             return False

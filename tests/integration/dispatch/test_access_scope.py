@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from repairline_contracts.base import Decision
 from repairline_contracts.billing import QuoteAccepted
 from repairline_contracts.envelope import Envelope
+from repairline_contracts.intake import ServiceMode, WarrantyDecided
 from repairline_dispatch import commands, views
 from repairline_dispatch.domain import visit
 from repairline_dispatch.main import ctx
@@ -17,7 +19,7 @@ from repairline_dispatch.schemas import EngineerIn
 from repairline_platform.auth import Principal, bound_principal
 from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import Runtime
-from repairline_rules.refusals import NotFound
+from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound
 from tests.integration.dispatch.test_engineer_locks import _react
 from tests.integration.platform.dispatch import dispatch_storage
 from tests.support.factories import repair_requested
@@ -159,3 +161,49 @@ async def test_war_4_what_dispatch_received_names_the_visits_latest_inspection(
         )
         seen = await views.received(dispatch.pool, mine)
     assert seen["inspection_id"] == again.event_ids[0] != first.event_ids[0]
+    assert seen["warranty_pending"]
+
+
+async def test_war_4_fee_4_work_after_an_inspection_waits_for_intakes_decision_on_it(
+    dispatch: Runtime,
+):
+    """On the real store: the engineer measured 250 V; until intake's decision on that
+    inspection is received (the copy keeps what caused each decision), starting work is
+    refused for now; the decision makes the job chargeable, and work then waits for the
+    quote instead (FEE-4)."""
+    jobs = await _one_job_each(dispatch)
+    mine = jobs[ENGINEERS[0]]
+    with bound_principal(engineer(ENGINEERS[0])):
+        await commands.arrive(visit.Arrive(mine), ctx(dispatch))
+        inspected = await commands.record_inspection(
+            visit.RecordInspection(mine, {"supply_voltage_v": 250.0}), ctx(dispatch)
+        )
+        with pytest.raises(NotCaughtUp, match="inspection"):
+            await commands.start_work(visit.StartWork(mine), ctx(dispatch))
+    now = dispatch.clock.now()
+    decision = WarrantyDecided(
+        ticket_id=mine,
+        unit_in_warranty=True,
+        free_visit=False,
+        chargeable=True,
+        reason="chargeable repair: supply_voltage",
+        decided_at=now,
+        decision=Decision(pack_id="water-heater", pack_version="1", rule_ids=("WAR-4",)),
+        product_line="instant_water_heater",
+        service_mode=ServiceMode.ON_SITE,
+        exclusions=("supply_voltage",),
+    )
+    pack = dispatch.pack_now(now)
+    earlier = delivered([decision], at=now, pack=pack, causation_id="intake-desk")
+    on_it = delivered([decision], at=now, pack=pack, causation_id=inspected.event_ids[0])
+    async with dispatch.unit_of_work() as uow:
+        await Jobs().handle(uow, earlier)  # a decision caused by something else
+    with bound_principal(engineer(ENGINEERS[0])):
+        assert (await views.received(dispatch.pool, mine))["warranty_pending"]
+    async with dispatch.unit_of_work() as uow:
+        await Jobs().handle(uow, on_it)
+    with bound_principal(engineer(ENGINEERS[0])):
+        assert not (await views.received(dispatch.pool, mine))["warranty_pending"]
+        with pytest.raises(IllegalTransition) as awaiting:
+            await commands.start_work(visit.StartWork(mine), ctx(dispatch))
+    assert awaiting.value.state == "awaiting_quote_acceptance"

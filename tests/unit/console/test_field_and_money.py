@@ -87,11 +87,15 @@ class _Dispatch:
 
 async def test_fee4_the_acceptance_is_reported_once_dispatch_has_received_it():
     behind = Answer(200, {"quote_state": None})
+    deciding = Answer(200, {"quote_state": "accepted", "warranty_pending": True})  # WAR-4
     dispatch = _Dispatch(
-        Answer(503, {"error": "unavailable"}), behind, Answer(200, {"quote_state": "accepted"})
+        Answer(503, {"error": "unavailable"}),
+        behind,
+        deciding,
+        Answer(200, {"quote_state": "accepted", "warranty_pending": False}),
     )
     assert await dispatch_received(dispatch, "tok", "T-1", "accepted", wait=5, every=0)  # type: ignore[arg-type]
-    assert dispatch.asked == [("tok", "dispatch", "/tickets/T-1/received")] * 3
+    assert dispatch.asked == [("tok", "dispatch", "/tickets/T-1/received")] * 4
 
 
 async def test_fee4_dispatch_still_behind_after_the_wait_is_said_not_hidden():

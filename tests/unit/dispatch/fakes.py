@@ -35,9 +35,13 @@ class FakeStore:
     names: dict[str, str] = field(default_factory=dict)
     waiting_tickets: list[tuple[str, str, str, str]] = field(default_factory=list)
     locked: set[str] = field(default_factory=set)
+    inspections: dict[str, str] = field(default_factory=dict)  # ticket -> latest's event id
 
     async def job(self, ticket_id: str) -> Job | None:
         return self.jobs.get(ticket_id)
+
+    async def latest_inspection(self, ticket_id: str) -> str | None:
+        return self.inspections.get(ticket_id)
 
     async def engineers(
         self, region: str, skill: str, *, ticket_id: str, appointments: bool = True

@@ -12,7 +12,7 @@ from repairline_contracts.dispatch import EngineerAssigned, RepairRecord
 from repairline_dispatch import commands
 from repairline_dispatch.domain import roster, visit
 from repairline_platform.commands import bound, reacting_to
-from repairline_rules.refusals import IllegalTransition, NotFound, Refused
+from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound, Refused
 from tests.unit.dispatch.fakes import NOW, World, engineer, job, world
 
 
@@ -328,6 +328,30 @@ async def test_fee_4_dsp_11_chargeable_work_waits_for_the_accepted_quote():
     w.store.jobs["t1"] = job("t1", chargeable=True, quote_state="accepted", quote_id="q1")
     result = await commands.start_work(visit.StartWork("t1"), w.ctx)
     assert result.events == ("WorkStarted",)
+
+
+async def test_war_4_fee_4_work_after_an_inspection_waits_for_intakes_decision_on_it():
+    """The inspection may make the job chargeable (WAR-4), and chargeable work waits for
+    its quote (FEE-4): neither work nor its completion goes ahead on the chargeability
+    known before the inspection. Once intake's decision on it is received (its cause is
+    the inspection), the job proceeds; on a ticket intake closed, nothing is awaited."""
+    w = await on_site(world())
+    w.store.inspections["t1"] = "ev-inspection"
+    w.store.jobs["t1"] = job("t1", decided_causes=("ev-earlier",))
+    for refused in (
+        commands.start_work(visit.StartWork("t1"), w.ctx),
+        commands.complete(visit.Complete("t1", "replaced", "Li"), w.ctx),
+    ):
+        with pytest.raises(NotCaughtUp, match="inspection of ticket t1") as err:
+            await refused
+        assert err.value.state == "not_caught_up"
+    assert types(w, "t1")[-1] == "ArrivedOnSite"
+    w.store.jobs["t1"] = job("t1", chargeable=True, decided_causes=("ev-inspection",))
+    with pytest.raises(IllegalTransition) as awaiting:
+        await commands.start_work(visit.StartWork("t1"), w.ctx)
+    assert awaiting.value.state == "awaiting_quote_acceptance"
+    w.store.jobs["t1"] = job("t1", closed=True)
+    assert not w.store.jobs["t1"].inspection_pending("ev-inspection")
 
 
 async def test_dsp_11_dsp_12_consent_then_a_signed_completion_with_its_record():

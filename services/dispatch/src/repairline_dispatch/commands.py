@@ -40,7 +40,7 @@ from repairline_platform.logging import get_logger
 from repairline_platform.policy import deciding_with
 from repairline_platform.visibility import Owners
 from repairline_rules.packs import PolicyPack
-from repairline_rules.refusals import IllegalTransition, NotFound, Refused
+from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound, Refused
 
 log = get_logger(__name__)
 
@@ -590,11 +590,25 @@ async def record_consent(cmd: visit.RecordConsent, ctx: Ctx) -> CommandResult:
     return await _execute(ctx, cmd.ticket_id, decide)
 
 
+async def _warranty_known(s: Scope, ticket_id: str) -> visit.Job:
+    """The job, once dispatch has intake's warranty decision on the visit's latest
+    inspection (WAR-4: it may make the job chargeable, and a chargeable one waits for its
+    quote, FEE-4); until then refused for now (409 `not_caught_up`, retry)."""
+    job = await s.store.job(ticket_id) or visit.Job(ticket_id)
+    if job.inspection_pending(await s.store.latest_inspection(ticket_id)):
+        raise NotCaughtUp(
+            f"dispatch has not received intake's warranty decision on the inspection of"
+            f" ticket {ticket_id} yet (WAR-4)"
+        )
+    return job
+
+
 async def start_work(cmd: visit.StartWork, ctx: Ctx) -> CommandResult:
-    """Work begins; a chargeable job only after its quote was accepted (DSP-11, FEE-4)."""
+    """Work begins; a chargeable job only after its quote was accepted (DSP-11, FEE-4),
+    and not before intake's warranty decision on the inspection (WAR-4)."""
 
     async def decide(v: Visit, s: Scope) -> list[Event]:
-        job = await s.store.job(v.ticket_id) or visit.Job(v.ticket_id)
+        job = await _warranty_known(s, v.ticket_id)
         return [
             visit.decide_work_start(
                 v,
@@ -610,10 +624,11 @@ async def start_work(cmd: visit.StartWork, ctx: Ctx) -> CommandResult:
 
 
 async def complete(cmd: visit.Complete, ctx: Ctx) -> CommandResult:
-    """DSP-12: done, tested and signed for, the repair record filed."""
+    """DSP-12: done, tested and signed for, the repair record filed (WAR-4, FEE-4: as work
+    starts, once intake's warranty decision on the inspection is received)."""
 
     async def decide(v: Visit, s: Scope) -> list[Event]:
-        job = await s.store.job(v.ticket_id) or visit.Job(v.ticket_id)
+        job = await _warranty_known(s, v.ticket_id)
         return [
             visit.decide_completion(
                 v,

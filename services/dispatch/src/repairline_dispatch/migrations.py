@@ -210,3 +210,15 @@ MIGRATIONS.append(
         """,
     )
 )
+MIGRATIONS.append(
+    Migration(
+        "006_warranty_causes",
+        """
+        -- WAR-4: what caused each warranty decision of intake dispatch has received (the
+        -- engineer's inspection, for one): work after an inspection waits for intake's
+        -- decision on it
+        alter table dispatch_tickets add column if not exists decided_causes text[] not null
+            default '{}';
+        """,
+    )
+)

@@ -68,7 +68,8 @@ _REQUESTED = """
 
 class Jobs:
     """Dispatch's copy of the facts it needs from intake (the request, its holds, the
-    warranty's chargeability, closed or cancelled) and billing (the quote's state).
+    warranty's chargeability and what caused each decision, closed or cancelled) and
+    billing (the quote's state).
 
     Not consumed on its own: the reactions that read intake's and billing's topics apply
     each fact here just before they react to it, in the same transaction (one consumer
@@ -98,7 +99,7 @@ class Jobs:
         if isinstance(e, i.RepairRequested):
             return [(_REQUESTED, *_requested(e))]
         if isinstance(e, i.WarrantyDecided):
-            return [(_CHARGEABLE, e.ticket_id, e.chargeable)]
+            return [(_CHARGEABLE, e.ticket_id, e.chargeable, env.causationid)]
         if isinstance(e, i.TicketClosed | i.TicketCancelled):
             return [(_CLOSED, e.ticket_id)]
         statements: list[tuple[Any, ...]] = []
@@ -115,10 +116,13 @@ _QUOTE = (
     " values ($1, $2, $3, '{}', false) on conflict (ticket_id) do update"
     " set quote_id = excluded.quote_id, quote_state = excluded.quote_state"
 )
+# the warranty's chargeability, and what caused the decision (WAR-4: an inspection's id)
 _CHARGEABLE = (
-    "insert into dispatch_tickets (ticket_id, chargeable, holds, closed)"
-    " values ($1, $2, '{}', false) on conflict (ticket_id) do update"
-    " set chargeable = excluded.chargeable"
+    "insert into dispatch_tickets (ticket_id, chargeable, holds, closed, decided_causes)"
+    " values ($1, $2, '{}', false, array[$3::text]) on conflict (ticket_id) do update"
+    " set chargeable = excluded.chargeable,"
+    " decided_causes = case when $3 = any(dispatch_tickets.decided_causes)"
+    " then dispatch_tickets.decided_causes else dispatch_tickets.decided_causes || $3::text end"
 )
 _CLOSED = "update dispatch_tickets set closed = true where ticket_id = $1"
 _VERIFIED_AT = (

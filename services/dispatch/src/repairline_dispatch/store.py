@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from repairline_contracts.dispatch import InspectionRecorded
 from repairline_contracts.intake import GeoPoint
 from repairline_dispatch.domain.roster import Busy, Engineer, WorkHours, parse_hours
 from repairline_dispatch.domain.visit import Job
@@ -33,6 +34,10 @@ class Waiting:
 
 class DispatchStore(Protocol):
     async def job(self, ticket_id: str) -> Job | None: ...
+
+    async def latest_inspection(self, ticket_id: str) -> str | None:
+        """The event id of the visit's latest `InspectionRecorded` (WAR-4), if any."""
+        ...
 
     async def engineers(
         self, region: str, skill: str, *, ticket_id: str, appointments: bool = True
@@ -89,6 +94,17 @@ def own_hours(text: str | None) -> tuple[WorkHours, ...] | None:
     return parse_hours(json.loads(text)) if text else None
 
 
+async def latest_inspection(conn: Any, ticket_id: str) -> str | None:
+    """The event id of the visit's latest `InspectionRecorded` (WAR-4), if any: the visit's
+    stream is the ticket's id."""
+    return await conn.fetchval(
+        "select event_id from events where stream_id = $1 and event_type = $2"
+        " order by stream_version desc limit 1",
+        ticket_id,
+        InspectionRecorded.event_type,
+    )
+
+
 def job_of(row: asyncpg.Record | dict[str, Any]) -> Job:
     window = None if row["window_start"] is None else (row["window_start"], row["window_end"])
     released = set(row["released_holds"] or ())
@@ -108,6 +124,7 @@ def job_of(row: asyncpg.Record | dict[str, Any]) -> Job:
         quote_state=row["quote_state"],
         closed=row["closed"],
         fault_kind=row["fault_kind"],
+        decided_causes=tuple(row["decided_causes"] or ()),
     )
 
 
@@ -140,6 +157,9 @@ class PgStore:
             )
             self._jobs[ticket_id] = job_of(row) if row is not None else None
         return self._jobs[ticket_id]
+
+    async def latest_inspection(self, ticket_id: str) -> str | None:
+        return await latest_inspection(self.conn, ticket_id)
 
     async def engineers(
         self, region: str, skill: str, *, ticket_id: str, appointments: bool = True

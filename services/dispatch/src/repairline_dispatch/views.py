@@ -15,13 +15,12 @@ from repairline_contracts.dispatch import (
     AppointmentScheduled,
     ArrivedOnSite,
     EngineerAssigned,
-    InspectionRecorded,
     SlaDeadlinesRecomputed,
 )
 from repairline_dispatch.domain import windows
 from repairline_dispatch.domain.packs import RegionPacks
 from repairline_dispatch.projections import ALERT_KINDS, DispatchBoard
-from repairline_dispatch.store import PgStore, job_of
+from repairline_dispatch.store import PgStore, job_of, latest_inspection
 from repairline_platform import visibility
 from repairline_platform.asof import view_as_of
 from repairline_platform.auth import current_principal
@@ -142,9 +141,10 @@ async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
     """What dispatch has received of a ticket from intake and billing, as its commands
     read it: chargeable or not, the quote and the customer's answer (FEE-4, DSP-11: work
     on a chargeable job starts only once `quote_state` is `accepted` here), the holds in
-    force, closed; and the event id of the visit's latest inspection (WAR-4: a quote names
-    it, so billing prices only once intake's warranty decision on it has arrived). Seen
-    by whoever may see the visit on the board."""
+    force, closed; the event id of the visit's latest inspection (WAR-4: a quote names it,
+    so billing prices only once intake's warranty decision on it has arrived) and whether
+    dispatch still waits for that decision (work and completion wait too). Seen by
+    whoever may see the visit on the board."""
     row = await pool.fetchrow(
         "select t.*, b.region as board_region, b.engineer_id from dispatch_board b"
         " join dispatch_tickets t using (ticket_id) where b.ticket_id = $1",
@@ -158,12 +158,7 @@ async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
         Owners(engineer_id=row["engineer_id"]),
     )
     job = job_of(row)
-    inspection = await pool.fetchval(
-        "select event_id from events where stream_id = $1 and event_type = $2"
-        " order by stream_version desc limit 1",
-        ticket_id,
-        InspectionRecorded.event_type,
-    )
+    inspection = await latest_inspection(pool, ticket_id)
     return {
         "ticket_id": ticket_id,
         "chargeable": job.chargeable,
@@ -172,6 +167,7 @@ async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
         "holds": list(job.holds),
         "closed": job.closed,
         "inspection_id": inspection,
+        "warranty_pending": job.inspection_pending(inspection),
     }
 
 

@@ -353,6 +353,18 @@ class Job:
     quote_state: str | None = None
     closed: bool = False
     fault_kind: str | None = None
+    decided_causes: tuple[str, ...] = ()
+    """What caused each warranty decision of intake received (event ids: an inspection's,
+    for one)."""
+
+    def inspection_pending(self, inspection_id: str | None) -> bool:
+        """WAR-4: intake's warranty decision on the inspection has not been received, on a
+        ticket intake has not closed (it then decides nothing on an inspection)."""
+        return (
+            inspection_id is not None
+            and inspection_id not in self.decided_causes
+            and not self.closed
+        )
 
     @property
     def assignable(self) -> bool:
