@@ -362,6 +362,12 @@ MIGRATIONS += [
         );
         alter table intake_versions add column if not exists closed boolean not null
             default false;
+        -- a decision recorded before causes were kept (its cause unknown here): an
+        -- inspection billing never saw is taken as decided by it, until a decision of the
+        -- ticket with its cause arrives (rebuilding the copy by replay knows every cause)
+        alter table ticket_warranty add column if not exists before_causes boolean not null
+            default true;
+        alter table ticket_warranty alter column before_causes set default false;
         """,
     )
 ]

@@ -154,7 +154,7 @@ _WARRANTY = (
     " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"
     " reason = excluded.reason, exclusions = excluded.exclusions,"
     " start_date = excluded.start_date, start_source = excluded.start_source,"
-    " days_paused = excluded.days_paused"
+    " days_paused = excluded.days_paused, before_causes = false"
 )
 
 

@@ -160,8 +160,7 @@ class PgStore:
         return await self.conn.fetchval(query, ticket_id) or 0
 
     async def decided_on(self, ticket_id: str, cause_id: str) -> bool:
-        query = "select true from warranty_causes where ticket_id = $1 and cause_id = $2"
-        return bool(await self.conn.fetchval(query, ticket_id, cause_id))
+        return bool(await self.conn.fetchval(_DECIDED_ON, ticket_id, cause_id))
 
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None:
         """The ticket's facts and region, or None until its RepairRequested has arrived."""
@@ -414,6 +413,15 @@ def _parked(row: asyncpg.Record) -> ParkedCompletion:
         tuple(row["parts_replaced"] or ()),
     )
 
+
+# WAR-4: a decision caused by $2 is held; or $2 is an inspection billing never saw and the
+# ticket's decision was recorded before causes were kept (an upgraded copy)
+_DECIDED_ON = """select exists (
+    select 1 from warranty_causes where ticket_id = $1 and cause_id = $2
+  ) or (
+    not exists (select 1 from ticket_inspections where ticket_id = $1 and event_id = $2)
+    and exists (select 1 from ticket_warranty where ticket_id = $1 and before_causes)
+  )"""
 
 # WAR-4: an inspection of ticket $1 without the decision it caused, on a ticket intake
 # has not closed

@@ -219,6 +219,13 @@ MIGRATIONS.append(
         -- decision on it
         alter table dispatch_tickets add column if not exists decided_causes text[] not null
             default '{}';
+        -- the inspections recorded before causes were kept are taken as decided (intake
+        -- reacts within seconds; rebuilding the copy by replay knows every cause)
+        update dispatch_tickets t set decided_causes = coalesce((
+            select array_agg(e.event_id) from events e
+            where e.stream_id = t.ticket_id
+              and e.event_type = 'repairline.dispatch.InspectionRecorded'
+        ), '{}');
         """,
     )
 )
