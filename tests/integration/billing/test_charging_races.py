@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +27,8 @@ from repairline_contracts.topics import DISPATCH_EVENTS, FEEDBACK_EVENTS, INTAKE
 from repairline_platform.eventstore import Delivered
 from repairline_platform.runtime import Runtime
 from repairline_platform.settings import ServiceSettings
+from repairline_platform.timers import TimerPoller
+from repairline_rules.warranty import INSPECTION_DECISION_WAIT
 from tests.support.factories import repair_requested
 from tests.support.infra import KAFKA, PG, drop_database, envelope_bytes
 
@@ -183,7 +185,9 @@ async def test_int_5_a_parked_completion_is_charged_with_the_warranty_decision(
     assert visit["amount_fen"] > 0
 
 
-@pytest.mark.parametrize("arrival", ["decision-in-the-batch", "decision-later", "closed-instead"])
+@pytest.mark.parametrize(
+    "arrival", ["decision-in-the-batch", "decision-later", "closed-instead", "wait-over"]
+)
 async def test_war_4_a_completion_after_an_inspection_is_charged_on_intakes_decision_on_it(
     billing: Runtime, arrival: str
 ):
@@ -191,7 +195,8 @@ async def test_war_4_a_completion_after_an_inspection_is_charged_on_intakes_deci
     decision on the inspection (the visit paid) reaches billing after dispatch's
     completion. The completion waits for it and is charged on it, never on the warranty
     billing held before. If intake closes the ticket instead (it then decides nothing on
-    an inspection), the completion is charged on what billing holds."""
+    an inspection), or no decision comes within `INSPECTION_DECISION_WAIT` (intake down),
+    the completion is charged on what billing holds."""
     feed = Feed(billing)
     request = requested(bought=date(2026, 1, 10)).model_copy(  # in warranty by its date
         update={"warranty_decision_follows": False}
@@ -199,7 +204,10 @@ async def test_war_4_a_completion_after_an_inspection_is_charged_on_intakes_deci
     ticket_id = request.ticket_id
     inspection_id = f"ev-inspection-{ticket_id}"
     inspected = InspectionRecorded(
-        ticket_id=ticket_id, engineer_id="eng-1", inspected_at=AT, supply_voltage_v=250.0
+        ticket_id=ticket_id,
+        engineer_id="eng-1",
+        inspected_at=billing.clock.now(),
+        supply_voltage_v=250.0,
     )
     decision = (paid_visit(ticket_id), INTAKE_EVENTS, None, inspection_id)
     await feed.batch("charging", [(request, INTAKE_EVENTS)])
@@ -210,13 +218,23 @@ async def test_war_4_a_completion_after_an_inspection_is_charged_on_intakes_deci
         await feed.batch("charging", visit)
         assert await charge_lines(billing, ticket_id) is None  # parked: the decision is due
         closed = TicketClosed(ticket_id=ticket_id, reason="exchanged", closed_at=AT)
-        later = decision if arrival == "decision-later" else (closed, INTAKE_EVENTS)
-        await feed.batch("charging", [later])
+        if arrival == "wait-over":
+            timers = TimerPoller(
+                billing.unit_of_work, billing.clock, billing.spec.timer_handlers(billing)
+            )
+            billing.clock.advance(INSPECTION_DECISION_WAIT - timedelta(seconds=1))
+            await timers.fire_due()
+            assert await charge_lines(billing, ticket_id) is None  # still waiting
+            billing.clock.advance(timedelta(seconds=1))
+            await timers.fire_due()
+        else:
+            later = decision if arrival == "decision-later" else (closed, INTAKE_EVENTS)
+            await feed.batch("charging", [later])
 
     lines = await charge_lines(billing, ticket_id)
     assert lines is not None
     [charged] = [x for x in lines if x["code"] == "visit"]
-    if arrival == "closed-instead":
+    if arrival in ("closed-instead", "wait-over"):
         assert charged["amount_fen"] == 0  # no decision came: the warranty billing held
     else:
         assert charged["amount_fen"] > 0  # INT-5, WAR-4: the paid visit intake decided

@@ -37,8 +37,8 @@ async def test_war_4_an_inspection_from_before_the_upgrade_is_taken_as_decided()
             )
             await db.migrate(conn, MIGRATIONS)
             store = PgStore(conn)
-            assert await store.decided_on("t-old", "ev-inspection-before")
-            assert not await store.decided_on("t-new", "ev-inspection-before")
+            assert await store.decided_on("t-old", "ev-inspection-before", NOW)
+            assert not await store.decided_on("t-new", "ev-inspection-before", NOW)
 
             decided = warranty_decided(
                 "t-old", start_date=NOW.date(), start_source="invoice", days_paused=0, at=NOW
@@ -55,8 +55,8 @@ async def test_war_4_an_inspection_from_before_the_upgrade_is_taken_as_decided()
                 topic_for=lambda t: t,
             )
             await Tickets().handle(uow, [Delivered(env, env.event())])
-            assert await store.decided_on("t-old", "ev-inspection-after")
-            assert not await store.decided_on("t-old", "ev-inspection-before")
+            assert await store.decided_on("t-old", "ev-inspection-after", NOW)
+            assert not await store.decided_on("t-old", "ev-inspection-before", NOW)
     finally:
         await pool.close()
         await drop_database(database)

@@ -118,27 +118,29 @@ async def test_fee4_what_dispatch_received_of_a_quote_is_read_in_the_visits_scop
     jobs = await _one_job_each(dispatch)
     mine, theirs = jobs[ENGINEERS[0]], jobs[ENGINEERS[1]]
     with bound_principal(engineer(ENGINEERS[0])):
-        before = await views.received(dispatch.pool, mine)
+        before = await views.received(dispatch.pool, mine, dispatch.clock.now())
     assert (before["quote_id"], before["quote_state"], before["closed"]) == (None, None, False)
     now = dispatch.clock.now()
     accepted = QuoteAccepted(ticket_id=mine, quote_id="q-1", total_fen=7500, accepted_at=now)
     async with dispatch.unit_of_work() as uow:
         await Jobs().handle(uow, delivered([accepted], at=now, pack=dispatch.pack_now(now)))
     with bound_principal(engineer(ENGINEERS[0])):
-        after = await views.received(dispatch.pool, mine)
+        after = await views.received(dispatch.pool, mine, dispatch.clock.now())
         with pytest.raises(NotFound, match=f"dispatch has no ticket {theirs}"):
-            await views.received(dispatch.pool, theirs)
+            await views.received(dispatch.pool, theirs, dispatch.clock.now())
     assert (after["ticket_id"], after["quote_id"], after["quote_state"]) == (
         mine,
         "q-1",
         "accepted",
     )
     with bound_principal(dispatcher("cn-north")), pytest.raises(NotFound):
-        await views.received(dispatch.pool, mine)
+        await views.received(dispatch.pool, mine, dispatch.clock.now())
     with bound_principal(dispatcher("cn-east")):
-        assert (await views.received(dispatch.pool, theirs))["quote_state"] is None
+        assert (await views.received(dispatch.pool, theirs, dispatch.clock.now()))[
+            "quote_state"
+        ] is None
     with pytest.raises(NotFound, match="dispatch has no ticket nobody"):
-        await views.received(dispatch.pool, "nobody")
+        await views.received(dispatch.pool, "nobody", dispatch.clock.now())
 
 
 async def test_war_4_what_dispatch_received_names_the_visits_latest_inspection(
@@ -150,16 +152,20 @@ async def test_war_4_what_dispatch_received_names_the_visits_latest_inspection(
     jobs = await _one_job_each(dispatch)
     mine = jobs[ENGINEERS[0]]
     with bound_principal(engineer(ENGINEERS[0])):
-        assert (await views.received(dispatch.pool, mine))["inspection_id"] is None
+        assert (await views.received(dispatch.pool, mine, dispatch.clock.now()))[
+            "inspection_id"
+        ] is None
         await commands.arrive(visit.Arrive(mine), ctx(dispatch))
         first = await commands.record_inspection(
             visit.RecordInspection(mine, {"misuse": False}), ctx(dispatch)
         )
-        assert (await views.received(dispatch.pool, mine))["inspection_id"] == first.event_ids[0]
+        assert (await views.received(dispatch.pool, mine, dispatch.clock.now()))[
+            "inspection_id"
+        ] == first.event_ids[0]
         again = await commands.record_inspection(
             visit.RecordInspection(mine, {"misuse": True}), ctx(dispatch)
         )
-        seen = await views.received(dispatch.pool, mine)
+        seen = await views.received(dispatch.pool, mine, dispatch.clock.now())
     assert seen["inspection_id"] == again.event_ids[0] != first.event_ids[0]
     assert seen["warranty_pending"]
 
@@ -199,11 +205,13 @@ async def test_war_4_fee_4_work_after_an_inspection_waits_for_intakes_decision_o
     async with dispatch.unit_of_work() as uow:
         await Jobs().handle(uow, earlier)  # a decision caused by something else
     with bound_principal(engineer(ENGINEERS[0])):
-        assert (await views.received(dispatch.pool, mine))["warranty_pending"]
+        assert (await views.received(dispatch.pool, mine, dispatch.clock.now()))["warranty_pending"]
     async with dispatch.unit_of_work() as uow:
         await Jobs().handle(uow, on_it)
     with bound_principal(engineer(ENGINEERS[0])):
-        assert not (await views.received(dispatch.pool, mine))["warranty_pending"]
+        assert not (await views.received(dispatch.pool, mine, dispatch.clock.now()))[
+            "warranty_pending"
+        ]
         with pytest.raises(IllegalTransition) as awaiting:
             await commands.start_work(visit.StartWork(mine), ctx(dispatch))
     assert awaiting.value.state == "awaiting_quote_acceptance"

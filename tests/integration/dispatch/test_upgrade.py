@@ -5,7 +5,9 @@ under way at the upgrade is held back waiting for a cause that was never kept.""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
+from repairline_dispatch.domain.visit import Inspection
 from repairline_dispatch.migrations import MIGRATIONS
 from repairline_dispatch.store import job_of
 from repairline_platform import db
@@ -44,7 +46,8 @@ async def test_war_4_the_inspections_before_the_upgrade_are_taken_as_decided():
             rows = await conn.fetch("select * from dispatch_tickets order by ticket_id")
         jobs = {r["ticket_id"]: job_of(r) for r in rows}
         assert jobs["t-inspected"].decided_causes == ("ev-inspection",)
-        assert not jobs["t-inspected"].inspection_pending("ev-inspection")
+        inspection = Inspection("ev-inspection", datetime.now(UTC))
+        assert not jobs["t-inspected"].inspection_pending(inspection, datetime.now(UTC))
         assert jobs["t-not"].decided_causes == ()
     finally:
         await pool.close()

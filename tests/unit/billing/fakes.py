@@ -70,7 +70,7 @@ class FakeStore:
     async def intake_version(self, ticket_id: str) -> int:
         return self.intake_versions.get(ticket_id, 0)
 
-    async def decided_on(self, ticket_id: str, cause_id: str) -> bool:
+    async def decided_on(self, ticket_id: str, cause_id: str, now: datetime) -> bool:
         return (ticket_id, cause_id) in self.warranty_causes
 
     async def region(self, ticket_id: str) -> str | None:
@@ -125,10 +125,10 @@ class FakeStore:
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None:
         return self.parked_completions.pop(ticket_id, None)
 
-    async def warranty_pending(self, ticket_id: str) -> bool:
-        return ticket_id in self.warranty_awaited or await self.inspection_pending(ticket_id)
+    async def warranty_pending(self, ticket_id: str, now: datetime) -> bool:
+        return ticket_id in self.warranty_awaited or await self.inspection_pending(ticket_id, now)
 
-    async def inspection_pending(self, ticket_id: str) -> bool:
+    async def inspection_pending(self, ticket_id: str, now: datetime) -> bool:
         undecided = self.inspections - self.warranty_causes
         return ticket_id not in self.intake_closed and any(t == ticket_id for t, _ in undecided)
 

@@ -10,7 +10,7 @@ from typing import Any
 from repairline_dispatch.commands import Ctx
 from repairline_dispatch.domain.packs import RegionPacks
 from repairline_dispatch.domain.roster import Engineer
-from repairline_dispatch.domain.visit import Job
+from repairline_dispatch.domain.visit import Inspection, Job
 from repairline_dispatch.settings import DispatchSettings
 from repairline_dispatch.store import Waiting
 from repairline_platform.clock import FixedClock
@@ -35,12 +35,12 @@ class FakeStore:
     names: dict[str, str] = field(default_factory=dict)
     waiting_tickets: list[tuple[str, str, str, str]] = field(default_factory=list)
     locked: set[str] = field(default_factory=set)
-    inspections: dict[str, str] = field(default_factory=dict)  # ticket -> latest's event id
+    inspections: dict[str, Inspection] = field(default_factory=dict)  # ticket -> the latest
 
     async def job(self, ticket_id: str) -> Job | None:
         return self.jobs.get(ticket_id)
 
-    async def latest_inspection(self, ticket_id: str) -> str | None:
+    async def latest_inspection(self, ticket_id: str) -> Inspection | None:
         return self.inspections.get(ticket_id)
 
     async def engineers(

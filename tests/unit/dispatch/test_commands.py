@@ -11,8 +11,10 @@ import pytest
 from repairline_contracts.dispatch import EngineerAssigned, RepairRecord
 from repairline_dispatch import commands
 from repairline_dispatch.domain import roster, visit
+from repairline_dispatch.domain.visit import Inspection
 from repairline_platform.commands import bound, reacting_to
 from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound, Refused
+from repairline_rules.warranty import INSPECTION_DECISION_WAIT
 from tests.unit.dispatch.fakes import NOW, World, engineer, job, world
 
 
@@ -336,7 +338,7 @@ async def test_war_4_fee_4_work_after_an_inspection_waits_for_intakes_decision_o
     known before the inspection. Once intake's decision on it is received (its cause is
     the inspection), the job proceeds; on a ticket intake closed, nothing is awaited."""
     w = await on_site(world())
-    w.store.inspections["t1"] = "ev-inspection"
+    w.store.inspections["t1"] = Inspection("ev-inspection", w.clock.now())
     w.store.jobs["t1"] = job("t1", decided_causes=("ev-earlier",))
     for refused in (
         commands.start_work(visit.StartWork("t1"), w.ctx),
@@ -350,8 +352,21 @@ async def test_war_4_fee_4_work_after_an_inspection_waits_for_intakes_decision_o
     with pytest.raises(IllegalTransition) as awaiting:
         await commands.start_work(visit.StartWork("t1"), w.ctx)
     assert awaiting.value.state == "awaiting_quote_acceptance"
-    w.store.jobs["t1"] = job("t1", closed=True)
-    assert not w.store.jobs["t1"].inspection_pending("ev-inspection")
+    w.store.jobs["t1"] = job("t1", closed=True)  # no decision caused by it will come
+    assert (await commands.start_work(visit.StartWork("t1"), w.ctx)).events == ("WorkStarted",)
+
+
+async def test_war_4_work_waits_for_the_decision_on_an_inspection_no_longer_than_the_wait():
+    """Intake down: past `INSPECTION_DECISION_WAIT` after the inspection, work goes ahead
+    on the chargeability dispatch holds rather than waiting for ever."""
+    w = await on_site(world())
+    w.store.inspections["t1"] = Inspection("ev-inspection", w.clock.now())
+    w.store.jobs["t1"] = job("t1")
+    w.clock.advance(INSPECTION_DECISION_WAIT - timedelta(seconds=1))
+    with pytest.raises(NotCaughtUp):
+        await commands.start_work(visit.StartWork("t1"), w.ctx)
+    w.clock.advance(timedelta(seconds=1))
+    assert (await commands.start_work(visit.StartWork("t1"), w.ctx)).events == ("WorkStarted",)
 
 
 async def test_dsp_11_dsp_12_consent_then_a_signed_completion_with_its_record():

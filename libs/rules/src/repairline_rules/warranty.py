@@ -93,6 +93,12 @@ def published(start: date | None, source: str | None, stated: date | None = None
     return Proof(stated_purchase_date=start if start is not None else stated)
 
 
+INSPECTION_DECISION_WAIT = timedelta(minutes=10)
+"""WAR-4: how long work, a quote and an invoice after the engineer's inspection wait for
+intake's warranty decision on it. Intake decides within seconds; past this (intake down,
+or the decision applied by a version that did not keep its cause) they go ahead on the
+warranty known, as they did before the inspection."""
+
 _FIELDS = {
     "invoice": "invoice_date",
     "warranty_card": "warranty_card_date",

@@ -57,6 +57,7 @@ from repairline_platform.policy import bound_or
 from repairline_rules.packs import PolicyPack
 from repairline_rules.refusals import NotCaughtUp, NotFound
 from repairline_rules.timers import Due
+from repairline_rules.warranty import INSPECTION_DECISION_WAIT
 
 C = TypeVar("C")
 
@@ -138,13 +139,13 @@ async def issue_quote(cmd: IssueQuote, uow: Unit, billing: Billing) -> CommandRe
     reads = billing.reads(uow)
     await caught_up(reads, cmd.ticket_id, cmd.ticket_version)
     if cmd.after_inspection is not None and not await reads.decided_on(
-        cmd.ticket_id, cmd.after_inspection
+        cmd.ticket_id, cmd.after_inspection, uow.now()
     ):
         raise NotCaughtUp(
             f"billing has not seen intake's warranty decision on inspection"
             f" {cmd.after_inspection} of ticket {cmd.ticket_id} yet (WAR-4)"
         )
-    if await reads.inspection_pending(cmd.ticket_id):
+    if await reads.inspection_pending(cmd.ticket_id, uow.now()):
         raise NotCaughtUp(
             f"billing has not seen intake's warranty decision on the engineer's inspection"
             f" of ticket {cmd.ticket_id} yet (WAR-4)"
@@ -253,11 +254,12 @@ async def report_remote_service(
 async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> CommandResult | None:
     """FEE-1, FEE-4: the completed repair is invoiced once; a completion seen before its
     request, before the warranty decision the request said follows it (INT-5, WAR-4), or
-    before intake's decision on the engineer's inspection (WAR-4), is parked until they
-    arrive. Overcharges parked for the invoice are settled with it (FEE-5)."""
+    before intake's decision on the engineer's inspection (WAR-4, for at most
+    `INSPECTION_DECISION_WAIT`), is parked until they arrive. Overcharges parked for the
+    invoice are settled with it (FEE-5)."""
     reads = billing.reads(uow)
     ticket = await reads.ticket(cmd.ticket_id)
-    if ticket is None or await reads.warranty_pending(cmd.ticket_id):
+    if ticket is None or await reads.warranty_pending(cmd.ticket_id, uow.now()):
         ctx = current_context()
         parked = ParkedCompletion(
             cmd.ticket_id,
@@ -267,6 +269,17 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
             cmd.parts_replaced,
         )
         await reads.park_completion(parked)
+        if await reads.inspection_pending(cmd.ticket_id, uow.now()):
+            # WAR-4: invoiced when intake's decision on the inspection arrives, or once
+            # the wait for it is over
+            await uow.schedule(
+                f"{WARRANTY_WAIT}:inspection:{cmd.ticket_id}:{uow.now().isoformat()}",
+                kind=WARRANTY_WAIT,
+                stream_id=cmd.ticket_id,
+                due_at=uow.now() + INSPECTION_DECISION_WAIT,
+                payload={},
+                correlation_id=ctx.correlation_id,
+            )
         return None
     facts, region = ticket
     visibility.check(f"billing has no ticket {cmd.ticket_id} yet", region)

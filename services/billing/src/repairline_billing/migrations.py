@@ -358,16 +358,17 @@ MIGRATIONS += [
         create table if not exists ticket_inspections (
             ticket_id text not null,
             event_id text not null,
+            inspected_at timestamptz not null,
             primary key (ticket_id, event_id)
         );
         alter table intake_versions add column if not exists closed boolean not null
             default false;
-        -- a decision recorded before causes were kept (its cause unknown here): an
-        -- inspection billing never saw is taken as decided by it, until a decision of the
-        -- ticket with its cause arrives (rebuilding the copy by replay knows every cause)
+        -- a decision recorded without its cause (before this migration, or by a replica
+        -- of the previous version during the upgrade): an inspection billing never saw is
+        -- taken as decided by it, until a decision of the ticket with its cause arrives
+        -- (rebuilding the copy by replay knows every cause)
         alter table ticket_warranty add column if not exists before_causes boolean not null
             default true;
-        alter table ticket_warranty alter column before_causes set default false;
         """,
     )
 ]

@@ -73,9 +73,10 @@ class Tickets:
     """Copy: what billing prices a ticket from: intake's request and warranty decision
     (and what caused each decision: the engineer's inspection, for one), dispatch's
     assignment and the engineer's inspections, whether intake closed the ticket. Any of
-    them may come before the request. An inspection with no decision caused by it on a
-    ticket intake has not closed is pending (WAR-4): intake will decide the warranty on
-    it, and billing neither quotes nor invoices before (`Store.inspection_pending`).
+    them may come before the request. An inspection with no decision caused by it, on a
+    ticket intake has not closed, is pending for `INSPECTION_DECISION_WAIT` (WAR-4):
+    intake will decide the warranty on it, and billing neither quotes nor invoices
+    before (`Store.inspection_pending`).
 
     It also keeps the latest version of each intake ticket it has read, whatever the
     event, so that a command can tell whether billing knows what its caller was told
@@ -118,7 +119,8 @@ class Tickets:
                 writes.add(args[0], _WARRANTY, *args)
                 writes.add(args[0], _CAUSE, args[0], item.envelope.causationid)
             elif isinstance(event, InspectionRecorded):
-                writes.add(event.ticket_id, _INSPECTION, event.ticket_id, item.envelope.id)
+                ticket_id, inspected_at = event.ticket_id, event.inspected_at
+                writes.add(ticket_id, _INSPECTION, ticket_id, item.envelope.id, inspected_at)
         await writes.run(uow.conn)
         if versions:  # in the tickets' order: the charging reaction writes them too
             rows = [(t, v, closed) for t, (v, closed) in sorted(versions.items())]
@@ -126,7 +128,7 @@ class Tickets:
 
 
 _CAUSE = "insert into warranty_causes values ($1, $2) on conflict do nothing"
-_INSPECTION = "insert into ticket_inspections values ($1, $2) on conflict do nothing"
+_INSPECTION = "insert into ticket_inspections values ($1, $2, $3) on conflict do nothing"
 _VERSION = (
     "insert into intake_versions (ticket_id, version, closed) values ($1, $2, $3)"
     " on conflict (ticket_id) do update"
@@ -147,8 +149,8 @@ _ASSIGNED = (
 )
 _WARRANTY = (
     "insert into ticket_warranty (ticket_id, unit_in_warranty, free_visit, chargeable,"
-    " reason, exclusions, start_date, start_source, days_paused)"
-    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    " reason, exclusions, start_date, start_source, days_paused, before_causes)"
+    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, false)"
     " on conflict (ticket_id) do update set"
     " unit_in_warranty = excluded.unit_in_warranty,"
     " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"

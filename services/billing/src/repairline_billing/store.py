@@ -41,6 +41,7 @@ from repairline_contracts.envelope import Envelope
 from repairline_platform.db import lock_in_order
 from repairline_platform.policy import Policy, policy_of
 from repairline_rules.packs import PolicyPack
+from repairline_rules.warranty import INSPECTION_DECISION_WAIT
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,9 @@ class Store(Protocol):
         """The latest version of the intake ticket billing has seen (0: none yet)."""
         ...
 
-    async def decided_on(self, ticket_id: str, cause_id: str) -> bool:
+    async def decided_on(self, ticket_id: str, cause_id: str, now: datetime) -> bool:
         """Has billing seen intake's warranty decision caused by this event (an
-        inspection)?"""
+        inspection), or need it not wait for one (`inspection_pending`)?"""
         ...
 
     async def pricing(self, facts: TicketFacts, pack: PolicyPack) -> PricingContext: ...
@@ -117,15 +118,16 @@ class Store(Protocol):
 
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None: ...
 
-    async def warranty_pending(self, ticket_id: str) -> bool:
+    async def warranty_pending(self, ticket_id: str, now: datetime) -> bool:
         """Whether a warranty decision billing knows will come has not arrived yet: the
         one the ticket's request said follows it (FEE-1, INT-5, WAR-4), or intake's on an
         inspection (`inspection_pending`)."""
         ...
 
-    async def inspection_pending(self, ticket_id: str) -> bool:
-        """Whether an inspection of the ticket has no warranty decision caused by it yet
-        on a ticket intake has not closed (WAR-4: intake will decide on it)."""
+    async def inspection_pending(self, ticket_id: str, now: datetime) -> bool:
+        """Whether an inspection of the ticket, made less than `INSPECTION_DECISION_WAIT`
+        before `now`, has no warranty decision caused by it yet, on a ticket intake has not
+        closed (WAR-4: intake will decide on it)."""
         ...
 
     async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
@@ -159,8 +161,9 @@ class PgStore:
         query = "select version from intake_versions where ticket_id = $1"
         return await self.conn.fetchval(query, ticket_id) or 0
 
-    async def decided_on(self, ticket_id: str, cause_id: str) -> bool:
-        return bool(await self.conn.fetchval(_DECIDED_ON, ticket_id, cause_id))
+    async def decided_on(self, ticket_id: str, cause_id: str, now: datetime) -> bool:
+        since = now - INSPECTION_DECISION_WAIT
+        return bool(await self.conn.fetchval(_DECIDED_ON, ticket_id, cause_id, since))
 
     async def ticket(self, ticket_id: str) -> tuple[TicketFacts, str] | None:
         """The ticket's facts and region, or None until its RepairRequested has arrived."""
@@ -347,18 +350,20 @@ class PgStore:
         )
         return _parked(row) if row is not None else None
 
-    async def warranty_pending(self, ticket_id: str) -> bool:
+    async def warranty_pending(self, ticket_id: str, now: datetime) -> bool:
         return bool(
             await self.conn.fetchval(
                 "select coalesce((select b.warranty_follows and w.ticket_id is null"
                 " from billing_tickets b left join ticket_warranty w using (ticket_id)"
                 f" where b.ticket_id = $1), false) or ({_INSPECTION_PENDING})",
                 ticket_id,
+                now - INSPECTION_DECISION_WAIT,
             )
         )
 
-    async def inspection_pending(self, ticket_id: str) -> bool:
-        return bool(await self.conn.fetchval(f"select {_INSPECTION_PENDING}", ticket_id))
+    async def inspection_pending(self, ticket_id: str, now: datetime) -> bool:
+        query = f"select {_INSPECTION_PENDING}"
+        return bool(await self.conn.fetchval(query, ticket_id, now - INSPECTION_DECISION_WAIT))
 
     async def wait_for_warranty(self, ticket_id: str, request: Position) -> bool:
         status = await self.conn.execute(
@@ -414,24 +419,29 @@ def _parked(row: asyncpg.Record) -> ParkedCompletion:
     )
 
 
-# WAR-4: a decision caused by $2 is held; or $2 is an inspection billing never saw and the
-# ticket's decision was recorded before causes were kept (an upgraded copy)
-_DECIDED_ON = """select exists (
-    select 1 from warranty_causes where ticket_id = $1 and cause_id = $2
-  ) or (
-    not exists (select 1 from ticket_inspections where ticket_id = $1 and event_id = $2)
-    and exists (select 1 from ticket_warranty where ticket_id = $1 and before_causes)
-  )"""
-
-# WAR-4: an inspection of ticket $1 without the decision it caused, on a ticket intake
-# has not closed
-_INSPECTION_PENDING = """exists (
-    select 1 from ticket_inspections i
-    where i.ticket_id = $1
-      and not exists (
+def _pending(since: str) -> str:
+    """WAR-4: inspection `i` of ticket $1, made after `since`, has no decision caused by it
+    and intake has not closed the ticket."""
+    return f"""i.inspected_at > {since}
+    and not exists (
         select 1 from warranty_causes c where c.ticket_id = $1 and c.cause_id = i.event_id
-      )
-  ) and not exists (select 1 from intake_versions v where v.ticket_id = $1 and v.closed)"""
+    )
+    and not exists (select 1 from intake_versions v where v.ticket_id = $1 and v.closed)"""
+
+
+# an inspection of ticket $1 pending since $2
+_INSPECTION_PENDING = f"""exists (
+    select 1 from ticket_inspections i where i.ticket_id = $1 and {_pending("$2")}
+  )"""
+# inspection $2 of ticket $1 needs no further wait (pending since $3): its decision is
+# held; or billing saw it and it is not pending; or billing never saw it and the ticket's
+# decision was recorded without its cause (an upgraded copy)
+_DECIDED_ON = f"""select exists (
+    select 1 from warranty_causes where ticket_id = $1 and cause_id = $2
+  ) or coalesce((
+    select not ({_pending("$3")}) from ticket_inspections i
+    where i.ticket_id = $1 and i.event_id = $2
+  ), exists (select 1 from ticket_warranty where ticket_id = $1 and before_causes))"""
 
 _TICKET = (
     "select b.*, a.engineer_id, a.service_point_id, w.unit_in_warranty, w.free_visit,"

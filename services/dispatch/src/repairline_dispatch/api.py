@@ -272,7 +272,7 @@ def board_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx
         commands read it: chargeable, the quote and the customer's answer (FEE-4, DSP-11),
         holds in force, closed. A completion refused for want of an accepted quote that
         billing shows as accepted is waiting for `quote_state` here."""
-        return await views.received(rt.pool, ticket_id)
+        return await views.received(rt.pool, ticket_id, rt.clock.now())
 
     @router.get("/board", dependencies=[may("board.read")])
     async def board_of_day(

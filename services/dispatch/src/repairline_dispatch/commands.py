@@ -595,7 +595,7 @@ async def _warranty_known(s: Scope, ticket_id: str) -> visit.Job:
     inspection (WAR-4: it may make the job chargeable, and a chargeable one waits for its
     quote, FEE-4); until then refused for now (409 `not_caught_up`, retry)."""
     job = await s.store.job(ticket_id) or visit.Job(ticket_id)
-    if job.inspection_pending(await s.store.latest_inspection(ticket_id)):
+    if job.inspection_pending(await s.store.latest_inspection(ticket_id), s.now):
         raise NotCaughtUp(
             f"dispatch has not received intake's warranty decision on the inspection of"
             f" ticket {ticket_id} yet (WAR-4)"

@@ -20,7 +20,7 @@ import asyncpg
 from repairline_contracts.dispatch import InspectionRecorded
 from repairline_contracts.intake import GeoPoint
 from repairline_dispatch.domain.roster import Busy, Engineer, WorkHours, parse_hours
-from repairline_dispatch.domain.visit import Job
+from repairline_dispatch.domain.visit import Inspection, Job
 from repairline_platform.db import lock_in_order
 
 
@@ -35,8 +35,8 @@ class Waiting:
 class DispatchStore(Protocol):
     async def job(self, ticket_id: str) -> Job | None: ...
 
-    async def latest_inspection(self, ticket_id: str) -> str | None:
-        """The event id of the visit's latest `InspectionRecorded` (WAR-4), if any."""
+    async def latest_inspection(self, ticket_id: str) -> Inspection | None:
+        """The visit's latest `InspectionRecorded` (WAR-4), if any."""
         ...
 
     async def engineers(
@@ -94,15 +94,16 @@ def own_hours(text: str | None) -> tuple[WorkHours, ...] | None:
     return parse_hours(json.loads(text)) if text else None
 
 
-async def latest_inspection(conn: Any, ticket_id: str) -> str | None:
-    """The event id of the visit's latest `InspectionRecorded` (WAR-4), if any: the visit's
-    stream is the ticket's id."""
-    return await conn.fetchval(
-        "select event_id from events where stream_id = $1 and event_type = $2"
+async def latest_inspection(conn: Any, ticket_id: str) -> Inspection | None:
+    """The visit's latest `InspectionRecorded` (WAR-4), if any: the visit's stream is the
+    ticket's id."""
+    row = await conn.fetchrow(
+        "select event_id, recorded_at from events where stream_id = $1 and event_type = $2"
         " order by stream_version desc limit 1",
         ticket_id,
         InspectionRecorded.event_type,
     )
+    return Inspection(row["event_id"], row["recorded_at"]) if row is not None else None
 
 
 def job_of(row: asyncpg.Record | dict[str, Any]) -> Job:
@@ -158,7 +159,7 @@ class PgStore:
             self._jobs[ticket_id] = job_of(row) if row is not None else None
         return self._jobs[ticket_id]
 
-    async def latest_inspection(self, ticket_id: str) -> str | None:
+    async def latest_inspection(self, ticket_id: str) -> Inspection | None:
         return await latest_inspection(self.conn, ticket_id)
 
     async def engineers(

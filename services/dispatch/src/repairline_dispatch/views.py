@@ -137,7 +137,7 @@ async def board(pool: asyncpg.Pool | asyncpg.Connection, ticket_id: str) -> dict
     return out
 
 
-async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
+async def received(pool: asyncpg.Pool, ticket_id: str, now: datetime) -> dict[str, Any]:
     """What dispatch has received of a ticket from intake and billing, as its commands
     read it: chargeable or not, the quote and the customer's answer (FEE-4, DSP-11: work
     on a chargeable job starts only once `quote_state` is `accepted` here), the holds in
@@ -166,8 +166,8 @@ async def received(pool: asyncpg.Pool, ticket_id: str) -> dict[str, Any]:
         "quote_state": job.quote_state,
         "holds": list(job.holds),
         "closed": job.closed,
-        "inspection_id": inspection,
-        "warranty_pending": job.inspection_pending(inspection),
+        "inspection_id": inspection.event_id if inspection else None,
+        "warranty_pending": job.inspection_pending(inspection, now),
     }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from repairline_contracts.base import Decision, Event
@@ -71,6 +71,7 @@ from repairline_rules.calendar import Pause
 from repairline_rules.packs import DispatchSpec, PolicyPack
 from repairline_rules.refusals import IllegalTransition, Refused
 from repairline_rules.timers import Due
+from repairline_rules.warranty import INSPECTION_DECISION_WAIT
 
 # DSP-12: an installation job includes a test run; its length is the pack's setting, this
 # the rulebook's number where no pack is given.
@@ -333,6 +334,13 @@ QUOTE_ACCEPTED = "repairline.billing.QuoteAccepted"
 QUOTE_REFUSED = "repairline.billing.QuoteRefused"
 
 
+class Inspection(NamedTuple):
+    """The visit's latest inspection (WAR-4): its event id and when it was recorded."""
+
+    event_id: str
+    recorded_at: datetime
+
+
 @dataclass(frozen=True)
 class Job:
     """What dispatch knows of a ticket from other contexts (intake's request, trimmed, and
@@ -357,13 +365,15 @@ class Job:
     """What caused each warranty decision of intake received (event ids: an inspection's,
     for one)."""
 
-    def inspection_pending(self, inspection_id: str | None) -> bool:
+    def inspection_pending(self, inspection: Inspection | None, now: datetime) -> bool:
         """WAR-4: intake's warranty decision on the inspection has not been received, on a
-        ticket intake has not closed (it then decides nothing on an inspection)."""
+        ticket intake has not closed (it then decides nothing on an inspection), for at
+        most `INSPECTION_DECISION_WAIT` after it."""
         return (
-            inspection_id is not None
-            and inspection_id not in self.decided_causes
+            inspection is not None
+            and inspection.event_id not in self.decided_causes
             and not self.closed
+            and now < inspection.recorded_at + INSPECTION_DECISION_WAIT
         )
 
     @property
