@@ -11,7 +11,7 @@ letters, parked timers, quarantined outbox rows), so an operator sees why.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from repairline_platform.logging import get_logger
@@ -160,7 +160,8 @@ async def _consumers(rt: Runtime) -> dict[str, Any]:
 
 
 async def _lag(rt: Runtime, inbox: Any) -> int | None:
-    """Records behind the partitions' high watermarks, as last fetched by the consumer."""
+    """Records behind the partitions' high watermarks, as last fetched by the consumer;
+    None until it has fetched from every partition assigned to it."""
     consumer = inbox.kafka_consumer() if inbox.kafka_consumer else None
     if consumer is None:
         return None
@@ -171,9 +172,18 @@ async def _lag(rt: Runtime, inbox: Any) -> int | None:
             inbox.name,
         )
     }
-    lag = 0
-    for tp in consumer.assignment():
-        high = consumer.highwater(tp)
-        if high is not None:
-            lag += max(high - stored.get((tp.topic, tp.partition), 0), 0)
-    return lag
+    return lag_behind(
+        {(tp.topic, tp.partition): consumer.highwater(tp) for tp in consumer.assignment()}, stored
+    )
+
+
+def lag_behind(
+    highwaters: Mapping[tuple[str, int], int | None], stored: Mapping[tuple[str, int], int]
+) -> int | None:
+    """Records between each partition's stored offset and its high watermark, summed;
+    None while a partition's high watermark is unknown (no fetch from it has returned
+    yet: a bulk-fetching consumer waits up to `REPAIRLINE_SETTLE_WAIT_MS`), which is not
+    the same as caught up."""
+    if any(high is None for high in highwaters.values()):
+        return None
+    return sum(max(high - stored.get(tp, 0), 0) for tp, high in highwaters.items())  # type: ignore[operator]
