@@ -270,8 +270,11 @@ def board_routes(router: APIRouter, rt: Runtime, ctx_of: Callable[[Runtime], Ctx
     async def received(ticket_id: str) -> dict[str, Any]:
         """What dispatch has received of the ticket from intake and billing, as its
         commands read it: chargeable, the quote and the customer's answer (FEE-4, DSP-11),
-        holds in force, closed. A completion refused for want of an accepted quote that
-        billing shows as accepted is waiting for `quote_state` here."""
+        holds in force, closed; the visit's latest inspection (`inspection_id`, which a
+        quote names) and whether intake's warranty decision on it is still awaited
+        (`warranty_pending`, WAR-4). A completion refused for want of an accepted quote
+        that billing shows as accepted is waiting for `quote_state` here; one refused as
+        `not_caught_up` after an inspection, for `warranty_pending` to be false."""
         return await views.received(rt.pool, ticket_id, rt.clock.now())
 
     @router.get("/board", dependencies=[may("board.read")])
