@@ -188,6 +188,22 @@ async def connect(database: str) -> asyncpg.Connection:
     return await asyncpg.connect(f"{PG}/{database}")
 
 
+@asynccontextmanager
+async def scratch_database(purpose: str) -> AsyncIterator[asyncpg.Pool]:
+    """A database of its own, nothing migrated yet (the test migrates what it needs),
+    dropped afterwards."""
+    from repairline_platform import db
+
+    database = f"t{uuid.uuid4().hex[:10]}_{purpose}"
+    await db.ensure_database(PG, database)
+    pool = await db.create_pool(f"{PG}/{database}", min_size=1, max_size=2)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        await drop_database(database)
+
+
 async def drop_database(database: str) -> None:
     conn = await asyncpg.connect(f"{PG}/postgres")
     try:

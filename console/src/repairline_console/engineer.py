@@ -8,6 +8,7 @@ phone (FEE-4), completion with the customer's acceptance (DSP-12)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -298,11 +299,28 @@ async def quote_after_inspection(
     seen = await backend.get(token, "dispatch", f"/tickets/{ticket_id}/received")
     if seen.ok and isinstance(seen.body, dict) and seen.body.get("inspection_id"):
         body = {**body, "after_inspection": seen.body["inspection_id"]}
+    path = f"/tickets/{ticket_id}/quotes"
+    return await _asked_until(
+        lambda: backend.post(token, "billing", path, body),
+        lambda answer: not _not_caught_up(answer),
+        wait=wait,
+        every=every,
+    )
+
+
+async def _asked_until(
+    ask: Callable[[], Awaitable[Answer]],
+    done: Callable[[Answer], bool],
+    *,
+    wait: float,
+    every: float,
+) -> Answer:
+    """`ask` until its answer is `done` or `wait` seconds passed; the last answer."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
-        answer = await backend.post(token, "billing", f"/tickets/{ticket_id}/quotes", body)
-        if not _not_caught_up(answer) or loop.time() >= deadline:
+        answer = await ask()
+        if done(answer) or loop.time() >= deadline:
             return answer
         await asyncio.sleep(every)
 
@@ -353,16 +371,16 @@ async def dispatch_received(
     seconds passed: dispatch refuses to complete a chargeable job until its own copy shows
     the quote accepted, so the page says 'accepted' only once the completion it offers
     next can pass (and says that dispatch is behind otherwise)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    while True:
-        seen = await backend.get(token, "dispatch", f"/tickets/{ticket_id}/received")
+
+    def received(seen: Answer) -> bool:
         body = seen.body if seen.ok and isinstance(seen.body, dict) else {}
-        if body.get("quote_state") == quote_state and not body.get("warranty_pending"):
-            return True
-        if loop.time() >= deadline:
-            return False
-        await asyncio.sleep(every)
+        return body.get("quote_state") == quote_state and not body.get("warranty_pending")
+
+    path = f"/tickets/{ticket_id}/received"
+    seen = await _asked_until(
+        lambda: backend.get(token, "dispatch", path), received, wait=wait, every=every
+    )
+    return received(seen)
 
 
 @router.post("/engineer/{ticket_id}/completion", response_class=HTMLResponse)

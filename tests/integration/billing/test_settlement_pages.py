@@ -15,7 +15,7 @@ from repairline_platform import db
 from repairline_platform.clock import FixedClock
 from repairline_platform.eventstore import Delivered, Origin, UnitOfWork
 from repairline_rules import load_pack
-from tests.support.system import PG, drop_database
+from tests.support.system import scratch_database
 
 NOW = datetime(2030, 6, 3, 2, 0, tzinfo=UTC)
 
@@ -43,28 +43,21 @@ async def test_fee_6_paged_lines_arriving_in_two_batches_make_one_statement_with
         now=NOW,
     )
     assert len(pages) > 2
-    database = f"t{uuid.uuid4().hex[:10]}_settlements"
-    await db.ensure_database(PG, database)
-    pool = await db.create_pool(f"{PG}/{database}", min_size=1, max_size=2)
-    try:
-        async with pool.acquire() as conn:
-            await db.migrate(conn, MIGRATIONS)
-            uow = UnitOfWork(
-                conn=conn,
-                clock=FixedClock(NOW),
-                origin=Origin("/billing", "cn-east", "water-heater", "1"),
-                topic_for=lambda t: t,
-            )
-            projection = Settlements()
-            first, rest = pages[:2], [*pages[2:], header]
-            await projection.handle(uow, [delivered(e) for e in first])
-            await projection.handle(uow, [delivered(e) for e in rest])
-            await projection.handle(uow, [delivered(header)])  # a redelivery changes nothing
-            answer = await statement(conn, "o1", "2030-05")
-        assert len(answer["lines"]) == 5000
-        whole = settlement.with_lines(header, pages)  # the lines in the statement's order
-        assert [line["ref_id"] for line in answer["lines"]] == [x.ref_id for x in whole.lines]
-        assert answer["net_fen"] == sum(line["amount_fen"] for line in answer["lines"])
-    finally:
-        await pool.close()
-        await drop_database(database)
+    async with scratch_database("settlements") as pool, pool.acquire() as conn:
+        await db.migrate(conn, MIGRATIONS)
+        uow = UnitOfWork(
+            conn=conn,
+            clock=FixedClock(NOW),
+            origin=Origin("/billing", "cn-east", "water-heater", "1"),
+            topic_for=lambda t: t,
+        )
+        projection = Settlements()
+        first, rest = pages[:2], [*pages[2:], header]
+        await projection.handle(uow, [delivered(e) for e in first])
+        await projection.handle(uow, [delivered(e) for e in rest])
+        await projection.handle(uow, [delivered(header)])  # a redelivery changes nothing
+        answer = await statement(conn, "o1", "2030-05")
+    assert len(answer["lines"]) == 5000
+    whole = settlement.with_lines(header, pages)  # the lines in the statement's order
+    assert [line["ref_id"] for line in answer["lines"]] == [x.ref_id for x in whole.lines]
+    assert answer["net_fen"] == sum(line["amount_fen"] for line in answer["lines"])

@@ -7,10 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from repairline_contracts.base import Decision
 from repairline_contracts.billing import QuoteAccepted
 from repairline_contracts.envelope import Envelope
-from repairline_contracts.intake import ServiceMode, WarrantyDecided
 from repairline_dispatch import commands, views
 from repairline_dispatch.domain import visit
 from repairline_dispatch.main import ctx
@@ -22,7 +20,7 @@ from repairline_platform.runtime import Runtime
 from repairline_rules.refusals import IllegalTransition, NotCaughtUp, NotFound
 from tests.integration.dispatch.test_engineer_locks import _react
 from tests.integration.platform.dispatch import dispatch_storage
-from tests.support.factories import repair_requested
+from tests.support.factories import repair_requested, warranty_decided
 from tests.support.system import delivered
 
 ENGINEERS = ("eng-scope-a", "eng-scope-b")
@@ -187,18 +185,9 @@ async def test_war_4_fee_4_work_after_an_inspection_waits_for_intakes_decision_o
         with pytest.raises(NotCaughtUp, match="inspection"):
             await commands.start_work(visit.StartWork(mine), ctx(dispatch))
     now = dispatch.clock.now()
-    decision = WarrantyDecided(
-        ticket_id=mine,
-        unit_in_warranty=True,
-        free_visit=False,
-        chargeable=True,
-        reason="chargeable repair: supply_voltage",
-        decided_at=now,
-        decision=Decision(pack_id="water-heater", pack_version="1", rule_ids=("WAR-4",)),
-        product_line="instant_water_heater",
-        service_mode=ServiceMode.ON_SITE,
-        exclusions=("supply_voltage",),
-    )
+    decision = warranty_decided(  # WAR-4: 250 V measured, the repair is chargeable
+        mine, start_date=now.date(), start_source="invoice", days_paused=0, at=now
+    ).model_copy(update={"free_visit": False, "chargeable": True})
     pack = dispatch.pack_now(now)
     earlier = delivered([decision], at=now, pack=pack, causation_id="intake-desk")
     on_it = delivered([decision], at=now, pack=pack, causation_id=inspected.event_ids[0])

@@ -4,51 +4,43 @@ under way at the upgrade is held back waiting for a cause that was never kept.""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from repairline_dispatch.domain.visit import Inspection
 from repairline_dispatch.migrations import MIGRATIONS
 from repairline_dispatch.store import job_of
 from repairline_platform import db
-from tests.support.system import PG, drop_database
+from tests.support.system import scratch_database
 
 
 async def test_war_4_the_inspections_before_the_upgrade_are_taken_as_decided():
     before = [m for m in MIGRATIONS if m.name < "006"]
     assert len(before) == len(MIGRATIONS) - 1  # 006 is the migration under test
-    database = f"t{uuid.uuid4().hex[:10]}_upgrade"
-    await db.ensure_database(PG, database)
-    pool = await db.create_pool(f"{PG}/{database}", min_size=1, max_size=2)
-    try:
-        async with pool.acquire() as conn:
-            await db.migrate(conn, before)
+    async with scratch_database("upgrade") as pool, pool.acquire() as conn:
+        await db.migrate(conn, before)
+        await conn.execute(
+            "insert into dispatch_tickets (ticket_id, holds, closed) values"
+            " ('t-inspected', '{}', false), ('t-not', '{}', false)"
+        )
+        for version, (event_id, kind) in enumerate(
+            [
+                ("ev-assigned", "repairline.dispatch.EngineerAssigned"),
+                ("ev-inspection", "repairline.dispatch.InspectionRecorded"),
+            ],
+            1,
+        ):
             await conn.execute(
-                "insert into dispatch_tickets (ticket_id, holds, closed) values"
-                " ('t-inspected', '{}', false), ('t-not', '{}', false)"
+                "insert into events (event_id, stream_id, stream_version, event_type,"
+                " schema_version, topic, envelope, recorded_at)"
+                " values ($1, 't-inspected', $2, $3, 1, 'dispatch', '{}', now())",
+                event_id,
+                version,
+                kind,
             )
-            for version, (event_id, kind) in enumerate(
-                [
-                    ("ev-assigned", "repairline.dispatch.EngineerAssigned"),
-                    ("ev-inspection", "repairline.dispatch.InspectionRecorded"),
-                ],
-                1,
-            ):
-                await conn.execute(
-                    "insert into events (event_id, stream_id, stream_version, event_type,"
-                    " schema_version, topic, envelope, recorded_at)"
-                    " values ($1, 't-inspected', $2, $3, 1, 'dispatch', '{}', now())",
-                    event_id,
-                    version,
-                    kind,
-                )
-            await db.migrate(conn, MIGRATIONS)
-            rows = await conn.fetch("select * from dispatch_tickets order by ticket_id")
-        jobs = {r["ticket_id"]: job_of(r) for r in rows}
-        assert jobs["t-inspected"].decided_causes == ("ev-inspection",)
-        inspection = Inspection("ev-inspection", datetime.now(UTC))
-        assert not jobs["t-inspected"].inspection_pending(inspection, datetime.now(UTC))
-        assert jobs["t-not"].decided_causes == ()
-    finally:
-        await pool.close()
-        await drop_database(database)
+        await db.migrate(conn, MIGRATIONS)
+        rows = await conn.fetch("select * from dispatch_tickets order by ticket_id")
+    jobs = {r["ticket_id"]: job_of(r) for r in rows}
+    assert jobs["t-inspected"].decided_causes == ("ev-inspection",)
+    inspection = Inspection("ev-inspection", datetime.now(UTC))
+    assert not jobs["t-inspected"].inspection_pending(inspection, datetime.now(UTC))
+    assert jobs["t-not"].decided_causes == ()

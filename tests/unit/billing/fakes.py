@@ -125,8 +125,8 @@ class FakeStore:
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None:
         return self.parked_completions.pop(ticket_id, None)
 
-    async def warranty_pending(self, ticket_id: str, now: datetime) -> bool:
-        return ticket_id in self.warranty_awaited or await self.inspection_pending(ticket_id, now)
+    async def warranty_pending(self, ticket_id: str) -> bool:
+        return ticket_id in self.warranty_awaited
 
     async def inspection_pending(self, ticket_id: str, now: datetime) -> bool:
         undecided = self.inspections - self.warranty_causes

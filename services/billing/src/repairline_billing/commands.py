@@ -259,7 +259,8 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
     invoice are settled with it (FEE-5)."""
     reads = billing.reads(uow)
     ticket = await reads.ticket(cmd.ticket_id)
-    if ticket is None or await reads.warranty_pending(cmd.ticket_id, uow.now()):
+    inspected = await reads.inspection_pending(cmd.ticket_id, uow.now())
+    if ticket is None or inspected or await reads.warranty_pending(cmd.ticket_id):
         ctx = current_context()
         parked = ParkedCompletion(
             cmd.ticket_id,
@@ -269,7 +270,7 @@ async def charge_repair(cmd: ChargeRepair, uow: Unit, billing: Billing) -> Comma
             cmd.parts_replaced,
         )
         await reads.park_completion(parked)
-        if await reads.inspection_pending(cmd.ticket_id, uow.now()):
+        if inspected:
             # WAR-4: invoiced when intake's decision on the inspection arrives, or once
             # the wait for it is over
             await uow.schedule(

@@ -363,12 +363,6 @@ MIGRATIONS += [
         );
         alter table intake_versions add column if not exists closed boolean not null
             default false;
-        -- a decision recorded without its cause (before this migration, or by a replica
-        -- of the previous version during the upgrade): an inspection billing never saw is
-        -- taken as decided by it, until a decision of the ticket with its cause arrives
-        -- (rebuilding the copy by replay knows every cause)
-        alter table ticket_warranty add column if not exists before_causes boolean not null
-            default true;
         """,
     )
 ]

@@ -149,14 +149,14 @@ _ASSIGNED = (
 )
 _WARRANTY = (
     "insert into ticket_warranty (ticket_id, unit_in_warranty, free_visit, chargeable,"
-    " reason, exclusions, start_date, start_source, days_paused, before_causes)"
-    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, false)"
+    " reason, exclusions, start_date, start_source, days_paused)"
+    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     " on conflict (ticket_id) do update set"
     " unit_in_warranty = excluded.unit_in_warranty,"
     " free_visit = excluded.free_visit, chargeable = excluded.chargeable,"
     " reason = excluded.reason, exclusions = excluded.exclusions,"
     " start_date = excluded.start_date, start_source = excluded.start_source,"
-    " days_paused = excluded.days_paused, before_causes = false"
+    " days_paused = excluded.days_paused"
 )
 
 

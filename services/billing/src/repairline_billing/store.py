@@ -118,10 +118,9 @@ class Store(Protocol):
 
     async def resume_completion(self, ticket_id: str) -> ParkedCompletion | None: ...
 
-    async def warranty_pending(self, ticket_id: str, now: datetime) -> bool:
-        """Whether a warranty decision billing knows will come has not arrived yet: the
-        one the ticket's request said follows it (FEE-1, INT-5, WAR-4), or intake's on an
-        inspection (`inspection_pending`)."""
+    async def warranty_pending(self, ticket_id: str) -> bool:
+        """Whether the ticket's request said a warranty decision follows it and that
+        decision has not arrived yet (FEE-1, INT-5, WAR-4)."""
         ...
 
     async def inspection_pending(self, ticket_id: str, now: datetime) -> bool:
@@ -350,14 +349,12 @@ class PgStore:
         )
         return _parked(row) if row is not None else None
 
-    async def warranty_pending(self, ticket_id: str, now: datetime) -> bool:
+    async def warranty_pending(self, ticket_id: str) -> bool:
         return bool(
             await self.conn.fetchval(
-                "select coalesce((select b.warranty_follows and w.ticket_id is null"
-                " from billing_tickets b left join ticket_warranty w using (ticket_id)"
-                f" where b.ticket_id = $1), false) or ({_INSPECTION_PENDING})",
+                "select b.warranty_follows and w.ticket_id is null from billing_tickets b"
+                " left join ticket_warranty w using (ticket_id) where b.ticket_id = $1",
                 ticket_id,
-                now - INSPECTION_DECISION_WAIT,
             )
         )
 
@@ -434,14 +431,16 @@ _INSPECTION_PENDING = f"""exists (
     select 1 from ticket_inspections i where i.ticket_id = $1 and {_pending("$2")}
   )"""
 # inspection $2 of ticket $1 needs no further wait (pending since $3): its decision is
-# held; or billing saw it and it is not pending; or billing never saw it and the ticket's
-# decision was recorded without its cause (an upgraded copy)
+# held; or billing saw it and it is not pending; or billing never saw it and holds a
+# decision of the ticket but no cause of any (a copy from before causes were kept, or a
+# decision applied by the previous version during an upgrade)
 _DECIDED_ON = f"""select exists (
     select 1 from warranty_causes where ticket_id = $1 and cause_id = $2
   ) or coalesce((
     select not ({_pending("$3")}) from ticket_inspections i
     where i.ticket_id = $1 and i.event_id = $2
-  ), exists (select 1 from ticket_warranty where ticket_id = $1 and before_causes))"""
+  ), exists (select 1 from ticket_warranty where ticket_id = $1)
+     and not exists (select 1 from warranty_causes where ticket_id = $1))"""
 
 _TICKET = (
     "select b.*, a.engineer_id, a.service_point_id, w.unit_in_warranty, w.free_visit,"
