@@ -121,10 +121,11 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def _processes(server: int) -> dict[str, list[int]]:
-    """The processes whose CPU a phase reports: the server, PostgreSQL's, the broker's and
-    this client."""
-    groups: dict[str, list[int]] = {"server": [server], "postgres": [], "kafka": []}
+def _processes(servers: dict[str, int]) -> dict[str, list[int]]:
+    """The processes whose CPU a phase reports: the servers by name, PostgreSQL's, the
+    broker's and this client."""
+    groups: dict[str, list[int]] = {name: [pid] for name, pid in servers.items()}
+    groups |= {"postgres": [], "kafka": []}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -142,22 +143,26 @@ def _processes(server: int) -> dict[str, list[int]]:
 
 
 class CpuMeter:
-    """CPU seconds each group of processes used between `start` and `stop`."""
+    """CPU seconds each group of processes used between `start` and `stop`: the servers
+    (name -> pid), PostgreSQL, the broker and this client."""
 
-    def __init__(self, server: int) -> None:
-        self.server = server
+    def __init__(self, servers: dict[str, int]) -> None:
+        self.servers = servers
         self.before: dict[int, float] = {}
 
     def start(self) -> None:
         self.before = {
-            pid: _cpu_seconds(pid) for pids in _processes(self.server).values() for pid in pids
+            pid: _cpu_seconds(pid) for pids in _processes(self.servers).values() for pid in pids
+        }
+
+    def used(self) -> dict[str, float]:
+        return {
+            group: sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids)
+            for group, pids in _processes(self.servers).items()
         }
 
     def stop(self, requests: int, seconds: float) -> dict[str, Any]:
-        used = {
-            group: sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids)
-            for group, pids in _processes(self.server).items()
-        }
+        used = self.used()
         return {
             "cpu_ms_per_request": {g: round(s * 1000 / requests, 2) for g, s in used.items()},
             "cores_busy": {g: round(s / seconds, 2) for g, s in used.items()},
@@ -252,7 +257,7 @@ async def main() -> None:
                     headers if name == "intake" else {},
                     n,
                     concurrency,
-                    CpuMeter(server.proc.pid),
+                    CpuMeter({"server": server.proc.pid}),
                 )
             result["ratio"] = round(result["intake"]["per_s"] / result["bare"]["per_s"], 3)
             results.append(result)

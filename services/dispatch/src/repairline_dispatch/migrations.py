@@ -229,3 +229,44 @@ MIGRATIONS.append(
         """,
     )
 )
+MIGRATIONS.append(
+    Migration(
+        "007_engineer_open_jobs",
+        """
+        -- DSP-1 weighs every candidate's open jobs on each assignment: counted here as the
+        -- jobs open and close, so that a decision reads one row per candidate however many
+        -- jobs the network has ever had (a count over `engineer_jobs` grew with them)
+        create table engineer_open_jobs (
+            engineer_id text primary key,
+            open_jobs integer not null check (open_jobs >= 0)
+        );
+        insert into engineer_open_jobs (engineer_id, open_jobs)
+            select engineer_id, count(*) from engineer_jobs where open group by engineer_id;
+        create function engineer_open_jobs_counted() returns trigger
+        language plpgsql as $$
+        begin
+            if tg_op in ('UPDATE', 'DELETE') and old.open then
+                update engineer_open_jobs set open_jobs = open_jobs - 1
+                    where engineer_id = old.engineer_id;
+            end if;
+            if tg_op in ('INSERT', 'UPDATE') and new.open then
+                insert into engineer_open_jobs as c (engineer_id, open_jobs)
+                    values (new.engineer_id, 1)
+                    on conflict (engineer_id) do update set open_jobs = c.open_jobs + 1;
+            end if;
+            return null;
+        end $$;
+        create trigger engineer_jobs_counted after insert or update or delete
+            on engineer_jobs for each row execute function engineer_open_jobs_counted();
+        -- a replay empties the jobs: the counts go with them
+        create function engineer_open_jobs_emptied() returns trigger
+        language plpgsql as $$
+        begin
+            truncate engineer_open_jobs;
+            return null;
+        end $$;
+        create trigger engineer_jobs_emptied after truncate on engineer_jobs
+            for each statement execute function engineer_open_jobs_emptied();
+        """,
+    )
+)

@@ -227,7 +227,15 @@ class Workload:
             d.VisitEndedWithoutRepair,
         )
     )
-    tables = ("engineer_jobs", "waiting_tickets", "appointments", "engineer_repairs")
+    # engineer_open_jobs: each engineer's open jobs, counted by the database as
+    # engineer_jobs changes (dispatch's migration 007)
+    tables = (
+        "engineer_jobs",
+        "engineer_open_jobs",
+        "waiting_tickets",
+        "appointments",
+        "engineer_repairs",
+    )
 
     async def handle(self, uow: UnitOfWork, items: Sequence[Delivered]) -> None:
         writes = Writes()  # every statement writes its ticket's rows only

@@ -132,8 +132,8 @@ def job_of(row: asyncpg.Record | dict[str, Any]) -> Job:
 _ENGINEERS = (
     "select e.engineer_id, e.region, e.skills, e.active, e.capacity, e.home_lat,"
     " e.home_lon, e.hours, e.service_point_id,"
-    " (select count(*) from engineer_jobs j where j.engineer_id = e.engineer_id and j.open)"
-    " as open_jobs from engineers e where "
+    " coalesce(c.open_jobs, 0) as open_jobs"
+    " from engineers e left join engineer_open_jobs c on c.engineer_id = e.engineer_id where "
 )
 
 

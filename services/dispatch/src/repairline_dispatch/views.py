@@ -34,9 +34,9 @@ async def engineers(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         "select e.engineer_id, coalesce(n.name, e.name) as name, e.region, e.skills, e.active,"
         " e.capacity, e.service_point_id,"
-        " (select count(*) from engineer_jobs j where j.engineer_id = e.engineer_id"
-        "  and j.open) as open_jobs"
+        " coalesce(c.open_jobs, 0) as open_jobs"
         " from engineers e left join engineer_names n using (engineer_id)"
+        " left join engineer_open_jobs c on c.engineer_id = e.engineer_id"
         f" where true{scope.sql} order by e.engineer_id",
         *scope.args,
     )
