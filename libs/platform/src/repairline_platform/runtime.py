@@ -9,6 +9,7 @@ Nothing connects at import.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -359,6 +360,7 @@ class Runtime:
         self._tasks.append(supervise("redrive", self.redriver.run, lambda: not self.stopping))
         await self.broker.start()
         self.ready = True
+        _freeze_startup_objects()
         log.info("service started", packs=list(self.packs.ids()), default_pack=self.routing.default)
         for pack_id, days in self.calendar_days_left(self.clock.now()).items():
             if days <= CALENDAR_WARNING_DAYS:
@@ -628,3 +630,16 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fas
 
     app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what the start built (modules, models, schemas, pools: about 130,000 objects
+    in intake) out of the cyclic collector's way from now on.
+
+    A full collection walks every tracked object and holds the event loop meanwhile:
+    83-131 ms measured in a started intake and dispatch, every request and batch in
+    flight waiting on it. Frozen objects are still freed by reference counting; only
+    cycles among them would outlive their last use, and the start leaves none that
+    matter."""
+    gc.collect()
+    gc.freeze()
