@@ -9,8 +9,7 @@ pack's time zone, so DSP-1 assigns at once). An open-loop client sends `POST /ti
 at each rate, whatever the answers' latency, and records when each 201 arrived. A
 watcher reads intake's `ticket_view` (the table `GET /tickets/{id}` answers from) every
 5 ms (5 ms per 50 tickets while more wait) and records when each ticket first shows an
-engineer. Per ticket, 201 to visible:
-p50, p99 and max.
+engineer. Per ticket, 201 to visible: p50, p99 and max.
 
 Beside it, in the same run and under the same load, a probe measures Kafka's own
 produce-to-consume round trip on the same broker (one record every 20 ms, acks=all, one

@@ -28,9 +28,11 @@ def _live(d: dict[str, Any]) -> str:
     cells = []
     for p in d.get("phases", []):
         live, broker = p["live_201_to_assigned_visible"], p["broker_round_trip"]
+        cpu = p.get("cpu")
+        needs = f", needs {cpu['cores_needed_at_rate']} of {cpu['cores']} cores" if cpu else ""
         cells.append(
             f"{p['rate_sent_per_s']:g}/s: p99 {live['p99_ms']} ms vs broker {broker['p99_ms']} ms"
-            f" ({p['p99_ratio']}x)"
+            f" ({p['p99_ratio']}x{needs})"
         )
     return "; ".join(cells) or "no phase"
 
