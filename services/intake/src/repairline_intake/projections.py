@@ -23,7 +23,7 @@ from repairline_contracts.billing import ChargeAssessed
 from repairline_contracts.envelope import Envelope
 from repairline_contracts.feedback import CallbackDue, CallbackScheduled, ComplaintFiled
 from repairline_platform.asof import StreamArchive
-from repairline_platform.bulk import insert_rows
+from repairline_platform.bulk import Rows, insert_together
 from repairline_platform.eventstore import Delivered, Projection, UnitOfWork
 from repairline_platform.readmodel import jsonb
 
@@ -303,11 +303,20 @@ class TicketView:
                 if current is None or row[3:] > current[3:]:
                     fact_rows[(e.ticket_id, key)] = row
             _merge(views, e.ticket_id, _view_row(env, e))
-        conn = uow.conn
-        await insert_rows(conn, "ticket_timeline", timeline, conflict=_NEW_EVENTS)
-        await insert_rows(conn, "ticket_facts", list(fact_rows.values()), conflict=_LATER_FACTS)
-        await insert_rows(
-            conn, "ticket_view", _view_rows(views), columns=_VIEW, conflict=_MERGE_VIEWS, alias="v"
+        await insert_together(
+            uow.conn,
+            [
+                Rows("ticket_timeline", timeline, _TIMELINE_TYPES, _NEW_EVENTS),
+                Rows("ticket_facts", list(fact_rows.values()), _FACT_TYPES, _LATER_FACTS),
+                Rows(
+                    "ticket_view",
+                    _view_rows(views),
+                    [_VIEW_TYPES[c] for c in _VIEW],
+                    _MERGE_VIEWS,
+                    columns=_VIEW,
+                    alias="v",
+                ),
+            ],
         )
 
 
@@ -371,6 +380,10 @@ def _view_rows(views: dict[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 
 _NEW_EVENTS = "on conflict (event_id) do nothing"
+# the columns' types, as the migrations declare them: the rows of a live batch go to the
+# three tables in one statement (`insert_together`)
+_TIMELINE_TYPES = ("text", "text", "text", "text", "timestamptz", "jsonb")
+_FACT_TYPES = ("text", "text", "jsonb", "timestamptz", "integer", "text")
 
 _LATER_FACTS = """
     on conflict (ticket_id, key) do update set
@@ -401,6 +414,27 @@ _VIEW = (
     "status_event",
     "verified",
 )
+_VIEW_TYPES = {
+    "ticket_id": "text",
+    "status": "text",
+    "status_rank": "integer",
+    "service_request_no": "text",
+    "repair_order_no": "text",
+    "channel": "text",
+    "region": "text",
+    "product_line": "text",
+    "needs_verification": "boolean",
+    "verification_issues": "jsonb",
+    "requested_at": "timestamptz",
+    "engineer_id": "text",
+    "charge_total_fen": "bigint",
+    "callback_due_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "status_at": "timestamptz",
+    "status_version": "integer",
+    "status_event": "text",
+    "verified": "boolean",
+}
 
 # The latest status by (time, stream version, event id); first-seen request facts; the
 # latest engineer, charge and callback.
