@@ -256,28 +256,28 @@ class UnitOfWork:
             )
             for env, ev, text in zip(envelopes, events, dumped, strict=True)
         ]
+        items = [Delivered(env, ev) for env, ev in zip(envelopes, events, strict=True)]
+        applied: list[tuple[Any, list[Delivered]]] = []  # each inline projection's events
+        for projection in self.inline:
+            mine = [i for i in items if i.envelope.type in projection.event_types]
+            if mine:
+                applied.append((projection, mine))
+        # (consumer, event id) of every projection applied below: recorded with the events
+        done = [(self.consumer_of(p), i.envelope.id) for p, mine in applied for i in mine]
         try:
             # one statement, atomic by itself: a unique violation aborts the enclosing
             # transaction, which every caller ends on a ConcurrencyError (the command
             # path decides afresh in a new unit, a timer in its own savepoint)
-            await self.conn.executemany(
-                "insert into events (event_id, stream_id, stream_version, event_type,"
-                " schema_version, topic, envelope, recorded_at, traceparent)"
-                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                rows,
+            await self.conn.execute(
+                _APPEND,
+                *(list(column) for column in zip(*rows, strict=True)),
+                [consumer for consumer, _ in done],
+                [event_id for _, event_id in done],
             )
         except asyncpg.UniqueViolationError as exc:
             raise ConcurrencyError(f"stream {stream_id} moved past version {version}") from exc
-        items = [Delivered(env, ev) for env, ev in zip(envelopes, events, strict=True)]
-        done: list[tuple[str, str]] = []  # (consumer, event id) of every projection applied
-        for projection in self.inline:
-            mine = [i for i in items if i.envelope.type in projection.event_types]
-            if mine:
-                await projection.handle(self, mine)
-                consumer = self.consumer_of(projection)
-                done.extend((consumer, i.envelope.id) for i in mine)
-        if done:
-            await mark_processed_by(self.conn, done)
+        for projection, mine in applied:
+            await projection.handle(self, mine)
         self.appended.extend(envelopes)
         return envelopes
 
@@ -309,6 +309,19 @@ class UnitOfWork:
             policy.version if policy else None,
         )
         return status.endswith("1")
+
+
+# the events of an append, and the inline projections' marks that they applied them (one
+# round trip: the projections write in the same transaction, before it commits)
+_APPEND = (
+    "with appended as ("
+    " insert into events (event_id, stream_id, stream_version, event_type, schema_version,"
+    " topic, envelope, recorded_at, traceparent)"
+    " select * from unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::integer[],"
+    " $6::text[], $7::text[], $8::timestamptz[], $9::text[]))"
+    " insert into processed_events (consumer, event_id)"
+    " select * from unnest($10::text[], $11::text[]) on conflict do nothing"
+)
 
 
 async def mark_processed(conn: asyncpg.Connection, consumer: str, event_ids: Sequence[str]) -> None:
