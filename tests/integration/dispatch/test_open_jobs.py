@@ -1,6 +1,7 @@
 """DSP-1 weighs each candidate's open jobs: the database counts them as the jobs open,
 move and close (migration 007), so that a decision reads one row per candidate instead
-of counting, for each of them, jobs that grow with the network's history."""
+of counting, for each of them, jobs that grow with the network's history. The same read
+locks the candidates."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from repairline_dispatch.migrations import MIGRATIONS
 from repairline_dispatch.projections import _ASSIGNED, _CLOSE_JOB
 from repairline_dispatch.store import PgStore
 from repairline_platform import db
+from repairline_platform.db import advisory_key
 from tests.support.system import scratch_database
 
 ENGINEERS = ("eng-a", "eng-b", "eng-c")
@@ -23,6 +25,14 @@ async def _counted_by_hand(conn) -> dict[str, int]:
         "select engineer_id, count(*) as n from engineer_jobs where open group by engineer_id"
     )
     return {r["engineer_id"]: r["n"] for r in rows}
+
+
+async def other_can_lock(pool, engineers) -> bool:
+    async with pool.acquire() as conn:
+        keys = [advisory_key(f"engineer:{e}") for e in engineers]
+        taken = [await conn.fetchval("select pg_try_advisory_lock($1)", k) for k in keys]
+        await conn.execute("select pg_advisory_unlock_all()")
+        return all(taken)
 
 
 async def test_dsp_1_open_jobs_follow_assignments_moves_and_closures():
@@ -56,11 +66,16 @@ async def test_dsp_1_the_store_weighs_the_counted_open_jobs():
         for n in range(5):
             await conn.execute(_ASSIGNED, f"t{n}", ENGINEERS[n % 2])
         await conn.execute(_CLOSE_JOB, "t0")
-        async with conn.transaction():
+        async with conn.transaction(), pool.acquire() as other:
             store = PgStore(conn, lambda region, skills: ())
             found = await store.engineers(
                 "cn-east", "instant_water_heater", ticket_id="t-new", appointments=False
             )
+            for engineer in ENGINEERS:  # the candidates stay locked until the decision commits
+                key = advisory_key(f"engineer:{engineer}")
+                assert not await other.fetchval("select pg_try_advisory_lock($1)", key)
+            assert not await store.has_service_point("cn-east")
+        assert await other_can_lock(pool, ENGINEERS)
         assert {e.engineer_id: e.open_jobs for e in found} == {
             "eng-a": 2,
             "eng-b": 2,

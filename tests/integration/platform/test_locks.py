@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repairline_platform.db import advisory_key, lock_in_order
+from repairline_platform.db import advisory_key, advisory_key_sql, lock_in_order
 from tests.support.system import connect
 
 
@@ -44,3 +44,20 @@ async def test_one_name_and_no_name():
     finally:
         await holder.close()
         await other.close()
+
+
+async def test_postgresql_computes_the_same_keys():
+    """A statement that finds the names can lock them: the keys match `advisory_key`."""
+    conn = await connect("postgres")
+    names = [f"eng-{n}" for n in range(20)] + ["工程师-7", "x" * 200]
+    keys = [advisory_key(f"engineer:{n}") for n in names]
+    assert min(keys) < 0 < max(keys)  # both signs: the 64 bits read as a signed number
+    try:
+        computed = await conn.fetch(
+            "select n, " + advisory_key_sql("engineer", "n") + " as key"
+            " from unnest($1::text[]) as n",
+            names,
+        )
+    finally:
+        await conn.close()
+    assert {r["n"]: r["key"] for r in computed} == {n: advisory_key(f"engineer:{n}") for n in names}

@@ -182,6 +182,17 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
+def advisory_key_sql(scope: str, name_sql: str) -> str:
+    """`advisory_key(f"{scope}:{name}")` computed by PostgreSQL, for `name_sql` (a column
+    or expression of text): a statement that finds the names can lock them too."""
+    if not scope.isidentifier():
+        raise ValueError(f"not a lock scope: {scope!r}")
+    return (
+        f"('x' || left(encode(sha256(convert_to('{scope}:' || {name_sql}, 'UTF8')), 'hex'),"
+        " 16))::bit(64)::bigint"
+    )
+
+
 async def lock_in_order(conn: asyncpg.Connection, scope: str, names: Iterable[str]) -> None:
     """Transaction-scoped advisory locks on `<scope>:<name>` for every name, taken in one
     order (by key) by every caller, so that two transactions locking overlapping sets wait

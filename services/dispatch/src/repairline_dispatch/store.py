@@ -21,7 +21,7 @@ from repairline_contracts.dispatch import InspectionRecorded
 from repairline_contracts.intake import GeoPoint
 from repairline_dispatch.domain.roster import Busy, Engineer, WorkHours, parse_hours
 from repairline_dispatch.domain.visit import Inspection, Job
-from repairline_platform.db import lock_in_order
+from repairline_platform.db import advisory_key_sql, lock_in_order
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,7 @@ class PgStore:
         self.default_hours = default_hours
         self._jobs: dict[str, Job | None] = {}
         self._default_hours: dict[tuple[str, frozenset[str]], tuple[WorkHours, ...]] = {}
+        self._service_points: dict[str | None, bool] = {}  # region -> has one (one command)
 
     async def job(self, ticket_id: str) -> Job | None:
         if ticket_id not in self._jobs:
@@ -170,13 +171,23 @@ class PgStore:
         Without `appointments` their `busy` is empty: an engineer's appointments grow
         with the network's day, and a decision with no window reads none of them."""
         matching = "e.region = $1 and $2 = any(e.skills) and e.active"
-        ids = [
-            r["engineer_id"]
-            for r in await self.conn.fetch(
-                "select e.engineer_id from engineers e where " + matching, region, skill
-            )
-        ]
-        await self.lock_engineers(ids)
+        # found and locked in one statement, in the order `lock_in_order` takes them (by
+        # key: the sorted subquery feeds the locks row by row); the region's service
+        # point asked on the way
+        found = await self.conn.fetchrow(
+            "select coalesce(array_agg(o.engineer_id), '{}') as ids,"
+            " count(pg_advisory_xact_lock(o.key)) as locked,"
+            " exists (select 1 from service_points where region = $1) as has_point"
+            " from (select e.engineer_id, "
+            + advisory_key_sql("engineer", "e.engineer_id")
+            + " as key from engineers e where "
+            + matching
+            + " order by key) o",
+            region,
+            skill,
+        )
+        ids = list(found["ids"])
+        self._service_points[region] = found["has_point"]
         rows = await self.conn.fetch(
             _ENGINEERS + matching + " and e.engineer_id = any($3::text[])", region, skill, ids
         )
@@ -243,11 +254,13 @@ class PgStore:
         return self._default_hours[key]
 
     async def has_service_point(self, region: str | None) -> bool:
-        return bool(
-            await self.conn.fetchval(
-                "select 1 from service_points where region = $1 limit 1", region
+        if region not in self._service_points:
+            self._service_points[region] = bool(
+                await self.conn.fetchval(
+                    "select 1 from service_points where region = $1 limit 1", region
+                )
             )
-        )
+        return self._service_points[region]
 
     async def fixed_before(
         self, engineer_id: str, product_line: str | None, fault_kind: str | None
