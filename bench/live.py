@@ -373,6 +373,7 @@ async def _run_phase(services: Services, rate: float, seconds: float) -> dict[st
         "dispatch", "repairline_consumer_batch_seconds", 'consumer="dispatch.assignment"'
     )
     probe_topic = services.prefix + f"probe.{int(rate)}"
+    services.topics.append(probe_topic)  # deleted with the others when the bench stops
     await ensure_topics(
         services.settings.kafka_bootstrap, [probe_topic], partitions=1, replication=1
     )
