@@ -311,6 +311,15 @@ class UnitOfWork:
         return status.endswith("1")
 
 
+def _marks(first: int) -> str:
+    """Record (consumer, event id) pairs as processed, from two arrays of parameters
+    starting at `first`."""
+    return (
+        "insert into processed_events (consumer, event_id)"
+        f" select * from unnest(${first}::text[], ${first + 1}::text[]) on conflict do nothing"
+    )
+
+
 # the events of an append, and the inline projections' marks that they applied them (one
 # round trip: the projections write in the same transaction, before it commits)
 _APPEND = (
@@ -318,25 +327,14 @@ _APPEND = (
     " insert into events (event_id, stream_id, stream_version, event_type, schema_version,"
     " topic, envelope, recorded_at, traceparent)"
     " select * from unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::integer[],"
-    " $6::text[], $7::text[], $8::timestamptz[], $9::text[]))"
-    " insert into processed_events (consumer, event_id)"
-    " select * from unnest($10::text[], $11::text[]) on conflict do nothing"
+    f" $6::text[], $7::text[], $8::timestamptz[], $9::text[])) {_marks(10)}"
 )
 
 
 async def mark_processed(conn: asyncpg.Connection, consumer: str, event_ids: Sequence[str]) -> None:
-    """Record one consumer's `event_ids` as processed."""
-    await mark_processed_by(conn, [(consumer, event_id) for event_id in event_ids])
-
-
-async def mark_processed_by(conn: asyncpg.Connection, done: Sequence[tuple[str, str]]) -> None:
-    """Record `(consumer, event id)` pairs as processed, however many consumers, at once."""
-    await conn.execute(
-        "insert into processed_events (consumer, event_id)"
-        " select * from unnest($1::text[], $2::text[]) on conflict do nothing",
-        [consumer for consumer, _ in done],
-        [event_id for _, event_id in done],
-    )
+    """Record one consumer's `event_ids` as processed (as an append does for the
+    projections it applies inline)."""
+    await conn.execute(_marks(1), [consumer] * len(event_ids), list(event_ids))
 
 
 def _json(value: Any) -> str:

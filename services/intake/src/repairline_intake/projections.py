@@ -311,7 +311,7 @@ class TicketView:
                 Rows(
                     "ticket_view",
                     _view_rows(views),
-                    [_VIEW_TYPES[c] for c in _VIEW],
+                    list(_VIEW_TYPES.values()),
                     _MERGE_VIEWS,
                     columns=_VIEW,
                     alias="v",
@@ -393,27 +393,8 @@ _LATER_FACTS = """
         > (t.at, t.version, t.event_id)
 """
 
-_VIEW = (
-    "ticket_id",
-    "status",
-    "status_rank",
-    "service_request_no",
-    "repair_order_no",
-    "channel",
-    "region",
-    "product_line",
-    "needs_verification",
-    "verification_issues",
-    "requested_at",
-    "engineer_id",
-    "charge_total_fen",
-    "callback_due_at",
-    "updated_at",
-    "status_at",
-    "status_version",
-    "status_event",
-    "verified",
-)
+# the view's columns as a live batch writes them, in order, with their types as the
+# migrations declare them
 _VIEW_TYPES = {
     "ticket_id": "text",
     "status": "text",
@@ -435,6 +416,7 @@ _VIEW_TYPES = {
     "status_event": "text",
     "verified": "boolean",
 }
+_VIEW = tuple(_VIEW_TYPES)
 
 # The latest status by (time, stream version, event id); first-seen request facts; the
 # latest engineer, charge and callback.
