@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,6 +21,8 @@ from tests.integration.platform.dispatch import (
 )
 from tests.support.factories import repair_requested
 from tests.support.system import PG, drop_database, envelope_bytes, eventually, produce
+
+_SERVICE_LOG = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")
 
 
 @pytest.fixture
@@ -41,7 +44,10 @@ async def deadletters(
     code = await asyncio.to_thread(
         main, ["deadletters", "--pg-dsn", PG, "--database", database_of(prefix), *args]
     )
-    return code, capsys.readouterr().out
+    # the service runs in this process: its log lines, written meanwhile, are not the
+    # command's output
+    lines = capsys.readouterr().out.splitlines(keepends=True)
+    return code, "".join(line for line in lines if not _SERVICE_LOG.match(line))
 
 
 async def test_redrive_applies_a_dead_lettered_event_once_after_its_cause_is_fixed(

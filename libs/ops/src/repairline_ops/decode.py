@@ -257,11 +257,16 @@ def months(table: pa.Table) -> dict[str, pa.Table]:
     """The rows of each calendar month (UTC) of their event time: `2026-11` -> rows,
     in their order within the month."""
     time = table.column("ce_time")
+    bounds = pc.min_max(time)
+    first, last = bounds["min"].as_py(), bounds["max"].as_py()
+    if first is None:  # no rows
+        return {}
+    if (first.year, first.month) == (last.year, last.month):
+        # the usual case, one month (the log is in time order): told by the earliest and
+        # latest time alone, without the month of every row
+        return {f"{first.year:04d}-{first.month:02d}": table}
     keys = pc.add(pc.multiply(pc.year(time), 100), pc.month(time))
     counts = pc.value_counts(keys)
-    if len(counts) == 1:  # the usual case: the log is in time order
-        key = counts[0]["values"].as_py()
-        return {f"{key // 100:04d}-{key % 100:02d}": table}
     # one stable sort by month, then each month a slice: one copy of the rows, not one
     # filtered copy per month
     in_order = table.take(pc.sort_indices(keys))

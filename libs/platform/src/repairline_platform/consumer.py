@@ -742,6 +742,59 @@ async def start_time(pool: asyncpg.Pool, consumer: str, position: StartPosition)
     )
 
 
+class KafkaOffsetsHint:
+    """The offsets a consumer applied, committed to Kafka at most once every `every`
+    seconds, for Kafka's own tools to show its lag.
+
+    The stored offsets are in PostgreSQL with the effects (`SeekToStoredOffsets`), so
+    Kafka's committed offsets are only a hint. Committed after every batch, they cost a
+    round trip in the consumer's loop and a write to the broker's offsets log per batch:
+    at a few events a second, a batch is one event. So the batches' next offsets are
+    gathered and committed once `every` seconds after the first of them, in the
+    background; a commit that fails (the partition moved to another member) is dropped,
+    since the next one carries on.
+    """
+
+    def __init__(self, get_consumer: Callable[[], Any], every: float) -> None:
+        self._get_consumer = get_consumer
+        self._every = every
+        self._pending: dict[TopicPartition, int] = {}
+        self._sent: dict[TopicPartition, int] = {}  # never committed backwards
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0
+
+    def applied(self, records: Sequence[Any]) -> None:
+        """A batch applied: its partitions' next offsets are committed within `every`."""
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            if r.offset + 1 > max(self._pending.get(tp, 0), self._sent.get(tp, 0)):
+                self._pending[tp] = r.offset + 1
+        if self._pending and self.idle:
+            self._task = asyncio.create_task(self._commit_later(), name="kafka-offsets-hint")
+
+    async def _commit_later(self) -> None:
+        await asyncio.sleep(self._every)
+        pending, self._pending = self._pending, {}
+        consumer = self._get_consumer()
+        if consumer is None:
+            return
+        try:
+            await consumer.commit(pending)
+            self.commits += 1
+            self._sent.update(pending)
+        except Exception as exc:  # a hint: the next commit carries on
+            log.debug("offsets hint not committed", error=type(exc).__name__)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waits to be committed."""
+        return self._task is None or self._task.done()
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
 class SeekToStoredOffsets(ConsumerRebalanceListener):
     """On assignment, continue from the offsets stored with the effects, not Kafka's.
 

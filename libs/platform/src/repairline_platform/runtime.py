@@ -23,6 +23,7 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers, MutableHeaders
 
@@ -42,6 +43,7 @@ from repairline_platform import (
 from repairline_platform.clock import Clock, SimulatedClock, SystemClock
 from repairline_platform.consumer import (
     InboxConsumer,
+    KafkaOffsetsHint,
     Redriver,
     SeekToStoredOffsets,
     start_position,
@@ -68,6 +70,7 @@ log = get_logger(__name__)
 CLOCK_CHANNEL = "repairline_clock"
 HEARTBEAT_MS = 1000  # the consumer session times out after 10 s, as by default
 SETTLING_FETCH_BYTES = 1 << 20  # a settling consumer's fetch returns early at a megabyte
+KAFKA_COMMIT_EVERY_S = 1.0  # a consumer's offsets committed to Kafka: a hint for its tools
 
 
 @dataclass
@@ -121,6 +124,7 @@ class Runtime:
     metrics: ServiceMetrics | None = None
     tracing: Tracing | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _offsets_hints: list[KafkaOffsetsHint] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -421,13 +425,17 @@ class Runtime:
             max_records=s.batch_max_records,
             batch_timeout_ms=s.batch_timeout_ms,
             decoder=raw_records,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            # a batch that fails is fetched again (`nack` in on_batch); one applied is not
+            # committed to Kafka at once (`KafkaOffsetsHint`)
+            ack_policy=AckPolicy.MANUAL,
             listener=listener,
         )
         holder["sub"] = subscriber
+        offsets_hint = KafkaOffsetsHint(inbox.kafka_consumer, KAFKA_COMMIT_EVERY_S)
+        self._offsets_hints.append(offsets_hint)
 
         @subscriber
-        async def on_batch(records: Any) -> None:
+        async def on_batch(records: Any, message: KafkaMessage) -> None:
             started = time.perf_counter()
             try:
                 result = await inbox.process(records)
@@ -438,8 +446,10 @@ class Runtime:
                     error=type(exc).__name__,
                 )
                 await wait_backoff(inbox.health, exc)
+                await message.nack()  # the next fetch starts again at the batch's first record
                 raise
             inbox.health.succeeded()
+            offsets_hint.applied(records)  # committed to Kafka later: see KafkaOffsetsHint
             if self.metrics is not None:
                 seconds = time.perf_counter() - started
                 self.metrics.observe_batch(inbox.name, len(records), seconds, result)
@@ -457,6 +467,8 @@ class Runtime:
         self.stopping = True
         if self.broker is not None:
             await self.broker.stop()  # finishes the batch in hand
+        for hint in self._offsets_hints:
+            hint.stop()
         if self.timers is not None:
             self.timers.stop()
         if self.relay is not None:
