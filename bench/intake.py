@@ -7,8 +7,9 @@ The bare endpoint (`bench/bare_intake.py`) runs on the same server (uvicorn, one
 process, the same options as a service) and validates the same body with intake's own
 model before inserting one row. Intake does its whole work: the bearer token, the rate
 limit, triage, warranty, the three guarantees, the events and their outbox in one
-transaction. The same client (httpx, BENCH_INTAKE_CONCURRENCY requests in flight, every
-request with a new serial number) drives both, in turns with the order alternating by
+transaction. The same client (`bench.http1`, BENCH_INTAKE_CONCURRENCY keep-alive
+connections with a request in flight on each, every request with a new serial number)
+drives both, in turns with the order alternating by
 run, since the load from other processes drifts. Reported: requests per second, p50 and
 p99 of each, their ratio (goal: at least 0.8). Results go to .local/bench/intake.json.
 
@@ -37,6 +38,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.http1 import Http1
 from repairline_contracts.topics import ALL_TOPICS
 from repairline_platform import issuer
 from repairline_platform.access import USER_ROLES
@@ -178,22 +180,25 @@ async def _drive(
     queue = iter(range(n))
     run = uuid.uuid4().hex[:8]
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker(client: Http1) -> None:
         for i in queue:
             started = time.perf_counter()
-            answer = await client.post("/tickets", json=_body(f"SNB{run}{i}"), headers=headers)
+            status, _ = await client.post("/tickets", _body(f"SNB{run}{i}"))
             latencies.append(time.perf_counter() - started)
-            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+            statuses[status] = statuses.get(status, 0) + 1
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        for _ in range(min(50, n)):  # warm up: connections, caches, the JIT of the pool
-            await client.post("/tickets", json=_body(f"SNW{uuid.uuid4().hex}"), headers=headers)
+    clients = [Http1(url, headers) for _ in range(concurrency)]
+    try:
+        for i in range(min(50, n)):  # warm up: connections, caches, the server's first calls
+            await clients[i % concurrency].post("/tickets", _body(f"SNW{uuid.uuid4().hex}"))
         meter.start()
         started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(client) for client in clients))
         seconds = time.perf_counter() - started
         cpu = meter.stop(n, seconds)
+    finally:
+        for client in clients:
+            client.close()
     assert statuses == {201: n}, statuses
     ordered = sorted(latencies)
     return {

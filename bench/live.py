@@ -45,6 +45,7 @@ import httpx
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.http1 import Http1
 from bench.intake import AUTH_DIR, ROOT, CpuMeter, Server, _free_port
 from bench.intake import _body as intake_body
 from repairline_contracts.topics import ALL_TOPICS, DISPATCH_EVENTS, INTAKE_EVENTS
@@ -60,7 +61,6 @@ PROBE_EVERY_S = 0.02
 WATCH_EVERY_S = 0.005
 WATCH_PER_LOOK = 50  # waiting tickets per look before the looks space out
 CONNECTIONS = 256  # the client's connections to intake
-IDLE_CONNECTION_S = 4.0  # a connection idle this long is not reused (uvicorn closes at 5)
 
 
 def _body(serial: str, n: int) -> dict[str, Any]:
@@ -216,7 +216,7 @@ class Phase:
 
         async def connection() -> None:
             """One keep-alive connection, sending the requests queued, one at a time."""
-            client = _Http1(services.url("intake"), services.headers)
+            client = Http1(services.url("intake"), services.headers)
             try:
                 while (n := await queue.get()) is not None:
                     status, body = await client.post("/tickets", _body(f"SNL{run}{n:06d}", n))
@@ -260,56 +260,6 @@ class Phase:
             # path saturated) took more of the database than the services did; waiting
             # 5 ms per 50 keeps a look's lag near 2 % of the latency it measures at 200/s
             await asyncio.sleep(WATCH_EVERY_S * max(1.0, len(pending) / WATCH_PER_LOOK))
-
-
-class _Http1:
-    """A keep-alive HTTP/1.1 connection that posts JSON: the sender's client.
-
-    httpx's connection pool looks over every connection of the pool for each request,
-    and asks for the running async library by an import: at 200 requests a second over
-    256 connections that took about a core (82 % of the bench's CPU, by a profile) of
-    the two the services run on. Here a request costs a write and two reads.
-    """
-
-    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
-        url = httpx.URL(base_url)
-        self._address = (url.host, url.port or 80)
-        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self._head = f"Host: {url.host}:{url.port}\r\n{extra}Content-Type: application/json\r\n"
-        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        self._used_at = 0.0
-
-    async def post(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
-        """The answer's status and body."""
-        idle = time.monotonic() - self._used_at
-        if self._streams is not None and (idle > IDLE_CONNECTION_S or self._streams[0].at_eof()):
-            self.close()  # the server is about to close it, or closed it
-        if self._streams is None:
-            self._streams = await asyncio.open_connection(*self._address)
-        reader, writer = self._streams
-        data = json.dumps(body).encode()
-        writer.write(
-            f"POST {path} HTTP/1.1\r\n{self._head}Content-Length: {len(data)}\r\n\r\n".encode()
-            + data
-        )
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ", 2)[1])
-        fields = {}
-        for line in head[1:]:
-            name, _, value = line.partition(":")
-            fields[name.strip().lower()] = value.strip()
-        if "content-length" not in fields:
-            raise RuntimeError(f"an answer without Content-Length: {head[0]}")
-        answer = await reader.readexactly(int(fields["content-length"]))
-        if fields.get("connection", "").lower() == "close":
-            self.close()
-        self._used_at = time.monotonic()
-        return status, answer
-
-    def close(self) -> None:
-        if self._streams is not None:
-            self._streams[1].close()
-            self._streams = None
 
 
 async def _probe(bootstrap: str, topic: str, stop: asyncio.Event) -> list[float]:
