@@ -38,7 +38,10 @@ def _live(d: dict[str, Any]) -> str:
 
 
 def _intake(d: dict[str, Any]) -> str:
-    return f"{d.get('ratio')}x bare FastAPI (median of {len(d.get('runs', []))} runs)"
+    text = f"{d.get('ratio')}x bare FastAPI (median of {len(d.get('runs', []))} runs)"
+    if d.get("ratio_ceiling"):
+        text += f"; at most {d['ratio_ceiling']}x with intake's decision alone"
+    return text
 
 
 def _dispatch(d: dict[str, Any]) -> str:
