@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from bench import http1
 from bench.http1 import Http1
+from tests.support.system import eventually
 
 
 class Served:
@@ -46,8 +47,7 @@ async def served() -> AsyncIterator[tuple[str, Served]]:
         port = s.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: _started(server))
     yield f"http://127.0.0.1:{port}", seen
     server.should_exit = True
     await task
@@ -81,3 +81,7 @@ async def test_a_connection_closed_by_the_server_or_idle_too_long_is_not_reused(
 
     assert len(set(seen.peers)) == 3
     client.close()
+
+
+async def _started(server: uvicorn.Server) -> bool:
+    return server.started
