@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from cloudevents.v1.kafka import KafkaMessage, from_structured
 
 from repairline_contracts.dispatch import EngineerAssigned
@@ -93,6 +94,40 @@ async def test_a_redelivery_after_the_offsets_were_stored_is_ignored_too(
     await eventually(lambda: _equals(consumed(dispatch, "dispatch.assignment"), 2))
 
     assert await _assignments(dispatch, event.ticket_id) == 1
+
+
+async def test_the_offsets_a_consumer_applied_reach_kafka_for_its_lag_tools(
+    dispatch: Runtime, prefix: str
+):
+    """KEDA scales on the groups' offsets committed to Kafka: they follow the stored ones
+    within a second of the last batch, though not after every batch."""
+    events = [repair_requested() for _ in range(3)]
+    await produce(
+        prefix + INTAKE_EVENTS, [(e.ticket_id.encode(), envelope_bytes(e)) for e in events]
+    )
+    await eventually(lambda: _equals(consumed(dispatch, "dispatch.assignment"), 3))
+
+    stored = await dispatch.pool.fetch(
+        "select topic, partition, next_offset from consumer_offsets where consumer = $1",
+        "dispatch.assignment",
+    )
+    expected = {(r["topic"], r["partition"]): r["next_offset"] for r in stored if r["next_offset"]}
+    assert sum(expected.values()) == 3
+    assert await eventually(
+        lambda: _equals(_kafka_offsets(f"{prefix}dispatch.assignment"), expected), timeout=10
+    )
+
+
+async def _kafka_offsets(group: str) -> dict[tuple[str, int], int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {
+        (tp.topic, tp.partition): meta.offset for tp, meta in offsets.items() if meta.offset > 0
+    }
 
 
 async def test_unreadable_messages_go_to_dead_letters_with_their_origin_and_the_consumer_carries_on(
