@@ -3,7 +3,7 @@ rather than after every batch, on the real broker."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -43,13 +43,22 @@ async def read(consumer: AIOKafkaConsumer, tp: TopicPartition, n: int) -> list:
     return records
 
 
-async def test_batches_applied_in_a_row_are_committed_to_kafka_once_at_their_last_offset(
-    prefix: str, consumer: AIOKafkaConsumer
-):
-    topic = prefix + INTAKE_EVENTS
-    tp = TopicPartition(topic, 0)
-    records = await read(consumer, tp, 5)
+@pytest.fixture
+def tp(prefix: str) -> TopicPartition:
+    return TopicPartition(prefix + INTAKE_EVENTS, 0)
+
+
+@pytest.fixture
+def hint(consumer: AIOKafkaConsumer) -> Iterator[KafkaOffsetsHint]:
     hint = KafkaOffsetsHint(lambda: consumer, EVERY)
+    yield hint
+    hint.stop()
+
+
+async def test_batches_applied_in_a_row_are_committed_to_kafka_once_at_their_last_offset(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, hint: KafkaOffsetsHint
+):
+    records = await read(consumer, tp, 5)
 
     for record in records:  # five batches of one record, applied one after the other
         hint.applied([record])
@@ -63,17 +72,13 @@ async def test_batches_applied_in_a_row_are_committed_to_kafka_once_at_their_las
     hint.applied([*records[:2], _at(tp, records[-1].offset + 1)])  # and one further on
     assert await eventually(lambda: _committed(consumer, tp, records[-1].offset + 2))
     assert hint.commits == 2
-    hint.stop()
 
 
 async def test_a_commit_refused_by_the_broker_is_dropped_and_the_next_carries_on(
-    prefix: str, consumer: AIOKafkaConsumer
+    consumer: AIOKafkaConsumer, tp: TopicPartition, hint: KafkaOffsetsHint
 ):
-    topic = prefix + INTAKE_EVENTS
-    tp = TopicPartition(topic, 0)
     records = await read(consumer, tp, 2)
-    hint = KafkaOffsetsHint(lambda: consumer, EVERY)
-    absent = TopicPartition(topic, 999)  # no such partition: the broker refuses the commit
+    absent = TopicPartition(tp.topic, 999)  # no such partition: the broker refuses the commit
 
     hint.applied([_at(absent, 0)])
     await eventually(lambda: _idle(hint))
@@ -81,7 +86,6 @@ async def test_a_commit_refused_by_the_broker_is_dropped_and_the_next_carries_on
 
     hint.applied(records)
     assert await eventually(lambda: _committed(consumer, tp, records[-1].offset + 1))
-    hint.stop()
 
 
 class _at:
