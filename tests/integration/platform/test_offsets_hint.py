@@ -74,18 +74,35 @@ async def test_batches_applied_in_a_row_are_committed_to_kafka_once_at_their_las
     assert hint.commits == 2
 
 
-async def test_a_commit_refused_by_the_broker_is_dropped_and_the_next_carries_on(
+async def test_a_partition_the_consumer_no_longer_has_is_left_to_its_new_member(
     consumer: AIOKafkaConsumer, tp: TopicPartition, hint: KafkaOffsetsHint
 ):
     records = await read(consumer, tp, 2)
-    absent = TopicPartition(tp.topic, 999)  # no such partition: the broker refuses the commit
+    moved = TopicPartition(tp.topic, 1)  # not assigned to this consumer (any more)
 
-    hint.applied([_at(absent, 0)])
+    hint.applied([*records, _at(moved, 7)])
+
+    assert await eventually(lambda: _committed(consumer, tp, records[-1].offset + 1))
+    assert await consumer.committed(moved) is None
+    assert hint.commits == 1
+
+
+async def test_a_commit_the_broker_refuses_is_dropped_and_the_next_carries_on(
+    consumer: AIOKafkaConsumer, tp: TopicPartition
+):
+    records = await read(consumer, tp, 2)
+    absent = TopicPartition(tp.topic, 999)  # assigned, but the topic has no such partition
+    consumer.assign([tp, absent])
+    hint = KafkaOffsetsHint(lambda: consumer, EVERY, timeout=1.0)
+
+    hint.applied([_at(absent, 3)])  # refused, and retried by aiokafka until given up
     await eventually(lambda: _idle(hint))
     assert hint.commits == 0
 
     hint.applied(records)
     assert await eventually(lambda: _committed(consumer, tp, records[-1].offset + 1))
+    assert hint.commits == 1
+    hint.stop()
 
 
 class _at:

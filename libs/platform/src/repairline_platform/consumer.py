@@ -751,13 +751,14 @@ class KafkaOffsetsHint:
     round trip in the consumer's loop and a write to the broker's offsets log per batch:
     at a few events a second, a batch is one event. So the batches' next offsets are
     gathered and committed once `every` seconds after the first of them, in the
-    background; a commit that fails (the partition moved to another member) is dropped,
-    since the next one carries on.
+    background, for the partitions the consumer still has; a commit that fails is
+    dropped, since the next one carries on.
     """
 
-    def __init__(self, get_consumer: Callable[[], Any], every: float) -> None:
+    def __init__(self, get_consumer: Callable[[], Any], every: float, timeout: float = 10.0):
         self._get_consumer = get_consumer
         self._every = every
+        self._timeout = timeout  # aiokafka retries a refused commit for as long as it lasts
         self._pending: dict[TopicPartition, int] = {}
         self._sent: dict[TopicPartition, int] = {}  # never committed backwards
         self._task: asyncio.Task[None] | None = None
@@ -778,8 +779,14 @@ class KafkaOffsetsHint:
         consumer = self._get_consumer()
         if consumer is None:
             return
+        # a partition that moved to another member meanwhile is that member's to commit
+        assigned = consumer.assignment()
+        pending = {tp: offset for tp, offset in pending.items() if tp in assigned}
+        if not pending:
+            return
         try:
-            await consumer.commit(pending)
+            async with asyncio.timeout(self._timeout):
+                await consumer.commit(pending)
             self.commits += 1
             self._sent.update(pending)
         except Exception as exc:  # a hint: the next commit carries on
