@@ -196,6 +196,8 @@ class InboxConsumer:
         self._dead_lettered = dead_letter
         self.health = ConsumerHealth()
         self.kafka_consumer: Callable[[], Any] | None = None  # for lag, set by the runtime
+        # where its applied offsets are committed to Kafka, set by the runtime
+        self.offsets_hint: KafkaOffsetsHint | None = None
         self.starts_at: datetime | None = None  # where a new group starts (None: beginning)
         self.tracing: Tracing | None = None  # a live consumer's spans, set by the runtime
         self._in_flight: set[Partition] = set()  # the partitions of the batch in hand
@@ -766,10 +768,14 @@ class KafkaOffsetsHint:
 
     def applied(self, records: Sequence[Any]) -> None:
         """A batch applied: its partitions' next offsets are committed within `every`."""
+        after: dict[tuple[str, int], int] = {}  # each partition's next offset in the batch
         for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            if r.offset + 1 > max(self._pending.get(tp, 0), self._sent.get(tp, 0)):
-                self._pending[tp] = r.offset + 1
+            key = (r.topic, r.partition)
+            after[key] = max(after.get(key, 0), r.offset + 1)
+        for (topic, partition), offset in after.items():
+            tp = TopicPartition(topic, partition)
+            if offset > max(self._pending.get(tp, 0), self._sent.get(tp, 0)):
+                self._pending[tp] = offset
         if self._pending and self.idle:
             self._task = asyncio.create_task(self._commit_later(), name="kafka-offsets-hint")
 

@@ -124,7 +124,6 @@ class Runtime:
     metrics: ServiceMetrics | None = None
     tracing: Tracing | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _offsets_hints: list[KafkaOffsetsHint] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -431,8 +430,9 @@ class Runtime:
             listener=listener,
         )
         holder["sub"] = subscriber
-        offsets_hint = KafkaOffsetsHint(inbox.kafka_consumer, KAFKA_COMMIT_EVERY_S)
-        self._offsets_hints.append(offsets_hint)
+        offsets_hint = inbox.offsets_hint = KafkaOffsetsHint(
+            inbox.kafka_consumer, KAFKA_COMMIT_EVERY_S
+        )
 
         @subscriber
         async def on_batch(records: Any, message: KafkaMessage) -> None:
@@ -467,8 +467,9 @@ class Runtime:
         self.stopping = True
         if self.broker is not None:
             await self.broker.stop()  # finishes the batch in hand
-        for hint in self._offsets_hints:
-            hint.stop()
+        for inbox in self.inboxes:
+            if inbox.offsets_hint is not None:
+                inbox.offsets_hint.stop()
         if self.timers is not None:
             self.timers.stop()
         if self.relay is not None:
