@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,7 +14,6 @@ from repairline_ops.columns import columns_for, dataset_name
 from repairline_ops.decode import Decoder
 from repairline_ops.personal import Hasher
 from repairline_ops.sample import generate
-from repairline_ops.workers import PartitionBatch
 
 KEY = b"unit-test-key-0123456789"
 
@@ -90,14 +88,3 @@ def test_a_record_the_fast_reader_refuses_goes_through_the_models() -> None:
     [row] = decoded.tables["dispatch_arrived_on_site"].to_pylist()
     assert row["arrived_at"] == arrived.event().arrived_at.astimezone(UTC)
     assert row["kafka_offset"] == 5 and isinstance(row["ce_time"], datetime)
-
-
-def test_a_partition_batch_hands_over_offsets_values_and_tombstones_as_they_were() -> None:
-    records = [
-        Rec("t", 3, 5, b'{"a":1}'),
-        Rec("t", 3, 6, None),
-        Rec("t", 3, 9, b""),
-        Rec("t", 3, 10, b"xyz"),
-    ]
-    batch = pickle.loads(pickle.dumps(PartitionBatch.of("t", 3, records)))
-    assert batch.records() == ("t", 3, [5, 6, 9, 10], [b'{"a":1}', None, b"", b"xyz"])

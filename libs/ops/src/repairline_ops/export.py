@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import os
 import sys
@@ -31,13 +32,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
 from repairline_contracts.topics import CONTEXT_TOPICS
+from repairline_ops.fetch import Fetched, LogReader
 from repairline_ops.personal import Hasher
 from repairline_ops.progress import TopicProgress
 from repairline_ops.sink import ParquetSink, StateMismatch
 from repairline_ops.workers import (
     FlushResult,
     FlushSetup,
-    PartitionBatch,
     take_part,
     workers,
     write_flush,
@@ -73,6 +74,7 @@ class ExportReport:
     records: dict[str, int] = field(default_factory=dict)  # topic -> records read this run
     rows: dict[str, int] = field(default_factory=dict)  # dataset -> rows written this run
     unreadable: int = 0
+    skipped: int = 0  # removed by retention before they could be read
     seconds: float = 0.0
     complete: bool = False
     worker_cpu_seconds: float = 0.0  # decoding and writing, in the workers
@@ -137,6 +139,12 @@ def run(args: argparse.Namespace) -> int:
         f" in {report.seconds:.1f}s ({report.per_second:,.0f}/s);"
         f" {report.unreadable} unreadable; {'complete' if report.complete else 'partial'}"
     )
+    if report.skipped:
+        print(
+            f"warning: {report.skipped} records were removed by the topics' retention before"
+            " they could be read",
+            file=sys.stderr,
+        )
     if args.duckdb:
         from repairline_ops.duck import write_database
 
@@ -172,12 +180,11 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
         options.out, hash_key_for(options, settings), options.compression, options.since
     )
     sink = ParquetSink(options.out, with_personal_data=options.with_personal_data)
+    # for the partitions' first and end offsets; the records are read by `LogReader`
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
         enable_auto_commit=False,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=32 * 1024 * 1024,
         **security_options(settings),
     )
     await consumer.start()
@@ -188,7 +195,7 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
             security=security_options(settings),
         )
         with workers(setup, options.workers) as pools:
-            return await _Run(options, consumer, pools, sink).run(tps)
+            return await _Run(options, settings, consumer, pools, sink).run(tps)
     finally:
         await consumer.stop()
 
@@ -204,7 +211,7 @@ QUEUED_PER_WORKER = 4
 class _Pending:
     """Records read since the last flush: handed to the workers in parts."""
 
-    parts: list[list[PartitionBatch]]  # per worker, not yet handed over
+    parts: list[list[Fetched]]  # per worker, not yet handed over
     part_counts: list[int]
     seq: int | None = None  # given when the first part is handed over
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -224,11 +231,14 @@ class _Run:
     def __init__(
         self,
         options: ExportOptions,
+        settings: ExportSettings,
         consumer: AIOKafkaConsumer,
         pools: list[Executor],
         sink: ParquetSink,
     ) -> None:
         self.options = options
+        self.bootstrap = settings.kafka_bootstrap
+        self.security = security_options(settings)
         self.consumer = consumer
         self.pools = pools
         self.sink = sink
@@ -237,76 +247,79 @@ class _Run:
         self._queued: list[deque[asyncio.Future[Any]]] = [deque() for _ in pools]
         self._in_flight: deque[_Flush] = deque()
         self._next_seq = sink.state.seq + 1
+        self._read = 0  # offsets read this run
+        self._taken_to: dict[TopicPartition, int] = {}  # where each partition was read to
 
     async def run(self, tps: list[TopicPartition]) -> ExportReport:
         started = time.perf_counter()
         end = await self.consumer.end_offsets(tps)
-        start = await self._seek(tps)
-        remaining = {tp for tp in tps if start[tp] < end[tp]}
+        start = await self._start(tps)
         todo = {tp.topic: 0 for tp in tps}
         for tp in tps:
             todo[tp.topic] += max(0, end[tp] - start[tp])
         self.owner = owners({tp: max(0, end[tp] - start[tp]) for tp in tps}, len(self.pools))
         pending = self._pending()
-        with TopicProgress(todo, enabled=self.options.progress) as progress:
-            while remaining and not self._enough():
-                fetched = await self.consumer.getmany(
-                    *remaining, timeout_ms=1000, max_records=min(10_000, self.options.batch)
-                )
-                for tp, records in fetched.items():
-                    self._take(pending, tp, records, end[tp], progress)
-                for tp in list(remaining):
-                    if await self.consumer.position(tp) >= end[tp]:
-                        remaining.discard(tp)
-                if pending.count >= self.options.batch or not remaining or self._enough():
-                    await self._flush(pending)
-                    pending = self._pending()
-                else:
-                    await self._hand_over(pending, at_least=PART_RECORDS)
-            await self._flush(pending)
-            await self._record(until_empty=True)
-        self.report.complete = not remaining
+        reader = LogReader(self.bootstrap, start, end, security=self.security)
+        async with reader:
+            with TopicProgress(todo, enabled=self.options.progress) as progress:
+                fetching = self._next_fetch(reader)
+                while fetching is not None:
+                    for part in await fetching:
+                        self._take(pending, part, progress)
+                    # the next fetch travels while this one is handed over
+                    fetching = self._next_fetch(reader)
+                    if pending.count >= self.options.batch or fetching is None:
+                        await self._flush(pending)
+                        pending = self._pending()
+                    else:
+                        await self._hand_over(pending, at_least=PART_RECORDS)
+                await self._flush(pending)
+                await self._record(until_empty=True)
+        self.report.skipped = sum(reader.skipped.values())
+        self.report.complete = all(self._taken_to.get(tp, start[tp]) >= end[tp] for tp in tps)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def _next_fetch(self, reader: LogReader) -> asyncio.Future[list[Fetched]] | None:
+        if not reader.remaining or self._enough():
+            return None
+        return asyncio.ensure_future(reader.fetch())
 
     def _pending(self) -> _Pending:
         return _Pending([[] for _ in self.pools], [0] * len(self.pools))
 
-    async def _seek(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    async def _start(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """Where each partition is read from: where the last run stopped, else
+        `--from-offset` (or the log's first offset, when later)."""
         first = await self.consumer.beginning_offsets(tps)
-        self.consumer.assign(tps)
         start = {}
         for tp in tps:
             recorded = self.sink.state.next_offset(tp.topic, tp.partition)
             start[tp] = (
                 recorded if recorded is not None else max(first[tp], self.options.from_offset)
             )
-            self.consumer.seek(tp, start[tp])
         return start
 
-    def _take(
-        self,
-        pending: _Pending,
-        tp: TopicPartition,
-        records: list[Any],
-        end: int,
-        progress: TopicProgress,
-    ) -> None:
-        if records and records[-1].offset >= end:
-            records = [r for r in records if r.offset < end]
-        if not records:
+    def _take(self, pending: _Pending, part: Fetched, progress: TopicProgress) -> None:
+        count = part.stop - part.start  # offsets: the records but for gaps compaction left
+        limit = self.options.max_records
+        if limit is not None and self._read + count > limit:  # a partial run ends here
+            count = max(0, limit - self._read)
+            part = dataclasses.replace(part, stop=part.start + count)
+        if count <= 0:
             return
-        worker = self.owner[tp]
-        pending.parts[worker].append(PartitionBatch.of(tp.topic, tp.partition, records))
-        pending.part_counts[worker] += len(records)
-        pending.offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
-        pending.count += len(records)
-        progress.advance(tp.topic, len(records))
-        self.report.records[tp.topic] = self.report.records.get(tp.topic, 0) + len(records)
+        self._taken_to[TopicPartition(part.topic, part.partition)] = part.stop
+        worker = self.owner[TopicPartition(part.topic, part.partition)]
+        pending.parts[worker].append(part)
+        pending.part_counts[worker] += count
+        pending.offsets[(part.topic, part.partition)] = part.stop
+        pending.count += count
+        progress.advance(part.topic, count)
+        self._read += count
 
     def _enough(self) -> bool:
         limit = self.options.max_records
-        return limit is not None and sum(self.report.records.values()) >= limit
+        return limit is not None and self._read >= limit
 
     async def _hand_over(self, pending: _Pending, *, at_least: int) -> None:
         """Hand each worker its records once it has `at_least` of them."""
@@ -351,6 +364,8 @@ class _Run:
             results = [r for r in await flush.written if isinstance(r, FlushResult)]
             rows: dict[str, int] = {}
             for result in results:
+                for topic, n in result.records.items():
+                    self.report.records[topic] = self.report.records.get(topic, 0) + n
                 for dataset, n in result.rows.items():
                     rows[dataset] = rows.get(dataset, 0) + n
                 self.report.unreadable += result.unreadable

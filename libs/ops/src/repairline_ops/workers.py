@@ -1,13 +1,13 @@
 """Records decoded and written in parallel by worker processes.
 
-Parsing, typing, hashing and writing Parquet take far more CPU than reading Kafka, so
-the main process only reads: it hands each worker the records of the topics that
-worker owns, in parts, as they arrive (`take_part`), and the worker decodes them into
-tables at once and keeps them. When the flush is complete the main process asks every
-worker to write its tables (`write_flush`): one file per event type and month per
-flush, however many parts it took, since a Parquet file has a fixed cost of a few
-milliseconds. The main process records the flushes in sequence order as they complete
-(see `sink`).
+Decoding record batches, parsing, typing, hashing and writing Parquet take far more CPU
+than reading Kafka, so the main process only fetches: it hands each worker the record
+batches of the partitions that worker owns, as fetched, in parts (`take_part`), and the
+worker decodes them into tables at once and keeps them. When the flush is complete the
+main process asks every worker to write its tables (`write_flush`): one file per event
+type and month per flush, however many parts it took, since a Parquet file has a fixed
+cost of a few milliseconds. The main process records the flushes in sequence order as
+they complete (see `sink`).
 """
 
 from __future__ import annotations
@@ -15,62 +15,20 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import time
-from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from repairline_ops.decode import Decoded, Decoder, Unreadable
+from repairline_ops.fetch import Fetched
 from repairline_ops.personal import Hasher
 from repairline_ops.sink import write_files
-
-
-class PartitionBatch(NamedTuple):
-    """Consecutive records of one partition, as the reader hands them over: their
-    offsets, sizes and values each as one block of bytes, which passes to a worker
-    process as it is (a list of 20,000 values would be pickled one by one, by the
-    reading process, while it reads)."""
-
-    topic: str
-    partition: int
-    offsets: bytes  # int64 each
-    sizes: bytes  # int64 each; -1: no value (a tombstone)
-    values: bytes  # the values end to end
-
-    @classmethod
-    def of(cls, topic: str, partition: int, records: Sequence[Any]) -> PartitionBatch:
-        values = [r.value for r in records]
-        sizes = array("q", [-1 if v is None else len(v) for v in values])
-        return cls(
-            topic,
-            partition,
-            array("q", [r.offset for r in records]).tobytes(),
-            sizes.tobytes(),
-            b"".join(v for v in values if v is not None),
-        )
-
-    def records(self) -> tuple[str, int, list[int], list[bytes | None]]:
-        """(topic, partition, offsets, values), as the decoder takes them."""
-        sizes = array("q")
-        sizes.frombytes(self.sizes)
-        offsets = array("q")
-        offsets.frombytes(self.offsets)
-        values: list[bytes | None] = []
-        at = 0
-        for size in sizes:
-            if size < 0:
-                values.append(None)
-                continue
-            values.append(self.values[at : at + size])
-            at += size
-        return self.topic, self.partition, offsets.tolist(), values
 
 
 @dataclass(frozen=True)
@@ -83,6 +41,7 @@ class FlushSetup:
 
 @dataclass
 class FlushResult:
+    records: dict[str, int] = field(default_factory=dict)  # topic -> records read
     rows: dict[str, int] = field(default_factory=dict)
     unreadable: int = 0
     cpu_seconds: float = 0.0  # the worker's CPU time for this flush
@@ -96,6 +55,7 @@ _taken: dict[int, _Taken] = {}  # flush sequence number -> what its parts decode
 
 @dataclass
 class _Taken:
+    records: dict[str, int] = field(default_factory=dict)
     tables: dict[str, list[pa.Table]] = field(default_factory=dict)
     unreadable: list[Unreadable] = field(default_factory=list)
     cpu_seconds: float = 0.0
@@ -107,18 +67,24 @@ def _start(setup: FlushSetup, worker: int) -> None:
     _decoder = Decoder(Hasher(setup.hash_key) if setup.hash_key is not None else None)
 
 
-def take_part(seq: int, batches: list[PartitionBatch]) -> None:
+def take_part(seq: int, fetched: list[Fetched]) -> None:
     """Decode part of flush `seq` and keep its tables until the flush is written."""
     assert _decoder is not None and _setup is not None, "worker not started"
     started = time.process_time()
+    taken = _taken.setdefault(seq, _Taken())
     gc.disable()  # a part makes many short-lived objects and no cycles
     try:
-        decoded = _decoder.decode_batches(b.records() for b in batches)
+        runs = []
+        for part in fetched:
+            offsets, values = part.records()
+            if offsets:
+                runs.append((part.topic, part.partition, offsets, values))
+                taken.records[part.topic] = taken.records.get(part.topic, 0) + len(offsets)
+        decoded = _decoder.decode_batches(runs)
     finally:
         gc.enable()
     if _setup.since is not None:
         decoded = _since(decoded, _setup.since)
-    taken = _taken.setdefault(seq, _Taken())
     for dataset, table in decoded.tables.items():
         taken.tables.setdefault(dataset, []).append(table)
     taken.unreadable += decoded.unreadable
@@ -134,7 +100,7 @@ def write_flush(seq: int) -> FlushResult:
     decoded = Decoded(tables, taken.unreadable)
     rows = write_files(_setup.out, seq, decoded, _setup.compression, writer=_worker)
     cpu = taken.cpu_seconds + time.process_time() - started
-    return FlushResult(rows, len(decoded.unreadable), cpu)
+    return FlushResult(taken.records, rows, len(decoded.unreadable), cpu)
 
 
 @contextmanager
