@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from pydantic import SecretStr
 
 from repairline_contracts.topics import CONTEXT_TOPICS
@@ -180,24 +180,14 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
         options.out, hash_key_for(options, settings), options.compression, options.since
     )
     sink = ParquetSink(options.out, with_personal_data=options.with_personal_data)
-    # for the partitions' first and end offsets; the records are read by `LogReader`
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        **security_options(settings),
+    security = security_options(settings)
+    tps = await topic_partitions(
+        settings.kafka_bootstrap, chosen_topics(options, settings), security=security
     )
-    await consumer.start()
-    try:
-        tps = await topic_partitions(
-            settings.kafka_bootstrap,
-            chosen_topics(options, settings),
-            security=security_options(settings),
-        )
+    reader = LogReader(settings.kafka_bootstrap, {tp.topic for tp in tps}, security=security)
+    async with reader:
         with workers(setup, options.workers) as pools:
-            return await _Run(options, settings, consumer, pools, sink).run(tps)
-    finally:
-        await consumer.stop()
+            return await _Run(options, reader, pools, sink).run(tps)
 
 
 # records a worker is handed at a time: small enough that decoding follows reading
@@ -231,15 +221,12 @@ class _Run:
     def __init__(
         self,
         options: ExportOptions,
-        settings: ExportSettings,
-        consumer: AIOKafkaConsumer,
+        reader: LogReader,
         pools: list[Executor],
         sink: ParquetSink,
     ) -> None:
         self.options = options
-        self.bootstrap = settings.kafka_bootstrap
-        self.security = security_options(settings)
-        self.consumer = consumer
+        self.reader = reader
         self.pools = pools
         self.sink = sink
         self.report = ExportReport()
@@ -251,52 +238,51 @@ class _Run:
         self._taken_to: dict[TopicPartition, int] = {}  # where each partition was read to
 
     async def run(self, tps: list[TopicPartition]) -> ExportReport:
-        started = time.perf_counter()
-        end = await self.consumer.end_offsets(tps)
-        start = await self._start(tps)
+        reader = self.reader
+        end = await reader.end_offsets(tps)
+        start = self._start(await reader.first_offsets(tps))
+        reader.seek(start, end)
+        started = time.perf_counter()  # the rate counts from the first read
         todo = {tp.topic: 0 for tp in tps}
         for tp in tps:
             todo[tp.topic] += max(0, end[tp] - start[tp])
         self.owner = owners({tp: max(0, end[tp] - start[tp]) for tp in tps}, len(self.pools))
         pending = self._pending()
-        reader = LogReader(self.bootstrap, start, end, security=self.security)
-        async with reader:
-            with TopicProgress(todo, enabled=self.options.progress) as progress:
-                fetching = self._next_fetch(reader)
-                while fetching is not None:
-                    for part in await fetching:
-                        self._take(pending, part, progress)
-                    # the next fetch travels while this one is handed over
-                    fetching = self._next_fetch(reader)
-                    if pending.count >= self.options.batch or fetching is None:
-                        await self._flush(pending)
-                        pending = self._pending()
-                    else:
-                        await self._hand_over(pending, at_least=PART_RECORDS)
-                await self._flush(pending)
-                await self._record(until_empty=True)
+        with TopicProgress(todo, enabled=self.options.progress) as progress:
+            fetching = self._next_fetch()
+            while fetching is not None:
+                for part in await fetching:
+                    self._take(pending, part, progress)
+                # the next fetch travels while this one is handed over
+                fetching = self._next_fetch()
+                if pending.count >= self.options.batch or fetching is None:
+                    await self._flush(pending)
+                    pending = self._pending()
+                else:
+                    await self._hand_over(pending, at_least=PART_RECORDS)
+            await self._flush(pending)
+            await self._record(until_empty=True)
         self.report.skipped = sum(reader.skipped.values())
         self.report.complete = all(self._taken_to.get(tp, start[tp]) >= end[tp] for tp in tps)
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _next_fetch(self, reader: LogReader) -> asyncio.Future[list[Fetched]] | None:
-        if not reader.remaining or self._enough():
+    def _next_fetch(self) -> asyncio.Future[list[Fetched]] | None:
+        if not self.reader.remaining or self._enough():
             return None
-        return asyncio.ensure_future(reader.fetch())
+        return asyncio.ensure_future(self.reader.fetch())
 
     def _pending(self) -> _Pending:
         return _Pending([[] for _ in self.pools], [0] * len(self.pools))
 
-    async def _start(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    def _start(self, first: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
         """Where each partition is read from: where the last run stopped, else
         `--from-offset` (or the log's first offset, when later)."""
-        first = await self.consumer.beginning_offsets(tps)
         start = {}
-        for tp in tps:
+        for tp, first_offset in first.items():
             recorded = self.sink.state.next_offset(tp.topic, tp.partition)
             start[tp] = (
-                recorded if recorded is not None else max(first[tp], self.options.from_offset)
+                recorded if recorded is not None else max(first_offset, self.options.from_offset)
             )
         return start
 

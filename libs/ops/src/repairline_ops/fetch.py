@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ _HEADER_BYTES = 17
 _LAST_DELTA = struct.Struct(">i")
 _READ_UNCOMMITTED = 0
 _EARLIEST = -2  # ListOffsets: the log's first offset
+_LATEST = -1  # ListOffsets: the offset after the last record
 # how long the broker may wait for data before it answers
 _MAX_WAIT_MS = 500
 # consecutive failed rounds (each after a metadata refresh and a pause) before giving up
@@ -95,21 +96,21 @@ def next_offset(data: bytes) -> int | None:
 
 
 class LogReader:
-    """Reads partitions from their start offsets up to their end offsets, one Fetch
-    request per broker at a time; `fetch` returns what one round brought."""
+    """Reads partitions from their start offsets up to their end offsets (`seek`), one
+    Fetch request per broker at a time; `fetch` returns what one round brought."""
 
     def __init__(
         self,
         bootstrap: str,
-        start: Mapping[TopicPartition, int],
-        end: Mapping[TopicPartition, int],
+        topics: Iterable[str],
         *,
         security: Mapping[str, Any] | None = None,
         partition_bytes: int = 8 * 1024 * 1024,
         request_bytes: int = 32 * 1024 * 1024,
     ) -> None:
-        self.position = dict(start)
-        self.end = dict(end)
+        self.topics = sorted(set(topics))
+        self.position: dict[TopicPartition, int] = {}
+        self.end: dict[TopicPartition, int] = {}
         self.skipped: dict[TopicPartition, int] = {}  # removed by retention before read
         self._client = AIOKafkaClient(bootstrap_servers=bootstrap, **(security or {}))
         self._partition_bytes = partition_bytes
@@ -118,12 +119,32 @@ class LogReader:
 
     async def __aenter__(self) -> LogReader:
         await self._client.bootstrap()
-        for topic in {tp.topic for tp in self.position}:
-            await self._client.add_topic(topic)
+        for topic in self.topics:
+            self._client.add_topic(topic)
+        await self._client.force_metadata_update()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._client.close()
+
+    def partitions(self) -> list[TopicPartition]:
+        """Every partition of the topics (a topic that does not exist has none)."""
+        cluster = self._client.cluster
+        return [
+            TopicPartition(topic, p)
+            for topic in self.topics
+            for p in sorted(cluster.partitions_for_topic(topic) or ())
+        ]
+
+    async def first_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        return await self._list_offsets(tps, _EARLIEST)
+
+    async def end_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        return await self._list_offsets(tps, _LATEST)
+
+    def seek(self, start: Mapping[TopicPartition, int], end: Mapping[TopicPartition, int]) -> None:
+        """Read each partition of `start` from there up to `end`."""
+        self.position, self.end = dict(start), {tp: end[tp] for tp in start}
 
     @property
     def remaining(self) -> set[TopicPartition]:
@@ -191,12 +212,7 @@ class LogReader:
     async def _past_retention(self, tp: TopicPartition) -> None:
         """The position is no longer in the log: retention removed those records (they
         are counted in `skipped`), or the topic was emptied or recreated (an error)."""
-        leader = self._client.cluster.leader_for_partition(tp)
-        response = await self._client.send(
-            leader, OffsetRequest(-1, _READ_UNCOMMITTED, [(tp.topic, [(tp.partition, _EARLIEST)])])
-        )
-        (_, partitions), *_ = response.topics
-        first = partitions[0][-1]
+        first = (await self.first_offsets([tp]))[tp]
         at = self.position[tp]
         if first <= at:
             raise ReadFailed(
@@ -205,6 +221,30 @@ class LogReader:
             )
         self.skipped[tp] = self.skipped.get(tp, 0) + min(first, self.end[tp]) - at
         self.position[tp] = min(first, self.end[tp])
+
+    async def _list_offsets(
+        self, tps: Iterable[TopicPartition], which: int
+    ) -> dict[TopicPartition, int]:
+        by_leader: dict[int, list[TopicPartition]] = {}
+        for tp in tps:
+            leader = self._client.cluster.leader_for_partition(tp)
+            if leader is None or leader == -1:
+                raise ReadFailed(f"{tp.topic}:{tp.partition} has no leader")
+            by_leader.setdefault(leader, []).append(tp)
+        found: dict[TopicPartition, int] = {}
+        for leader, leads in by_leader.items():
+            topics: dict[str, list[tuple[int, int]]] = {}
+            for tp in leads:
+                topics.setdefault(tp.topic, []).append((tp.partition, which))
+            request = OffsetRequest(-1, _READ_UNCOMMITTED, list(topics.items()))
+            response = await self._client.send(leader, request)
+            for topic, partitions in response.topics:
+                for partition, error_code, *rest in partitions:
+                    error = kafka_errors.for_code(error_code)
+                    if error is not kafka_errors.NoError:
+                        raise ReadFailed(f"{topic}:{partition}: {error.__name__}")
+                    found[TopicPartition(topic, partition)] = rest[-1]
+        return found
 
     async def _failed(self) -> None:
         self._failures += 1

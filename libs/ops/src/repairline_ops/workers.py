@@ -124,8 +124,9 @@ def workers(setup: FlushSetup, count: int) -> Iterator[list[Executor]]:
             )
             for i in range(count)
         ]
-        for pool in pools:  # start them now, while the first part is being read
-            pool.submit(_ready)
+        # started before the first read, so that the first parts do not wait for them
+        for started in [pool.submit(_ready) for pool in pools]:
+            started.result()
         yield pools
 
 
