@@ -63,6 +63,34 @@ def test_the_hash_is_keyed_stable_and_ignores_spelling() -> None:
         Hasher(b"short")
 
 
+class _Counting(Hasher):
+    """The export's hasher, counting the values it actually hashes."""
+
+    def __init__(self, key: bytes) -> None:
+        super().__init__(key)
+        self.hashed: list[object] = []
+
+    def __call__(self, field: str, value: object) -> str:
+        self.hashed.append(value)
+        return super().__call__(field, value)
+
+
+def test_a_place_is_hashed_as_the_whole_value_and_each_distinct_place_once() -> None:
+    place = pa.struct([("lat", pa.float64()), ("lon", pa.float64())])
+    places = [None, {"lat": 30.0, "lon": 120.0}, None, {"lat": 30.0, "lon": 120.0}]
+    places += [{"lat": 31.5, "lon": 121.25}]
+    table = pa.table({"location": pa.array(places, place).slice(1)})  # an offset, too
+    h, plain = _Counting(KEY), Hasher(KEY)
+    hashed = h.hash_columns(table, [("location",)]).column("location").to_pylist()
+    assert hashed == [plain("location", places[1]), None, hashed[0], plain("location", places[4])]
+    assert len(h.hashed) == 2
+    # the same place in whole numbers is another JSON value, and another hash
+    whole = pa.struct([("lat", pa.int64()), ("lon", pa.int64())])
+    ints = pa.table({"location": pa.array([{"lat": 30, "lon": 120}], whole)})
+    [other] = h.hash_columns(ints, [("location",)]).column("location").to_pylist()
+    assert other == plain("location", {"lat": 30, "lon": 120}) != hashed[0]
+
+
 def test_unreadable_records_are_reported_by_position_not_content() -> None:
     good = generate(tickets=1, extras_per_type=0)[0]
     decoded = Decoder(Hasher(KEY)).decode(

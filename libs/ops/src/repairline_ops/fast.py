@@ -197,14 +197,19 @@ class Columns:
 def _array(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
     """An Arrow array of decoded values, structs and lists of structs included."""
     if pa.types.is_struct(type_):
-        mask = [v is None for v in values]
         width = type_.num_fields
-        rows = [(None,) * width if v is None else msgspec.structs.astuple(v) for v in values]
+        mask = None
+        if None in values:
+            mask = pa.array([v is None for v in values], pa.bool_())
+            empty = (None,) * width
+            rows = [empty if v is None else msgspec.structs.astuple(v) for v in values]
+        else:  # the usual case: no row without it, and no Python step per row
+            rows = list(map(msgspec.structs.astuple, values))
         children = list(zip(*rows, strict=True)) if rows else [()] * width
         return pa.StructArray.from_arrays(
             [_array(list(c), f.type) for c, f in zip(children, type_, strict=True)],
             fields=list(type_),
-            mask=pa.array(mask, pa.bool_()) if any(mask) else None,
+            mask=mask,
         )
     if pa.types.is_list(type_) and pa.types.is_struct(type_.value_type):
         offsets, flat, mask, at = [0], [], [], 0

@@ -5,6 +5,7 @@ go from a hash back to a name, phone or address by trying likely values."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,7 +21,8 @@ class Hasher(personal.Hasher):
 
     def __init__(self, key: bytes) -> None:
         super().__init__(key)
-        self._known: dict[tuple[str, str], str] = {}  # (field, text) -> its hash
+        # (field, text) or (field, struct type, its fields' values) -> the hash
+        self._known: dict[tuple[Any, ...], str] = {}
 
     def hash_columns(self, table: pa.Table, paths: Sequence[PersonalPath]) -> pa.Table:
         """The table with the values at `paths` (top-level or inside structs) hashed."""
@@ -37,6 +39,8 @@ class Hasher(personal.Hasher):
             # each distinct value hashed once: a customer's name recurs in many events
             encoded = array.dictionary_encode()
             return self._leaf(encoded.dictionary, leaf).take(encoded.indices)
+        if not rest and _flat_struct(array.type):
+            return self._struct_leaf(array, leaf)
         if not rest:
             return self._leaf(array, leaf)
         names = [array.type.field(i).name for i in range(array.type.num_fields)]
@@ -61,6 +65,33 @@ class Hasher(personal.Hasher):
                 found = known[(leaf, value)] = self(leaf, value)
             hashes.append(found)
         return pa.array(hashes, pa.string())
+
+    def _struct_leaf(self, array: pa.StructArray, leaf: str) -> pa.Array:
+        """Each struct's hash (a place: latitude and longitude), computed once per
+        distinct value, told by the values of its fields (each field has one type, so
+        equal values there are the same JSON)."""
+        if len(self._known) > _KNOWN:
+            self._known.clear()
+        known = self._known
+        names = [field.name for field in array.type]
+        kind = str(array.type)
+        rows = zip(*(child.to_pylist() for child in array.flatten()), strict=True)
+        hashes: list[str | None] = []
+        for valid, row in zip(array.is_valid().to_pylist(), rows, strict=True):
+            if not valid:
+                hashes.append(None)
+                continue
+            key = (leaf, kind, row)
+            found = known.get(key)
+            if found is None:
+                found = known[key] = self(leaf, dict(zip(names, row, strict=True)))
+            hashes.append(found)
+        return pa.array(hashes, pa.string())
+
+
+def _flat_struct(type_: pa.DataType) -> bool:
+    """A struct of scalars (whose values can key the hashes already computed)."""
+    return pa.types.is_struct(type_) and not any(pa.types.is_nested(field.type) for field in type_)
 
 
 def _encodable(type_: pa.DataType) -> bool:
