@@ -192,7 +192,7 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
 
 # records a worker is handed at a time: small enough that decoding follows reading
 # closely, large enough that handing them over costs little
-PART_RECORDS = 20_000
+PART_RECORDS = 10_000
 # parts and writes queued for one worker before the reader waits for it
 QUEUED_PER_WORKER = 4
 
@@ -243,15 +243,19 @@ class _Run:
         start = self._start(await reader.first_offsets(tps))
         reader.seek(start, end)
         started = time.perf_counter()  # the rate counts from the first read
+        import sys; print(f"T main run {time.time():.3f}", file=sys.stderr)
         todo = {tp.topic: 0 for tp in tps}
         for tp in tps:
             todo[tp.topic] += max(0, end[tp] - start[tp])
-        self.owner = owners({tp: max(0, end[tp] - start[tp]) for tp in tps}, len(self.pools))
         pending = self._pending()
         with TopicProgress(todo, enabled=self.options.progress) as progress:
             fetching = self._next_fetch()
             while fetching is not None:
-                for part in await fetching:
+                fetched = await fetching
+                if not self.owner:  # the first round: every partition's first records
+                    left = {tp: max(0, end[tp] - start[tp]) for tp in tps}
+                    self.owner = owners(_bytes_left(left, fetched), len(self.pools))
+                for part in fetched:
                     self._take(pending, part, progress)
                 # the next fetch travels while this one is handed over
                 fetching = self._next_fetch()
@@ -361,25 +365,41 @@ class _Run:
                 self.report.rows[dataset] = self.report.rows.get(dataset, 0) + n
 
 
-def owners(records: dict[TopicPartition, int], workers: int) -> dict[TopicPartition, int]:
+def _bytes_left(
+    records: dict[TopicPartition, int], fetched: list[Fetched]
+) -> dict[TopicPartition, float]:
+    """The bytes each partition has left to read, from its topic's record size in the
+    first records fetched: the work of decoding a record grows with its size (an intake
+    record is twice a dispatch record), not with the number of records."""
+    size: dict[str, list[int]] = {}
+    for part in fetched:
+        seen = size.setdefault(part.topic, [0, 0])
+        seen[0] += len(part.data)
+        seen[1] += max(1, part.stop - part.start)
+    mean = {topic: total / count for topic, (total, count) in size.items()}
+    usual = sum(mean.values()) / len(mean) if mean else 1.0
+    return {tp: n * mean.get(tp.topic, usual) for tp, n in records.items()}
+
+
+def owners(work: dict[TopicPartition, float], workers: int) -> dict[TopicPartition, int]:
     """Each partition's worker. Whole topics when there are enough of them, so that a
     worker writes the files of fewer event types; else partitions. The busiest first,
     each to the least loaded worker."""
     topics: dict[str, list[TopicPartition]] = {}
-    for tp in records:
+    for tp in work:
         topics.setdefault(tp.topic, []).append(tp)
     units = (
         [tuple(tps) for tps in topics.values()]
         if len(topics) >= workers
-        else [(tp,) for tp in records]
+        else [(tp,) for tp in work]
     )
-    load = [0] * workers
+    load = [0.0] * workers
     owner = {}
-    for unit in sorted(units, key=lambda u: (-sum(records[tp] for tp in u), str(u[0]))):
+    for unit in sorted(units, key=lambda u: (-sum(work[tp] for tp in u), str(u[0]))):
         worker = load.index(min(load))
         for tp in unit:
             owner[tp] = worker
-        load[worker] += sum(records[tp] for tp in unit)
+        load[worker] += sum(work[tp] for tp in unit)
     return owner
 
 

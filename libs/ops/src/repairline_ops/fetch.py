@@ -32,6 +32,7 @@ _HEADER_BYTES = 17
 # format 2 keeps the delta of the batch's last offset at 23
 _LAST_DELTA = struct.Struct(">i")
 _READ_UNCOMMITTED = 0
+_MIN_PARTITION_BYTES = 256 * 1024
 _EARLIEST = -2  # ListOffsets: the log's first offset
 _LATEST = -1  # ListOffsets: the offset after the last record
 # how long the broker may wait for data before it answers
@@ -105,7 +106,6 @@ class LogReader:
         topics: Iterable[str],
         *,
         security: Mapping[str, Any] | None = None,
-        partition_bytes: int = 8 * 1024 * 1024,
         request_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.topics = sorted(set(topics))
@@ -113,8 +113,8 @@ class LogReader:
         self.end: dict[TopicPartition, int] = {}
         self.skipped: dict[TopicPartition, int] = {}  # removed by retention before read
         self._client = AIOKafkaClient(bootstrap_servers=bootstrap, **(security or {}))
-        self._partition_bytes = partition_bytes
         self._request_bytes = request_bytes
+        self._partition_bytes = request_bytes
         self._failures = 0
 
     async def __aenter__(self) -> LogReader:
@@ -145,6 +145,9 @@ class LogReader:
     def seek(self, start: Mapping[TopicPartition, int], end: Mapping[TopicPartition, int]) -> None:
         """Read each partition of `start` from there up to `end`."""
         self.position, self.end = dict(start), {tp: end[tp] for tp in start}
+        # every partition a share of each request, so that every round brings records
+        # of every partition
+        self._partition_bytes = max(_MIN_PARTITION_BYTES, self._request_bytes // max(1, len(start)))
 
     @property
     def remaining(self) -> set[TopicPartition]:
