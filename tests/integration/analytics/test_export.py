@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import struct
 import subprocess
+import uuid
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -14,16 +16,20 @@ from typing import Any
 import duckdb
 import pyarrow.dataset as ds
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from repairline_contracts.envelope import Envelope
 from repairline_contracts.registry import CURRENT, EVENT_TYPES
+from repairline_contracts.topics import FEEDBACK_EVENTS
 from repairline_ops.columns import EventColumns, columns_for, dataset_name
-from repairline_ops.export import ExportOptions, ExportRefused, export_log
+from repairline_ops.export import ExportOptions, ExportRefused, ExportSettings, export_log
 from repairline_ops.personal import Hasher
-from repairline_ops.sample import CST
+from repairline_ops.sample import CST, generate
 from repairline_ops.sink import STATE_FILE
+from repairline_platform.kafka import delete_topics, ensure_topics
 from tests.integration.analytics.conftest import HASH_KEY, PublishedHistory
-from tests.support.system import KAFKA, ROOT, read_topic
+from tests.support.system import KAFKA, ROOT, produce, read_topic
 
 
 def rows_of(out: Path, dataset: str) -> list[dict[str, Any]]:
@@ -233,3 +239,41 @@ async def test_an_export_from_a_date_or_an_offset(
         history.settings(),
     )
     assert sum(from_offset.rows.values()) == sum(1 for r in records if r.offset >= 20)
+
+
+async def test_records_removed_by_retention_before_a_resumed_run_are_counted_not_fatal(
+    tmp_path: Path,
+) -> None:
+    topic = f"t{uuid.uuid4().hex[:10]}.repairline.feedback.events"
+    await ensure_topics(KAFKA, [topic], partitions=1, replication=1)
+    try:
+        events = [
+            e
+            for e in generate(tickets=12, extras_per_type=2)
+            if CURRENT[e.type].topic == FEEDBACK_EVENTS
+        ]
+        await produce(topic, [(e.subject.encode(), e.to_bytes()) for e in events])
+        settings = ExportSettings(kafka_bootstrap=KAFKA, export_hash_key=HASH_KEY)
+        options = ExportOptions(tmp_path / "out", topics=[topic], batch=5, progress=False)
+        first = await export_log(dataclasses.replace(options, max_records=10), settings)
+        assert sum(first.records.values()) == 10 and not first.complete
+        # retention removes records the first run did not reach
+        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+        await admin.start()
+        try:
+            await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(25)})
+        finally:
+            await admin.close()
+
+        second = await export_log(options, settings)
+        assert second.complete and second.skipped == 15
+        assert sum(second.records.values()) == sum(second.rows.values()) == len(events) - 25
+        kept = events[:10] + events[25:]
+        ids = [
+            r["ce_id"]
+            for name in {dataset_name(e.type) for e in kept}
+            for r in rows_of(tmp_path / "out", name)
+        ]
+        assert sorted(ids) == sorted(e.id for e in kept)
+    finally:
+        await delete_topics(KAFKA, [topic])

@@ -29,10 +29,11 @@ from typing import Any
 
 import uvloop
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 
 from repairline_contracts.topics import CONTEXT_TOPICS
-from repairline_ops.fetch import Fetched, LogReader
+from repairline_ops.fetch import Fetched, LogReader, ReadFailed
 from repairline_ops.personal import Hasher
 from repairline_ops.progress import TopicProgress
 from repairline_ops.sink import ParquetSink, StateMismatch
@@ -134,6 +135,12 @@ def run(args: argparse.Namespace) -> int:
     except (ExportRefused, StateMismatch) as exc:
         print(f"export refused: {exc}", file=sys.stderr)
         return 2
+    except (ReadFailed, KafkaError) as exc:
+        print(
+            f"export stopped: {exc!r}; run it again to continue from the last flush written",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"exported {sum(report.records.values())} records into {sum(report.rows.values())} rows"
         f" in {report.seconds:.1f}s ({report.per_second:,.0f}/s);"
@@ -243,7 +250,6 @@ class _Run:
         start = self._start(await reader.first_offsets(tps))
         reader.seek(start, end)
         started = time.perf_counter()  # the rate counts from the first read
-        import sys; print(f"T main run {time.time():.3f}", file=sys.stderr)
         todo = {tp.topic: 0 for tp in tps}
         for tp in tps:
             todo[tp.topic] += max(0, end[tp] - start[tp])
