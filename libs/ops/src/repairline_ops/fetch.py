@@ -127,15 +127,6 @@ class LogReader:
     async def __aexit__(self, *exc: object) -> None:
         await self._client.close()
 
-    def partitions(self) -> list[TopicPartition]:
-        """Every partition of the topics (a topic that does not exist has none)."""
-        cluster = self._client.cluster
-        return [
-            TopicPartition(topic, p)
-            for topic in self.topics
-            for p in sorted(cluster.partitions_for_topic(topic) or ())
-        ]
-
     async def first_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         return await self._list_offsets(tps, _EARLIEST)
 

@@ -12,6 +12,7 @@ they complete (see `sink`).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import multiprocessing
 import time
@@ -124,10 +125,13 @@ def workers(setup: FlushSetup, count: int) -> Iterator[list[Executor]]:
             )
             for i in range(count)
         ]
-        # started before the first read, so that the first parts do not wait for them
-        for started in [pool.submit(_ready) for pool in pools]:
-            started.result()
         yield pools
+
+
+async def wait_started(pools: list[Executor]) -> None:
+    """Once every worker has started: forked, and its decoder built."""
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(pool, _ready) for pool in pools))
 
 
 def _ready() -> None:
